@@ -1,0 +1,212 @@
+//! Carries out one environment's plan through `remote`: bounded, ordered, and honest about what
+//! happened to every change.
+//!
+//! Order: creates and updates first (in parallel, bounded), deletes last, so that nothing is
+//! removed before what replaces it exists. A create whose answer was lost is never blindly sent
+//! again: the environment is listed and a connector of that name counts as created.
+
+use crate::model::Live;
+use crate::plan::{Action, Change, EnvPlan};
+use crate::remote::{Client, RemoteError};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+/// What happened to one change.
+#[derive(Debug, Clone)]
+pub enum Status {
+    Applied { note: Option<String> },
+    Failed(String),
+    NotAttempted(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct ChangeOutcome {
+    pub action: Action,
+    pub display_name: String,
+    pub status: Status,
+    /// The connector as the server returned it after a create or update.
+    pub written: Option<Live>,
+}
+
+/// What happened in one environment.
+#[derive(Debug, Clone)]
+pub struct EnvOutcome {
+    pub name: String,
+    pub changes: Vec<ChangeOutcome>,
+    /// A failure of the environment as a whole (e.g. it could not be reached).
+    pub error: Option<String>,
+}
+
+impl EnvOutcome {
+    /// (applied, failed, not attempted)
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut c = (0, 0, 0);
+        for o in &self.changes {
+            match o.status {
+                Status::Applied { .. } => c.0 += 1,
+                Status::Failed(_) => c.1 += 1,
+                Status::NotAttempted(_) => c.2 += 1,
+            }
+        }
+        c
+    }
+
+    pub fn all_applied(&self) -> bool {
+        self.error.is_none() && self.changes.iter().all(|o| matches!(o.status, Status::Applied { .. }))
+    }
+
+    /// Every change of `plan` marked as not attempted, for an environment that was skipped.
+    pub fn skipped(plan: &EnvPlan, why: &str) -> EnvOutcome {
+        EnvOutcome {
+            name: plan.name.clone(),
+            changes: plan
+                .changes
+                .iter()
+                .map(|c| ChangeOutcome {
+                    action: c.action,
+                    display_name: c.display_name.clone(),
+                    status: Status::NotAttempted(why.to_string()),
+                    written: None,
+                })
+                .collect(),
+            error: None,
+        }
+    }
+}
+
+/// Called after each change completes, with (done, total).
+pub type OnProgress = Arc<dyn Fn(usize, usize) + Send + Sync>;
+
+/// Applies one environment's plan with at most `parallelism` requests in flight.
+pub async fn apply_env(
+    client: Arc<Client>,
+    plan: &EnvPlan,
+    parallelism: usize,
+    on_progress: OnProgress,
+) -> EnvOutcome {
+    let total = plan.changes.len();
+    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut results: Vec<Option<ChangeOutcome>> = vec![None; total];
+    let phases: [&[Action]; 2] = [&[Action::Create, Action::Update], &[Action::Delete]];
+    for actions in phases {
+        let sem = Arc::new(Semaphore::new(parallelism.max(1)));
+        let mut set = tokio::task::JoinSet::new();
+        for (i, change) in plan.changes.iter().enumerate() {
+            if !actions.contains(&change.action) {
+                continue;
+            }
+            let (client, sem, change, done, on_progress) = (
+                client.clone(),
+                sem.clone(),
+                change.clone(),
+                done.clone(),
+                on_progress.clone(),
+            );
+            set.spawn(async move {
+                let _permit = sem.acquire_owned().await;
+                let outcome = apply_change(&client, &change).await;
+                let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                on_progress(n, total);
+                (i, outcome)
+            });
+        }
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok((i, outcome)) => results[i] = Some(outcome),
+                Err(e) => tracing::error!("an apply worker stopped unexpectedly: {e}"),
+            }
+        }
+    }
+    let changes = plan
+        .changes
+        .iter()
+        .zip(results)
+        .map(|(c, r)| {
+            r.unwrap_or_else(|| ChangeOutcome {
+                action: c.action,
+                display_name: c.display_name.clone(),
+                status: Status::Failed("the worker applying it stopped unexpectedly".into()),
+                written: None,
+            })
+        })
+        .collect();
+    EnvOutcome {
+        name: plan.name.clone(),
+        changes,
+        error: None,
+    }
+}
+
+async fn apply_change(client: &Client, change: &Change) -> ChangeOutcome {
+    let mut written = None;
+    let status = match change.action {
+        Action::Create => {
+            let body = change.body.as_ref().expect("a create carries its body");
+            match client.create(body).await {
+                Ok(live) => {
+                    written = Some(live);
+                    Status::Applied { note: None }
+                }
+                Err(e) if e.may_have_been_applied() || e.is_conflict() => {
+                    // The answer was lost (or this is a retry of a create that did land):
+                    // look before sending it again. Never create twice.
+                    match find_written(client, &change.display_name).await {
+                        Ok(Some(live)) => {
+                            written = Some(live);
+                            Status::Applied {
+                                note: Some("the server's answer was lost; found it created".into()),
+                            }
+                        }
+                        Ok(None) if e.is_conflict() => Status::Failed(e.to_string()),
+                        Ok(None) => Status::Failed(format!(
+                            "{e}; listing afterwards shows it was not created, so it is safe to run apply again"
+                        )),
+                        Err(list_err) => Status::Failed(format!(
+                            "{e}; it is unknown whether it was created (listing failed: {list_err}); plan again to find out"
+                        )),
+                    }
+                }
+                Err(e) => Status::Failed(e.to_string()),
+            }
+        }
+        Action::Update => {
+            let body = change.body.as_ref().expect("an update carries its body");
+            let id = change.identifier.as_deref().expect("an update has an identifier");
+            match client.update(id, body).await {
+                Ok(live) => {
+                    written = Some(live);
+                    Status::Applied { note: None }
+                }
+                Err(e) => Status::Failed(e.to_string()),
+            }
+        }
+        Action::Delete => {
+            let id = change.identifier.as_deref().expect("a delete has an identifier");
+            match client.delete(id).await {
+                Ok(()) => Status::Applied { note: None },
+                Err(e) if e.is_not_found() => Status::Applied {
+                    note: Some("it was already gone".into()),
+                },
+                Err(e) if e.is_in_use() => Status::Failed(format!(
+                    "\"{}\" is still in use: {e}. Remove its connections and connected accounts in the Scalekit dashboard, then run apply again",
+                    change.display_name
+                )),
+                Err(e) => Status::Failed(e.to_string()),
+            }
+        }
+    };
+    ChangeOutcome {
+        action: change.action,
+        display_name: change.display_name.clone(),
+        status,
+        written,
+    }
+}
+
+/// The managed live connector named `name`, if the environment has one.
+async fn find_written(client: &Client, name: &str) -> Result<Option<Live>, RemoteError> {
+    let live = client.list().await?;
+    Ok(live
+        .into_iter()
+        .find(|l| l.display_name == name && l.is_managed()))
+}

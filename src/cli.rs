@@ -1,0 +1,127 @@
+//! Command-line arguments: plain clap types, nothing else. `settings` resolves them.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+const LONG_ABOUT: &str = "\
+skconn keeps Scalekit custom connectors as YAML files in git and makes every environment match them.
+
+Each file under connectors/ is one connector, written as the API object in YAML. `skconn plan` loads
+the files, lists the custom connectors of every environment configured in skconn.yaml and prints what
+would change; `skconn apply` makes those changes. Without a skconn.yaml, skconn uses the environment
+named by SCALEKIT_ENVIRONMENT_URL, SCALEKIT_CLIENT_ID and SCALEKIT_CLIENT_SECRET, or, when those are
+not set, an embedded local environment kept in .skconn/local.json, so it works with no credentials.";
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success (with plan --detailed-exitcode: success and no changes)
+  1  error: invalid input, a failed request, an apply that was not approved
+  2  plan --detailed-exitcode: changes present
+  3  the plan was refused as unsafe
+  4  apply: some changes were applied and some failed
+  5  apply: every change was applied, but the server did not keep what was written
+
+Environment:
+  NO_COLOR           disables colour (as does --color never)
+  RUST_LOG           log filter, e.g. skconn=debug (overrides -v/-q)
+  SKCONN_CONFIG      the configuration file (as --config)";
+
+#[derive(Debug, Parser)]
+#[command(name = "skconn", version, about = "GitOps for Scalekit custom connectors: validate, plan and apply connectors/ to every environment", long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// The configuration file. Its folder is the repository root.
+    #[arg(long, global = true, value_name = "PATH", env = "SKCONN_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// More detail on stderr: -v info, -vv debug, -vvv trace.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// When to use colour. `auto` uses it on a terminal unless NO_COLOR is set.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load and check every connector file and skconn.yaml. Sends nothing anywhere.
+    Validate,
+    /// Show what apply would change in each environment.
+    Plan(PlanArgs),
+    /// Plan, ask for confirmation, then make every environment match the files.
+    Apply(ApplyArgs),
+    /// Run the Scalekit-compatible emulator in the foreground (for demos and tests).
+    Emulator(EmulatorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Only these environments (repeatable). Default: every environment in skconn.yaml.
+    #[arg(long = "env", value_name = "NAME")]
+    pub envs: Vec<String>,
+
+    /// Exit 2 when there are changes, 0 when there are none, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Only these environments (repeatable). Default: every environment in skconn.yaml.
+    #[arg(long = "env", value_name = "NAME")]
+    pub envs: Vec<String>,
+
+    /// Apply without asking. Required when stdin is not a terminal (CI).
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on. Use port 0 for any free port.
+    #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
+    pub listen: SocketAddr,
+
+    /// Keep the state in this JSON file (loaded at start, written after every change).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// The client id the emulator accepts.
+    #[arg(long, value_name = "ID", default_value = "skc_emulator")]
+    pub client_id: String,
+
+    /// The client secret the emulator accepts. Default: a random one, printed at start.
+    #[arg(long, value_name = "SECRET", env = "SKCONN_EMULATOR_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+
+    /// The largest page the list endpoint returns, whatever the client asks for.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub max_page_size: usize,
+
+    /// Lifetime of issued access tokens, in seconds.
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    pub token_ttl: u64,
+
+    /// Latency added to every request, in milliseconds.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub latency_ms: u64,
+
+    /// Inject a fault (repeatable); see the README for the syntax.
+    #[arg(long = "fault", value_name = "SPEC")]
+    pub faults: Vec<String>,
+}

@@ -1,0 +1,28 @@
+//! skconn keeps Scalekit custom connectors as YAML in git, and plans and applies them to every
+//! environment.
+//!
+//! The data path, one module a step:
+//!
+//! ```text
+//! files ──load──▶ Desired ─┐
+//!                          ├─normalize─▶ plan::diff ─▶ Plan ─┬─▶ render (text, json, markdown)
+//! API ───remote─▶ Live ────┘                                 └─▶ apply ──remote──▶ API
+//! ```
+//!
+//! `settings` resolves flags, environment variables and `skconn.yaml` once; `run` wires the
+//! commands; `emulator` is a Scalekit-compatible server used by tests and the local environment.
+
+pub mod apply;
+pub mod cli;
+pub mod emulator;
+pub mod error;
+pub mod load;
+pub mod model;
+pub mod normalize;
+pub mod output;
+pub mod plan;
+pub mod remote;
+pub mod render;
+pub mod run;
+pub mod secret;
+pub mod settings;

@@ -1,0 +1,178 @@
+//! The canonical form of a connector, and everything skconn knows about the object kind.
+//!
+//! Both sides of a comparison end up here: the desired side (a YAML file, see `load`) and the
+//! live side (a provider returned by the API, see `remote`). Knowledge of the API object — its
+//! fields, which of them the server owns, skconn's ownership marker — lives in this one module so
+//! that no other layer keeps its own `match` on field names.
+//!
+//! This module does no I/O and knows neither YAML nor HTTP.
+
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Top-level fields of the connector object that a client sends (create and update body).
+pub const API_FIELDS: &[&str] = &[
+    "display_name",
+    "description",
+    "auth_patterns",
+    "proxy_url",
+    "proxy_enabled",
+    "icon_src",
+    "metadata",
+];
+
+/// Fields that exist only on returned objects and are owned by the server. They are dropped
+/// from live objects before comparison and never sent.
+pub const SERVER_OWNED: &[&str] = &[
+    "id",
+    "identifier",
+    "categories",
+    "display_priority",
+    "coming_soon",
+    "is_custom",
+    "is_custom_mcp",
+];
+
+/// Known `auth_patterns[].type` values.
+pub const AUTH_TYPES: &[&str] = &["OAUTH", "BASIC", "BEARER", "API_KEY", "NO_AUTH"];
+
+/// Known `input_type` values of a field object.
+pub const INPUT_TYPES: &[&str] = &["text", "password", "select", "textarea"];
+
+/// The metadata key that marks a connector as written (and so owned) by skconn.
+pub const MARKER_KEY: &str = "managed_by";
+/// The value of [`MARKER_KEY`] on connectors skconn owns.
+pub const MARKER_VALUE: &str = "skconn";
+/// The metadata key holding a short hash of the body skconn last wrote (drift detection).
+pub const HASH_KEY: &str = "skconn_hash";
+/// Metadata keys reserved for skconn; users never write them.
+pub const RESERVED_METADATA_KEYS: &[&str] = &[MARKER_KEY, HASH_KEY];
+/// The server's limit on metadata pairs.
+pub const MAX_METADATA_PAIRS: usize = 20;
+/// How many metadata pairs a connector file may use: the server's limit less skconn's own.
+pub const MAX_USER_METADATA_PAIRS: usize = MAX_METADATA_PAIRS - RESERVED_METADATA_KEYS.len();
+
+/// Where a desired connector came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// Path of the file, relative to the repository root when possible.
+    pub file: PathBuf,
+}
+
+/// A connector as the files want it, for one environment.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    pub display_name: String,
+    /// The complete API object to send (defaults applied, no marker). Not normalised.
+    pub body: Value,
+    /// Earlier display names: a live connector with one of these is renamed in place.
+    pub previous_names: Vec<String>,
+    pub origin: Origin,
+}
+
+/// A connector as one environment holds it.
+#[derive(Debug, Clone)]
+pub struct Live {
+    pub display_name: String,
+    /// The server's identifier, used for update and delete. Opaque.
+    pub identifier: String,
+    /// The API object as returned, server-owned fields removed. Not normalised; the marker is
+    /// still in `metadata`.
+    pub body: Value,
+}
+
+impl Live {
+    /// Whether skconn wrote this connector (its metadata carries the marker).
+    pub fn is_managed(&self) -> bool {
+        metadata_value(&self.body, MARKER_KEY) == Some(MARKER_VALUE)
+    }
+
+    /// The hash skconn recorded when it last wrote this connector, if any.
+    pub fn recorded_hash(&self) -> Option<&str> {
+        metadata_value(&self.body, HASH_KEY)
+    }
+
+    /// Builds a live connector from a provider object as the API returns it. Lenient: unknown
+    /// keys are kept (and ignored by the planner unless the files name them), `null` is absent.
+    pub fn from_provider(provider: &Value) -> Option<Live> {
+        let obj = provider.as_object()?;
+        let identifier = obj
+            .get("identifier")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .or_else(|| obj.get("id").and_then(Value::as_str))?
+            .to_string();
+        let display_name = obj
+            .get("display_name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let mut body = Map::new();
+        for (k, v) in obj {
+            if SERVER_OWNED.contains(&k.as_str()) || v.is_null() {
+                continue;
+            }
+            body.insert(k.clone(), v.clone());
+        }
+        Some(Live {
+            display_name,
+            identifier,
+            body: Value::Object(body),
+        })
+    }
+}
+
+fn metadata_value<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
+    body.get("metadata")?.get(key)?.as_str()
+}
+
+/// The body skconn sends for a desired connector: the whole object (update replaces), every
+/// API field present, and skconn's marker and hash in `metadata`.
+pub fn body_to_send(desired: &Value) -> Value {
+    let mut obj = desired.as_object().cloned().unwrap_or_default();
+    let hash = content_hash(desired);
+    for field in API_FIELDS {
+        if !obj.contains_key(*field) {
+            let zero = match *field {
+                "auth_patterns" => Value::Array(vec![]),
+                "proxy_enabled" => Value::Bool(false),
+                "metadata" => Value::Object(Map::new()),
+                _ => Value::String(String::new()),
+            };
+            obj.insert(field.to_string(), zero);
+        }
+    }
+    let metadata = obj
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !metadata.is_object() {
+        *metadata = Value::Object(Map::new());
+    }
+    let m = metadata.as_object_mut().expect("metadata is an object");
+    m.insert(MARKER_KEY.into(), Value::String(MARKER_VALUE.into()));
+    m.insert(HASH_KEY.into(), Value::String(hash));
+    Value::Object(obj)
+}
+
+/// A short, stable hash of a connector body's canonical form (marker keys excluded), recorded
+/// in the marker so that a later plan can tell an edit made outside skconn from a git change.
+pub fn content_hash(body: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    let canonical = crate::normalize::normalize(body);
+    let bytes = serde_json::to_vec(&sort_keys(&canonical)).unwrap_or_default();
+    let digest = Sha256::digest(&bytes);
+    digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A copy of a JSON value with every object's keys in sorted order.
+pub fn sort_keys(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let sorted: BTreeMap<&String, Value> = m.iter().map(|(k, v)| (k, sort_keys(v))).collect();
+            Value::Object(sorted.into_iter().map(|(k, v)| (k.clone(), v)).collect())
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sort_keys).collect()),
+        other => other.clone(),
+    }
+}

@@ -1,0 +1,442 @@
+//! Resolved settings: flags, environment variables and `skconn.yaml`, merged and checked once.
+//! The rest of skconn sees only [`Settings`].
+//!
+//! `skconn.yaml`:
+//!
+//! ```yaml
+//! connectors_dir: connectors          # default
+//! environments:                       # applied in this order
+//!   dev:
+//!     url: ${SCALEKIT_DEV_URL}        # or `local` for the embedded emulator
+//!     client_id: ${SCALEKIT_DEV_CLIENT_ID}
+//!     client_secret: ${SCALEKIT_DEV_CLIENT_SECRET}
+//!     prune: managed                  # off (default) | managed | all
+//! ```
+//!
+//! Without the file: one environment `default` from `SCALEKIT_ENVIRONMENT_URL`,
+//! `SCALEKIT_CLIENT_ID` and `SCALEKIT_CLIENT_SECRET` when they are set, otherwise the embedded
+//! `local` environment.
+
+use crate::error::{Diagnostic, Error, Result};
+use crate::secret::Secret;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// What to delete: live custom connectors that are not in the files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Prune {
+    /// Never delete.
+    Off,
+    /// Delete connectors that skconn wrote (they carry its marker).
+    Managed,
+    /// Delete every custom connector not in the files.
+    All,
+}
+
+/// Where an environment lives.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A Scalekit environment reached over HTTP.
+    Remote {
+        url: url::Url,
+        client_id: String,
+        client_secret: Secret,
+    },
+    /// The embedded emulator, started in this process, state kept in `state_file`.
+    Local { state_file: PathBuf },
+}
+
+/// One environment, resolved.
+#[derive(Debug, Clone)]
+pub struct Environment {
+    pub name: String,
+    pub target: Target,
+    pub prune: Prune,
+}
+
+/// Everything a command needs to know, resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The repository root: the folder of skconn.yaml, or the working directory.
+    pub root: PathBuf,
+    /// The folder of connector files.
+    pub connectors_dir: PathBuf,
+    /// The configured environments, in the order written.
+    pub environments: Vec<Environment>,
+    /// The configuration file, when one was read.
+    pub config_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    connectors_dir: Option<String>,
+    #[serde(default)]
+    environments: serde_yaml::Mapping,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileEnvironment {
+    url: String,
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default)]
+    client_secret: Option<String>,
+    #[serde(default)]
+    prune: Option<Prune>,
+}
+
+/// Reads the process environment. A function so that resolution can be tested without touching
+/// the real environment.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+impl Settings {
+    /// Resolves the settings from `--config` (if given) and the process environment.
+    pub fn resolve(config: Option<&Path>, lookup: EnvLookup<'_>) -> Result<Settings> {
+        let (path, explicit) = match config {
+            Some(p) => (p.to_path_buf(), true),
+            None => (PathBuf::from("skconn.yaml"), false),
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Self::from_file(&path, &text, lookup),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+                Self::without_file(lookup)
+            }
+            Err(e) => Err(Error::Input(vec![Diagnostic::new(
+                &path,
+                format!("cannot read the configuration file: {e}"),
+            )
+            .help("check the path given to --config (or SKCONN_CONFIG)")])),
+        }
+    }
+
+    fn without_file(lookup: EnvLookup<'_>) -> Result<Settings> {
+        let root = std::env::current_dir().map_err(|e| Error::io("cannot read the working directory", e))?;
+        let url = lookup("SCALEKIT_ENVIRONMENT_URL").filter(|s| !s.is_empty());
+        let environment = match url {
+            Some(url) => {
+                let where_ = Path::new("environment variables");
+                let mut problems = Vec::new();
+                let id = lookup("SCALEKIT_CLIENT_ID").filter(|s| !s.is_empty());
+                let secret = lookup("SCALEKIT_CLIENT_SECRET").filter(|s| !s.is_empty());
+                if id.is_none() {
+                    problems.push(Diagnostic::new(where_, "SCALEKIT_ENVIRONMENT_URL is set but SCALEKIT_CLIENT_ID is not").help("set SCALEKIT_CLIENT_ID, or configure environments in skconn.yaml"));
+                }
+                if secret.is_none() {
+                    problems.push(Diagnostic::new(where_, "SCALEKIT_ENVIRONMENT_URL is set but SCALEKIT_CLIENT_SECRET is not").help("set SCALEKIT_CLIENT_SECRET, or configure environments in skconn.yaml"));
+                }
+                let url = parse_url(&url).map_err(|m| {
+                    problems.push(Diagnostic::new(where_, format!("SCALEKIT_ENVIRONMENT_URL: {m}")).help("use the environment URL shown in the Scalekit dashboard, e.g. https://acme.scalekit.dev"));
+                });
+                if !problems.is_empty() {
+                    return Err(Error::Input(problems));
+                }
+                Environment {
+                    name: "default".into(),
+                    target: Target::Remote {
+                        url: url.expect("checked"),
+                        client_id: id.expect("checked"),
+                        client_secret: Secret::new(secret.expect("checked")),
+                    },
+                    prune: Prune::Off,
+                }
+            }
+            None => Environment {
+                name: "local".into(),
+                target: Target::Local {
+                    state_file: root.join(".skconn").join("local.json"),
+                },
+                prune: Prune::Managed,
+            },
+        };
+        Ok(Settings {
+            connectors_dir: root.join("connectors"),
+            root,
+            environments: vec![environment],
+            config_file: None,
+        })
+    }
+
+    fn from_file(path: &Path, text: &str, lookup: EnvLookup<'_>) -> Result<Settings> {
+        let root = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::env::current_dir().map_err(|e| Error::io("cannot read the working directory", e))?,
+        };
+        let display = path.to_path_buf();
+        let config: FileConfig = serde_yaml::from_str(text).map_err(|e| {
+            let mut d = Diagnostic::new(&display, yaml_message(&e))
+                .help("see the README section on skconn.yaml for the format");
+            if let Some(loc) = e.location() {
+                d = d.at(loc.line(), loc.column());
+            }
+            Error::Input(vec![d])
+        })?;
+        let mut problems = Vec::new();
+        let mut environments = Vec::new();
+        for (key, value) in &config.environments {
+            let Some(name) = key.as_str() else {
+                problems.push(Diagnostic::new(&display, "an environment name must be a string").field("environments"));
+                continue;
+            };
+            let at = |needle: &str| line_of(text, needle);
+            if !valid_env_name(name) {
+                let (l, c) = at(&format!("{name}:"));
+                problems.push(
+                    Diagnostic::new(&display, format!("`{name}` is not a valid environment name"))
+                        .at(l, c)
+                        .field(format!("environments.{name}"))
+                        .help("use letters, digits, `-` and `_` (e.g. dev, prod)"),
+                );
+                continue;
+            }
+            let env: FileEnvironment = match serde_yaml::from_value(value.clone()) {
+                Ok(e) => e,
+                Err(e) => {
+                    let (l, c) = at(&format!("{name}:"));
+                    problems.push(
+                        Diagnostic::new(&display, yaml_message(&e))
+                            .at(l, c)
+                            .field(format!("environments.{name}"))
+                            .help("an environment has `url`, `client_id`, `client_secret` and optionally `prune: off|managed|all`"),
+                    );
+                    continue;
+                }
+            };
+            let mut expand_field = |field: &str, raw: &str| -> Option<String> {
+                match expand_vars(raw, lookup) {
+                    Ok(v) => Some(v),
+                    Err(var) => {
+                        let (l, c) = at(&format!("${{{var}}}"));
+                        problems.push(
+                            Diagnostic::new(&display, format!("the environment variable `{var}` is not set"))
+                                .at(l, c)
+                                .field(format!("environments.{name}.{field}"))
+                                .help(format!("set {var} before running skconn (in CI, from a secret), or write the value here")),
+                        );
+                        None
+                    }
+                }
+            };
+            let url = expand_field("url", &env.url);
+            let client_id = env.client_id.as_deref().map(|v| expand_field("client_id", v));
+            let client_secret = env.client_secret.as_deref().map(|v| expand_field("client_secret", v));
+            // Register the secret before anything can print it, even if resolution fails later.
+            if let Some(Some(s)) = &client_secret {
+                crate::secret::register(s);
+            }
+            let Some(url) = url else { continue };
+            let prune = env.prune.unwrap_or(Prune::Off);
+            let target = if url == "local" {
+                let state_file = root.join(".skconn").join(format!("{name}.json"));
+                Target::Local { state_file }
+            } else {
+                let (l, c) = at(&format!("{name}:"));
+                let parsed = match parse_url(&url) {
+                    Ok(u) => Some(u),
+                    Err(m) => {
+                        problems.push(
+                            Diagnostic::new(&display, m)
+                                .at(l, c)
+                                .field(format!("environments.{name}.url"))
+                                .help("use the environment URL from the Scalekit dashboard (https://…), or `local`"),
+                        );
+                        None
+                    }
+                };
+                let mut missing = |field: &str| {
+                    problems.push(
+                        Diagnostic::new(&display, format!("`{field}` is required for a remote environment"))
+                            .at(l, c)
+                            .field(format!("environments.{name}.{field}"))
+                            .help(format!("add `{field}: ${{SCALEKIT_{}_{}}}`", name.to_uppercase().replace('-', "_"), field.to_uppercase())),
+                    );
+                };
+                match (parsed, client_id, client_secret) {
+                    (Some(url), Some(Some(id)), Some(Some(secret))) => Target::Remote {
+                        url,
+                        client_id: id,
+                        client_secret: Secret::new(secret),
+                    },
+                    (_, id, secret) => {
+                        if id.is_none() {
+                            missing("client_id");
+                        }
+                        if secret.is_none() {
+                            missing("client_secret");
+                        }
+                        continue;
+                    }
+                }
+            };
+            environments.push(Environment {
+                name: name.to_string(),
+                target,
+                prune,
+            });
+        }
+        if config.environments.is_empty() {
+            problems.push(
+                Diagnostic::new(&display, "no environments are configured")
+                    .field("environments")
+                    .help("add at least one environment under `environments:`"),
+            );
+        }
+        if !problems.is_empty() {
+            return Err(Error::Input(problems));
+        }
+        let connectors_dir = root.join(config.connectors_dir.as_deref().unwrap_or("connectors"));
+        Ok(Settings {
+            root,
+            connectors_dir,
+            environments,
+            config_file: Some(path.to_path_buf()),
+        })
+    }
+
+    /// The environments named by `--env` (all when none), in configuration order.
+    pub fn select(&self, names: &[String]) -> Result<Vec<&Environment>> {
+        for n in names {
+            if !self.environments.iter().any(|e| &e.name == n) {
+                let known: Vec<&str> = self.environments.iter().map(|e| e.name.as_str()).collect();
+                return Err(Error::Usage(format!(
+                    "unknown environment `{n}`; configured: {}",
+                    known.join(", ")
+                )));
+            }
+        }
+        Ok(self
+            .environments
+            .iter()
+            .filter(|e| names.is_empty() || names.contains(&e.name))
+            .collect())
+    }
+}
+
+fn valid_env_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn yaml_message(e: &serde_yaml::Error) -> String {
+    // serde_yaml appends " at line L column C"; the diagnostic carries the position already.
+    let s = e.to_string();
+    match s.find(" at line ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// 1-based line and column of the first occurrence of `needle`, or (0, 0).
+fn line_of(text: &str, needle: &str) -> (usize, usize) {
+    for (i, line) in text.lines().enumerate() {
+        if let Some(c) = line.find(needle) {
+            return (i + 1, c + 1);
+        }
+    }
+    (0, 0)
+}
+
+/// Expands `${VAR}` from the environment; `$${` is a literal `${`. Returns the first missing
+/// variable's name as the error.
+pub fn expand_vars(raw: &str, lookup: EnvLookup<'_>) -> std::result::Result<String, String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        if after.starts_with("$${") {
+            out.push_str("${");
+            rest = &after[3..];
+        } else if let Some(body) = after.strip_prefix("${") {
+            match body.find('}') {
+                Some(end) => {
+                    let var = &body[..end];
+                    match lookup(var) {
+                        Some(v) => out.push_str(&v),
+                        None => return Err(var.to_string()),
+                    }
+                    rest = &body[end + 1..];
+                }
+                None => {
+                    out.push_str(after);
+                    rest = "";
+                }
+            }
+        } else {
+            out.push('$');
+            rest = &after[1..];
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Parses an environment URL: `https://`, or `http://` on a loopback host only.
+pub fn parse_url(raw: &str) -> std::result::Result<url::Url, String> {
+    let url = url::Url::parse(raw.trim()).map_err(|e| format!("`{raw}` is not a URL: {e}"))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err(format!("`{raw}` uses http://; only https:// is allowed (http:// only on loopback)")),
+        other => Err(format!("`{raw}` has scheme `{other}`; use https://")),
+    }
+}
+
+/// Whether a URL's host is on this machine (127.0.0.0/8, ::1, localhost).
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn expands_and_escapes() {
+        let l = env(&[("A", "1")]);
+        assert_eq!(expand_vars("x${A}y$${A}", &l).unwrap(), "x1y${A}");
+        assert_eq!(expand_vars("${B}", &l).unwrap_err(), "B");
+        assert_eq!(expand_vars("cost $5", &l).unwrap(), "cost $5");
+    }
+
+    #[test]
+    fn url_rules() {
+        assert!(parse_url("https://acme.scalekit.dev").is_ok());
+        assert!(parse_url("http://127.0.0.1:8787").is_ok());
+        assert!(parse_url("http://localhost:1").is_ok());
+        assert!(parse_url("http://acme.scalekit.dev").is_err());
+        assert!(parse_url("ftp://x").is_err());
+    }
+
+    #[test]
+    fn file_with_missing_variable_names_it_and_its_line() {
+        let text = "environments:\n  dev:\n    url: ${DEV_URL}\n    client_id: x\n    client_secret: ${DEV_SECRET}\n";
+        let l = env(&[("DEV_URL", "https://a.scalekit.dev")]);
+        let err = Settings::from_file(Path::new("skconn.yaml"), text, &l).unwrap_err();
+        let Error::Input(d) = err else { panic!() };
+        assert_eq!(d.len(), 1);
+        assert!(d[0].message.contains("DEV_SECRET"));
+        assert_eq!(d[0].line, 5);
+    }
+
+    #[test]
+    fn environments_keep_their_order() {
+        let text = "environments:\n  prod:\n    url: local\n  dev:\n    url: local\n    prune: all\n";
+        let s = Settings::from_file(Path::new("/r/skconn.yaml"), text, &env(&[])).unwrap();
+        let names: Vec<_> = s.environments.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["prod", "dev"]);
+        assert_eq!(s.environments[1].prune, Prune::All);
+        assert_eq!(s.connectors_dir, Path::new("/r/connectors"));
+    }
+}

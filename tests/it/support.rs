@@ -1,0 +1,1 @@
+//! Test support: a builder for repository + emulator + command.
