@@ -1,4 +1,6 @@
 //! Rendering plans and apply results for people and programs. Pure: builds strings, never
 //! writes them (`output` does).
 
+pub mod json;
+pub mod markdown;
 pub mod text;

@@ -4,4 +4,3 @@
 mod emulator;
 mod load;
 mod remote;
-mod support;

@@ -1,1 +1,239 @@
-//! Test support: a builder for repository + emulator + command.
+//! Test support: a builder for a repository of connector files, the emulators it talks to, and
+//! the real `skconn` binary run against them.
+//!
+//! ```ignore
+//! let dev = emulator();
+//! let repo = Repo::examples().env("dev", &dev, "managed");
+//! repo.skconn(["apply", "--auto-approve"]).code(0).stdout_has("Plan: 8 to create");
+//! assert_eq!(dev.connectors().len(), 8);
+//! ```
+
+#![allow(dead_code)]
+
+use skconn::emulator::{Config, Emulator};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The crate's root (where `connectors/` and `tests/fixtures/` are).
+pub fn crate_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// An emulator on a loopback port with a small page size, so that listing always paginates.
+pub fn emulator() -> Emulator {
+    emulator_with(|_| {})
+}
+
+pub fn emulator_with(f: impl FnOnce(&mut Config)) -> Emulator {
+    let mut config = Config {
+        max_page_size: 3,
+        client_secret: format!("test-secret-{:016x}", fastrand::u64(..)),
+        ..Config::default()
+    };
+    f(&mut config);
+    Emulator::spawn(config).expect("the emulator starts")
+}
+
+/// A temporary repository: connector files, skconn.yaml, and the variables its `${VAR}`s need.
+pub struct Repo {
+    dir: tempfile::TempDir,
+    envs: Vec<(String, String)>,
+    vars: Vec<(String, String)>,
+    extra_config: String,
+}
+
+impl Repo {
+    /// An empty repository (no connectors/ folder).
+    pub fn new() -> Repo {
+        Repo {
+            dir: tempfile::tempdir().expect("temp dir"),
+            envs: Vec::new(),
+            vars: Vec::new(),
+            extra_config: String::new(),
+        }
+    }
+
+    /// A repository holding a copy of the example connectors.
+    pub fn examples() -> Repo {
+        let repo = Repo::new();
+        copy_dir(&crate_root().join("connectors"), &repo.path().join("connectors"));
+        repo
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file (relative to the repository root), creating folders.
+    pub fn file(self, rel: &str, text: impl AsRef<[u8]>) -> Repo {
+        let p = self.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+        self
+    }
+
+    /// Writes `connectors/<name>`.
+    pub fn connector(self, name: &str, yaml: &str) -> Repo {
+        self.file(&format!("connectors/{name}"), yaml)
+    }
+
+    pub fn remove(self, rel: &str) -> Repo {
+        std::fs::remove_file(self.path().join(rel)).unwrap();
+        self
+    }
+
+    /// Edits a file in place.
+    pub fn edit(self, rel: &str, f: impl FnOnce(String) -> String) -> Repo {
+        let p = self.path().join(rel);
+        let text = std::fs::read_to_string(&p).unwrap();
+        std::fs::write(&p, f(text)).unwrap();
+        self
+    }
+
+    /// Adds an environment pointing at `emu`, with its credentials passed as `${VAR}`s.
+    pub fn env(mut self, name: &str, emu: &Emulator, prune: &str) -> Repo {
+        let up = name.to_uppercase();
+        self.vars.push((format!("SK_{up}_URL"), emu.url()));
+        self.vars.push((format!("SK_{up}_ID"), emu.client_id().to_string()));
+        self.vars.push((format!("SK_{up}_SECRET"), emu.client_secret().to_string()));
+        self.envs.push((
+            name.to_string(),
+            format!(
+                "  {name}:\n    url: ${{SK_{up}_URL}}\n    client_id: ${{SK_{up}_ID}}\n    client_secret: ${{SK_{up}_SECRET}}\n    prune: {prune}\n"
+            ),
+        ));
+        self.write_config()
+    }
+
+    /// Sets a variable for the skconn process.
+    pub fn var(mut self, k: &str, v: &str) -> Repo {
+        self.vars.push((k.into(), v.into()));
+        self
+    }
+
+    fn write_config(self) -> Repo {
+        let mut text = String::from("environments:\n");
+        for (_, block) in &self.envs {
+            text.push_str(block);
+        }
+        text.push_str(&self.extra_config);
+        let p = self.path().join("skconn.yaml");
+        std::fs::write(p, text).unwrap();
+        self
+    }
+
+    /// A command line for the real binary, run in the repository with a clean environment.
+    pub fn cmd<I, S>(&self, args: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_skconn"));
+        c.current_dir(self.path()).args(args).env_clear();
+        for keep in ["PATH", "HOME", "TMPDIR"] {
+            if let Ok(v) = std::env::var(keep) {
+                c.env(keep, v);
+            }
+        }
+        for (k, v) in &self.vars {
+            c.env(k, v);
+        }
+        c.stdin(std::process::Stdio::null());
+        Cmd(c)
+    }
+
+    /// Runs the binary and returns its output.
+    pub fn skconn<I, S>(&self, args: I) -> Out
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.cmd(args).run()
+    }
+}
+
+pub struct Cmd(pub Command);
+
+impl Cmd {
+    pub fn env(mut self, k: &str, v: &str) -> Cmd {
+        self.0.env(k, v);
+        self
+    }
+
+    pub fn run(mut self) -> Out {
+        let o = self.0.output().expect("skconn runs");
+        Out {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// What a run of skconn printed and returned; the assertions read like a spec.
+#[derive(Debug)]
+pub struct Out {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    #[track_caller]
+    pub fn code(&self, expected: i32) -> &Out {
+        assert_eq!(self.code, Some(expected), "unexpected exit code\n{self}");
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(&self, s: &str) -> &Out {
+        assert!(self.stdout.contains(s), "stdout lacks {s:?}\n{self}");
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_lacks(&self, s: &str) -> &Out {
+        assert!(!self.stdout.contains(s), "stdout has {s:?}\n{self}");
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(&self, s: &str) -> &Out {
+        assert!(self.stderr.contains(s), "stderr lacks {s:?}\n{self}");
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_lacks(&self, s: &str) -> &Out {
+        assert!(!self.stderr.contains(s), "stderr has {s:?}\n{self}");
+        self
+    }
+
+    /// Everything printed, both streams.
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+impl std::fmt::Display for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "--- exit: {:?}\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! Injected faults and server-side rewrites: the ways a test (or `skconn emulator --fault`)
+//! makes the emulator misbehave on purpose.
+//!
+//! # Fault syntax
+//!
+//! A [`Fault`] parses from, and prints as, a short string:
+//!
+//! ```text
+//! KIND[:METHOD[:TIMES]][@PATH_PREFIX]
+//! ```
+//!
+//! | part | values | default |
+//! |---|---|---|
+//! | `KIND` | a status from 400 to 599, e.g. `500`, `503`; `429` or `429/SECS` (429 carrying `Retry-After: SECS`); `drop` (the connection is closed without an answer); `lost` (the request is carried out, the client gets a 503); `lost-drop` (the request is carried out, the connection is closed without an answer); `latency/DURATION` with `DURATION` like `250ms` or `2s` (the request is delayed, then answered normally) | — |
+//! | `METHOD` | `GET`, `POST`, `PUT`, `DELETE`, … or `*` for any | `*` |
+//! | `TIMES` | how many matching requests the fault applies to: a positive number, or `*` for every one | `1` |
+//! | `PATH_PREFIX` | only requests whose path starts with this, e.g. `/api/v1/custom-providers` | any path |
+//!
+//! Examples: `503:PUT:2` (the next two PUTs get a 503), `429/30:*:3`, `drop:POST`,
+//! `lost:PUT@/api/v1/custom-providers`, `latency/200ms:GET:*`, `500@/oauth/token`.
+//!
+//! # Order
+//!
+//! Faults wait in a queue in the order they were added. When a request arrives, the first fault
+//! in the queue whose matcher fits it applies (one fault at most per request) and uses up one of
+//! its times; a fault with no times left leaves the queue. Requests are matched in arrival order,
+//! so a sequential client sees faults deterministically.
+
+use serde_json::Value;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Which requests a fault applies to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Matcher {
+    /// The HTTP method (compared case-insensitively); `None` matches any.
+    pub method: Option<String>,
+    /// A prefix of the request path (as sent, before percent-decoding); `None` matches any.
+    pub path_prefix: Option<String>,
+}
+
+impl Matcher {
+    /// Whether a request with this method and path matches.
+    pub fn matches(&self, method: &str, path: &str) -> bool {
+        self.method
+            .as_deref()
+            .is_none_or(|m| m.eq_ignore_ascii_case(method))
+            && self
+                .path_prefix
+                .as_deref()
+                .is_none_or(|p| path.starts_with(p))
+    }
+}
+
+/// What happens to a request a fault applies to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultKind {
+    /// The request waits this long, then is handled normally.
+    Latency(Duration),
+    /// The request is refused with this HTTP status (400–599) and the matching gRPC error
+    /// body, without being carried out. A 429 carries `error_code: "RATE_LIMITED"`; when
+    /// `retry_after` is set, also a `Retry-After` header, `X-RateLimit-*` headers and
+    /// `retry_after` in the `ErrorInfo`.
+    Status {
+        status: u16,
+        retry_after: Option<u64>,
+    },
+    /// The connection is closed without an answer; the request is not carried out.
+    Drop,
+    /// The request is carried out, but its answer is lost: the client gets a 503, or with
+    /// `drop_connection` the connection is closed without an answer.
+    LostAnswer { drop_connection: bool },
+}
+
+/// A fault to inject: which requests, how many of them, and what happens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    pub matcher: Matcher,
+    /// How many matching requests the fault applies to; `None` means every one, forever.
+    pub times: Option<u32>,
+    pub kind: FaultKind,
+}
+
+impl Fault {
+    /// A fault applying once, to the next request of any kind.
+    pub fn new(kind: FaultKind) -> Fault {
+        Fault {
+            matcher: Matcher::default(),
+            times: Some(1),
+            kind,
+        }
+    }
+
+    /// A refusal with this status (no `Retry-After`).
+    pub fn status(status: u16) -> Fault {
+        Fault::new(FaultKind::Status {
+            status,
+            retry_after: None,
+        })
+    }
+
+    /// A 429 with `Retry-After: secs`.
+    pub fn rate_limited(retry_after_secs: u64) -> Fault {
+        Fault::new(FaultKind::Status {
+            status: 429,
+            retry_after: Some(retry_after_secs),
+        })
+    }
+
+    /// Only requests with this method.
+    pub fn method(mut self, method: &str) -> Fault {
+        self.matcher.method = Some(method.to_ascii_uppercase());
+        self
+    }
+
+    /// Only requests whose path starts with this.
+    pub fn path(mut self, prefix: &str) -> Fault {
+        self.matcher.path_prefix = Some(prefix.to_string());
+        self
+    }
+
+    /// Applies to this many matching requests (at least one).
+    pub fn times(mut self, times: u32) -> Fault {
+        self.times = Some(times.max(1));
+        self
+    }
+
+    /// Applies to every matching request, forever.
+    pub fn always(mut self) -> Fault {
+        self.times = None;
+        self
+    }
+}
+
+impl fmt::Display for FaultKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FaultKind::Latency(d) => {
+                if d.subsec_millis() == 0 && d.as_secs() > 0 && d.subsec_nanos() == 0 {
+                    write!(f, "latency/{}s", d.as_secs())
+                } else {
+                    write!(f, "latency/{}ms", d.as_millis())
+                }
+            }
+            FaultKind::Status {
+                status,
+                retry_after: Some(secs),
+            } => write!(f, "{status}/{secs}"),
+            FaultKind::Status {
+                status,
+                retry_after: None,
+            } => write!(f, "{status}"),
+            FaultKind::Drop => f.write_str("drop"),
+            FaultKind::LostAnswer {
+                drop_connection: false,
+            } => f.write_str("lost"),
+            FaultKind::LostAnswer {
+                drop_connection: true,
+            } => f.write_str("lost-drop"),
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.kind)?;
+        let method = self.matcher.method.as_deref().unwrap_or("*");
+        match self.times {
+            Some(1) if method == "*" => {}
+            Some(1) => write!(f, ":{method}")?,
+            Some(n) => write!(f, ":{method}:{n}")?,
+            None => write!(f, ":{method}:*")?,
+        }
+        if let Some(prefix) = &self.matcher.path_prefix {
+            write!(f, "@{prefix}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a fault string was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid fault `{spec}`: {reason} (expected KIND[:METHOD[:TIMES]][@PATH], e.g. `503:PUT:2`)")]
+pub struct ParseFaultError {
+    pub spec: String,
+    pub reason: String,
+}
+
+impl FromStr for FaultKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<FaultKind, String> {
+        let (name, param) = match s.split_once('/') {
+            Some((n, p)) => (n, Some(p)),
+            None => (s, None),
+        };
+        match (name.to_ascii_lowercase().as_str(), param) {
+            ("drop", None) => Ok(FaultKind::Drop),
+            ("lost", None) => Ok(FaultKind::LostAnswer {
+                drop_connection: false,
+            }),
+            ("lost-drop", None) => Ok(FaultKind::LostAnswer {
+                drop_connection: true,
+            }),
+            ("latency", Some(d)) => parse_duration(d).map(FaultKind::Latency),
+            ("latency", None) => Err("latency needs a duration, e.g. `latency/250ms`".into()),
+            (n, param) => {
+                let status: u16 = n
+                    .parse()
+                    .map_err(|_| format!("unknown fault kind `{n}`"))?;
+                if !(400..=599).contains(&status) {
+                    return Err(format!("status {status} is not between 400 and 599"));
+                }
+                let retry_after = match param {
+                    None => None,
+                    Some(p) => Some(
+                        p.parse::<u64>()
+                            .map_err(|_| format!("`{p}` is not a number of seconds"))?,
+                    ),
+                };
+                Ok(FaultKind::Status {
+                    status,
+                    retry_after,
+                })
+            }
+        }
+    }
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("`{s}` is not a duration like `250ms` or `2s`");
+    if let Some(ms) = s.strip_suffix("ms") {
+        ms.parse::<u64>().map(Duration::from_millis).map_err(|_| bad())
+    } else if let Some(secs) = s.strip_suffix('s') {
+        secs.parse::<u64>().map(Duration::from_secs).map_err(|_| bad())
+    } else {
+        Err(bad())
+    }
+}
+
+impl FromStr for Fault {
+    type Err = ParseFaultError;
+
+    fn from_str(spec: &str) -> Result<Fault, ParseFaultError> {
+        let err = |reason: String| ParseFaultError {
+            spec: spec.to_string(),
+            reason,
+        };
+        let (head, path) = match spec.split_once('@') {
+            Some((h, p)) if p.starts_with('/') => (h, Some(p.to_string())),
+            Some(_) => return Err(err("the path after `@` must start with `/`".into())),
+            None => (spec, None),
+        };
+        let mut parts = head.split(':');
+        let kind: FaultKind = parts
+            .next()
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| err("the kind is missing".into()))?
+            .parse()
+            .map_err(err)?;
+        let method = match parts.next() {
+            None | Some("*") => None,
+            Some(m) if !m.is_empty() && m.chars().all(|c| c.is_ascii_alphabetic()) => {
+                Some(m.to_ascii_uppercase())
+            }
+            Some(m) => return Err(err(format!("`{m}` is not an HTTP method or `*`"))),
+        };
+        let times = match parts.next() {
+            None => Some(1),
+            Some("*") => None,
+            Some(t) => match t.parse::<u32>() {
+                Ok(n) if n > 0 => Some(n),
+                _ => return Err(err(format!("`{t}` is not a positive number or `*`"))),
+            },
+        };
+        if let Some(extra) = parts.next() {
+            return Err(err(format!("unexpected `:{extra}`")));
+        }
+        Ok(Fault {
+            matcher: Matcher {
+                method,
+                path_prefix: path,
+            },
+            times,
+            kind,
+        })
+    }
+}
+
+/// A change the server makes to every connector it stores through the API (create, update, and
+/// [`super::Emulator::insert`]), the way a real server normalises what it is given. It lets a
+/// test check that skconn notices when what it reads back differs from what it wrote.
+#[derive(Clone, Default)]
+pub enum Rewrite {
+    /// Store what was sent.
+    #[default]
+    None,
+    /// Lowercase the host of `proxy_url` (`https://API.Example.com/x` → `https://api.example.com/x`).
+    LowercaseProxyHost,
+    /// Append `/` to `proxy_url` unless it already ends with one.
+    ProxyUrlTrailingSlash,
+    /// Any change to the stored body (an object with the API fields, server-owned ones absent).
+    Custom(Arc<dyn Fn(&mut Value) + Send + Sync>),
+}
+
+impl fmt::Debug for Rewrite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rewrite::None => f.write_str("None"),
+            Rewrite::LowercaseProxyHost => f.write_str("LowercaseProxyHost"),
+            Rewrite::ProxyUrlTrailingSlash => f.write_str("ProxyUrlTrailingSlash"),
+            Rewrite::Custom(_) => f.write_str("Custom(..)"),
+        }
+    }
+}
+
+impl Rewrite {
+    pub(crate) fn apply(&self, body: &mut Value) {
+        let proxy_url = |body: &mut Value, f: &dyn Fn(&str) -> String| {
+            if let Some(Value::String(url)) = body.get_mut("proxy_url") {
+                *url = f(url);
+            }
+        };
+        match self {
+            Rewrite::None => {}
+            Rewrite::LowercaseProxyHost => proxy_url(body, &lowercase_host),
+            Rewrite::ProxyUrlTrailingSlash => proxy_url(body, &|u: &str| {
+                if u.ends_with('/') {
+                    u.to_string()
+                } else {
+                    format!("{u}/")
+                }
+            }),
+            Rewrite::Custom(f) => f(body),
+        }
+    }
+}
+
+/// Lowercases the authority of an `https://` URL by hand: a `proxy_url` may hold
+/// `{{placeholders}}`, which a URL parser refuses.
+fn lowercase_host(url: &str) -> String {
+    let Some(rest) = url.strip_prefix("https://") else {
+        return url.to_string();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    format!(
+        "https://{}{}",
+        rest[..end].to_ascii_lowercase(),
+        &rest[end..]
+    )
+}

@@ -1,0 +1,264 @@
+//! End to end: the real `skconn` binary against emulators on loopback, asserting on exit codes,
+//! output, and what the server then holds and received.
+
+use crate::support::*;
+use serde_json::{json, Value};
+
+fn example_count() -> usize {
+    std::fs::read_dir(crate_root().join("connectors"))
+        .unwrap()
+        .filter(|e| {
+            let p = e.as_ref().unwrap().path();
+            matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml"))
+        })
+        .count()
+}
+
+fn writes(emu: &skconn::emulator::Emulator) -> Vec<(String, String)> {
+    emu.requests()
+        .into_iter()
+        .filter(|r| r.method != "GET" && r.path.starts_with("/api/"))
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect()
+}
+
+const BEARER: &str = "display_name: Demo Bearer\ndescription: A bearer token API\nproxy_url: https://api.demo.example.com\nauth_patterns:\n  - type: BEARER\n    display_name: Bearer token\n    fields:\n      - field_name: token\n        label: Token\n        input_type: password\n        required: true\n";
+
+#[test]
+fn examples_validate_without_any_request() {
+    let dev = emulator();
+    let repo = Repo::examples().env("dev", &dev, "managed");
+    repo.skconn(["validate"])
+        .code(0)
+        .stdout_has(&format!("{} connector file(s)", example_count()));
+    assert!(dev.requests().is_empty(), "validate sent requests");
+}
+
+#[test]
+fn plan_then_apply_creates_every_example_across_pages_then_settles() {
+    let dev = emulator(); // page size 3: several pages
+    let repo = Repo::examples().env("dev", &dev, "managed");
+    let n = example_count();
+
+    repo.skconn(["plan", "--detailed-exitcode"])
+        .code(2)
+        .stdout_has(&format!("Plan: {n} to create, 0 to update, 0 to delete."));
+    assert!(writes(&dev).is_empty(), "plan wrote");
+
+    repo.skconn(["apply", "--auto-approve"])
+        .code(0)
+        .stdout_has(&format!("Applied {n} change(s), 0 failed, 0 not attempted."));
+    let stored = dev.connectors();
+    assert_eq!(stored.len(), n);
+    for c in &stored {
+        assert_eq!(c["metadata"]["managed_by"], "skconn", "marker missing on {c}");
+    }
+    assert!(n > 3, "the examples must span several pages");
+
+    dev.clear_requests();
+    repo.skconn(["apply", "--auto-approve"])
+        .code(0)
+        .stdout_has("Nothing to apply");
+    assert!(writes(&dev).is_empty(), "a second apply wrote: {:?}", writes(&dev));
+    // Listing followed every page.
+    let pages = dev.requests().iter().filter(|r| r.path == "/api/v1/providers").count();
+    assert_eq!(pages, n.div_ceil(3));
+    repo.skconn(["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("Plan: 0 to create, 0 to update, 0 to delete.");
+}
+
+#[test]
+fn one_changed_file_gives_one_put_with_the_whole_body() {
+    let dev = emulator();
+    let repo = Repo::new().connector("bearer.yaml", BEARER).env("dev", &dev, "managed");
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    let id = dev.connector("Demo Bearer").unwrap()["identifier"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let repo = repo.edit("connectors/bearer.yaml", |t| {
+        t.replace("A bearer token API", "A changed description")
+    });
+    dev.clear_requests();
+    repo.skconn(["plan"])
+        .code(0)
+        .stdout_has("~ update \"Demo Bearer\"")
+        .stdout_has("/description: \"A bearer token API\" → \"A changed description\"")
+        .stdout_has("Plan: 0 to create, 1 to update, 0 to delete.");
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    let puts: Vec<_> = dev.requests().into_iter().filter(|r| r.method == "PUT").collect();
+    assert_eq!(puts.len(), 1);
+    let encoded: String = url_path_segment(&id);
+    assert_eq!(puts[0].path, format!("/api/v1/custom-providers/{encoded}"));
+    let body = puts[0].body.clone().expect("PUT has a body");
+    // The whole object: every API field, and the marker.
+    for field in ["display_name", "description", "proxy_url", "proxy_enabled", "auth_patterns", "metadata", "icon_src"] {
+        assert!(body.get(field).is_some(), "PUT body lacks {field}: {body}");
+    }
+    assert_eq!(body["proxy_enabled"], json!(true));
+    assert_eq!(body["metadata"]["managed_by"], json!("skconn"));
+    assert_eq!(dev.connector("Demo Bearer").unwrap()["description"], "A changed description");
+    assert_eq!(dev.connector("Demo Bearer").unwrap()["identifier"], json!(id));
+}
+
+fn url_path_segment(s: &str) -> String {
+    // What a client may send for an identifier: ':' needs no escaping in a path segment, but
+    // either form is acceptable; normalise to the decoded form for comparison.
+    s.to_string()
+}
+
+fn hand_made(name: &str) -> Value {
+    json!({"display_name": name, "proxy_url": "https://hand.example.com", "proxy_enabled": true,
+           "auth_patterns": [{"type": "BEARER", "fields": [{"field_name": "token", "input_type": "password"}]}]})
+}
+
+#[test]
+fn prune_off_keeps_everything_not_in_git() {
+    let dev = emulator();
+    let repo = Repo::new().connector("bearer.yaml", BEARER).env("dev", &dev, "off");
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    dev.insert(hand_made("Hand Made"));
+    let repo = repo.remove("connectors/bearer.yaml").connector("other.yaml", &BEARER.replace("Demo Bearer", "Other Bearer"));
+    repo.skconn(["apply", "--auto-approve"])
+        .code(0)
+        .stdout_has("Not managed, left alone: \"Demo Bearer\", \"Hand Made\"");
+    assert!(dev.connector("Demo Bearer").is_some());
+    assert!(dev.connector("Hand Made").is_some());
+    assert!(writes(&dev).iter().all(|(m, _)| m != "DELETE"));
+}
+
+#[test]
+fn prune_managed_deletes_only_what_skconn_wrote() {
+    let dev = emulator();
+    let repo = Repo::new().connector("bearer.yaml", BEARER).env("dev", &dev, "managed");
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    dev.insert(hand_made("Hand Made"));
+    let repo = repo.remove("connectors/bearer.yaml").connector("other.yaml", &BEARER.replace("Demo Bearer", "Other Bearer"));
+    repo.skconn(["plan"])
+        .code(0)
+        .stdout_has("- delete \"Demo Bearer\"")
+        .stdout_has("Not managed, left alone: \"Hand Made\"");
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    assert!(dev.connector("Demo Bearer").is_none());
+    assert!(dev.connector("Hand Made").is_some(), "a hand-made connector must survive prune: managed");
+    assert!(dev.connector("Other Bearer").is_some());
+}
+
+#[test]
+fn prune_all_deletes_every_connector_not_in_git() {
+    let dev = emulator();
+    dev.insert(hand_made("Hand Made"));
+    let repo = Repo::new().connector("bearer.yaml", BEARER).env("dev", &dev, "all");
+    repo.skconn(["plan"]).code(0).stdout_has("- delete \"Hand Made\"");
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    let names: Vec<_> = dev.connectors().iter().map(|c| c["display_name"].clone()).collect();
+    assert_eq!(names, [json!("Demo Bearer")]);
+}
+
+#[test]
+fn apply_without_a_terminal_refuses_without_auto_approve() {
+    let dev = emulator();
+    let repo = Repo::new().connector("bearer.yaml", BEARER).env("dev", &dev, "managed");
+    repo.skconn(["apply"])
+        .code(1)
+        .stderr_has("stdin is not a terminal")
+        .stderr_has("--auto-approve");
+    assert!(writes(&dev).is_empty());
+}
+
+#[test]
+fn wrong_client_secret_fails_clearly_and_names_the_environment() {
+    let dev = emulator();
+    let repo = Repo::new()
+        .connector("bearer.yaml", BEARER)
+        .env("dev", &dev, "managed")
+        .var("SK_DEV_SECRET", "definitely-the-wrong-secret");
+    let out = repo.skconn(["plan"]);
+    out.code(1).stderr_has("dev");
+    assert!(out.stderr.to_lowercase().contains("credentials") || out.stderr.contains("invalid_client"), "{out}");
+    assert!(!out.all().contains("definitely-the-wrong-secret"), "the secret was printed\n{out}");
+}
+
+#[test]
+fn a_missing_variable_in_skconn_yaml_is_named_and_nothing_is_sent() {
+    let dev = emulator();
+    let repo = Repo::new().connector("bearer.yaml", BEARER).env("dev", &dev, "managed");
+    let repo = repo.edit("skconn.yaml", |t| t.replace("${SK_DEV_ID}", "${SK_DEV_MISSING_ID}"));
+    repo.skconn(["plan"])
+        .code(1)
+        .stderr_has("skconn.yaml:4")
+        .stderr_has("SK_DEV_MISSING_ID");
+    assert!(dev.requests().is_empty());
+}
+
+#[test]
+fn two_environments_get_the_same_connectors_with_their_own_identifiers() {
+    let (dev, prod) = (emulator(), emulator());
+    let repo = Repo::examples().env("dev", &dev, "managed").env("prod", &prod, "managed");
+    let n = example_count();
+    repo.skconn(["apply", "--auto-approve"])
+        .code(0)
+        .stdout_has("Environment dev:")
+        .stdout_has("Environment prod:")
+        .stdout_has(&format!("Total: Plan: {} to create", 2 * n));
+    assert_eq!(dev.connectors().len(), n);
+    assert_eq!(prod.connectors().len(), n);
+    for d in dev.connectors() {
+        let p = prod.connector(d["display_name"].as_str().unwrap()).unwrap();
+        assert_ne!(d["identifier"], p["identifier"], "identifiers must differ per environment");
+    }
+    // --env picks one.
+    let dev2 = emulator();
+    let repo = repo.env("later", &dev2, "managed");
+    repo.skconn(["plan", "--env", "later"]).code(0).stdout_lacks("Environment dev:");
+    repo.skconn(["plan", "--env", "nope"]).code(1).stderr_has("unknown environment `nope`");
+}
+
+#[test]
+fn the_local_environment_round_trips_with_no_configuration() {
+    let repo = Repo::examples();
+    let n = example_count();
+    repo.skconn(["plan"])
+        .code(0)
+        .stdout_has("Environment local:")
+        .stdout_has(&format!("Plan: {n} to create"));
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    assert!(repo.path().join(".skconn/local.json").exists());
+    repo.skconn(["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("Plan: 0 to create, 0 to update, 0 to delete.");
+    // A deleted file is pruned from the local environment (prune: managed).
+    let first = std::fs::read_dir(repo.path().join("connectors")).unwrap().next().unwrap().unwrap().path();
+    std::fs::remove_file(first).unwrap();
+    repo.skconn(["plan"]).code(0).stdout_has("0 to update, 1 to delete.");
+}
+
+#[test]
+fn no_secret_or_token_appears_at_trace_level() {
+    let dev = emulator_with(|c| c.token_ttl = std::time::Duration::from_secs(3600));
+    let repo = Repo::examples().env("dev", &dev, "managed");
+    let mut everything = String::new();
+    for args in [
+        vec!["validate"],
+        vec!["plan"],
+        vec!["apply", "--auto-approve"],
+        vec!["plan", "--detailed-exitcode"],
+        vec!["-vvv", "plan"],
+    ] {
+        let out = repo.cmd(&args).env("RUST_LOG", "trace").run();
+        everything.push_str(&out.all());
+    }
+    // Wrong secret at trace level too.
+    let bad = repo.cmd(["plan"]).env("RUST_LOG", "trace").env("SK_DEV_SECRET", "wrong-secret-value-123").run();
+    everything.push_str(&bad.all());
+    assert!(everything.contains("TRACE") || everything.contains("DEBUG"), "trace logging was not on");
+    let secret = dev.client_secret().to_string();
+    assert!(!everything.contains(&secret), "the client secret was printed");
+    assert!(!everything.contains("wrong-secret-value-123"), "a wrong secret was printed");
+    let tokens = dev.issued_tokens();
+    assert!(!tokens.is_empty());
+    for t in tokens {
+        assert!(!everything.contains(&t), "an access token was printed");
+    }
+}
