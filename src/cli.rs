@@ -42,6 +42,10 @@ pub struct Cli {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
+    /// Timeout of one HTTP request, in seconds (retries get their own).
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+
     /// When to use colour. `auto` uses it on a terminal unless NO_COLOR is set.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
@@ -78,6 +82,40 @@ pub struct PlanArgs {
     /// Exit 2 when there are changes, 0 when there are none, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT")]
+    pub format: Format,
+
+    /// Also save the plan to FILE, for `skconn apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+}
+
+/// Flags that let a plan past the safety checks.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct SafetyArgs {
+    /// Go past the change threshold (by default a plan may not delete, or update, more than 30%
+    /// of an environment's managed connectors once it holds at least 10).
+    #[arg(long)]
+    pub force: bool,
+
+    /// Let an empty or missing connectors folder delete connectors.
+    #[arg(long)]
+    pub allow_empty: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Terraform-like text, coloured on a terminal.
+    Text,
+    /// One JSON document (a documented contract with a format_version).
+    Json,
+    /// Markdown for pull-request comments, under GitHub's 65,536-character limit.
+    Markdown,
 }
 
 #[derive(Debug, Args)]
@@ -89,6 +127,17 @@ pub struct ApplyArgs {
     /// Apply without asking. Required when stdin is not a terminal (CI).
     #[arg(long)]
     pub auto_approve: bool,
+
+    /// A plan saved by `skconn plan --out`: apply exactly it, or nothing if anything moved.
+    #[arg(value_name = "PLAN_FILE")]
+    pub plan_file: Option<PathBuf>,
+
+    /// Requests in flight at once per environment (default 8, or `parallelism` in skconn.yaml).
+    #[arg(long, value_name = "N")]
+    pub parallelism: Option<usize>,
+
+    #[command(flatten)]
+    pub safety: SafetyArgs,
 }
 
 #[derive(Debug, Args)]

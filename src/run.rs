@@ -1,16 +1,18 @@
 //! The commands: each resolves settings, drives load → remote → plan → render / apply, and
 //! returns an exit code. This is the only layer that sees all the others.
 
-use crate::apply::{self, EnvOutcome};
-use crate::cli::{ApplyArgs, Cli, Command, EmulatorArgs, PlanArgs};
+use crate::apply::{self, EnvOutcome, Status};
+use crate::cli::{ApplyArgs, Cli, Command, EmulatorArgs, Format, PlanArgs, SafetyArgs};
 use crate::emulator::{self, Emulator};
 use crate::error::{exit, Error, Result};
-use crate::model::Desired;
+use crate::model::{Desired, Live};
 use crate::output::{self, Style};
-use crate::plan::{self, EnvPlan, Plan};
+use crate::plan::safety::{self, Overrides, Policy};
+use crate::plan::saved::{self, SavedEnv, SavedPlan};
+use crate::plan::{self, Action, EnvPlan, Plan};
 use crate::remote::{Client, ClientOptions, Endpoint};
 use crate::render;
-use crate::secret::Secret;
+use crate::secret::{self, Secret};
 use crate::settings::{Environment, Settings, Target};
 use std::sync::Arc;
 
@@ -29,6 +31,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         style,
         err_style,
         quiet: cli.quiet,
+        timeout: std::time::Duration::from_secs(cli.timeout.max(1)),
     };
     match cli.command {
         Command::Emulator(args) => run_emulator(args).await,
@@ -54,6 +57,7 @@ struct Context {
     style: Style,
     err_style: Style,
     quiet: bool,
+    timeout: std::time::Duration,
 }
 
 impl Context {
@@ -73,7 +77,7 @@ struct Connection {
     _emulator: Option<Emulator>,
 }
 
-fn connect(env: &Environment) -> Result<Connection> {
+fn connect(env: &Environment, timeout: std::time::Duration) -> Result<Connection> {
     let (endpoint, emulator) = match &env.target {
         Target::Remote {
             url,
@@ -113,7 +117,11 @@ fn connect(env: &Environment) -> Result<Connection> {
             )
         }
     };
-    let client = Client::new(endpoint, ClientOptions::default())?;
+    let options = ClientOptions {
+        timeout,
+        ..ClientOptions::default()
+    };
+    let client = Client::new(endpoint, options)?;
     Ok(Connection {
         env: env.clone(),
         client: Arc::new(client),
@@ -121,9 +129,9 @@ fn connect(env: &Environment) -> Result<Connection> {
     })
 }
 
-/// Lists every environment concurrently and plans each. All environments are tried; if any
-/// fails, the errors of all are reported together.
-async fn make_plan(connections: &[Connection], desired: &[Desired]) -> Result<Plan> {
+/// Lists every environment concurrently. All environments are tried; if any fails, the errors
+/// of all are reported together.
+async fn list_all(connections: &[Connection]) -> Result<Vec<Vec<Live>>> {
     let mut set = tokio::task::JoinSet::new();
     for (i, c) in connections.iter().enumerate() {
         let client = c.client.clone();
@@ -134,11 +142,11 @@ async fn make_plan(connections: &[Connection], desired: &[Desired]) -> Result<Pl
         let (i, r) = joined.map_err(|e| Error::Local(format!("a listing worker stopped: {e}")))?;
         lists[i] = Some(r);
     }
-    let mut environments = Vec::new();
+    let mut out = Vec::new();
     let mut first_error = None;
-    for (c, list) in connections.iter().zip(lists) {
+    for list in lists {
         match list.expect("every environment was listed") {
-            Ok(live) => environments.push(plan::diff_env(&c.env.name, desired, &live, c.env.prune)),
+            Ok(live) => out.push(live),
             Err(e) => {
                 if first_error.is_some() {
                     output::err(&format!("error: {e}\n"));
@@ -150,46 +158,223 @@ async fn make_plan(connections: &[Connection], desired: &[Desired]) -> Result<Pl
     }
     match first_error {
         Some(e) => Err(e.into()),
-        None => Ok(Plan { environments }),
+        None => Ok(out),
     }
+}
+
+/// Everything a plan is made of, kept together so that apply and saved plans can check it.
+struct Prepared {
+    connections: Vec<Connection>,
+    desired: Vec<Desired>,
+    lives: Vec<Vec<Live>>,
+    plan: Plan,
+    /// Per environment, why its plan is refused as unsafe (empty when safe).
+    refusals: Vec<String>,
 }
 
 async fn prepare(
     ctx: &Context,
     config: Option<&std::path::Path>,
     envs: &[String],
-) -> Result<(Settings, Vec<Connection>, Plan)> {
+    allow: Overrides,
+) -> Result<(Settings, Prepared)> {
     let settings = ctx.settings(config)?;
     let selected = settings.select(envs)?;
     // Nothing is sent anywhere until every input file is valid.
     let desired = ctx.load(&settings)?;
-    let connections = selected.into_iter().map(connect).collect::<Result<Vec<_>>>()?;
-    let plan = make_plan(&connections, &desired).await?;
-    Ok((settings, connections, plan))
+    let connections = selected
+        .into_iter()
+        .map(|e| connect(e, ctx.timeout))
+        .collect::<Result<Vec<_>>>()?;
+    let lives = list_all(&connections).await?;
+    let mut environments = Vec::new();
+    let mut refusals = Vec::new();
+    for (c, live) in connections.iter().zip(&lives) {
+        let env_plan = plan::diff_env(&c.env.name, &desired, live, c.env.prune);
+        let policy = Policy {
+            protect: c.env.protect.clone(),
+            ..Policy::default()
+        };
+        refusals.extend(safety::check(&env_plan, desired.is_empty(), &policy, allow));
+        environments.push(env_plan);
+    }
+    let plan = Plan { environments };
+    Ok((
+        settings,
+        Prepared {
+            connections,
+            desired,
+            lives,
+            plan,
+            refusals,
+        },
+    ))
+}
+
+fn overrides(a: SafetyArgs) -> Overrides {
+    Overrides {
+        force: a.force,
+        allow_empty: a.allow_empty,
+    }
+}
+
+fn render_plan(plan: &Plan, format: Format, style: &Style) -> String {
+    match format {
+        Format::Text => render::text::plan(plan, style),
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&render::json::plan(plan)).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+        Format::Markdown => render::markdown::plan(plan, render::markdown::GITHUB_COMMENT_LIMIT),
+    }
+}
+
+/// Appends Markdown to the GitHub Actions job summary, when running there.
+fn step_summary(markdown: &str) {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| {
+            use std::io::Write;
+            f.write_all(secret::redact(markdown).as_bytes())?;
+            f.write_all(b"\n")
+        });
+    if let Err(e) = written {
+        tracing::warn!("cannot write the job summary to {}: {e}", std::path::Path::new(&path).display());
+    }
+}
+
+fn refuse(refusals: &[String]) -> Error {
+    let mut msg = String::from("the plan was refused as unsafe; nothing was changed:");
+    for r in refusals {
+        msg.push_str("\n  - ");
+        msg.push_str(r);
+    }
+    Error::Unsafe(msg)
 }
 
 async fn run_plan(ctx: &Context, config: Option<&std::path::Path>, args: PlanArgs) -> Result<i32> {
-    let (_settings, _connections, plan) = prepare(ctx, config, &args.envs).await?;
-    output::out(&render::text::plan(&plan, &ctx.style));
-    Ok(if args.detailed_exitcode && plan.has_changes() {
+    let (_settings, p) = prepare(ctx, config, &args.envs, overrides(args.safety)).await?;
+    output::out(&render_plan(&p.plan, args.format, &ctx.style));
+    step_summary(&render::markdown::plan(&p.plan, render::markdown::GITHUB_COMMENT_LIMIT));
+    if !p.refusals.is_empty() {
+        return Err(refuse(&p.refusals));
+    }
+    if let Some(out) = &args.out {
+        let saved = SavedPlan {
+            kind: saved::KIND.into(),
+            format_version: saved::FORMAT_VERSION.into(),
+            skconn_version: env!("CARGO_PKG_VERSION").into(),
+            inputs: saved::inputs_fingerprint(&p.desired),
+            environments: p
+                .connections
+                .iter()
+                .zip(&p.lives)
+                .map(|(c, l)| SavedEnv {
+                    name: c.env.name.clone(),
+                    live: saved::live_fingerprint(l),
+                })
+                .collect(),
+            plan: render::json::plan(&p.plan),
+        };
+        let text = serde_json::to_string_pretty(&saved).unwrap_or_default();
+        std::fs::write(out, secret::redact(&text).as_bytes())
+            .map_err(|e| Error::io(format!("cannot write the plan to {}", out.display()), e))?;
+        if args.format == Format::Text && !ctx.quiet {
+            output::out(&format!(
+                "Saved the plan to {}. Apply exactly it with: skconn apply {}\n",
+                out.display(),
+                out.display()
+            ));
+        }
+    }
+    Ok(if args.detailed_exitcode && p.plan.has_changes() {
         exit::CHANGES
     } else {
         exit::OK
     })
 }
 
+/// Loads a saved plan and checks that nothing it was made from has moved.
+fn check_saved(file: &std::path::Path, p: &Prepared) -> Result<()> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| Error::io(format!("cannot read the saved plan {}", file.display()), e))?;
+    let saved: SavedPlan = serde_json::from_str(&text).map_err(|e| {
+        Error::Usage(format!("{} is not a saved skconn plan: {e}", file.display()))
+    })?;
+    if saved.kind != saved::KIND || saved.format_version != saved::FORMAT_VERSION {
+        return Err(Error::Usage(format!(
+            "{} is not a saved skconn plan of format {} (kind `{}`, format {})",
+            file.display(),
+            saved::FORMAT_VERSION,
+            saved.kind,
+            saved.format_version
+        )));
+    }
+    let mut moved = Vec::new();
+    if saved.inputs != saved::inputs_fingerprint(&p.desired) {
+        moved.push("the connector files changed since the plan was made".to_string());
+    }
+    let names: Vec<&str> = p.connections.iter().map(|c| c.env.name.as_str()).collect();
+    let saved_names: Vec<&str> = saved.environments.iter().map(|e| e.name.as_str()).collect();
+    if names != saved_names {
+        moved.push(format!(
+            "the plan covers environments [{}] but this run selects [{}] (use the same --env flags)",
+            saved_names.join(", "),
+            names.join(", ")
+        ));
+    } else {
+        for ((c, live), s) in p.connections.iter().zip(&p.lives).zip(&saved.environments) {
+            if saved::live_fingerprint(live) != s.live {
+                moved.push(format!(
+                    "environment {} changed since the plan was made (someone or something wrote to it)",
+                    c.env.name
+                ));
+            }
+        }
+    }
+    if moved.is_empty() && saved.plan != render::json::plan(&p.plan) {
+        moved.push("the plan computed now differs from the saved one (skconn.yaml changed?)".into());
+    }
+    if moved.is_empty() {
+        return Ok(());
+    }
+    let mut msg = format!("refusing to apply the saved plan {}; nothing was changed:", file.display());
+    for m in moved {
+        msg.push_str("\n  - ");
+        msg.push_str(&m);
+    }
+    msg.push_str("\nRun `skconn plan --out FILE` again, review it, and apply the new file.");
+    Err(Error::Usage(msg))
+}
+
 async fn run_apply(ctx: &Context, config: Option<&std::path::Path>, args: ApplyArgs) -> Result<i32> {
-    let (_settings, connections, plan) = prepare(ctx, config, &args.envs).await?;
-    output::out(&render::text::plan(&plan, &ctx.style));
-    if !plan.has_changes() {
+    let (_settings, p) = prepare(ctx, config, &args.envs, overrides(args.safety)).await?;
+    if let Some(file) = &args.plan_file {
+        check_saved(file, &p)?;
+    }
+    output::out(&render::text::plan(&p.plan, &ctx.style));
+    if !p.refusals.is_empty() {
+        return Err(refuse(&p.refusals));
+    }
+    if !p.plan.has_changes() {
         output::out("Nothing to apply: every environment matches the files.\n");
+        step_summary(&render::markdown::plan(&p.plan, render::markdown::GITHUB_COMMENT_LIMIT));
         return Ok(exit::OK);
     }
-    confirm(ctx, args.auto_approve)?;
+    if args.plan_file.is_none() {
+        confirm(ctx, args.auto_approve)?;
+    }
     let progress_on = output::stderr_is_terminal() && !ctx.quiet;
     let mut outcomes: Vec<EnvOutcome> = Vec::new();
+    let mut unsettled: Vec<String> = Vec::new();
     let mut stop: Option<String> = None;
-    for (conn, env_plan) in connections.iter().zip(&plan.environments) {
+    for (conn, env_plan) in p.connections.iter().zip(&p.plan.environments) {
         if let Some(why) = &stop {
             outcomes.push(EnvOutcome::skipped(env_plan, why));
             continue;
@@ -197,30 +382,101 @@ async fn run_apply(ctx: &Context, config: Option<&std::path::Path>, args: ApplyA
         if !env_plan.has_changes() {
             continue;
         }
-        let outcome = apply_one(conn, env_plan, progress_on).await;
+        let parallelism = args
+            .parallelism
+            .or(conn.env.parallelism)
+            .unwrap_or(DEFAULT_PARALLELISM);
+        let outcome = apply_one(conn, env_plan, parallelism, progress_on).await;
         if !outcome.all_applied() {
-            stop = Some(format!("environment {} failed first", env_plan.name));
+            stop = Some(format!("environment {} did not apply cleanly", env_plan.name));
+        }
+        match settle_check(conn, &p.desired, &outcome).await {
+            Ok(list) => unsettled.extend(list),
+            Err(e) => unsettled.push(format!(
+                "environment {}: could not re-read it to check the result: {e}",
+                env_plan.name
+            )),
         }
         outcomes.push(outcome);
     }
-    output::out(&format!("\n{}", render::text::outcome(&outcomes, &ctx.style)));
+    let report = render::text::outcome(&outcomes, &ctx.style);
+    output::out(&format!("\n{report}"));
+    step_summary(&format!(
+        "{}\n### Apply result\n\n```text\n{}```\n",
+        render::markdown::plan(&p.plan, render::markdown::GITHUB_COMMENT_LIMIT / 2),
+        render::text::outcome(&outcomes, &Style::PLAIN)
+    ));
+    if !unsettled.is_empty() {
+        let mut msg = String::from(
+            "the server did not keep what skconn wrote, so the next plan would show these changes again:",
+        );
+        for u in &unsettled {
+            msg.push_str("\n  - ");
+            msg.push_str(u);
+        }
+        output::err(&format!("{} {msg}\n", ctx.err_style.yellow("warning:")));
+    }
     let applied: usize = outcomes.iter().map(|o| o.counts().0).sum();
     let failed = outcomes.iter().any(|o| !o.all_applied());
     Ok(match (failed, applied) {
-        (false, _) => exit::OK,
         (true, 0) => exit::ERROR,
         (true, _) => exit::PARTIAL,
+        (false, _) if !unsettled.is_empty() => exit::UNSETTLED,
+        (false, _) => exit::OK,
     })
 }
 
-async fn apply_one(conn: &Connection, env_plan: &EnvPlan, progress_on: bool) -> EnvOutcome {
+/// After an apply, reads the environment again and plans once more: a connector that was just
+/// written but still shows a change is one the server rewrote. Reported by connector and JSON
+/// path, with what to write in the file instead.
+async fn settle_check(conn: &Connection, desired: &[Desired], outcome: &EnvOutcome) -> Result<Vec<String>> {
+    let written: Vec<&str> = outcome
+        .changes
+        .iter()
+        .filter(|o| matches!(o.status, Status::Applied { .. }) && o.action != Action::Delete)
+        .map(|o| o.display_name.as_str())
+        .collect();
+    if written.is_empty() {
+        return Ok(Vec::new());
+    }
+    let live = conn.client.list().await?;
+    let again = plan::diff_env(&conn.env.name, desired, &live, crate::settings::Prune::Off);
+    let mut out = Vec::new();
+    for c in again.changes.iter().filter(|c| written.contains(&c.display_name.as_str())) {
+        if c.action == Action::Create {
+            out.push(format!(
+                "environment {}: \"{}\" was created but is not listed under that name",
+                conn.env.name, c.display_name
+            ));
+            continue;
+        }
+        for f in &c.diff {
+            let file = c.file.as_ref().map(|f| f.display().to_string()).unwrap_or_default();
+            let hint = match &f.old {
+                Some(kept) => format!("write {} at {} in {file}", render::text::value(Some(kept)), f.path),
+                None => format!("remove {} from {file}", f.path),
+            };
+            out.push(format!(
+                "environment {}: \"{}\" {}: skconn wrote {}, the server keeps {}; {hint}",
+                conn.env.name,
+                c.display_name,
+                f.path,
+                render::text::value(f.new.as_ref()),
+                render::text::value(f.old.as_ref()),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+async fn apply_one(conn: &Connection, env_plan: &EnvPlan, parallelism: usize, progress_on: bool) -> EnvOutcome {
     let name = env_plan.name.clone();
     let progress = Arc::new(output::Progress::new(progress_on));
     let p = progress.clone();
     let on_progress: apply::OnProgress = Arc::new(move |done, total| {
         p.update(&format!("{name}: applied {done}/{total}"));
     });
-    let outcome = apply::apply_env(conn.client.clone(), env_plan, DEFAULT_PARALLELISM, on_progress).await;
+    let outcome = apply::apply_env(conn.client.clone(), env_plan, parallelism, on_progress).await;
     progress.finish();
     outcome
 }

@@ -53,6 +53,10 @@ pub struct Environment {
     pub name: String,
     pub target: Target,
     pub prune: Prune,
+    /// Display names no plan may delete.
+    pub protect: Vec<String>,
+    /// Requests in flight at once, when set in skconn.yaml.
+    pub parallelism: Option<usize>,
 }
 
 /// Everything a command needs to know, resolved.
@@ -87,6 +91,10 @@ struct FileEnvironment {
     client_secret: Option<String>,
     #[serde(default)]
     prune: Option<Prune>,
+    #[serde(default)]
+    protect: Vec<String>,
+    #[serde(default)]
+    parallelism: Option<usize>,
 }
 
 /// Reads the process environment. A function so that resolution can be tested without touching
@@ -142,6 +150,8 @@ impl Settings {
                         client_secret: Secret::new(secret.expect("checked")),
                     },
                     prune: Prune::Off,
+                    protect: Vec::new(),
+                    parallelism: None,
                 }
             }
             None => Environment {
@@ -150,6 +160,8 @@ impl Settings {
                     state_file: root.join(".skconn").join("local.json"),
                 },
                 prune: Prune::Managed,
+                protect: Vec::new(),
+                parallelism: None,
             },
         };
         Ok(Settings {
@@ -200,7 +212,7 @@ impl Settings {
                         Diagnostic::new(&display, yaml_message(&e))
                             .at(l, c)
                             .field(format!("environments.{name}"))
-                            .help("an environment has `url`, `client_id`, `client_secret` and optionally `prune: off|managed|all`"),
+                            .help("an environment has `url`, `client_id`, `client_secret`, and optionally `prune: off|managed|all`, `protect: [names]`, `parallelism: N`"),
                     );
                     continue;
                 }
@@ -271,10 +283,21 @@ impl Settings {
                     }
                 }
             };
+            if env.parallelism == Some(0) {
+                let (l, c) = at("parallelism:");
+                problems.push(
+                    Diagnostic::new(&display, "parallelism must be at least 1")
+                        .at(l, c)
+                        .field(format!("environments.{name}.parallelism"))
+                        .help("remove it for the default (8), or set a positive number"),
+                );
+            }
             environments.push(Environment {
                 name: name.to_string(),
                 target,
                 prune,
+                protect: env.protect,
+                parallelism: env.parallelism,
             });
         }
         if config.environments.is_empty() {

@@ -1,49 +1,335 @@
-//! A Scalekit-compatible server. STUB — interface only.
+//! A Scalekit-compatible server for custom connectors ("custom providers"), faithful and strict
+//! to the contract in `scalekit-api.md`.
+//!
+//! It serves the token endpoint, the list, create, update and delete endpoints, with the
+//! contract's validation rules, error shapes, pagination, identifiers and server-owned fields.
+//! skconn's client is tolerant; this server is strict, so that anything the client gets away
+//! with here is something the real server accepts too.
+//!
+//! Three users: integration tests ([`Emulator::spawn`], in-process, with faults and out-of-band
+//! edits driven from test code), `skconn emulator` ([`Emulator::serve`], in the foreground), and
+//! the "local" environment (in-process, its state kept in a file).
+//!
+//! The emulator is its own world: it shares no code with skconn's loader, planner or client, so
+//! that it is an independent reading of the contract.
 
-use serde_json::Value;
+mod fault;
+mod server;
+mod state;
+mod validate;
+
+pub use fault::{Fault, FaultKind, Matcher, ParseFaultError, Rewrite};
+
+use serde_json::{Map, Value};
+use server::Shared;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-#[derive(Debug, Clone)]
+/// How an emulator runs.
+#[derive(Clone)]
 pub struct Config {
+    /// Where to listen; port 0 takes any free port.
     pub listen: SocketAddr,
+    /// The only client id the token endpoint accepts.
     pub client_id: String,
+    /// The only client secret the token endpoint accepts. Never logged or shown by `Debug`.
     pub client_secret: String,
+    /// Keep the connectors in this JSON file: loaded at start if it exists, rewritten after
+    /// every change.
     pub state_file: Option<PathBuf>,
+    /// The largest page the list endpoint returns, whatever the client asks for.
     pub max_page_size: usize,
+    /// Lifetime of access tokens. `Duration::ZERO` makes every token expired on arrival.
     pub token_ttl: Duration,
+    /// Added to every request before it is handled (benchmarks, slow-network runs).
     pub latency: Duration,
+    /// Seed for identifiers. Without one, every new state gets random identifiers, so two
+    /// emulators (two environments) never agree on them. A loaded state file keeps its own.
+    pub seed: Option<u64>,
+    /// Faults queued at start (see [`Fault`] for the string syntax `skconn emulator --fault`
+    /// takes).
+    pub faults: Vec<Fault>,
+    /// A change the server makes to what it stores (see [`Rewrite`]).
+    pub rewrite: Rewrite,
 }
-pub struct Fault;
-impl std::str::FromStr for Fault { type Err = String; fn from_str(_: &str) -> Result<Fault, String> { unimplemented!() } }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
-            listen: "127.0.0.1:0".parse().unwrap(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             client_id: "skc_local".into(),
             client_secret: "local-secret".into(),
             state_file: None,
             max_page_size: 20,
             token_ttl: Duration::from_secs(3600),
             latency: Duration::ZERO,
+            seed: None,
+            faults: Vec::new(),
+            rewrite: Rewrite::None,
         }
     }
 }
 
-pub struct Emulator {}
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"***")
+            .field("state_file", &self.state_file)
+            .field("max_page_size", &self.max_page_size)
+            .field("token_ttl", &self.token_ttl)
+            .field("latency", &self.latency)
+            .field("seed", &self.seed)
+            .field("faults", &self.faults)
+            .field("rewrite", &self.rewrite)
+            .finish()
+    }
+}
+
+/// One request the emulator received.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    pub method: String,
+    /// The path as sent (not percent-decoded).
+    pub path: String,
+    /// The query string as sent, without `?`; empty when there is none.
+    pub query: String,
+    /// The body, when it is JSON. Never the token request's form, which holds the secret.
+    pub body: Option<Value>,
+    /// The status answered; 0 while the request is in progress, or when no answer was sent (a
+    /// dropped connection).
+    pub status: u16,
+    /// Whether an `Authorization` header was present (its value is never kept).
+    pub has_authorization: bool,
+    /// The fault applied to this request, if any.
+    pub fault: Option<FaultKind>,
+}
+
+/// A running emulator. Dropping it stops the server.
+pub struct Emulator {
+    addr: SocketAddr,
+    client_id: String,
+    client_secret: String,
+    shared: Arc<Shared>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
 
 impl Emulator {
-    pub fn spawn(_config: Config) -> std::io::Result<Emulator> {
-        unimplemented!()
+    /// Starts the server on its own thread with its own tokio runtime (so that synchronous
+    /// tests and async callers alike can use it); returns once it is listening.
+    pub fn spawn(config: Config) -> std::io::Result<Emulator> {
+        let listener = std::net::TcpListener::bind(config.listen)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(&config)?);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("skconn-emulator")
+            .enable_all()
+            .build()?;
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server_shared = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("skconn-emulator".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match tokio::net::TcpListener::from_std(listener) {
+                        Ok(listener) => {
+                            server::run(listener, server_shared, async {
+                                let _ = stopped.await;
+                            })
+                            .await
+                        }
+                        Err(e) => tracing::error!(error = %e, "emulator: cannot listen"),
+                    }
+                });
+                // Dropping the runtime here ends every open connection.
+            })?;
+        tracing::debug!(%addr, "emulator: listening");
+        Ok(Emulator {
+            addr,
+            client_id: config.client_id,
+            client_secret: config.client_secret,
+            shared,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        })
     }
-    pub async fn serve(_config: Config, _on_ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> { unimplemented!() }
-    pub fn push_fault(&self, _f: Fault) { unimplemented!() }
+
+    /// Runs the server on the current runtime until Ctrl-C (for `skconn emulator`).
+    /// `on_ready` gets the address once the server is listening.
+    pub async fn serve(config: Config, on_ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(&config)?);
+        on_ready(addr);
+        server::run(listener, shared, async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                // No signal handling available: run until the process is killed.
+                std::future::pending::<()>().await;
+            }
+        })
+        .await;
+        Ok(())
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        unimplemented!()
+        format!("http://{}", self.addr)
     }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    pub fn client_secret(&self) -> &str {
+        &self.client_secret
+    }
+
+    /// Every custom connector, as the API returns it, sorted by display name.
     pub fn connectors(&self) -> Vec<Value> {
-        unimplemented!()
+        let inner = self.shared.lock();
+        let mut items: Vec<_> = inner.store.items().iter().collect();
+        items.sort_by(|a, b| a.display_name().cmp(b.display_name()));
+        items.iter().map(|s| s.render()).collect()
+    }
+
+    /// The custom connector with this display name, as the API returns it.
+    pub fn connector(&self, display_name: &str) -> Option<Value> {
+        let inner = self.shared.lock();
+        inner
+            .store
+            .items()
+            .iter()
+            .find(|s| s.display_name() == display_name)
+            .map(|s| s.render())
+    }
+
+    /// Creates a connector as if made in the dashboard: validated like a create (and rewritten
+    /// by the rewrite rule), but not counted as a request. Returns the stored object.
+    ///
+    /// # Panics
+    /// If the body is invalid or its display name is taken.
+    pub fn insert(&self, body: Value) -> Value {
+        let body = validate::connector_body(&body)
+            .unwrap_or_else(|v| panic!("emulator insert: invalid connector: {v:?}"));
+        let mut inner = self.shared.lock();
+        let body = server::rewritten(&inner.rewrite, body);
+        let name = body["display_name"].as_str().unwrap_or_default().to_string();
+        let stored = match inner.store.create(body) {
+            Ok(s) => s.render(),
+            Err(e) => panic!("emulator insert: cannot create {name:?}: {e:?}"),
+        };
+        inner.store.save().expect("emulator: save the state file");
+        stored
+    }
+
+    /// Changes a connector out of band (an edit in the dashboard), to simulate drift. The
+    /// closure gets the object as the API returns it; whatever it leaves in the non-server-owned
+    /// fields is stored as is, without validation, so a test can also plant a state the API
+    /// would refuse (unknown keys included). Server-owned fields cannot be changed this way.
+    ///
+    /// # Panics
+    /// If no connector has this display name, the result is not an object, or its display
+    /// name belongs to another connector.
+    pub fn edit(&self, display_name: &str, f: impl FnOnce(&mut Value)) {
+        let mut inner = self.shared.lock();
+        let mut value = inner
+            .store
+            .by_name_mut(display_name)
+            .unwrap_or_else(|| panic!("emulator edit: no connector named {display_name:?}"))
+            .render();
+        f(&mut value);
+        let Value::Object(obj) = value else {
+            panic!("emulator edit: the connector must stay a JSON object");
+        };
+        let body: Map<String, Value> = obj
+            .into_iter()
+            .filter(|(k, _)| !validate::SERVER_OWNED.contains(&k.as_str()))
+            .collect();
+        if let Err(e) = inner.store.replace_raw(display_name, body) {
+            panic!("emulator edit of {display_name:?}: {e:?}");
+        }
+        inner.store.save().expect("emulator: save the state file");
+    }
+
+    /// Marks a connector as having connections or connected accounts: deleting it then fails.
+    ///
+    /// # Panics
+    /// If no connector has this display name.
+    pub fn set_in_use(&self, display_name: &str, in_use: bool) {
+        let mut inner = self.shared.lock();
+        inner
+            .store
+            .by_name_mut(display_name)
+            .unwrap_or_else(|| panic!("emulator set_in_use: no connector named {display_name:?}"))
+            .in_use = in_use;
+        inner.store.save().expect("emulator: save the state file");
+    }
+
+    /// Every request received since the start (or the last [`Emulator::clear_requests`]), in
+    /// arrival order.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.shared.lock().requests.clone()
+    }
+
+    pub fn clear_requests(&self) {
+        self.shared.lock().clear_requests();
+    }
+
+    /// How many POST, PUT and DELETE requests reached `/api/v1/custom-providers…`, whether or
+    /// not they succeeded (a faulted request counts too). Not reset by `clear_requests`.
+    pub fn writes(&self) -> usize {
+        self.shared.lock().writes
+    }
+
+    /// Queues a fault (see [`Fault`] for the order in which faults apply).
+    pub fn push_fault(&self, fault: Fault) {
+        self.shared.lock().push_fault(fault);
+    }
+
+    /// Removes every queued fault.
+    pub fn clear_faults(&self) {
+        self.shared.lock().clear_faults();
+    }
+
+    /// How many faults are still queued (a fault leaves the queue when its times are used up).
+    pub fn pending_faults(&self) -> usize {
+        self.shared.lock().pending_faults()
+    }
+
+    /// Sets the rewrite rule for later writes.
+    pub fn set_rewrite(&self, rule: Rewrite) {
+        self.shared.lock().rewrite = rule;
+    }
+
+    /// Makes every access token issued so far expired, as if its lifetime had passed.
+    pub fn expire_tokens(&self) {
+        self.shared.lock().expire_tokens();
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator").field("addr", &self.addr).finish_non_exhaustive()
     }
 }

@@ -167,10 +167,6 @@ impl Store {
         &self.items
     }
 
-    pub fn by_identifier(&self, identifier: &str) -> Option<&Stored> {
-        self.items.iter().find(|s| s.identifier == identifier)
-    }
-
     pub fn by_name_mut(&mut self, display_name: &str) -> Option<&mut Stored> {
         self.items
             .iter_mut()

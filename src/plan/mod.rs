@@ -3,6 +3,9 @@
 //! [`diff_env`] does no I/O, no printing and no async. A [`Plan`] is sorted, counted and
 //! serialisable; `render` shows it and `apply` carries it out.
 
+pub mod safety;
+pub mod saved;
+
 use crate::model::{self, Desired, Live};
 use crate::normalize::normalize;
 use crate::settings::Prune;
@@ -79,6 +82,9 @@ pub struct EnvPlan {
     pub unchanged: usize,
     /// Live custom connectors not in the files that this environment's `prune` leaves alone.
     pub not_managed: Vec<String>,
+    /// How many live connectors carry skconn's marker (the base of the change threshold).
+    #[serde(skip)]
+    pub managed_live: usize,
 }
 
 /// Counts of an environment's plan.
@@ -250,6 +256,7 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
         changes,
         unchanged,
         not_managed,
+        managed_live: live.iter().filter(|l| l.is_managed()).count(),
     }
 }
 

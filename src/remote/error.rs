@@ -108,7 +108,12 @@ impl ErrorBody {
             }
         }
         out.error_code = non_empty_str(v.get("error_code"));
-        for d in v.get("details").and_then(Value::as_array).into_iter().flatten() {
+        for d in v
+            .get("details")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             out.read_detail(d);
         }
         out
@@ -141,7 +146,8 @@ impl ErrorBody {
                 .or_else(|| non_empty_str(fv.get("message")))
                 .unwrap_or_default();
             if !field.is_empty() || !description.is_empty() {
-                self.field_violations.push(FieldViolation { field, description });
+                self.field_violations
+                    .push(FieldViolation { field, description });
             }
         }
     }
@@ -444,7 +450,8 @@ impl RemoteError {
 
     /// 404, or gRPC `NOT_FOUND`.
     pub fn is_not_found(&self) -> bool {
-        self.api_status() == Some(404) || (self.is_api() && self.grpc_code() == Some(GRPC_NOT_FOUND))
+        self.api_status() == Some(404)
+            || (self.is_api() && self.grpc_code() == Some(GRPC_NOT_FOUND))
     }
 
     /// 409, or gRPC `ALREADY_EXISTS` (e.g. a duplicate display name).
@@ -530,7 +537,9 @@ const GRPC_NAMES: &[&str] = &[
 ];
 
 fn grpc_code_name(code: i32) -> Option<&'static str> {
-    usize::try_from(code).ok().and_then(|i| GRPC_NAMES.get(i).copied())
+    usize::try_from(code)
+        .ok()
+        .and_then(|i| GRPC_NAMES.get(i).copied())
 }
 
 /// A gRPC code given as a number or as its name.
@@ -702,7 +711,10 @@ mod tests {
             None,
         );
         assert_eq!(b.retry_after, Some(Duration::from_secs(60)));
-        assert_eq!(duration_secs(&json!("1.5s")), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            duration_secs(&json!("1.5s")),
+            Some(Duration::from_millis(1500))
+        );
         assert_eq!(duration_secs(&json!(-1)), None);
     }
 

@@ -56,7 +56,10 @@ impl Pause {
 /// How long the server asked to wait, from the headers and the body's `retry_after`: the
 /// longest of `Retry-After` (seconds or an HTTP date), `retry_after` and — when
 /// `X-RateLimit-Remaining` is 0 — `X-RateLimit-Reset`.
-pub(crate) fn wait_hint(headers: &HeaderMap, body_retry_after: Option<Duration>) -> Option<Duration> {
+pub(crate) fn wait_hint(
+    headers: &HeaderMap,
+    body_retry_after: Option<Duration>,
+) -> Option<Duration> {
     let now = SystemTime::now();
     [
         header(headers, "retry-after").and_then(|v| parse_retry_after(v, now)),
@@ -157,7 +160,10 @@ mod tests {
         let t = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
         assert_eq!(t.duration_since(UNIX_EPOCH).unwrap().as_secs(), 784_111_777);
         let t = parse_http_date("Thu, 29 Feb 2024 00:00:00 GMT").unwrap();
-        assert_eq!(t.duration_since(UNIX_EPOCH).unwrap().as_secs(), 1_709_164_800);
+        assert_eq!(
+            t.duration_since(UNIX_EPOCH).unwrap().as_secs(),
+            1_709_164_800
+        );
         assert!(parse_http_date("yesterday").is_none());
         assert!(parse_http_date("Sun, 06 Nov 1994 08:49:37 CET").is_none());
     }
@@ -166,7 +172,10 @@ mod tests {
     fn retry_after_in_seconds_or_as_a_date() {
         let now = UNIX_EPOCH + Duration::from_secs(784_111_767);
         assert_eq!(parse_retry_after("2", now), Some(Duration::from_secs(2)));
-        assert_eq!(parse_retry_after("0.5", now), Some(Duration::from_millis(500)));
+        assert_eq!(
+            parse_retry_after("0.5", now),
+            Some(Duration::from_millis(500))
+        );
         assert_eq!(
             parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
             Some(Duration::from_secs(10))

@@ -15,7 +15,7 @@ const RESERVE: usize = 1_024;
 /// The plan as Markdown of at most `limit` characters.
 pub fn plan(plan: &Plan, limit: usize) -> String {
     let budget = limit.saturating_sub(RESERVE);
-    let mut out = String::from("## skconn plan\n\n");
+    let mut out = String::from("<!-- skconn-plan -->\n## skconn plan\n\n");
     let total = plan.summary();
     if plan.environments.len() > 1 {
         let _ = writeln!(out, "**Total:** {}\n", summary_line(&total));

@@ -1,0 +1,781 @@
+//! The HTTP side of the emulator: the accept loop, the routes, and the error shapes.
+//!
+//! Connections are served with hyper directly rather than through `axum::serve`, because a
+//! fault must be able to close one connection without answering: each connection task
+//! listens on its own kill switch, and dropping the connection future closes the socket.
+
+use super::fault::{FaultKind, Rewrite};
+use super::state::{self, Store, StoreError};
+use super::validate::{self, Violation};
+use super::{Config, Fault, Recorded};
+use axum::body::Body;
+use axum::http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+/// Largest request body accepted.
+const MAX_BODY: usize = 4 * 1024 * 1024;
+const LIST_PATH: &str = "/api/v1/providers";
+const CUSTOM_PATH: &str = "/api/v1/custom-providers";
+const TOKEN_PATH: &str = "/oauth/token";
+
+/// A fault waiting in the queue, with how many times it has left.
+struct Pending {
+    fault: Fault,
+    left: Option<u32>,
+}
+
+/// Everything that changes while the server runs.
+pub(crate) struct Inner {
+    pub store: Store,
+    /// Access token → when it stops being valid.
+    tokens: HashMap<String, Instant>,
+    faults: Vec<Pending>,
+    pub requests: Vec<Recorded>,
+    /// How many recorded requests were cleared: a request's number less this is its index.
+    cleared: usize,
+    pub writes: usize,
+    pub rewrite: Rewrite,
+    rng: fastrand::Rng,
+}
+
+/// State shared by the server and the [`super::Emulator`] handle.
+pub(crate) struct Shared {
+    client_id: String,
+    client_secret: String,
+    max_page_size: usize,
+    token_ttl: Duration,
+    latency: Duration,
+    inner: Mutex<Inner>,
+}
+
+impl Shared {
+    pub fn new(config: &Config) -> std::io::Result<Shared> {
+        let store = Store::open(config.state_file.clone(), config.seed)?;
+        let mut inner = Inner {
+            store,
+            tokens: HashMap::new(),
+            faults: Vec::new(),
+            requests: Vec::new(),
+            cleared: 0,
+            writes: 0,
+            rewrite: config.rewrite.clone(),
+            rng: fastrand::Rng::new(),
+        };
+        for fault in &config.faults {
+            inner.push_fault(fault.clone());
+        }
+        Ok(Shared {
+            client_id: config.client_id.clone(),
+            client_secret: config.client_secret.clone(),
+            max_page_size: config.max_page_size.max(1),
+            token_ttl: config.token_ttl,
+            latency: config.latency,
+            inner: Mutex::new(inner),
+        })
+    }
+
+    /// The state, even if a panic (say, in a test's `edit` closure) poisoned the lock.
+    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Inner {
+    pub fn push_fault(&mut self, fault: Fault) {
+        let left = fault.times;
+        self.faults.push(Pending { fault, left });
+    }
+
+    pub fn clear_faults(&mut self) {
+        self.faults.clear();
+    }
+
+    pub fn pending_faults(&self) -> usize {
+        self.faults.len()
+    }
+
+    pub fn clear_requests(&mut self) {
+        self.cleared += self.requests.len();
+        self.requests.clear();
+    }
+
+    pub fn expire_tokens(&mut self) {
+        let now = Instant::now();
+        for expiry in self.tokens.values_mut() {
+            *expiry = now;
+        }
+    }
+
+    /// Takes the first queued fault matching the request, using up one of its times.
+    fn take_fault(&mut self, method: &str, path: &str) -> Option<FaultKind> {
+        let index = self
+            .faults
+            .iter()
+            .position(|p| p.fault.matcher.matches(method, path))?;
+        let kind = self.faults[index].fault.kind.clone();
+        if let Some(left) = &mut self.faults[index].left {
+            *left -= 1;
+            if *left == 0 {
+                self.faults.remove(index);
+            }
+        }
+        Some(kind)
+    }
+
+    fn set_status(&mut self, number: usize, status: u16) {
+        if let Some(r) = number
+            .checked_sub(self.cleared)
+            .and_then(|i| self.requests.get_mut(i))
+        {
+            r.status = status;
+        }
+    }
+}
+
+/// Serves connections from `listener` until `shutdown` completes.
+pub(crate) async fn run(listener: TcpListener, shared: Arc<Shared>, shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    tokio::spawn(connection(stream, shared.clone()));
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little rather than spin.
+                    tracing::debug!(error = %e, "emulator: accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+    }
+}
+
+async fn connection(stream: TcpStream, shared: Arc<Shared>) {
+    let _ = stream.set_nodelay(true);
+    let kill = Arc::new(Notify::new());
+    let service = {
+        let kill = kill.clone();
+        hyper::service::service_fn(move |req: Request<Incoming>| {
+            let shared = shared.clone();
+            let kill = kill.clone();
+            async move { Ok::<_, Infallible>(handle(&shared, &kill, req).await) }
+        })
+    };
+    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    // `notify_one` stores a permit when nobody waits yet, so a kill is never missed.
+    tokio::select! {
+        result = conn => {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "emulator: connection ended with an error");
+            }
+        }
+        _ = kill.notified() => {
+            tracing::debug!("emulator: connection dropped by a fault");
+        }
+    }
+}
+
+/// What a route needs to know about a request.
+struct Req {
+    method: Method,
+    path: String,
+    query: String,
+    authorization: Option<String>,
+    content_type: String,
+    body: axum::body::Bytes,
+    request_id: String,
+}
+
+async fn handle(shared: &Shared, kill: &Notify, req: Request<Incoming>) -> Response<Body> {
+    let (parts, body) = req.into_parts();
+    let method = parts.method.clone();
+    let path = parts.uri.path().to_string();
+    let query = parts.uri.query().unwrap_or_default().to_string();
+    let header_str = |name: header::HeaderName| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let authorization = header_str(header::AUTHORIZATION);
+    let content_type = header_str(header::CONTENT_TYPE).unwrap_or_default();
+    let body = axum::body::to_bytes(Body::new(body), MAX_BODY).await;
+
+    // Record the request and pick its fault in one step, under the lock: that fixes the
+    // arrival order both share.
+    let (number, fault, request_id) = {
+        let mut inner = shared.lock();
+        let number = inner.cleared + inner.requests.len();
+        // Never keep the token form: it holds the client secret.
+        let json_body = match &body {
+            Ok(b) if path != TOKEN_PATH && !b.is_empty() => serde_json::from_slice(b).ok(),
+            _ => None,
+        };
+        let fault = inner.take_fault(method.as_str(), &path);
+        inner.requests.push(Recorded {
+            method: method.to_string(),
+            path: path.clone(),
+            query: query.clone(),
+            body: json_body,
+            status: 0,
+            has_authorization: authorization.is_some(),
+            fault: fault.clone(),
+        });
+        if matches!(method, Method::POST | Method::PUT | Method::DELETE) && path.starts_with(CUSTOM_PATH) {
+            inner.writes += 1;
+        }
+        let request_id = format!("req_{:016x}", inner.rng.u64(..));
+        (number, fault, request_id)
+    };
+
+    if !shared.latency.is_zero() {
+        tokio::time::sleep(shared.latency).await;
+    }
+
+    let body = match body {
+        Ok(b) => b,
+        Err(_) => {
+            let resp = ApiError::invalid(format!("the request body could not be read (limit {MAX_BODY} bytes)"))
+                .response(&request_id);
+            return finish(shared, number, &method, &path, resp);
+        }
+    };
+    let req = Req {
+        method: method.clone(),
+        path: path.clone(),
+        query,
+        authorization,
+        content_type,
+        body,
+        request_id: request_id.clone(),
+    };
+
+    let resp = match fault {
+        None => route(shared, &req),
+        Some(FaultKind::Latency(d)) => {
+            tokio::time::sleep(d).await;
+            route(shared, &req)
+        }
+        Some(FaultKind::Status {
+            status,
+            retry_after,
+        }) => fault_status(status, retry_after, &request_id),
+        Some(FaultKind::Drop) => return drop_connection(kill, &method, &path).await,
+        Some(FaultKind::LostAnswer { drop_connection: d }) => {
+            let done = route(shared, &req);
+            tracing::debug!(method = %method, path = %path, status = done.status().as_u16(), "emulator: answer lost by a fault");
+            if d {
+                return drop_connection(kill, &method, &path).await;
+            }
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, 14, "UNAVAILABLE", "upstream connect error or disconnect/reset before headers")
+                .response(&request_id)
+        }
+    };
+    finish(shared, number, &method, &path, resp)
+}
+
+fn finish(shared: &Shared, number: usize, method: &Method, path: &str, mut resp: Response<Body>) -> Response<Body> {
+    let status = resp.status().as_u16();
+    shared.lock().set_status(number, status);
+    tracing::debug!(method = %method, path = %path, status, "emulator");
+    if !resp.headers().contains_key(header::CONTENT_TYPE) {
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    resp
+}
+
+/// Closes the connection without answering: the connection task is told to drop it, and this
+/// request never completes.
+async fn drop_connection(kill: &Notify, method: &Method, path: &str) -> Response<Body> {
+    tracing::debug!(method = %method, path = %path, "emulator: dropping the connection");
+    kill.notify_one();
+    std::future::pending().await
+}
+
+fn route(shared: &Shared, req: &Req) -> Response<Body> {
+    let path = req.path.as_str();
+    if path == TOKEN_PATH {
+        if req.method != Method::POST {
+            return method_not_allowed(&req.request_id);
+        }
+        return token(shared, req);
+    }
+    if !path.starts_with("/api/") {
+        return ApiError::not_found(format!("no route for {path}")).response(&req.request_id);
+    }
+    if let Err(e) = authenticate(shared, req.authorization.as_deref()) {
+        return e.response(&req.request_id);
+    }
+    let result = match path {
+        LIST_PATH if req.method == Method::GET => list(shared, req),
+        LIST_PATH => return method_not_allowed(&req.request_id),
+        CUSTOM_PATH if req.method == Method::POST => create(shared, req),
+        CUSTOM_PATH => return method_not_allowed(&req.request_id),
+        _ => match path.strip_prefix(CUSTOM_PATH).and_then(|p| p.strip_prefix('/')) {
+            Some(segment) if !segment.is_empty() && !segment.contains('/') => {
+                match percent_decode(segment) {
+                    None => Err(ApiError::invalid("the identifier in the path is not valid percent-encoded UTF-8")),
+                    Some(identifier) => match req.method {
+                        Method::PUT => update(shared, req, &identifier),
+                        Method::DELETE => delete(shared, &identifier),
+                        _ => return method_not_allowed(&req.request_id),
+                    },
+                }
+            }
+            _ => Err(ApiError::not_found(format!("no route for {path}"))),
+        },
+    };
+    match result {
+        Ok(resp) => resp,
+        Err(e) => e.response(&req.request_id),
+    }
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
+    let mut resp = Response::new(Body::from(body.to_string()));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+fn method_not_allowed(request_id: &str) -> Response<Body> {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, 12, "UNIMPLEMENTED", "Method Not Allowed").response(request_id)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Token
+
+/// An OAuth error: the token endpoint answers in the OAuth shape, not the gRPC one.
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response<Body> {
+    json_response(status, &json!({"error": error, "error_description": description}))
+}
+
+fn token(shared: &Shared, req: &Req) -> Response<Body> {
+    let media_type = req.content_type.split(';').next().unwrap_or_default().trim();
+    if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the body must be application/x-www-form-urlencoded",
+        );
+    }
+    let mut form: HashMap<String, String> = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(&req.body) {
+        if form.insert(k.to_string(), v.to_string()).is_some() {
+            return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &format!("parameter {k} is repeated"));
+        }
+    }
+    match form.get("grant_type").map(String::as_str) {
+        None => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required"),
+        Some("client_credentials") => {}
+        Some(_) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "only the client_credentials grant is supported",
+            )
+        }
+    }
+    let id_ok = form.get("client_id") == Some(&shared.client_id);
+    let secret_ok = form.get("client_secret") == Some(&shared.client_secret);
+    if !id_ok || !secret_ok {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed");
+    }
+    let mut inner = shared.lock();
+    let now = Instant::now();
+    inner.tokens.retain(|_, expiry| *expiry > now);
+    let token = format!("skt_{:016x}{:016x}", inner.rng.u64(..), inner.rng.u64(..));
+    inner.tokens.insert(token.clone(), now + shared.token_ttl);
+    drop(inner);
+    let mut resp = json_response(
+        StatusCode::OK,
+        &json!({
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": shared.token_ttl.as_secs(),
+            "scope": "openid",
+        }),
+    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn authenticate(shared: &Shared, authorization: Option<&str>) -> Result<(), ApiError> {
+    let unauthenticated = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, 16, "UNAUTHENTICATED", m);
+    let value = authorization.ok_or_else(|| unauthenticated("the Authorization header is missing"))?;
+    let token = value
+        .split_once(' ')
+        .filter(|(scheme, t)| scheme.eq_ignore_ascii_case("bearer") && !t.is_empty())
+        .map(|(_, t)| t.trim())
+        .ok_or_else(|| unauthenticated("the Authorization header is not a bearer token"))?;
+    let inner = shared.lock();
+    match inner.tokens.get(token) {
+        None => Err(unauthenticated("the access token is not valid")),
+        Some(expiry) if *expiry <= Instant::now() => Err(unauthenticated("the access token has expired")),
+        Some(_) => Ok(()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Providers
+
+fn list(shared: &Shared, req: &Req) -> Result<Response<Body>, ApiError> {
+    let mut params: HashMap<String, String> = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(req.query.as_bytes()) {
+        if !matches!(k.as_ref(), "filter.provider_type" | "page_size" | "page_token" | "identifier") {
+            return Err(ApiError::invalid_field(k.as_ref(), "unknown query parameter"));
+        }
+        if params.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(ApiError::invalid_field(k.as_ref(), "parameter is repeated"));
+        }
+    }
+    let (defaults, customs) = match params.get("filter.provider_type").map(String::as_str) {
+        None | Some("ALL") => (true, true),
+        Some("CUSTOM") => (false, true),
+        Some("DEFAULT") => (true, false),
+        Some(_) => {
+            return Err(ApiError::invalid_field(
+                "filter.provider_type",
+                "must be one of DEFAULT, CUSTOM, ALL",
+            ))
+        }
+    };
+    let page_size = match params.get("page_size") {
+        None => 0,
+        Some(s) => s
+            .parse::<u32>()
+            .map_err(|_| ApiError::invalid_field("page_size", "must be a non-negative integer"))?
+            as usize,
+    };
+    let page_size = if page_size == 0 {
+        shared.max_page_size
+    } else {
+        page_size.min(shared.max_page_size)
+    };
+    let inner = shared.lock();
+    let salt = inner.store.salt;
+    let after = match params.get("page_token").map(String::as_str) {
+        None | Some("") => None,
+        Some(t) => Some(
+            state::parse_page_token(salt, t)
+                .ok_or_else(|| ApiError::invalid_field("page_token", "invalid page token"))?,
+        ),
+    };
+
+    let mut all: Vec<(u64, Value)> = Vec::new();
+    if defaults {
+        all.extend(
+            state::default_providers()
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| (i as u64 + 1, p)),
+        );
+    }
+    if customs {
+        all.extend(
+            inner
+                .store
+                .items()
+                .iter()
+                .map(|s| (state::custom_key(s.seq), s.render())),
+        );
+    }
+    drop(inner);
+    if let Some(identifier) = params.get("identifier").filter(|i| !i.is_empty()) {
+        all.retain(|(_, p)| p.get("identifier").and_then(Value::as_str) == Some(identifier));
+    }
+
+    // Keyset pagination: a token names the last item already seen, so deletes between pages
+    // neither skip nor repeat items.
+    let start = match after {
+        None | Some(0) => 0,
+        Some(k) => all.partition_point(|(key, _)| *key <= k),
+    };
+    let end = (start + page_size).min(all.len());
+    let next = if end < all.len() {
+        state::page_token(salt, all[end - 1].0)
+    } else {
+        String::new()
+    };
+    let prev = if start == 0 {
+        String::new()
+    } else {
+        let prev_start = start.saturating_sub(page_size);
+        let after_key = if prev_start == 0 { 0 } else { all[prev_start - 1].0 };
+        state::page_token(salt, after_key)
+    };
+    let total = all.len();
+    let providers: Vec<Value> = all.drain(start..end).map(|(_, p)| p).collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "providers": providers,
+            "next_page_token": next,
+            "prev_page_token": prev,
+            "total_size": total,
+        }),
+    ))
+}
+
+/// Parses and validates a create or update body; the rewrite rule applied.
+fn connector_body(shared: &Shared, req: &Req) -> Result<Map<String, Value>, ApiError> {
+    let media_type = req.content_type.split(';').next().unwrap_or_default().trim();
+    if !media_type.eq_ignore_ascii_case("application/json") {
+        return Err(ApiError::invalid("the body must be JSON (Content-Type: application/json)"));
+    }
+    if req.body.is_empty() {
+        return Err(ApiError::invalid("the request body is empty"));
+    }
+    let value: Value = serde_json::from_slice(&req.body)
+        .map_err(|e| ApiError::invalid(format!("the request body is not valid JSON: {e}")))?;
+    let body = validate::connector_body(&value).map_err(ApiError::violations)?;
+    Ok(rewritten(&shared.lock().rewrite, body))
+}
+
+pub(crate) fn rewritten(rule: &Rewrite, body: Map<String, Value>) -> Map<String, Value> {
+    let mut value = Value::Object(body);
+    rule.apply(&mut value);
+    match value {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+fn create(shared: &Shared, req: &Req) -> Result<Response<Body>, ApiError> {
+    let body = connector_body(shared, req)?;
+    let name = body["display_name"].as_str().unwrap_or_default().to_string();
+    let mut inner = shared.lock();
+    let stored = inner.store.create(body).map_err(|e| store_error(e, &name))?.render();
+    save(&inner)?;
+    Ok(json_response(StatusCode::CREATED, &json!({ "provider": stored })))
+}
+
+fn update(shared: &Shared, req: &Req, identifier: &str) -> Result<Response<Body>, ApiError> {
+    let body = connector_body(shared, req)?;
+    let name = body["display_name"].as_str().unwrap_or_default().to_string();
+    let mut inner = shared.lock();
+    let stored = inner
+        .store
+        .update(identifier, body)
+        .map_err(|e| match e {
+            StoreError::NotFound => not_found(identifier),
+            e => store_error(e, &name),
+        })?
+        .render();
+    save(&inner)?;
+    Ok(json_response(StatusCode::OK, &json!({ "provider": stored })))
+}
+
+fn delete(shared: &Shared, identifier: &str) -> Result<Response<Body>, ApiError> {
+    let mut inner = shared.lock();
+    inner.store.delete(identifier).map_err(|e| match e {
+        StoreError::NotFound => not_found(identifier),
+        StoreError::InUse => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            9,
+            "FAILED_PRECONDITION",
+            format!(
+                "custom provider {identifier} has connections or connected accounts; remove them in the dashboard before deleting it"
+            ),
+        ),
+        e => store_error(e, identifier),
+    })?;
+    save(&inner)?;
+    Ok(json_response(StatusCode::OK, &json!({})))
+}
+
+fn save(inner: &Inner) -> Result<(), ApiError> {
+    inner.store.save().map_err(|e| {
+        tracing::error!(error = %e, "emulator: could not save the state file");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, 13, "INTERNAL", "the state could not be saved")
+    })
+}
+
+fn not_found(identifier: &str) -> ApiError {
+    ApiError::not_found(format!("custom provider {identifier} not found"))
+}
+
+fn store_error(e: StoreError, display_name: &str) -> ApiError {
+    match e {
+        StoreError::Duplicate => ApiError::new(
+            StatusCode::CONFLICT,
+            6,
+            "ALREADY_EXISTS",
+            format!("a provider with display_name \"{display_name}\" already exists"),
+        ),
+        StoreError::NotFound => not_found(display_name),
+        StoreError::InUse => ApiError::new(StatusCode::BAD_REQUEST, 9, "FAILED_PRECONDITION", "the provider is in use"),
+    }
+}
+
+/// `%3A` → `:`; `None` for a bad escape or bytes that are not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/// An error in the gRPC-gateway status shape.
+struct ApiError {
+    status: StatusCode,
+    code: u32,
+    error_code: &'static str,
+    message: String,
+    violations: Vec<Violation>,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: u32, error_code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            error_code,
+            message: message.into(),
+            violations: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    fn invalid(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, 3, "INVALID_ARGUMENT", message)
+    }
+
+    fn invalid_field(field: &str, description: &str) -> ApiError {
+        ApiError::violations(vec![Violation {
+            field: field.to_string(),
+            description: description.to_string(),
+        }])
+    }
+
+    fn violations(violations: Vec<Violation>) -> ApiError {
+        let message = violations
+            .iter()
+            .map(|v| {
+                if v.field.is_empty() {
+                    v.description.clone()
+                } else {
+                    format!("{}: {}", v.field, v.description)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        ApiError {
+            violations,
+            ..ApiError::invalid(message)
+        }
+    }
+
+    fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, 5, "NOT_FOUND", message)
+    }
+
+    fn response(self, request_id: &str) -> Response<Body> {
+        let mut info = Map::new();
+        info.insert(
+            "@type".into(),
+            json!("type.googleapis.com/scalekit.v1.errdetails.ErrorInfo"),
+        );
+        info.insert("error_code".into(), json!(self.error_code));
+        info.insert("request_info".into(), json!({"request_id": request_id}));
+        if !self.violations.is_empty() {
+            let list: Vec<Value> = self
+                .violations
+                .iter()
+                .map(|v| json!({"field": v.field, "description": v.description}))
+                .collect();
+            info.insert(
+                "validation_error_info".into(),
+                json!({"field_violations": list}),
+            );
+        }
+        if let Some(secs) = self.retry_after {
+            info.insert("retry_after".into(), json!(secs));
+        }
+        let body = json!({"code": self.code, "message": self.message, "details": [Value::Object(info)]});
+        let mut resp = json_response(self.status, &body);
+        if let Ok(v) = HeaderValue::from_str(request_id) {
+            resp.headers_mut().insert("x-request-id", v);
+        }
+        if let Some(secs) = self.retry_after {
+            let headers = resp.headers_mut();
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            let reset = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or_default()
+                + secs;
+            headers.insert("x-ratelimit-limit", HeaderValue::from_static("100"));
+            headers.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+            headers.insert("x-ratelimit-reset", HeaderValue::from(reset));
+        }
+        resp
+    }
+}
+
+/// The answer of a `Status` fault: the gRPC code and error code that go with the HTTP status.
+fn fault_status(status: u16, retry_after: Option<u64>, request_id: &str) -> Response<Body> {
+    let (code, error_code, message) = match status {
+        400 => (3, "INVALID_ARGUMENT", "invalid argument"),
+        401 => (16, "UNAUTHENTICATED", "unauthenticated"),
+        403 => (7, "PERMISSION_DENIED", "permission denied"),
+        404 => (5, "NOT_FOUND", "not found"),
+        409 => (6, "ALREADY_EXISTS", "already exists"),
+        429 => (8, "RATE_LIMITED", "rate limit exceeded, retry later"),
+        500 => (13, "INTERNAL", "internal error"),
+        501 => (12, "UNIMPLEMENTED", "not implemented"),
+        502 | 503 => (14, "UNAVAILABLE", "service unavailable"),
+        504 => (4, "DEADLINE_EXCEEDED", "deadline exceeded"),
+        400..=499 => (9, "FAILED_PRECONDITION", "request refused"),
+        _ => (2, "UNKNOWN", "server error"),
+    };
+    let http = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    ApiError {
+        retry_after,
+        ..ApiError::new(http, code, error_code, message)
+    }
+    .response(request_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("my_asana%3A48213").as_deref(), Some("my_asana:48213"));
+        assert_eq!(percent_decode("a:b").as_deref(), Some("a:b"));
+        assert_eq!(percent_decode("a%2"), None);
+        assert_eq!(percent_decode("a%zz"), None);
+        assert_eq!(percent_decode("%ff"), None);
+    }
+}

@@ -1,0 +1,77 @@
+//! Safety checks on a plan, before anything is applied: protected connectors, empty input, and
+//! a threshold on how much of an environment one plan may change. Pure.
+
+use crate::plan::{Action, EnvPlan};
+
+/// An environment's safety settings.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Display names no plan may delete, whatever the flags.
+    pub protect: Vec<String>,
+    /// Refuse when more than this share (in percent) of the managed connectors would be
+    /// deleted, or updated…
+    pub max_change_percent: u32,
+    /// …in an environment holding at least this many managed connectors.
+    pub min_managed_for_threshold: usize,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            protect: Vec::new(),
+            max_change_percent: 30,
+            min_managed_for_threshold: 10,
+        }
+    }
+}
+
+/// What the user allowed on the command line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Overrides {
+    /// `--force`: go past the change threshold.
+    pub force: bool,
+    /// `--allow-empty`: an empty or missing connectors folder may delete.
+    pub allow_empty: bool,
+}
+
+/// Why a plan for one environment is refused; empty when it is safe.
+pub fn check(env: &EnvPlan, input_is_empty: bool, policy: &Policy, allow: Overrides) -> Vec<String> {
+    let mut reasons = Vec::new();
+    let deletes: Vec<&str> = env
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .map(|c| c.display_name.as_str())
+        .collect();
+    let updates = env.changes.iter().filter(|c| c.action == Action::Update).count();
+
+    for name in &deletes {
+        if policy.protect.iter().any(|p| p == name) {
+            reasons.push(format!(
+                "environment {}: \"{name}\" is protected (skconn.yaml `protect:`) and cannot be deleted; restore its file or remove it from `protect`",
+                env.name
+            ));
+        }
+    }
+    if input_is_empty && !deletes.is_empty() && !allow.allow_empty {
+        reasons.push(format!(
+            "environment {}: the connectors folder is empty or missing, and the plan would delete {} connector(s); if that is really meant, pass --allow-empty",
+            env.name,
+            deletes.len()
+        ));
+    }
+    let managed = env.managed_live;
+    if !allow.force && managed >= policy.min_managed_for_threshold && managed > 0 {
+        let limit = policy.max_change_percent as usize;
+        for (count, what) in [(deletes.len(), "delete"), (updates, "update")] {
+            if count * 100 > managed * limit {
+                reasons.push(format!(
+                    "environment {}: the plan would {what} {count} of {managed} managed connectors ({}%), more than the {limit}% allowed; review it and pass --force to go ahead",
+                    env.name,
+                    count * 100 / managed
+                ));
+            }
+        }
+    }
+    reasons
+}
