@@ -512,7 +512,6 @@ async fn run_emulator(args: EmulatorArgs) -> Result<i32> {
                 .map_err(|e| Error::Usage(format!("--fault {spec}: {e}")))?,
         );
     }
-    let _ = faults; // wired once the emulator takes faults at start
     let config = emulator::Config {
         listen: args.listen,
         client_id: args.client_id.clone(),
@@ -521,6 +520,7 @@ async fn run_emulator(args: EmulatorArgs) -> Result<i32> {
         max_page_size: args.max_page_size.max(1),
         token_ttl: std::time::Duration::from_secs(args.token_ttl),
         latency: std::time::Duration::from_millis(args.latency_ms),
+        faults,
         ..emulator::Config::default()
     };
     let client_id = args.client_id;

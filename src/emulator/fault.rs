@@ -182,7 +182,9 @@ impl fmt::Display for Fault {
 
 /// Why a fault string was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid fault `{spec}`: {reason} (expected KIND[:METHOD[:TIMES]][@PATH], e.g. `503:PUT:2`)")]
+#[error(
+    "invalid fault `{spec}`: {reason} (expected KIND[:METHOD[:TIMES]][@PATH], e.g. `503:PUT:2`)"
+)]
 pub struct ParseFaultError {
     pub spec: String,
     pub reason: String,
@@ -207,9 +209,7 @@ impl FromStr for FaultKind {
             ("latency", Some(d)) => parse_duration(d).map(FaultKind::Latency),
             ("latency", None) => Err("latency needs a duration, e.g. `latency/250ms`".into()),
             (n, param) => {
-                let status: u16 = n
-                    .parse()
-                    .map_err(|_| format!("unknown fault kind `{n}`"))?;
+                let status: u16 = n.parse().map_err(|_| format!("unknown fault kind `{n}`"))?;
                 if !(400..=599).contains(&status) {
                     return Err(format!("status {status} is not between 400 and 599"));
                 }
@@ -232,9 +232,13 @@ impl FromStr for FaultKind {
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let bad = || format!("`{s}` is not a duration like `250ms` or `2s`");
     if let Some(ms) = s.strip_suffix("ms") {
-        ms.parse::<u64>().map(Duration::from_millis).map_err(|_| bad())
+        ms.parse::<u64>()
+            .map(Duration::from_millis)
+            .map_err(|_| bad())
     } else if let Some(secs) = s.strip_suffix('s') {
-        secs.parse::<u64>().map(Duration::from_secs).map_err(|_| bad())
+        secs.parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|_| bad())
     } else {
         Err(bad())
     }

@@ -163,17 +163,27 @@ impl Emulator {
     /// Runs the server on the current runtime until Ctrl-C (for `skconn emulator`).
     /// `on_ready` gets the address once the server is listening.
     pub async fn serve(config: Config, on_ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
-        let listener = tokio::net::TcpListener::bind(config.listen).await?;
-        let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(&config)?);
-        on_ready(addr);
-        server::run(listener, shared, async {
+        Emulator::serve_until(config, on_ready, async {
             if tokio::signal::ctrl_c().await.is_err() {
                 // No signal handling available: run until the process is killed.
                 std::future::pending::<()>().await;
             }
         })
-        .await;
+        .await
+    }
+
+    /// Runs the server on the current runtime until `shutdown` completes. Open connections
+    /// are not waited for.
+    pub async fn serve_until(
+        config: Config,
+        on_ready: impl FnOnce(SocketAddr),
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(&config)?);
+        on_ready(addr);
+        server::run(listener, shared, shutdown).await;
         Ok(())
     }
 
@@ -223,7 +233,10 @@ impl Emulator {
             .unwrap_or_else(|v| panic!("emulator insert: invalid connector: {v:?}"));
         let mut inner = self.shared.lock();
         let body = server::rewritten(&inner.rewrite, body);
-        let name = body["display_name"].as_str().unwrap_or_default().to_string();
+        let name = body["display_name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let stored = match inner.store.create(body) {
             Ok(s) => s.render(),
             Err(e) => panic!("emulator insert: cannot create {name:?}: {e:?}"),
@@ -241,12 +254,10 @@ impl Emulator {
     /// If no connector has this display name, the result is not an object, or its display
     /// name belongs to another connector.
     pub fn edit(&self, display_name: &str, f: impl FnOnce(&mut Value)) {
-        let mut inner = self.shared.lock();
-        let mut value = inner
-            .store
-            .by_name_mut(display_name)
-            .unwrap_or_else(|| panic!("emulator edit: no connector named {display_name:?}"))
-            .render();
+        let mut value = self
+            .connector(display_name)
+            .unwrap_or_else(|| panic!("emulator edit: no connector named {display_name:?}"));
+        // The closure runs without the lock held, so it may itself call this handle.
         f(&mut value);
         let Value::Object(obj) = value else {
             panic!("emulator edit: the connector must stay a JSON object");
@@ -255,6 +266,7 @@ impl Emulator {
             .into_iter()
             .filter(|(k, _)| !validate::SERVER_OWNED.contains(&k.as_str()))
             .collect();
+        let mut inner = self.shared.lock();
         if let Err(e) = inner.store.replace_raw(display_name, body) {
             panic!("emulator edit of {display_name:?}: {e:?}");
         }
@@ -315,6 +327,11 @@ impl Emulator {
     pub fn expire_tokens(&self) {
         self.shared.lock().expire_tokens();
     }
+
+    /// Every access token this emulator has issued (tests search output for them).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.shared.lock().issued.clone()
+    }
 }
 
 impl Drop for Emulator {
@@ -330,6 +347,8 @@ impl Drop for Emulator {
 
 impl std::fmt::Debug for Emulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Emulator").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("Emulator")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }

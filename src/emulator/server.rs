@@ -1,7 +1,7 @@
 //! The HTTP side of the emulator: the accept loop, the routes, and the error shapes.
 //!
 //! Connections are served with hyper directly rather than through `axum::serve`, because a
-//! fault must be able to close one connection without answering: each connection task
+//! fault must be able to close one connection without answering: each connection
 //! listens on its own kill switch, and dropping the connection future closes the socket.
 
 use super::fault::{FaultKind, Rewrite};
@@ -38,6 +38,8 @@ pub(crate) struct Inner {
     pub store: Store,
     /// Access token → when it stops being valid.
     tokens: HashMap<String, Instant>,
+    /// Every access token ever issued, so that tests can search output for them.
+    pub issued: Vec<String>,
     faults: Vec<Pending>,
     pub requests: Vec<Recorded>,
     /// How many recorded requests were cleared: a request's number less this is its index.
@@ -63,6 +65,7 @@ impl Shared {
         let mut inner = Inner {
             store,
             tokens: HashMap::new(),
+            issued: Vec::new(),
             faults: Vec::new(),
             requests: Vec::new(),
             cleared: 0,
@@ -142,7 +145,11 @@ impl Inner {
 }
 
 /// Serves connections from `listener` until `shutdown` completes.
-pub(crate) async fn run(listener: TcpListener, shared: Arc<Shared>, shutdown: impl Future<Output = ()>) {
+pub(crate) async fn run(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    shutdown: impl Future<Output = ()>,
+) {
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -172,7 +179,8 @@ async fn connection(stream: TcpStream, shared: Arc<Shared>) {
             async move { Ok::<_, Infallible>(handle(&shared, &kill, req).await) }
         })
     };
-    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    let conn =
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
     // `notify_one` stores a permit when nobody waits yet, so a kill is never missed.
     tokio::select! {
         result = conn => {
@@ -233,7 +241,9 @@ async fn handle(shared: &Shared, kill: &Notify, req: Request<Incoming>) -> Respo
             has_authorization: authorization.is_some(),
             fault: fault.clone(),
         });
-        if matches!(method, Method::POST | Method::PUT | Method::DELETE) && path.starts_with(CUSTOM_PATH) {
+        if matches!(method, Method::POST | Method::PUT | Method::DELETE)
+            && path.starts_with(CUSTOM_PATH)
+        {
             inner.writes += 1;
         }
         let request_id = format!("req_{:016x}", inner.rng.u64(..));
@@ -247,8 +257,10 @@ async fn handle(shared: &Shared, kill: &Notify, req: Request<Incoming>) -> Respo
     let body = match body {
         Ok(b) => b,
         Err(_) => {
-            let resp = ApiError::invalid(format!("the request body could not be read (limit {MAX_BODY} bytes)"))
-                .response(&request_id);
+            let resp = ApiError::invalid(format!(
+                "the request body could not be read (limit {MAX_BODY} bytes)"
+            ))
+            .response(&request_id);
             return finish(shared, number, &method, &path, resp);
         }
     };
@@ -279,25 +291,38 @@ async fn handle(shared: &Shared, kill: &Notify, req: Request<Incoming>) -> Respo
             if d {
                 return drop_connection(kill, &method, &path).await;
             }
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, 14, "UNAVAILABLE", "upstream connect error or disconnect/reset before headers")
-                .response(&request_id)
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                14,
+                "UNAVAILABLE",
+                "upstream connect error or disconnect/reset before headers",
+            )
+            .response(&request_id)
         }
     };
     finish(shared, number, &method, &path, resp)
 }
 
-fn finish(shared: &Shared, number: usize, method: &Method, path: &str, mut resp: Response<Body>) -> Response<Body> {
+fn finish(
+    shared: &Shared,
+    number: usize,
+    method: &Method,
+    path: &str,
+    mut resp: Response<Body>,
+) -> Response<Body> {
     let status = resp.status().as_u16();
     shared.lock().set_status(number, status);
     tracing::debug!(method = %method, path = %path, status, "emulator");
     if !resp.headers().contains_key(header::CONTENT_TYPE) {
-        resp.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
     }
     resp
 }
 
-/// Closes the connection without answering: the connection task is told to drop it, and this
+/// Closes the connection without answering: its serving loop is told to drop it, and this
 /// request never completes.
 async fn drop_connection(kill: &Notify, method: &Method, path: &str) -> Response<Body> {
     tracing::debug!(method = %method, path = %path, "emulator: dropping the connection");
@@ -324,10 +349,15 @@ fn route(shared: &Shared, req: &Req) -> Response<Body> {
         LIST_PATH => return method_not_allowed(&req.request_id),
         CUSTOM_PATH if req.method == Method::POST => create(shared, req),
         CUSTOM_PATH => return method_not_allowed(&req.request_id),
-        _ => match path.strip_prefix(CUSTOM_PATH).and_then(|p| p.strip_prefix('/')) {
+        _ => match path
+            .strip_prefix(CUSTOM_PATH)
+            .and_then(|p| p.strip_prefix('/'))
+        {
             Some(segment) if !segment.is_empty() && !segment.contains('/') => {
                 match percent_decode(segment) {
-                    None => Err(ApiError::invalid("the identifier in the path is not valid percent-encoded UTF-8")),
+                    None => Err(ApiError::invalid(
+                        "the identifier in the path is not valid percent-encoded UTF-8",
+                    )),
                     Some(identifier) => match req.method {
                         Method::PUT => update(shared, req, &identifier),
                         Method::DELETE => delete(shared, &identifier),
@@ -347,13 +377,21 @@ fn route(shared: &Shared, req: &Req) -> Response<Body> {
 fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
     let mut resp = Response::new(Body::from(body.to_string()));
     *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     resp
 }
 
 fn method_not_allowed(request_id: &str) -> Response<Body> {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, 12, "UNIMPLEMENTED", "Method Not Allowed").response(request_id)
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        12,
+        "UNIMPLEMENTED",
+        "Method Not Allowed",
+    )
+    .response(request_id)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -361,11 +399,19 @@ fn method_not_allowed(request_id: &str) -> Response<Body> {
 
 /// An OAuth error: the token endpoint answers in the OAuth shape, not the gRPC one.
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response<Body> {
-    json_response(status, &json!({"error": error, "error_description": description}))
+    json_response(
+        status,
+        &json!({"error": error, "error_description": description}),
+    )
 }
 
 fn token(shared: &Shared, req: &Req) -> Response<Body> {
-    let media_type = req.content_type.split(';').next().unwrap_or_default().trim();
+    let media_type = req
+        .content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim();
     if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -376,11 +422,21 @@ fn token(shared: &Shared, req: &Req) -> Response<Body> {
     let mut form: HashMap<String, String> = HashMap::new();
     for (k, v) in url::form_urlencoded::parse(&req.body) {
         if form.insert(k.to_string(), v.to_string()).is_some() {
-            return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &format!("parameter {k} is repeated"));
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &format!("parameter {k} is repeated"),
+            );
         }
     }
     match form.get("grant_type").map(String::as_str) {
-        None => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required"),
+        None => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "grant_type is required",
+            )
+        }
         Some("client_credentials") => {}
         Some(_) => {
             return oauth_error(
@@ -393,13 +449,18 @@ fn token(shared: &Shared, req: &Req) -> Response<Body> {
     let id_ok = form.get("client_id") == Some(&shared.client_id);
     let secret_ok = form.get("client_secret") == Some(&shared.client_secret);
     if !id_ok || !secret_ok {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed");
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication failed",
+        );
     }
     let mut inner = shared.lock();
     let now = Instant::now();
     inner.tokens.retain(|_, expiry| *expiry > now);
     let token = format!("skt_{:016x}{:016x}", inner.rng.u64(..), inner.rng.u64(..));
     inner.tokens.insert(token.clone(), now + shared.token_ttl);
+    inner.issued.push(token.clone());
     drop(inner);
     let mut resp = json_response(
         StatusCode::OK,
@@ -416,8 +477,10 @@ fn token(shared: &Shared, req: &Req) -> Response<Body> {
 }
 
 fn authenticate(shared: &Shared, authorization: Option<&str>) -> Result<(), ApiError> {
-    let unauthenticated = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, 16, "UNAUTHENTICATED", m);
-    let value = authorization.ok_or_else(|| unauthenticated("the Authorization header is missing"))?;
+    let unauthenticated =
+        |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, 16, "UNAUTHENTICATED", m);
+    let value =
+        authorization.ok_or_else(|| unauthenticated("the Authorization header is missing"))?;
     let token = value
         .split_once(' ')
         .filter(|(scheme, t)| scheme.eq_ignore_ascii_case("bearer") && !t.is_empty())
@@ -426,7 +489,9 @@ fn authenticate(shared: &Shared, authorization: Option<&str>) -> Result<(), ApiE
     let inner = shared.lock();
     match inner.tokens.get(token) {
         None => Err(unauthenticated("the access token is not valid")),
-        Some(expiry) if *expiry <= Instant::now() => Err(unauthenticated("the access token has expired")),
+        Some(expiry) if *expiry <= Instant::now() => {
+            Err(unauthenticated("the access token has expired"))
+        }
         Some(_) => Ok(()),
     }
 }
@@ -437,8 +502,14 @@ fn authenticate(shared: &Shared, authorization: Option<&str>) -> Result<(), ApiE
 fn list(shared: &Shared, req: &Req) -> Result<Response<Body>, ApiError> {
     let mut params: HashMap<String, String> = HashMap::new();
     for (k, v) in url::form_urlencoded::parse(req.query.as_bytes()) {
-        if !matches!(k.as_ref(), "filter.provider_type" | "page_size" | "page_token" | "identifier") {
-            return Err(ApiError::invalid_field(k.as_ref(), "unknown query parameter"));
+        if !matches!(
+            k.as_ref(),
+            "filter.provider_type" | "page_size" | "page_token" | "identifier"
+        ) {
+            return Err(ApiError::invalid_field(
+                k.as_ref(),
+                "unknown query parameter",
+            ));
         }
         if params.insert(k.to_string(), v.to_string()).is_some() {
             return Err(ApiError::invalid_field(k.as_ref(), "parameter is repeated"));
@@ -516,7 +587,11 @@ fn list(shared: &Shared, req: &Req) -> Result<Response<Body>, ApiError> {
         String::new()
     } else {
         let prev_start = start.saturating_sub(page_size);
-        let after_key = if prev_start == 0 { 0 } else { all[prev_start - 1].0 };
+        let after_key = if prev_start == 0 {
+            0
+        } else {
+            all[prev_start - 1].0
+        };
         state::page_token(salt, after_key)
     };
     let total = all.len();
@@ -534,9 +609,16 @@ fn list(shared: &Shared, req: &Req) -> Result<Response<Body>, ApiError> {
 
 /// Parses and validates a create or update body; the rewrite rule applied.
 fn connector_body(shared: &Shared, req: &Req) -> Result<Map<String, Value>, ApiError> {
-    let media_type = req.content_type.split(';').next().unwrap_or_default().trim();
+    let media_type = req
+        .content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim();
     if !media_type.eq_ignore_ascii_case("application/json") {
-        return Err(ApiError::invalid("the body must be JSON (Content-Type: application/json)"));
+        return Err(ApiError::invalid(
+            "the body must be JSON (Content-Type: application/json)",
+        ));
     }
     if req.body.is_empty() {
         return Err(ApiError::invalid("the request body is empty"));
@@ -558,16 +640,29 @@ pub(crate) fn rewritten(rule: &Rewrite, body: Map<String, Value>) -> Map<String,
 
 fn create(shared: &Shared, req: &Req) -> Result<Response<Body>, ApiError> {
     let body = connector_body(shared, req)?;
-    let name = body["display_name"].as_str().unwrap_or_default().to_string();
+    let name = body["display_name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let mut inner = shared.lock();
-    let stored = inner.store.create(body).map_err(|e| store_error(e, &name))?.render();
+    let stored = inner
+        .store
+        .create(body)
+        .map_err(|e| store_error(e, &name))?
+        .render();
     save(&inner)?;
-    Ok(json_response(StatusCode::CREATED, &json!({ "provider": stored })))
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({ "provider": stored }),
+    ))
 }
 
 fn update(shared: &Shared, req: &Req, identifier: &str) -> Result<Response<Body>, ApiError> {
     let body = connector_body(shared, req)?;
-    let name = body["display_name"].as_str().unwrap_or_default().to_string();
+    let name = body["display_name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let mut inner = shared.lock();
     let stored = inner
         .store
@@ -578,7 +673,10 @@ fn update(shared: &Shared, req: &Req, identifier: &str) -> Result<Response<Body>
         })?
         .render();
     save(&inner)?;
-    Ok(json_response(StatusCode::OK, &json!({ "provider": stored })))
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({ "provider": stored }),
+    ))
 }
 
 fn delete(shared: &Shared, identifier: &str) -> Result<Response<Body>, ApiError> {
@@ -602,7 +700,12 @@ fn delete(shared: &Shared, identifier: &str) -> Result<Response<Body>, ApiError>
 fn save(inner: &Inner) -> Result<(), ApiError> {
     inner.store.save().map_err(|e| {
         tracing::error!(error = %e, "emulator: could not save the state file");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, 13, "INTERNAL", "the state could not be saved")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            13,
+            "INTERNAL",
+            "the state could not be saved",
+        )
     })
 }
 
@@ -619,7 +722,12 @@ fn store_error(e: StoreError, display_name: &str) -> ApiError {
             format!("a provider with display_name \"{display_name}\" already exists"),
         ),
         StoreError::NotFound => not_found(display_name),
-        StoreError::InUse => ApiError::new(StatusCode::BAD_REQUEST, 9, "FAILED_PRECONDITION", "the provider is in use"),
+        StoreError::InUse => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            9,
+            "FAILED_PRECONDITION",
+            "the provider is in use",
+        ),
     }
 }
 
@@ -655,7 +763,12 @@ struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: u32, error_code: &'static str, message: impl Into<String>) -> ApiError {
+    fn new(
+        status: StatusCode,
+        code: u32,
+        error_code: &'static str,
+        message: impl Into<String>,
+    ) -> ApiError {
         ApiError {
             status,
             code,
@@ -721,7 +834,8 @@ impl ApiError {
         if let Some(secs) = self.retry_after {
             info.insert("retry_after".into(), json!(secs));
         }
-        let body = json!({"code": self.code, "message": self.message, "details": [Value::Object(info)]});
+        let body =
+            json!({"code": self.code, "message": self.message, "details": [Value::Object(info)]});
         let mut resp = json_response(self.status, &body);
         if let Ok(v) = HeaderValue::from_str(request_id) {
             resp.headers_mut().insert("x-request-id", v);
@@ -755,7 +869,7 @@ fn fault_status(status: u16, retry_after: Option<u64>, request_id: &str) -> Resp
         501 => (12, "UNIMPLEMENTED", "not implemented"),
         502 | 503 => (14, "UNAVAILABLE", "service unavailable"),
         504 => (4, "DEADLINE_EXCEEDED", "deadline exceeded"),
-        400..=499 => (9, "FAILED_PRECONDITION", "request refused"),
+        _ if status < 500 => (9, "FAILED_PRECONDITION", "request refused"),
         _ => (2, "UNKNOWN", "server error"),
     };
     let http = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -772,7 +886,10 @@ mod tests {
 
     #[test]
     fn percent_decoding() {
-        assert_eq!(percent_decode("my_asana%3A48213").as_deref(), Some("my_asana:48213"));
+        assert_eq!(
+            percent_decode("my_asana%3A48213").as_deref(),
+            Some("my_asana:48213")
+        );
         assert_eq!(percent_decode("a:b").as_deref(), Some("a:b"));
         assert_eq!(percent_decode("a%2"), None);
         assert_eq!(percent_decode("a%zz"), None);

@@ -65,7 +65,10 @@ impl Stored {
             .body
             .get("auth_patterns")
             .and_then(Value::as_array)
-            .is_some_and(|a| a.iter().any(|p| p.get("is_mcp") == Some(&Value::Bool(true))));
+            .is_some_and(|a| {
+                a.iter()
+                    .any(|p| p.get("is_mcp") == Some(&Value::Bool(true)))
+            });
         out.insert("categories".into(), json!([]));
         out.insert("display_priority".into(), json!(0));
         out.insert("coming_soon".into(), json!(false));
@@ -174,9 +177,9 @@ impl Store {
     }
 
     fn name_taken(&self, display_name: &str, except_identifier: Option<&str>) -> bool {
-        self.items
-            .iter()
-            .any(|s| s.display_name() == display_name && Some(s.identifier.as_str()) != except_identifier)
+        self.items.iter().any(|s| {
+            s.display_name() == display_name && Some(s.identifier.as_str()) != except_identifier
+        })
     }
 
     /// Stores a new connector from a validated body, giving it an id and an identifier.
@@ -252,7 +255,11 @@ impl Store {
 
     /// Replaces a body without any check but display-name uniqueness (an edit in the
     /// dashboard, or a test planting a state the API would refuse).
-    pub fn replace_raw(&mut self, display_name: &str, body: Map<String, Value>) -> Result<(), StoreError> {
+    pub fn replace_raw(
+        &mut self,
+        display_name: &str,
+        body: Map<String, Value>,
+    ) -> Result<(), StoreError> {
         let identifier = self
             .by_name_mut(display_name)
             .ok_or(StoreError::NotFound)?

@@ -54,7 +54,10 @@ fn violation(field: impl Into<String>, description: impl Into<String>) -> Violat
 /// (update replaces the whole object, so an omitted field is wiped).
 pub(crate) fn connector_body(body: &Value) -> Result<Map<String, Value>, Vec<Violation>> {
     let Some(obj) = body.as_object() else {
-        return Err(vec![violation("", "the request body must be a JSON object")]);
+        return Err(vec![violation(
+            "",
+            "the request body must be a JSON object",
+        )]);
     };
     let mut errors = Vec::new();
     for key in obj.keys() {
@@ -109,7 +112,10 @@ pub(crate) fn connector_body(body: &Value) -> Result<Map<String, Value>, Vec<Vio
         Some(Value::Array(a)) => {
             for (i, p) in a.iter().enumerate() {
                 if !p.is_object() {
-                    errors.push(violation(format!("auth_patterns[{i}]"), "must be an object"));
+                    errors.push(violation(
+                        format!("auth_patterns[{i}]"),
+                        "must be an object",
+                    ));
                 }
             }
         }
@@ -144,7 +150,10 @@ pub(crate) fn connector_body(body: &Value) -> Result<Map<String, Value>, Vec<Vio
             if m.len() > MAX_METADATA_PAIRS {
                 errors.push(violation(
                     "metadata",
-                    format!("at most {MAX_METADATA_PAIRS} pairs are allowed, got {}", m.len()),
+                    format!(
+                        "at most {MAX_METADATA_PAIRS} pairs are allowed, got {}",
+                        m.len()
+                    ),
                 ));
             }
             for (k, v) in m {
@@ -176,10 +185,7 @@ pub(crate) fn connector_body(body: &Value) -> Result<Map<String, Value>, Vec<Vio
                 }
             }
         }
-        Some(_) => errors.push(violation(
-            "metadata",
-            "must be an object of string values",
-        )),
+        Some(_) => errors.push(violation("metadata", "must be an object of string values")),
     }
 
     if !errors.is_empty() {
