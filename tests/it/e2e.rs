@@ -262,3 +262,69 @@ fn no_secret_or_token_appears_at_trace_level() {
         assert!(!everything.contains(&t), "an access token was printed");
     }
 }
+
+/// The `# expect: LINE:COL FIELD MESSAGE` lines at the top of a fixture.
+fn expectations(text: &str) -> Vec<(String, String, String)> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("# expect: "))
+        .map(|rest| {
+            let mut parts = rest.splitn(3, ' ');
+            let pos = parts.next().unwrap_or_default().to_string();
+            let field = parts.next().unwrap_or_default().to_string();
+            let msg = parts.next().unwrap_or_default().to_string();
+            (pos, field, msg)
+        })
+        .collect()
+}
+
+#[test]
+fn every_invalid_fixture_fails_with_file_line_and_field_and_sends_nothing() {
+    let dir = crate_root().join("tests/fixtures/invalid");
+    let mut fixtures: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    fixtures.sort();
+    assert!(fixtures.len() >= 30, "expected a fixture per rule, found {}", fixtures.len());
+    let dev = emulator();
+    for path in fixtures {
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let expected = expectations(&text);
+        assert!(!expected.is_empty(), "{name} has no `# expect:` line");
+        // Next to a valid connector, so the failure is the fixture's alone.
+        let repo = Repo::new()
+            .connector("ok.yaml", BEARER)
+            .connector(&name, &text)
+            .env("dev", &dev, "managed");
+        for cmd in ["validate", "plan"] {
+            let out = repo.skconn([cmd]);
+            out.code(1).stderr_has("nothing was sent to any environment");
+            for (pos, field, msg) in &expected {
+                // 0:0 is a problem of the whole file: no line to point at.
+                let location = if pos == "0:0" {
+                    format!("connectors/{name}: ")
+                } else {
+                    format!("connectors/{name}:{pos}")
+                };
+                out.stderr_has(&location).stderr_has(msg);
+                if field != "-" {
+                    out.stderr_has(&format!("{field}: "));
+                }
+                let line = out
+                    .stderr
+                    .lines()
+                    .find(|l| l.contains(&location) && l.contains(msg.as_str()))
+                    .unwrap_or_else(|| panic!("{name}: no line with {location} and {msg:?}\n{out}"));
+                assert!(line.starts_with("error: "), "{name}: {line}");
+            }
+            assert!(out.stderr.contains("help:"), "{name}: no help given\n{out}");
+        }
+    }
+    assert!(dev.requests().is_empty(), "requests were sent while input was invalid: {:?}", dev.requests().len());
+}
+
+#[test]
+fn github_actions_gets_error_annotations_for_bad_files() {
+    let text = std::fs::read_to_string(crate_root().join("tests/fixtures/invalid/display_name_hyphen.yaml")).unwrap();
+    let repo = Repo::new().connector("bad.yaml", &text);
+    let out = repo.cmd(["validate"]).env("GITHUB_ACTIONS", "true").run();
+    out.code(1).stdout_has("::error file=connectors/bad.yaml,line=3,col=15::display_name: ");
+}
