@@ -13,6 +13,12 @@
 //!   sent): retried for every kind of request.
 //! - anything else: returned at once.
 //!
+//! A retry waits the server's hint (`Retry-After` in seconds or as an HTTP date, the body's
+//! `retry_after`, `X-RateLimit-Reset` with `X-RateLimit-Remaining: 0`; the longest wins) or
+//! else an exponential backoff with full jitter (`base_backoff · 2^n`, at most `max_backoff`).
+//! A call ends after `max_attempts` attempts, or at once when the next wait would pass its
+//! `deadline`; the error then says "after N attempts in T".
+//!
 //! Never logged: headers, the token, request or response bodies.
 
 use super::error::{
@@ -269,7 +275,8 @@ impl Client {
             maybe_applied,
         };
         loop {
-            if let Some(wait) = self.pause.remaining() {
+            // A rate limit seen by any request of this client holds for this one too.
+            while let Some(wait) = self.pause.remaining() {
                 let left = deadline.saturating_duration_since(Instant::now());
                 if wait > left {
                     let call = info(attempts, maybe_applied);
@@ -284,7 +291,7 @@ impl Client {
                 }
                 tracing::debug!(env = %self.env, method = %req.method, path = %req.path,
                     wait_ms = wait.as_millis() as u64, "waiting: the environment is rate limited");
-                self.pause.wait().await;
+                tokio::time::sleep(wait).await;
             }
             attempts += 1;
             let (failure, generation) = match self.attempt(req, deadline, attempts).await {
@@ -297,7 +304,8 @@ impl Client {
                 }
                 Err(x) => x,
             };
-            maybe_applied |= failure.maybe_applied();
+            // A read changes nothing, whatever happened to it.
+            maybe_applied |= req.kind != Kind::Read && failure.maybe_applied();
 
             if let (Failure::Status { status: 401, .. }, false) = (&failure, reauthenticated) {
                 reauthenticated = true;
@@ -312,13 +320,22 @@ impl Client {
 
             let budget = max_attempts + u32::from(reauthenticated);
             let retries_so_far = attempts - u32::from(reauthenticated);
-            let delay = failure.hint().unwrap_or_else(|| {
+            // The server's wait when it names one (a zero wait is no wait: back off instead).
+            let delay = failure.hint().filter(|h| !h.is_zero()).unwrap_or_else(|| {
                 backoff(
                     retries_so_far,
                     self.options.base_backoff,
                     self.options.max_backoff,
                 )
             });
+            // The server's wait holds for every request of the client, even if this one
+            // gives up.
+            let rate_limited = failure.is_rate_limit();
+            if rate_limited && self.pause.extend_to(Instant::now() + delay) {
+                tracing::info!(env = %self.env, method = %req.method, path = %req.path,
+                    status = %failure.label(), wait_ms = delay.as_millis() as u64,
+                    "rate limited: pausing every request to this environment");
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if !failure.retryable(req.kind) || attempts >= budget || delay >= left {
                 if failure.retryable(req.kind) {
@@ -328,12 +345,10 @@ impl Client {
                 }
                 return Err(failure.into_error(info(attempts, maybe_applied), &self.client_id));
             }
-            if failure.is_rate_limit() {
-                if self.pause.extend_to(Instant::now() + delay) {
-                    tracing::info!(env = %self.env, method = %req.method, path = %req.path,
-                        status = %failure.label(), wait_ms = delay.as_millis() as u64,
-                        "rate limited: pausing every request to this environment");
-                }
+            if rate_limited {
+                tracing::warn!(env = %self.env, method = %req.method, path = %req.path,
+                    status = %failure.label(), attempt = attempts, wait_ms = delay.as_millis() as u64,
+                    "rate limited; retrying after the pause");
             } else {
                 tracing::warn!(env = %self.env, method = %req.method, path = %req.path,
                     error = %failure.label(), attempt = attempts, wait_ms = delay.as_millis() as u64,

@@ -23,8 +23,9 @@ pub struct CallInfo {
     pub attempts: u32,
     /// Time from the first attempt to the failure, waits included.
     pub elapsed: Duration,
-    /// Whether some attempt may have reached the server and been carried out although no
-    /// success was seen (a timeout, a dropped connection or a 5xx after the request was sent).
+    /// Whether some attempt of a create, update or delete may have reached the server and been
+    /// carried out although no success was seen (a timeout, a dropped connection or a 5xx after
+    /// the request was sent). Never set for a list.
     pub maybe_applied: bool,
 }
 
@@ -489,7 +490,8 @@ impl RemoteError {
     }
 
     /// Whether the request may have been carried out although no success was seen: a
-    /// timeout, a connection lost after sending, or a 5xx. After a failed create the caller
+    /// timeout, a connection lost after sending, a 5xx, or a success answer that could not be
+    /// read. Always false for a list (it changes nothing). After a failed create the caller
     /// lists the environment again instead of repeating the create.
     pub fn may_have_been_applied(&self) -> bool {
         self.call().is_some_and(|c| c.maybe_applied)

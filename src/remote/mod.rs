@@ -3,7 +3,7 @@
 //! retries what is safe to retry.
 //!
 //! - [`Client`] holds one keep-alive HTTP client, one cached token and one rate-limit pause per
-//!   environment; share it by reference between concurrent tasks.
+//!   environment; share it by reference (or in an `Arc`) between concurrent callers.
 //! - Plain `http://` is refused except for loopback hosts (the local emulator).
 //! - Errors ([`RemoteError`]) name the environment, the request, the server's answer and the
 //!   attempts made; see `error` for their shapes and `call` for the retry policy.
@@ -80,7 +80,8 @@ impl Default for ClientOptions {
 /// error proves the request was not sent, so it is worth telling apart from a slow answer.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A client for one environment. Cheap to share by reference across tasks.
+/// A client for one environment. Share it by reference (or in an `Arc`) between concurrent
+/// callers: they share its connections, its token and its rate-limit pause.
 pub struct Client {
     env: String,
     url: url::Url,
@@ -198,26 +199,9 @@ impl Client {
                 })
                 .await?;
             pages += 1;
-            let page = page_of(&answer)?;
-            let providers = match page.get("providers") {
-                None | Some(Value::Null) => &[][..],
-                Some(Value::Array(a)) => a.as_slice(),
-                Some(_) => return Err(answer.unusable("`providers` is not a list")),
-            };
-            for p in providers {
-                if p.get("is_custom") == Some(&Value::Bool(false)) {
-                    tracing::debug!(env = %self.env, "skipping a provider that is not custom");
-                    continue;
-                }
-                let Some(live) = Live::from_provider(p) else {
-                    let name = p.get("display_name").and_then(Value::as_str);
-                    tracing::warn!(
-                        env = %self.env,
-                        display_name = name.unwrap_or("?"),
-                        "skipping a listed connector without identifier"
-                    );
-                    continue;
-                };
+            let (items, next) =
+                read_page(&self.env, &answer.body).map_err(|detail| answer.unusable(detail))?;
+            for live in items {
                 if identifiers.insert(live.identifier.clone()) {
                     out.push(live);
                 } else {
@@ -225,10 +209,6 @@ impl Client {
                         "skipping a connector listed twice");
                 }
             }
-            let next = match page.get("next_page_token") {
-                Some(Value::String(s)) => s.clone(),
-                _ => String::new(),
-            };
             if next.is_empty() {
                 tracing::debug!(env = %self.env, pages, connectors = out.len(), "listed");
                 return Ok(out);
@@ -299,17 +279,45 @@ impl Client {
     }
 }
 
-/// A list page as a JSON object (an empty body is an empty page).
-fn page_of(answer: &Answer) -> Result<serde_json::Map<String, Value>, RemoteError> {
-    if answer.body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(serde_json::Map::new());
+/// The connectors of one list page and the next page token (empty on the last page).
+/// Lenient: an empty or `null` body is an empty page, `providers` may be missing or `null`,
+/// unknown keys are ignored; a provider without identifier is skipped with a warning and one
+/// marked `is_custom: false` is left out.
+fn read_page(env: &str, body: &[u8]) -> Result<(Vec<Live>, String), String> {
+    let page = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
+    } else {
+        serde_json::from_slice::<Value>(body)
+            .map_err(|e| format!("the answer is not JSON ({e})"))?
+    };
+    if !page.is_object() && !page.is_null() {
+        return Err("the answer is not a JSON object".into());
     }
-    match serde_json::from_slice::<Value>(&answer.body) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(Value::Null) => Ok(serde_json::Map::new()),
-        Ok(_) => Err(answer.unusable("the answer is not a JSON object")),
-        Err(e) => Err(answer.unusable(format!("the answer is not JSON ({e})"))),
+    let providers = match page.get("providers") {
+        None | Some(Value::Null) => &[][..],
+        Some(Value::Array(a)) => a.as_slice(),
+        Some(_) => return Err("`providers` is not a list".into()),
+    };
+    let mut items = Vec::with_capacity(providers.len());
+    for p in providers {
+        if p.get("is_custom") == Some(&Value::Bool(false)) {
+            tracing::debug!(env = %env, "skipping a listed provider that is not custom");
+            continue;
+        }
+        match Live::from_provider(p) {
+            Some(live) => items.push(live),
+            None => {
+                let name = p.get("display_name").and_then(Value::as_str);
+                tracing::warn!(env = %env, display_name = name.unwrap_or("?"),
+                    "skipping a listed connector without identifier");
+            }
+        }
     }
+    let next = match page.get("next_page_token") {
+        Some(Value::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    Ok((items, next))
 }
 
 /// The connector in a create or update answer: `{"provider": {...}}`, or the object itself.
@@ -454,6 +462,35 @@ mod tests {
             d.contains("skc_1") && !d.contains("unit-test-secret-1"),
             "{d}"
         );
+    }
+
+    #[test]
+    fn list_pages_are_read_leniently() {
+        let names = |body: &str| {
+            let (items, next) = read_page("dev", body.as_bytes()).unwrap();
+            let names: Vec<String> = items.into_iter().map(|l| l.display_name).collect();
+            (names, next)
+        };
+        assert_eq!(names(""), (vec![], String::new()));
+        assert_eq!(names("null"), (vec![], String::new()));
+        assert_eq!(
+            names(r#"{"providers":null,"next_page_token":null}"#),
+            (vec![], String::new())
+        );
+        assert_eq!(names(r#"{"total_size":0}"#), (vec![], String::new()));
+        let page = r#"{"providers":[
+            {"identifier":"a:1","display_name":"A","is_custom":true,"new_field":1},
+            {"display_name":"No Identifier"},
+            {"identifier":"","id":"prov_2","display_name":"B"},
+            {"identifier":"google","display_name":"Google","is_custom":false}
+        ],"next_page_token":"t2","prev_page_token":"","total_size":0}"#;
+        assert_eq!(
+            names(page),
+            (vec!["A".to_string(), "B".to_string()], "t2".to_string())
+        );
+        assert!(read_page("dev", b"[1]").is_err());
+        assert!(read_page("dev", br#"{"providers":{}}"#).is_err());
+        assert!(read_page("dev", b"<html>").is_err());
     }
 
     #[test]

@@ -22,7 +22,8 @@ use tokio::time::Instant;
 /// The path of the token endpoint, below the environment's URL.
 pub(crate) const TOKEN_PATH: &str = "/oauth/token";
 
-/// Lifetime assumed when the token answer names none.
+/// Lifetime assumed when the token answer names none. (`expires_in: 0` is taken at its word:
+/// such a token is fetched anew for every request.)
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 /// A token is renewed when less than this is left of it…
 const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(60);
@@ -246,7 +247,7 @@ fn read_token(bytes: &[u8]) -> Option<(Secret, Duration)> {
         Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
         _ => None,
     }
-    .filter(|s| s.is_finite() && *s > 0.0)
+    .filter(|s| s.is_finite() && *s >= 0.0)
     .map_or(DEFAULT_LIFETIME, |s| Duration::from_secs_f64(s.min(1e9)));
     Some((Secret::new(token), lifetime))
 }
@@ -294,6 +295,8 @@ mod tests {
         assert_eq!(life, Duration::from_secs(86399));
         let (_, life) = read_token(br#"{"access_token":"tok-read-2","expires_in":null}"#).unwrap();
         assert_eq!(life, DEFAULT_LIFETIME);
+        let (_, life) = read_token(br#"{"access_token":"tok-read-3","expires_in":"0"}"#).unwrap();
+        assert_eq!(life, Duration::ZERO);
         assert!(read_token(br#"{"access_token":""}"#).is_none());
         assert!(read_token(b"not json").is_none());
     }
