@@ -4,5 +4,6 @@
 mod e2e;
 mod emulator;
 mod load;
+mod plans;
 mod remote;
 mod support;
