@@ -142,31 +142,12 @@ async fn apply_change(client: &Client, change: &Change) -> ChangeOutcome {
     let status = match change.action {
         Action::Create => {
             let body = change.body.as_ref().expect("a create carries its body");
-            match client.create(body).await {
-                Ok(live) => {
+            match create_once(client, &change.display_name, body).await {
+                Ok((live, note)) => {
                     written = Some(live);
-                    Status::Applied { note: None }
+                    Status::Applied { note }
                 }
-                Err(e) if e.may_have_been_applied() || e.is_conflict() => {
-                    // The answer was lost (or this is a retry of a create that did land):
-                    // look before sending it again. Never create twice.
-                    match find_written(client, &change.display_name).await {
-                        Ok(Some(live)) => {
-                            written = Some(live);
-                            Status::Applied {
-                                note: Some("the server's answer was lost; found it created".into()),
-                            }
-                        }
-                        Ok(None) if e.is_conflict() => Status::Failed(e.to_string()),
-                        Ok(None) => Status::Failed(format!(
-                            "{e}; listing afterwards shows it was not created, so it is safe to run apply again"
-                        )),
-                        Err(list_err) => Status::Failed(format!(
-                            "{e}; it is unknown whether it was created (listing failed: {list_err}); plan again to find out"
-                        )),
-                    }
-                }
-                Err(e) => Status::Failed(e.to_string()),
+                Err(msg) => Status::Failed(msg),
             }
         }
         Action::Update => {
@@ -201,6 +182,47 @@ async fn apply_change(client: &Client, change: &Change) -> ChangeOutcome {
         status,
         written,
     }
+}
+
+/// How many times a create is sent when listing proves that the earlier try did not land.
+const CREATE_TRIES: u32 = 3;
+
+/// Creates a connector exactly once. The client never repeats a create whose answer was lost
+/// (it may have landed); here the environment is listed to find out. Found: it was created.
+/// Not found: it provably was not, so sending it again is safe. A 409 is checked the same way:
+/// it may be the echo of an earlier try that landed.
+async fn create_once(
+    client: &Client,
+    name: &str,
+    body: &serde_json::Value,
+) -> Result<(Live, Option<String>), String> {
+    let mut last = String::new();
+    for attempt in 1..=CREATE_TRIES {
+        let e = match client.create(body).await {
+            Ok(live) => {
+                let note = (attempt > 1).then(|| format!("created on try {attempt}"));
+                return Ok((live, note));
+            }
+            Err(e) if e.may_have_been_applied() || e.is_conflict() => e,
+            Err(e) => return Err(e.to_string()),
+        };
+        tracing::warn!("create of \"{name}\" got no clear answer ({e}); listing to see whether it landed");
+        match find_written(client, name).await {
+            Ok(Some(live)) => {
+                return Ok((live, Some("the server's answer was lost; listing found it created".into())))
+            }
+            Ok(None) if e.is_conflict() => return Err(e.to_string()),
+            Ok(None) => last = e.to_string(),
+            Err(list_err) => {
+                return Err(format!(
+                    "{e}; it is unknown whether it was created (listing failed: {list_err}); plan again to find out"
+                ))
+            }
+        }
+    }
+    Err(format!(
+        "{last}; listing after each of {CREATE_TRIES} tries showed it was not created, so it is safe to run apply again"
+    ))
 }
 
 /// The managed live connector named `name`, if the environment has one.

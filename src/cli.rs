@@ -46,6 +46,14 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30)]
     pub timeout: u64,
 
+    /// Attempts per request before giving up (retries on 429, 5xx, timeouts, lost connections).
+    #[arg(long, global = true, value_name = "N", default_value_t = 6)]
+    pub max_attempts: u32,
+
+    /// Overall limit for one request and its retries, in seconds.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 300)]
+    pub deadline: u64,
+
     /// When to use colour. `auto` uses it on a terminal unless NO_COLOR is set.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,

@@ -31,7 +31,12 @@ pub async fn run(cli: Cli) -> Result<i32> {
         style,
         err_style,
         quiet: cli.quiet,
-        timeout: std::time::Duration::from_secs(cli.timeout.max(1)),
+        client: ClientOptions {
+            timeout: std::time::Duration::from_secs(cli.timeout.max(1)),
+            max_attempts: cli.max_attempts.max(1),
+            deadline: std::time::Duration::from_secs(cli.deadline.max(1)),
+            ..ClientOptions::default()
+        },
     };
     match cli.command {
         Command::Emulator(args) => run_emulator(args).await,
@@ -57,7 +62,7 @@ struct Context {
     style: Style,
     err_style: Style,
     quiet: bool,
-    timeout: std::time::Duration,
+    client: ClientOptions,
 }
 
 impl Context {
@@ -77,7 +82,7 @@ struct Connection {
     _emulator: Option<Emulator>,
 }
 
-fn connect(env: &Environment, timeout: std::time::Duration) -> Result<Connection> {
+fn connect(env: &Environment, options: &ClientOptions) -> Result<Connection> {
     let (endpoint, emulator) = match &env.target {
         Target::Remote {
             url,
@@ -117,11 +122,7 @@ fn connect(env: &Environment, timeout: std::time::Duration) -> Result<Connection
             )
         }
     };
-    let options = ClientOptions {
-        timeout,
-        ..ClientOptions::default()
-    };
-    let client = Client::new(endpoint, options)?;
+    let client = Client::new(endpoint, options.clone())?;
     Ok(Connection {
         env: env.clone(),
         client: Arc::new(client),
@@ -184,7 +185,7 @@ async fn prepare(
     let desired = ctx.load(&settings)?;
     let connections = selected
         .into_iter()
-        .map(|e| connect(e, ctx.timeout))
+        .map(|e| connect(e, &ctx.client))
         .collect::<Result<Vec<_>>>()?;
     let lives = list_all(&connections).await?;
     let mut environments = Vec::new();

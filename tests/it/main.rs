@@ -6,4 +6,5 @@ mod emulator;
 mod load;
 mod plans;
 mod remote;
+mod safety;
 mod support;

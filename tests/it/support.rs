@@ -73,7 +73,7 @@ impl Repo {
     }
 
     /// Writes `connectors/<name>`.
-    pub fn connector(self, name: &str, yaml: &str) -> Repo {
+    pub fn connector(self, name: &str, yaml: impl AsRef<[u8]>) -> Repo {
         self.file(&format!("connectors/{name}"), yaml)
     }
 
