@@ -77,6 +77,12 @@ pub enum Command {
     Plan(PlanArgs),
     /// Plan, ask for confirmation, then make every environment match the files.
     Apply(ApplyArgs),
+    /// Show how two environments' live connectors differ (exit 2 when they do).
+    Compare(CompareArgs),
+    /// Write a connector file for each live connector that has none yet.
+    Import(ImportArgs),
+    /// Print the JSON Schema of connector files.
+    Schema,
     /// Run the Scalekit-compatible emulator in the foreground (for demos and tests).
     Emulator(EmulatorArgs),
 }
@@ -146,6 +152,37 @@ pub struct ApplyArgs {
 
     #[command(flatten)]
     pub safety: SafetyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The environment taken as the reference (e.g. dev).
+    #[arg(value_name = "ENV_A")]
+    pub a: String,
+
+    /// The environment compared with it (e.g. prod).
+    #[arg(value_name = "ENV_B")]
+    pub b: String,
+
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The environment to import from.
+    #[arg(long = "env", value_name = "NAME")]
+    pub env: String,
+
+    /// Only these connectors, by display name (repeatable). Default: every live custom
+    /// connector that no file defines.
+    #[arg(long = "name", value_name = "DISPLAY_NAME")]
+    pub names: Vec<String>,
+
+    /// Overwrite files that already exist.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,10 @@
 //! `settings` resolves flags, environment variables and `skconn.yaml` once; `run` wires the
 //! commands; `emulator` is a Scalekit-compatible server used by tests and the local environment.
 
+/// Where editors find the JSON Schema of connector files (the committed copy in this
+/// repository, `schema/connector.schema.json`, is the same document).
+pub const SCHEMA_URL: &str = "../schema/connector.schema.json";
+
 pub mod apply;
 pub mod cli;
 pub mod emulator;
@@ -24,5 +28,6 @@ pub mod plan;
 pub mod remote;
 pub mod render;
 pub mod run;
+pub mod schema;
 pub mod secret;
 pub mod settings;

@@ -127,6 +127,17 @@ fn metadata_value<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
     body.get("metadata")?.get(key)?.as_str()
 }
 
+/// A copy of a body without skconn's marker keys in `metadata`.
+pub fn without_marker(body: &Value) -> Value {
+    let mut b = body.clone();
+    if let Some(m) = b.get_mut("metadata").and_then(Value::as_object_mut) {
+        for k in RESERVED_METADATA_KEYS {
+            m.remove(*k);
+        }
+    }
+    b
+}
+
 /// The body skconn sends for a desired connector: the whole object (update replaces), every
 /// API field present, and skconn's marker and hash in `metadata`.
 pub fn body_to_send(desired: &Value) -> Value {

@@ -186,11 +186,14 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
         };
         claimed.insert(l.display_name.as_str());
         let field_changes = field_diff(&l.body, &d.body);
-        let adopt = !l.is_managed();
-        if field_changes.is_empty() && !adopt {
+        // A connector that already matches its file is unchanged, marked or not: writing it
+        // only to add the marker would be a change with no content (and would make import
+        // round trips noisy). It carries the marker from its next real update on.
+        if field_changes.is_empty() {
             unchanged += 1;
             continue;
         }
+        let adopt = !l.is_managed();
         let mut warnings = Vec::new();
         if l.display_name != d.display_name {
             warnings.push(format!(
@@ -204,10 +207,8 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
                     .to_string(),
             );
         }
-        if !field_changes.is_empty() {
-            warnings.extend(scope_warnings(&l.body, &d.body));
-            warnings.push(REAUTH_WARNING.to_string());
-        }
+        warnings.extend(scope_warnings(&l.body, &d.body));
+        warnings.push(REAUTH_WARNING.to_string());
         changes.push(Change {
             action: Action::Update,
             display_name: d.display_name.clone(),
@@ -424,10 +425,14 @@ mod tests {
     }
 
     #[test]
-    fn unmanaged_match_is_adopted() {
+    fn unmanaged_match_is_unchanged_when_equal_and_adopted_when_not() {
         let b = json!({"proxy_url": "https://a"});
-        let p = diff_env("dev", &[desired("A", b.clone())], &[live("A", b, false)], Prune::Off);
+        let p = diff_env("dev", &[desired("A", b.clone())], &[live("A", b.clone(), false)], Prune::Off);
+        assert!(p.changes.is_empty());
+        assert_eq!(p.unchanged, 1);
+        let changed = json!({"proxy_url": "https://b"});
+        let p = diff_env("dev", &[desired("A", changed)], &[live("A", b, false)], Prune::Off);
         assert_eq!(p.changes[0].action, Action::Update);
-        assert!(p.changes[0].diff.is_empty());
+        assert!(p.changes[0].warnings.iter().any(|w| w.contains("adopts")));
     }
 }

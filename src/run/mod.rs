@@ -16,6 +16,9 @@ use crate::secret::{self, Secret};
 use crate::settings::{Environment, Settings, Target};
 use std::sync::Arc;
 
+mod compare;
+mod import;
+
 /// How many writes are in flight at once per environment.
 pub const DEFAULT_PARALLELISM: usize = 8;
 
@@ -54,6 +57,12 @@ pub async fn run(cli: Cli) -> Result<i32> {
             Ok(exit::OK)
         }
         Command::Plan(args) => run_plan(&ctx, cli.config.as_deref(), args).await,
+        Command::Compare(args) => compare::run(&ctx, cli.config.as_deref(), args).await,
+        Command::Import(args) => import::run(&ctx, cli.config.as_deref(), args).await,
+        Command::Schema => {
+            output::out(&crate::schema::schema_text());
+            Ok(exit::OK)
+        }
         Command::Apply(args) => run_apply(&ctx, cli.config.as_deref(), args).await,
     }
 }

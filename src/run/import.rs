@@ -1,0 +1,165 @@
+//! `skconn import --env NAME`: writes a connector file for each live connector that no file
+//! defines yet, so that connectors built by hand in the dashboard can be adopted. Importing and
+//! then planning shows no changes.
+
+use super::{connect, Context};
+use crate::cli::ImportArgs;
+use crate::error::{exit, Error, Result};
+use crate::model::{self, Live};
+use crate::normalize::normalize;
+use crate::output;
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+use std::path::Path;
+
+/// Top-level keys in the order a person reads a connector.
+const TOP_ORDER: &[&str] = &[
+    "display_name",
+    "description",
+    "proxy_url",
+    "proxy_enabled",
+    "icon_src",
+    "metadata",
+    "auth_patterns",
+];
+
+/// Keys that lead inside nested objects, in this order; the rest follow sorted.
+const LEADING: &[&str] = &["type", "field_name", "scope", "value", "label", "display_name", "description"];
+
+pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) -> Result<i32> {
+    let settings = ctx.settings(config)?;
+    let env = settings.select(std::slice::from_ref(&args.env))?[0].clone();
+    // The files must be valid: they decide what is already defined.
+    let desired = ctx.load(&settings)?;
+    let defined: HashSet<&str> = desired
+        .iter()
+        .flat_map(|d| std::iter::once(d.display_name.as_str()).chain(d.previous_names.iter().map(String::as_str)))
+        .collect();
+    let conn = connect(&env, &ctx.client)?;
+    let live = conn.client.list().await?;
+    for n in &args.names {
+        if !live.iter().any(|l| &l.display_name == n) {
+            return Err(Error::Usage(format!(
+                "environment {} has no custom connector named \"{n}\"",
+                env.name
+            )));
+        }
+    }
+    std::fs::create_dir_all(&settings.connectors_dir).map_err(|e| {
+        Error::io(format!("cannot create {}", settings.connectors_dir.display()), e)
+    })?;
+    let mut written = Vec::new();
+    let mut skipped = Vec::new();
+    for l in &live {
+        if !args.names.is_empty() && !args.names.contains(&l.display_name) {
+            continue;
+        }
+        if defined.contains(l.display_name.as_str()) {
+            if !args.names.is_empty() {
+                skipped.push(format!("\"{}\" is already defined by a file", l.display_name));
+            }
+            continue;
+        }
+        let path = settings.connectors_dir.join(format!("{}.yaml", file_stem(&l.display_name)));
+        if path.exists() && !args.force {
+            skipped.push(format!(
+                "\"{}\": {} exists (pass --force to overwrite it)",
+                l.display_name,
+                relative(&settings.root, &path)
+            ));
+            continue;
+        }
+        let text = to_yaml(l, &env.name);
+        std::fs::write(&path, text)
+            .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
+        written.push(path);
+    }
+    for p in &written {
+        output::out(&format!("wrote {}\n", relative(&settings.root, p)));
+    }
+    for s in &skipped {
+        output::err(&format!("skipped {s}\n"));
+    }
+    output::out(&format!(
+        "Imported {} connector(s) from environment {}; {} skipped.\n",
+        written.len(),
+        env.name,
+        skipped.len()
+    ));
+    // What was written must load: check it now rather than at the next plan.
+    if !written.is_empty() {
+        ctx.load(&settings)?;
+    }
+    Ok(if skipped.is_empty() { exit::OK } else { exit::ERROR })
+}
+
+fn relative(root: &Path, p: &Path) -> String {
+    p.strip_prefix(root).unwrap_or(p).display().to_string()
+}
+
+/// `Asana Tasks` → `asana-tasks`.
+pub fn file_stem(display_name: &str) -> String {
+    let mut s = String::new();
+    for c in display_name.trim().chars() {
+        if c.is_ascii_alphanumeric() {
+            s.push(c.to_ascii_lowercase());
+        } else if !s.ends_with('-') && !s.is_empty() {
+            s.push('-');
+        }
+    }
+    let s = s.trim_end_matches('-').to_string();
+    if s.is_empty() {
+        "connector".into()
+    } else {
+        s
+    }
+}
+
+/// The canonical YAML file for a live connector: API fields only, server-owned fields and
+/// skconn's marker removed, zero values left out, keys in reading order.
+pub fn to_yaml(l: &Live, env: &str) -> String {
+    let body = normalize(&model::without_marker(&l.body));
+    let obj = body.as_object().cloned().unwrap_or_default();
+    let mut out = Map::new();
+    for k in TOP_ORDER {
+        match (*k, obj.get(*k)) {
+            ("proxy_enabled", Some(_)) => {} // true is the files' default
+            ("proxy_enabled", None) => {
+                out.insert("proxy_enabled".into(), Value::Bool(false));
+            }
+            (_, Some(v)) => {
+                out.insert(k.to_string(), order(v));
+            }
+            (_, None) => {}
+        }
+    }
+    let yaml = serde_yaml::to_string(&Value::Object(out)).unwrap_or_default();
+    format!(
+        "# yaml-language-server: $schema={}\n# Imported from environment {env} by skconn import.\n{yaml}",
+        crate::SCHEMA_URL
+    )
+}
+
+fn order(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort_by_key(|k| (LEADING.iter().position(|l| l == k).unwrap_or(LEADING.len()), k.as_str()));
+            Value::Object(keys.into_iter().map(|k| (k.clone(), order(&m[k]))).collect())
+        }
+        Value::Array(a) => Value::Array(a.iter().map(order).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_stems() {
+        assert_eq!(file_stem("Asana Tasks"), "asana-tasks");
+        assert_eq!(file_stem("  My  API 2 "), "my-api-2");
+        assert_eq!(file_stem("   "), "connector");
+    }
+}
