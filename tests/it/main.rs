@@ -3,6 +3,7 @@
 
 mod e2e;
 mod emulator;
+mod environments;
 mod load;
 mod plans;
 mod remote;
