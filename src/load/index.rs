@@ -63,8 +63,14 @@ impl Index {
     /// is kept (serde_yaml reports the error itself).
     pub fn build(text: &str) -> Index {
         let mut b = Builder::default();
+        // The pull interface, not `Parser::load`: `load` recurses once per nesting level.
         let mut parser = Parser::new_from_str(text);
-        let _ = parser.load(&mut b, true);
+        while let Ok((ev, mark)) = parser.next_token() {
+            if ev == Event::StreamEnd {
+                break;
+            }
+            b.on_event(ev, mark);
+        }
         let mut index = b.index;
         // Keep only outermost duplicates.
         let dups = std::mem::take(&mut index.duplicates);
@@ -80,6 +86,7 @@ impl Index {
         index
     }
 
+    #[cfg(test)]
     pub fn node(&self, path: &str) -> Option<&Node> {
         self.nodes.get(path)
     }
@@ -109,6 +116,35 @@ impl Index {
     }
 }
 
+/// Where the nesting of collections first goes deeper than `limit`, if it does. Reads only as
+/// far as that place, so a hostile file costs little.
+pub(crate) fn too_deep(text: &str, limit: usize) -> Option<Pos> {
+    let mut parser = Parser::new_from_str(text);
+    let mut depth = 0usize;
+    loop {
+        let (ev, mark) = match parser.next_token() {
+            Ok(e) => e,
+            // yaml-rust2 has a flow-nesting limit of its own.
+            Err(e) if e.info().contains("recursion limit") => {
+                return Some(Pos::from_marker(*e.marker()))
+            }
+            Err(_) => return None,
+        };
+        match ev {
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                depth += 1;
+                if depth > limit {
+                    return Some(Pos::from_marker(mark));
+                }
+            }
+            Event::MappingEnd | Event::SequenceEnd => depth = depth.saturating_sub(1),
+            Event::StreamEnd => break,
+            _ => {}
+        }
+    }
+    None
+}
+
 /// The parent of a path: `a.b[2]` → `a.b` → `a` → `` (the root); `None` for the root.
 pub(crate) fn parent(path: &str) -> Option<&str> {
     if path.is_empty() {
@@ -127,6 +163,9 @@ fn is_ancestor(a: &str, b: &str) -> bool {
         && b.starts_with(a)
         && (a.is_empty() || matches!(b.as_bytes()[a.len()], b'.' | b'['))
 }
+
+/// How deep the index goes; deeper nodes are located at their nearest indexed ancestor.
+const MAX_DEPTH: usize = 130;
 
 enum Frame {
     Map {
@@ -197,6 +236,12 @@ impl Builder {
             );
         }
         let base = self.path.len();
+        let container = matches!(ev, Event::MappingStart(..) | Event::SequenceStart(..));
+        if container && self.stack.len() >= MAX_DEPTH {
+            // Deeper than any valid file: not indexed (keeps paths, and so the cost, bounded).
+            self.skip = 1;
+            return;
+        }
         match ev {
             Event::MappingStart(..) => self.stack.push(Frame::Map {
                 base,
@@ -260,7 +305,10 @@ impl MarkedEventReceiver for Builder {
             Event::MappingEnd | Event::SequenceEnd => {
                 self.stack.pop();
             }
-            Event::Scalar(..) | Event::Alias(_) | Event::MappingStart(..) | Event::SequenceStart(..) => {
+            Event::Scalar(..)
+            | Event::Alias(_)
+            | Event::MappingStart(..)
+            | Event::SequenceStart(..) => {
                 let is_key = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
                 if is_key {
                     self.key(&ev, pos);
@@ -279,7 +327,10 @@ mod tests {
 
     fn at(index: &Index, path: &str) -> (Option<(usize, usize)>, (usize, usize)) {
         let n = index.node(path).unwrap_or_else(|| panic!("no node {path}"));
-        (n.key.map(|k| (k.line, k.column)), (n.value.line, n.value.column))
+        (
+            n.key.map(|k| (k.line, k.column)),
+            (n.value.line, n.value.column),
+        )
     }
 
     #[test]
@@ -316,6 +367,19 @@ mod tests {
         assert!(i.node("?").is_some());
         assert_eq!(at(&i, "w"), (Some((4, 1)), (4, 4)));
         assert_eq!(i.value_pos("w.y").map(|p| p.line), Some(4));
+    }
+
+    #[test]
+    fn deep_nesting_is_found_without_recursion() {
+        let n = 200_000;
+        let text = format!("a:\n{}x\n", "- ".repeat(n));
+        assert_eq!(too_deep(&text, 128).map(|p| p.line), Some(2));
+        assert!(too_deep("a: [[1]]\n", 128).is_none());
+        let i = Index::build(&text);
+        assert!(i.node("a[0][0][0]").is_some());
+        assert!(i.nodes.len() < 200);
+        let text = format!("a: {}\n", "[".repeat(n));
+        assert_eq!(too_deep(&text, 128).map(|p| p.line), Some(1));
     }
 
     #[test]

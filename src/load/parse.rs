@@ -14,8 +14,24 @@ pub(crate) struct Parsed {
     pub problems: Vec<Problem>,
 }
 
+/// How deep collections may nest: serde_yaml's own limit, checked before serde_yaml runs.
+const MAX_DEPTH: usize = 128;
+
 /// Parses one YAML text (UTF-8, byte-order mark already removed).
 pub(crate) fn parse(file: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
+    // libyaml's scanner slows down with the square of the depth of flow collections (`[[[...`);
+    // serde_yaml's depth limit applies only after the whole text is scanned. A cheap count of
+    // brackets finds the files that may be that deep, and a partial parse confirms it.
+    if flow_depth_estimate(text) > MAX_DEPTH {
+        if let Some(pos) = super::index::too_deep(text, MAX_DEPTH) {
+            return Err(vec![Diagnostic::new(
+                file,
+                format!("the YAML is nested too deeply (more than {MAX_DEPTH} levels)"),
+            )
+            .at(pos.line, pos.column)
+            .help("a connector needs only a few levels: flatten the structure")]);
+        }
+    }
     let mut value: serde_yaml::Value = match serde_yaml::from_str(text) {
         Ok(v) => v,
         Err(e) => return Err(syntax_error(file, text, &e)),
@@ -46,8 +62,13 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> 
         }]);
     }
     if let Err(e) = value.apply_merge() {
-        return Err(vec![Diagnostic::new(file, format!("a `<<` merge key cannot be applied: {e}"))
-            .help("`<<` merges maps: write `<<: *anchor` where the anchor names a map")]);
+        return Err(vec![Diagnostic::new(
+            file,
+            format!("a `<<` merge key cannot be applied: {e}"),
+        )
+        .help(
+            "`<<` merges maps: write `<<: *anchor` where the anchor names a map",
+        )]);
     }
     let serde_yaml::Value::Mapping(m) = value else {
         unreachable!("checked above")
@@ -56,6 +77,23 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> 
     let mut path = String::new();
     let map = convert_map(m, &mut path, &mut problems);
     Ok(Parsed { map, problems })
+}
+
+/// The deepest nesting of `[` and `{`, counting brackets wherever they are (also in strings and
+/// comments): never less than the real depth of flow collections.
+fn flow_depth_estimate(text: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for b in text.bytes() {
+        match b {
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 /// An empty file, a file of comments, or a document that is just `null`.
@@ -87,7 +125,9 @@ fn syntax_error(file: &Path, text: &str, e: &serde_yaml::Error) -> Vec<Diagnosti
                 index.documents.len().max(2)
             ),
         )
-        .help("one connector per file: move each document after a `---` line into a file of its own");
+        .help(
+            "one connector per file: move each document after a `---` line into a file of its own",
+        );
         return vec![match index.documents.get(1) {
             Some(p) => d.at(p.line, p.column),
             None => d,
@@ -103,7 +143,10 @@ fn syntax_error(file: &Path, text: &str, e: &serde_yaml::Error) -> Vec<Diagnosti
                     let name = last_segment(&dup.path);
                     Diagnostic::new(
                         file,
-                        format!("duplicate key `{name}`: it is already set at line {}", dup.first.line),
+                        format!(
+                            "duplicate key `{name}`: it is already set at line {}",
+                            dup.first.line
+                        ),
                     )
                     .at(dup.second.line, dup.second.column)
                     .field(&dup.path)
@@ -122,8 +165,11 @@ fn syntax_error(file: &Path, text: &str, e: &serde_yaml::Error) -> Vec<Diagnosti
         .help("write the values out, or use fewer `*alias` references")];
     }
     if msg.contains("recursion limit exceeded") {
-        let d = Diagnostic::new(file, "the YAML is nested too deeply (more than 128 levels)")
-            .help("a connector needs only a few levels: flatten the structure");
+        let d = Diagnostic::new(
+            file,
+            format!("the YAML is nested too deeply (more than {MAX_DEPTH} levels)"),
+        )
+        .help("a connector needs only a few levels: flatten the structure");
         return vec![with_location(d, e)];
     }
     if let Some(loc) = e.location() {
@@ -135,9 +181,22 @@ fn syntax_error(file: &Path, text: &str, e: &serde_yaml::Error) -> Vec<Diagnosti
                     "a tab character is used for indentation; YAML allows only spaces",
                 )
                 .at(loc.line(), indent[..tab].chars().count() + 1)
-                .help("indent with spaces (configure the editor to insert spaces for the Tab key)")];
+                .help(
+                    "indent with spaces (configure the editor to insert spaces for the Tab key)",
+                )];
             }
         }
+    }
+    if msg.contains("while scanning a quoted scalar") && msg.contains("end of stream") {
+        let d = Diagnostic::new(
+            file,
+            "a quoted string is never closed: the file ends inside it",
+        )
+        .help("add the closing quote where the value ends");
+        return vec![match context_location(&msg) {
+            Some((line, column)) => d.at(line, column),
+            None => with_location(d, e),
+        }];
     }
     let d = Diagnostic::new(file, format!("invalid YAML: {}", strip_location(&msg)))
         .help("fix the YAML syntax here (check quotes, colons, brackets and indentation)");
@@ -169,6 +228,16 @@ fn strip_location(msg: &str) -> String {
     msg.to_string()
 }
 
+/// The place libyaml names after ", while scanning ... at line N column M": where the construct
+/// that failed began.
+fn context_location(msg: &str) -> Option<(usize, usize)> {
+    let ctx = &msg[msg.find(", while ")?..];
+    let rest = &ctx[ctx.find(" at line ")? + " at line ".len()..];
+    let (line, rest) = rest.split_once(" column ")?;
+    let column: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    Some((line.parse().ok()?, column.parse().ok()?))
+}
+
 fn last_segment(path: &str) -> &str {
     match path.rfind('.') {
         Some(i) => &path[i + 1..],
@@ -183,7 +252,11 @@ fn push_key(path: &mut String, key: &str) {
     path.push_str(key);
 }
 
-fn convert_map(m: serde_yaml::Mapping, path: &mut String, problems: &mut Vec<Problem>) -> Map<String, Value> {
+fn convert_map(
+    m: serde_yaml::Mapping,
+    path: &mut String,
+    problems: &mut Vec<Problem>,
+) -> Map<String, Value> {
     let mut out = Map::with_capacity(m.len());
     let base = path.len();
     for (k, v) in m {
@@ -271,11 +344,31 @@ mod tests {
             "found x, while scanning"
         );
         assert_eq!(strip_location("no location"), "no location");
+        assert_eq!(
+            context_location(
+                "found x at line 9 column 1, while scanning a quoted scalar at line 3 column 15"
+            ),
+            Some((3, 15))
+        );
+    }
+
+    #[test]
+    fn deep_flow_nesting_is_refused_fast() {
+        let text = format!("a: {}\n", "[".repeat(1_000_000));
+        let start = std::time::Instant::now();
+        let d = parse(Path::new("f.yaml"), &text).err().unwrap();
+        assert!(d[0].message.contains("nested too deeply"), "{}", d[0]);
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+        // Brackets in strings are not nesting.
+        let text = format!("a: \"{}\"\n", "[".repeat(1000));
+        assert!(parse(Path::new("f.yaml"), &text).is_ok());
     }
 
     #[test]
     fn non_json_values_are_problems() {
-        let p = parse(Path::new("f.yaml"), "1: a\nb: !t x\nc: .nan\n").ok().unwrap();
+        let p = parse(Path::new("f.yaml"), "1: a\nb: !t x\nc: .nan\n")
+            .ok()
+            .unwrap();
         let fields: Vec<_> = p.problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(fields, ["1", "b", "c"]);
         assert_eq!(p.map["b"], "x");

@@ -42,7 +42,12 @@ pub(crate) struct Problem {
 }
 
 impl Problem {
-    pub fn new(field: impl Into<String>, at: At, message: impl Into<String>, help: impl Into<String>) -> Problem {
+    pub fn new(
+        field: impl Into<String>,
+        at: At,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Problem {
         Problem {
             field: field.into(),
             at,
@@ -135,7 +140,13 @@ fn plain(v: &Value) -> String {
 }
 
 impl Checker<'_> {
-    fn problem(&mut self, field: impl Into<String>, at: At, message: impl Into<String>, help: impl Into<String>) {
+    fn problem(
+        &mut self,
+        field: impl Into<String>,
+        at: At,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
         self.problems.push(Problem::new(field, at, message, help));
     }
 
@@ -192,7 +203,9 @@ impl Checker<'_> {
                     path.truncate(base);
                 }
             }
-            (Ty::ObjList(o), _) => self.wrong_type(path, &format!("a list of maps (each {})", o.name), v),
+            (Ty::ObjList(o), _) => {
+                self.wrong_type(path, &format!("a list of maps (each {})", o.name), v)
+            }
         }
     }
 
@@ -232,7 +245,10 @@ impl Checker<'_> {
         let message = format!("unknown key `{key}` in {}", obj.name);
         let help = if let Some(s) = suggest(key, obj.key_names()) {
             format!("did you mean `{s}`?")
-        } else if obj.api && crate::model::SERVER_OWNED.contains(&key) && std::ptr::eq(obj, &vocab::CONNECTOR) {
+        } else if obj.api
+            && crate::model::SERVER_OWNED.contains(&key)
+            && std::ptr::eq(obj, &vocab::CONNECTOR)
+        {
             format!("`{key}` is set by the server and is never sent; remove it")
         } else if let Some(places) = places_of(key) {
             format!("`{key}` belongs in {places}, not in {}", obj.name)
@@ -254,7 +270,12 @@ impl Checker<'_> {
     fn connector<'m>(&mut self, map: &'m Map<String, Value>) -> Option<&'m str> {
         let display = match map.get("display_name") {
             None => {
-                self.missing("", "display_name", "the connector", "`display_name: Acme CRM` (letters, digits and spaces)");
+                self.missing(
+                    "",
+                    "display_name",
+                    "the connector",
+                    "`display_name: Acme CRM` (letters, digits and spaces)",
+                );
                 None
             }
             Some(Value::String(s)) => match check_name(s) {
@@ -285,7 +306,12 @@ impl Checker<'_> {
         if let Some(Value::String(s)) = map.get("icon_src") {
             if !s.is_empty() {
                 if let Some((m, h)) = check_url(s) {
-                    self.problem("icon_src", At::Value, m, format!("{h} (or `\"\"` for no icon)"));
+                    self.problem(
+                        "icon_src",
+                        At::Value,
+                        m,
+                        format!("{h} (or `\"\"` for no icon)"),
+                    );
                 }
             }
         }
@@ -408,10 +434,17 @@ impl Checker<'_> {
                 Some(Value::String(t)) if AUTH_TYPES.contains(&t.as_str()) => Some(t.as_str()),
                 Some(Value::String(t)) => {
                     let help = match suggest(t, AUTH_TYPES.iter().copied()) {
-                        Some(s) => format!("did you mean `{s}`? (one of {})", AUTH_TYPES.join(", ")),
+                        Some(s) => {
+                            format!("did you mean `{s}`? (one of {})", AUTH_TYPES.join(", "))
+                        }
                         None => format!("use one of {}", AUTH_TYPES.join(", ")),
                     };
-                    self.problem(join(&path, "type"), At::Value, format!("unknown auth type `{}`", shorten(t)), help);
+                    self.problem(
+                        join(&path, "type"),
+                        At::Value,
+                        format!("unknown auth type `{}`", shorten(t)),
+                        help,
+                    );
                     None
                 }
                 Some(_) => None,
@@ -443,7 +476,9 @@ impl Checker<'_> {
                 Some(other) if oauth.is_some() => self.problem(
                     join(&path, "oauth_config"),
                     At::Key,
-                    format!("`oauth_config` belongs only on OAUTH patterns; this pattern is {other}"),
+                    format!(
+                        "`oauth_config` belongs only on OAUTH patterns; this pattern is {other}"
+                    ),
                     "remove `oauth_config`, or set `type: OAUTH`",
                 ),
                 _ => {}
@@ -519,7 +554,12 @@ impl Checker<'_> {
                 let Some(s) = s.as_object() else { continue };
                 let spath = format!("{cpath}.available_scopes[{k}]");
                 match s.get("scope") {
-                    None => self.missing(&spath, "scope", "this scope", "`scope:` with the scope's name at the provider"),
+                    None => self.missing(
+                        &spath,
+                        "scope",
+                        "this scope",
+                        "`scope:` with the scope's name at the provider",
+                    ),
                     Some(Value::String(v)) if v.is_empty() => self.problem(
                         join(&spath, "scope"),
                         At::Value,
@@ -545,7 +585,12 @@ impl Checker<'_> {
                     `oauth_config: {pkce_enabled: true}`";
         let c = match oauth {
             None => {
-                self.problem(cpath, At::Parent, "an MCP OAUTH pattern needs `oauth_config: {pkce_enabled: true}`", help);
+                self.problem(
+                    cpath,
+                    At::Parent,
+                    "an MCP OAUTH pattern needs `oauth_config: {pkce_enabled: true}`",
+                    help,
+                );
                 return;
             }
             Some(Value::Object(c)) => c,
@@ -582,11 +627,21 @@ impl Checker<'_> {
     fn field<'m>(&mut self, fpath: &str, f: &'m Map<String, Value>) -> Option<&'m str> {
         let name = match f.get("field_name") {
             None => {
-                self.missing(fpath, "field_name", "this field", "`field_name:` (e.g. `token`, `api_key`, `domain`)");
+                self.missing(
+                    fpath,
+                    "field_name",
+                    "this field",
+                    "`field_name:` (e.g. `token`, `api_key`, `domain`)",
+                );
                 None
             }
             Some(Value::String(s)) if s.is_empty() => {
-                self.problem(join(fpath, "field_name"), At::Value, "field_name is empty", "name the field, e.g. `token`");
+                self.problem(
+                    join(fpath, "field_name"),
+                    At::Value,
+                    "field_name is empty",
+                    "name the field, e.g. `token`",
+                );
                 None
             }
             Some(Value::String(s)) => Some(s.as_str()),
@@ -594,16 +649,31 @@ impl Checker<'_> {
         };
         let input_types = INPUT_TYPES.join(", ");
         match f.get("input_type") {
-            None => self.missing(fpath, "input_type", "this field", &format!("`input_type:` with one of {input_types}")),
+            None => self.missing(
+                fpath,
+                "input_type",
+                "this field",
+                &format!("`input_type:` with one of {input_types}"),
+            ),
             Some(Value::String(t)) if !INPUT_TYPES.contains(&t.as_str()) => {
                 let help = match suggest(t, INPUT_TYPES.iter().copied()) {
                     Some(s) => format!("did you mean `{s}`? (one of {input_types})"),
                     None => format!("use one of {input_types}"),
                 };
-                self.problem(join(fpath, "input_type"), At::Value, format!("unknown input_type `{}`", shorten(t)), help);
+                self.problem(
+                    join(fpath, "input_type"),
+                    At::Value,
+                    format!("unknown input_type `{}`", shorten(t)),
+                    help,
+                );
             }
             Some(Value::String(t)) if t == "select" => match f.get("options") {
-                None => self.missing(fpath, "options", "this select field", "`options:` with one `- value: ...` per choice"),
+                None => self.missing(
+                    fpath,
+                    "options",
+                    "this select field",
+                    "`options:` with one `- value: ...` per choice",
+                ),
                 Some(Value::Array(o)) if o.is_empty() => self.problem(
                     join(fpath, "options"),
                     At::Value,
@@ -632,7 +702,12 @@ impl Checker<'_> {
     }
 
     /// Every `{{placeholder}}` of `proxy_url` needs a field that fills it.
-    fn placeholders(&mut self, url: &str, fields: &[(&str, bool, String)], patterns: &[(usize, &Map<String, Value>)]) {
+    fn placeholders(
+        &mut self,
+        url: &str,
+        fields: &[(&str, bool, String)],
+        patterns: &[(usize, &Map<String, Value>)],
+    ) {
         let Ok(names) = placeholders(url) else {
             return; // reported by check_url
         };
@@ -681,7 +756,12 @@ impl Checker<'_> {
                         "remove it from previous_names",
                     );
                 } else if previous.iter().any(|(_, p)| p == n) {
-                    self.problem(field, At::Value, format!("`{n}` is listed twice"), "remove one of the two entries");
+                    self.problem(
+                        field,
+                        At::Value,
+                        format!("`{n}` is listed twice"),
+                        "remove one of the two entries",
+                    );
                 } else {
                     previous.push((i, n.clone()));
                 }
@@ -697,7 +777,9 @@ impl Checker<'_> {
                     self.problem(
                         field,
                         At::Value,
-                        format!("`{k}` is a key skconn knows and checks; it cannot be passed through"),
+                        format!(
+                            "`{k}` is a key skconn knows and checks; it cannot be passed through"
+                        ),
                         format!("remove `{k}` from pass_through_keys"),
                     );
                 }
@@ -724,11 +806,17 @@ pub(crate) fn check_name(s: &str) -> Option<(String, String)> {
             "shorten the name".into(),
         ));
     }
-    let mut bad: Vec<char> = s.chars().filter(|c| !(c.is_ascii_alphanumeric() || *c == ' ')).collect();
+    let mut bad: Vec<char> = s
+        .chars()
+        .filter(|c| !(c.is_ascii_alphanumeric() || *c == ' '))
+        .collect();
     if !bad.is_empty() {
         bad.sort_unstable();
         bad.dedup();
-        let shown: Vec<String> = bad.iter().map(|c| format!("`{}`", c.escape_debug())).collect();
+        let shown: Vec<String> = bad
+            .iter()
+            .map(|c| format!("`{}`", c.escape_debug()))
+            .collect();
         let fixed = s
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { ' ' })
@@ -736,7 +824,11 @@ pub(crate) fn check_name(s: &str) -> Option<(String, String)> {
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ");
-        let hyphen = if bad.contains(&'-') { " (hyphens are not allowed)" } else { "" };
+        let hyphen = if bad.contains(&'-') {
+            " (hyphens are not allowed)"
+        } else {
+            ""
+        };
         let suggestion = if fixed.is_empty() {
             example.to_string()
         } else {
@@ -799,9 +891,13 @@ pub(crate) fn check_url(s: &str) -> Option<(String, String)> {
     if !s.starts_with("https://") {
         let help = match s.strip_prefix("http://") {
             Some(rest) => format!("use https: `https://{}`", shorten(rest)),
-            None => "write a full URL that starts with `https://`, e.g. `https://api.example.com`".into(),
+            None => "write a full URL that starts with `https://`, e.g. `https://api.example.com`"
+                .into(),
         };
-        return Some((format!("`{}` does not start with `https://`", shorten(s)), help));
+        return Some((
+            format!("`{}` does not start with `https://`", shorten(s)),
+            help,
+        ));
     }
     if let Err(e) = placeholders(s) {
         return Some((
@@ -814,7 +910,9 @@ pub(crate) fn check_url(s: &str) -> Option<(String, String)> {
     while let Some(start) = rest.find("{{") {
         filled.push_str(&rest[..start]);
         filled.push('x');
-        let end = rest[start..].find("}}").map_or(rest.len(), |e| start + e + 2);
+        let end = rest[start..]
+            .find("}}")
+            .map_or(rest.len(), |e| start + e + 2);
         rest = &rest[end..];
     }
     filled.push_str(rest);
@@ -896,7 +994,10 @@ mod tests {
         assert!(check_name("   ").is_some());
         let (m, h) = check_name("Acme-CRM").unwrap();
         assert!(m.contains("`-`"), "{m}");
-        assert!(h.contains("hyphens are not allowed") && h.contains("`Acme CRM`"), "{h}");
+        assert!(
+            h.contains("hyphens are not allowed") && h.contains("`Acme CRM`"),
+            "{h}"
+        );
         assert!(check_name("Café").is_some());
         assert!(check_name(&"a".repeat(200)).is_none());
         assert!(check_name(&"a".repeat(201)).is_some());
@@ -906,18 +1007,27 @@ mod tests {
     fn urls() {
         assert!(check_url("https://{{domain}}/api").is_none());
         assert!(check_url("https://{{subdomain}}.zendesk.com/api/v2").is_none());
-        assert!(check_url("http://x.com").unwrap().1.contains("https://x.com"));
+        assert!(check_url("http://x.com")
+            .unwrap()
+            .1
+            .contains("https://x.com"));
         assert!(check_url("https://").is_some());
         assert!(check_url("https://{{a").is_some());
         assert!(check_url("https://{{a b}}.com").is_some());
-        assert_eq!(placeholders("https://{{a}}/{{ b }}/{{a}}").unwrap(), ["a", "b"]);
+        assert_eq!(
+            placeholders("https://{{a}}/{{ b }}/{{a}}").unwrap(),
+            ["a", "b"]
+        );
     }
 
     #[test]
     fn suggestions() {
         let keys = vocab::CONNECTOR.key_names();
         assert_eq!(suggest("proxy_ulr", keys), Some("proxy_url"));
-        assert_eq!(suggest("Display-Name", vocab::CONNECTOR.key_names()), Some("display_name"));
+        assert_eq!(
+            suggest("Display-Name", vocab::CONNECTOR.key_names()),
+            Some("display_name")
+        );
         assert_eq!(suggest("zzz", vocab::CONNECTOR.key_names()), None);
         assert_eq!(suggest("oauth", AUTH_TYPES.iter().copied()), Some("OAUTH"));
         assert_eq!(distance("abc", "acb"), 1);

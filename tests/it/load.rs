@@ -76,7 +76,11 @@ fn assert_expected(file: &Path, diags: &[&Diagnostic], expected: &[Expect]) {
         file.display()
     );
     for (d, e) in diags.iter().zip(expected) {
-        assert!(matches(d, file, e), "{}: expected {e:?}\ngot {d:?}", file.display());
+        assert!(
+            matches(d, file, e),
+            "{}: expected {e:?}\ngot {d:?}",
+            file.display()
+        );
         let help = d.help.as_deref().unwrap_or_default();
         assert!(!help.trim().is_empty(), "no help: {d:?}");
         let text = d.to_string();
@@ -136,7 +140,10 @@ fn only(diags: &[Diagnostic], file: &str) -> Diagnostic {
     assert_eq!(diags.len(), 1, "{diags:#?}");
     let d = diags[0].clone();
     assert_eq!(d.file, Path::new(file), "{d:?}");
-    assert!(d.help.as_deref().is_some_and(|h| !h.is_empty()), "no help: {d:?}");
+    assert!(
+        d.help.as_deref().is_some_and(|h| !h.is_empty()),
+        "no help: {d:?}"
+    );
     d
 }
 
@@ -146,7 +153,13 @@ fn only(diags: &[Diagnostic], file: &str) -> Diagnostic {
 fn the_example_connectors_load_cleanly() {
     let root = repo();
     let loaded = load_dir_report(&root, &root.join("connectors")).unwrap_or_else(|d| {
-        panic!("{}", d.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n"))
+        panic!(
+            "{}",
+            d.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
     });
     assert!(!loaded.dir_missing);
     let files: Vec<String> = loaded
@@ -180,7 +193,13 @@ fn the_example_connectors_load_cleanly() {
     let keys: Vec<&String> = freshdesk.body.as_object().unwrap().keys().collect();
     assert_eq!(
         keys,
-        ["display_name", "description", "proxy_url", "auth_patterns", "proxy_enabled"]
+        [
+            "display_name",
+            "description",
+            "proxy_url",
+            "auth_patterns",
+            "proxy_enabled"
+        ]
     );
 }
 
@@ -204,7 +223,10 @@ fn valid_fixtures_cover_pass_through_merge_keys_subfolders_and_ignored_files() {
     );
     assert_eq!(
         loaded.ignored,
-        [PathBuf::from("valid/.draft.yaml"), PathBuf::from("valid/notes.md")]
+        [
+            PathBuf::from("valid/.draft.yaml"),
+            PathBuf::from("valid/notes.md")
+        ]
     );
     let merged = &loaded.connectors[0].body["auth_patterns"][0]["fields"][1];
     assert_eq!(merged["field_name"], "username");
@@ -249,7 +271,10 @@ fn the_invalid_fixtures_loaded_together_report_the_same_and_nothing_more() {
         assert_expected(&file, &mine, &expectations(text));
     }
     // Ordered by file, then line.
-    let keys: Vec<_> = diags.iter().map(|d| (d.file.clone(), d.line, d.column)).collect();
+    let keys: Vec<_> = diags
+        .iter()
+        .map(|d| (d.file.clone(), d.line, d.column))
+        .collect();
     let mut sorted = keys.clone();
     sorted.sort();
     assert_eq!(keys, sorted);
@@ -257,7 +282,8 @@ fn the_invalid_fixtures_loaded_together_report_the_same_and_nothing_more() {
 
 #[test]
 fn a_file_with_several_problems_reports_all_of_them_in_line_order() {
-    let text = fs::read_to_string(repo().join("tests/fixtures/invalid/several_problems.yaml")).unwrap();
+    let text =
+        fs::read_to_string(repo().join("tests/fixtures/invalid/several_problems.yaml")).unwrap();
     let diags = load_str(Path::new("x.yaml"), &text).unwrap_err();
     assert_eq!(diags.len(), 5, "{diags:#?}");
     let lines: Vec<usize> = diags.iter().map(|d| d.line).collect();
@@ -268,7 +294,10 @@ fn a_file_with_several_problems_reports_all_of_them_in_line_order() {
 fn an_unknown_key_suggests_the_key_it_resembles() {
     let text = VALID.replace("proxy_url", "proxy_ulr");
     let diags = load_str(Path::new("connectors/acme.yaml"), &text).unwrap_err();
-    let d = diags.iter().find(|d| d.field.as_deref() == Some("proxy_ulr")).expect("unknown key");
+    let d = diags
+        .iter()
+        .find(|d| d.field.as_deref() == Some("proxy_ulr"))
+        .expect("unknown key");
     assert_eq!((d.line, d.column), (2, 1));
     assert_eq!(d.help.as_deref(), Some("did you mean `proxy_url`?"));
     assert_eq!(
@@ -284,7 +313,10 @@ fn display_names_and_previous_names_collide_across_files() {
     let root = repo().join("tests/fixtures");
     let dir = root.join("duplicate_names");
     let diags = load_dir(&root, &dir).expect_err("duplicates");
-    let mut names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut names: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     names.sort();
     let mut total = 0;
     for path in names {
@@ -304,8 +336,14 @@ fn a_duplicate_name_is_reported_next_to_the_other_problems_of_the_file() {
     repo.file("b.yaml", format!("{VALID}colour: blue\n"));
     let diags = repo.errors();
     assert_eq!(diags.len(), 2, "{diags:#?}");
-    assert!(diags.iter().all(|d| d.file == Path::new("connectors/b.yaml")));
-    assert!(diags[0].message.contains("connectors/a.yaml"), "{}", diags[0]);
+    assert!(diags
+        .iter()
+        .all(|d| d.file == Path::new("connectors/b.yaml")));
+    assert!(
+        diags[0].message.contains("connectors/a.yaml"),
+        "{}",
+        diags[0]
+    );
     assert_eq!(diags[0].line, 1);
     assert_eq!(diags[1].line, 8);
 }
@@ -334,14 +372,23 @@ fn a_file_where_the_directory_should_be_is_an_error() {
 #[test]
 fn files_load_in_path_order_through_subfolders_and_others_are_ignored() {
     let repo = Repo::new();
-    for (path, name) in [("b.yaml", "B"), ("a/z.yml", "AZ"), ("a.YAML", "A"), ("c/d/e.yaml", "CDE")] {
+    for (path, name) in [
+        ("b.yaml", "B"),
+        ("a/z.yml", "AZ"),
+        ("a.YAML", "A"),
+        ("c/d/e.yaml", "CDE"),
+    ] {
         repo.file(path, VALID.replace("Acme CRM", name));
     }
     repo.file("README.md", "docs");
     repo.file("c/notes.txt", "notes");
     repo.file(".hidden/x.yaml", "not: [valid");
     let loaded = load_dir_report(repo.root(), &repo.connectors()).unwrap();
-    let names: Vec<&str> = loaded.connectors.iter().map(|c| c.display_name.as_str()).collect();
+    let names: Vec<&str> = loaded
+        .connectors
+        .iter()
+        .map(|c| c.display_name.as_str())
+        .collect();
     assert_eq!(names, ["AZ", "A", "B", "CDE"]);
     assert_eq!(
         loaded.ignored,
@@ -372,7 +419,10 @@ fn latin1_bytes_are_not_utf8_and_the_place_is_named() {
     repo.file("latin1.yaml", &bytes);
     let d = only(&repo.errors(), "connectors/latin1.yaml");
     assert!(d.message.contains("not UTF-8"), "{d}");
-    assert!(d.message.contains("0xE9") && d.message.contains("byte offset 39"), "{d}");
+    assert!(
+        d.message.contains("0xE9") && d.message.contains("byte offset 39"),
+        "{d}"
+    );
     assert_eq!((d.line, d.column), (2, 17));
 
     let d = load_bytes(Path::new("u16.yaml"), b"\xFF\xFEd\0").unwrap_err();
@@ -383,7 +433,10 @@ fn latin1_bytes_are_not_utf8_and_the_place_is_named() {
 fn a_utf8_byte_order_mark_is_accepted() {
     let repo = Repo::new();
     repo.file("bom.yaml", format!("\u{feff}{VALID}"));
-    repo.file("bom-bad.yaml", format!("\u{feff}{}", VALID.replace("Acme CRM", "Acme-Bad")));
+    repo.file(
+        "bom-bad.yaml",
+        format!("\u{feff}{}", VALID.replace("Acme CRM", "Acme-Bad")),
+    );
     let diags = repo.errors();
     let d = only(&diags, "connectors/bom-bad.yaml");
     assert_eq!((d.line, d.column), (1, 15));
@@ -392,7 +445,9 @@ fn a_utf8_byte_order_mark_is_accepted() {
 
 #[test]
 fn a_billion_laughs_bomb_fails_fast() {
-    let mut text = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    let mut text = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
     let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"];
     for w in names.windows(2) {
         let refs = vec![format!("*{}", w[0]); 9].join(",");
@@ -402,7 +457,11 @@ fn a_billion_laughs_bomb_fails_fast() {
     repo.file("bomb.yaml", &text);
     let start = Instant::now();
     let diags = repo.errors();
-    assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
     let d = only(&diags, "connectors/bomb.yaml");
     assert!(d.message.contains("billion laughs"), "{d}");
 }
@@ -410,20 +469,46 @@ fn a_billion_laughs_bomb_fails_fast() {
 #[test]
 fn deep_nesting_is_refused_without_overflowing_the_stack() {
     let repo = Repo::new();
-    let flow = format!("description: {}{}\n", "[".repeat(500_000), "]".repeat(500_000));
+    let flow = format!(
+        "description: {}{}\n",
+        "[".repeat(500_000),
+        "]".repeat(500_000)
+    );
     repo.file("flow.yaml", &flow);
-    repo.file("block.yaml", format!("description:\n{}x\n", "- ".repeat(500_000)));
-    repo.file("duplicate.yaml", format!("a: 1\na: 2\nb:\n{}x\n", "- ".repeat(500_000)));
+    repo.file(
+        "block.yaml",
+        format!("description:\n{}x\n", "- ".repeat(500_000)),
+    );
+    repo.file(
+        "duplicate.yaml",
+        format!("a: 1\na: 2\nb:\n{}x\n", "- ".repeat(500_000)),
+    );
     let start = Instant::now();
     let diags = repo.errors();
-    assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
     let files: Vec<String> = diags.iter().map(|d| d.file.display().to_string()).collect();
     assert_eq!(
         files,
-        ["connectors/block.yaml", "connectors/duplicate.yaml", "connectors/flow.yaml"]
+        [
+            "connectors/block.yaml",
+            "connectors/duplicate.yaml",
+            "connectors/flow.yaml"
+        ]
     );
-    assert!(diags[0].message.contains("nested too deeply"), "{}", diags[0]);
-    assert!(diags[2].message.contains("nested too deeply"), "{}", diags[2]);
+    assert!(
+        diags[0].message.contains("nested too deeply"),
+        "{}",
+        diags[0]
+    );
+    assert!(
+        diags[2].message.contains("nested too deeply"),
+        "{}",
+        diags[2]
+    );
 }
 
 #[test]
@@ -437,10 +522,16 @@ fn a_file_over_1_mib_is_refused_with_the_limit() {
         .set_len(8 * 1024 * 1024)
         .unwrap();
     let d = only(&repo.errors(), "connectors/big.yaml");
-    assert!(d.message.contains("1 MiB") && d.message.contains("8388608 bytes"), "{d}");
+    assert!(
+        d.message.contains("1 MiB") && d.message.contains("8388608 bytes"),
+        "{d}"
+    );
     // Exactly at the limit is still read (and then judged as YAML).
     let mut text = VALID.to_string();
-    text.push_str(&format!("# {}\n", "x".repeat(MAX_FILE_BYTES as usize - text.len() - 3)));
+    text.push_str(&format!(
+        "# {}\n",
+        "x".repeat(MAX_FILE_BYTES as usize - text.len() - 3)
+    ));
     assert_eq!(text.len() as u64, MAX_FILE_BYTES);
     fs::write(&path, &text).unwrap();
     assert_eq!(repo.load().unwrap().len(), 1);
@@ -481,7 +572,11 @@ fn a_symlinked_file_is_loaded() {
     use std::os::unix::fs::symlink;
     let repo = Repo::new();
     write(&repo.root().join("shared/acme.yaml"), VALID);
-    symlink(repo.root().join("shared/acme.yaml"), repo.connectors().join("acme.yaml")).unwrap();
+    symlink(
+        repo.root().join("shared/acme.yaml"),
+        repo.connectors().join("acme.yaml"),
+    )
+    .unwrap();
     let loaded = repo.load().unwrap();
     assert_eq!(loaded[0].origin.file, Path::new("connectors/acme.yaml"));
 }
@@ -506,7 +601,10 @@ fn unreadable_files_and_directories_are_named() {
     let diags = result.unwrap_err();
     let files: Vec<String> = diags.iter().map(|d| d.file.display().to_string()).collect();
     assert_eq!(files, ["connectors/locked", "connectors/secret.yaml"]);
-    assert!(diags.iter().all(|d| d.message.contains("ermission denied")), "{diags:#?}");
+    assert!(
+        diags.iter().all(|d| d.message.contains("ermission denied")),
+        "{diags:#?}"
+    );
 }
 
 #[cfg(unix)]
