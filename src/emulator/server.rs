@@ -221,16 +221,17 @@ async fn handle(shared: &Shared, kill: &Notify, req: Request<Incoming>) -> Respo
     let content_type = header_str(header::CONTENT_TYPE).unwrap_or_default();
     let body = axum::body::to_bytes(Body::new(body), MAX_BODY).await;
 
+    // Never keep the token form: it holds the client secret. Parsed before taking the lock,
+    // which every concurrent request needs.
+    let json_body = match &body {
+        Ok(b) if path != TOKEN_PATH && !b.is_empty() => serde_json::from_slice(b).ok(),
+        _ => None,
+    };
     // Record the request and pick its fault in one step, under the lock: that fixes the
     // arrival order both share.
     let (number, fault, request_id) = {
         let mut inner = shared.lock();
         let number = inner.cleared + inner.requests.len();
-        // Never keep the token form: it holds the client secret.
-        let json_body = match &body {
-            Ok(b) if path != TOKEN_PATH && !b.is_empty() => serde_json::from_slice(b).ok(),
-            _ => None,
-        };
         let fault = inner.take_fault(method.as_str(), &path);
         inner.requests.push(Recorded {
             method: method.to_string(),
@@ -548,27 +549,31 @@ fn list(shared: &Shared, req: &Req) -> Result<Response<Body>, ApiError> {
         ),
     };
 
-    let mut all: Vec<(u64, Value)> = Vec::new();
-    if defaults {
-        all.extend(
-            state::default_providers()
-                .into_iter()
-                .enumerate()
-                .map(|(i, p)| (i as u64 + 1, p)),
-        );
-    }
+    // Only the page served is rendered: rendering every connector for every page made a full
+    // listing cost O(N²/page) under the lock, which stalled concurrent requests and dominated
+    // large listings.
+    let defaults_list = if defaults {
+        state::default_providers()
+    } else {
+        Vec::new()
+    };
+    let identifier = params.get("identifier").filter(|i| !i.is_empty());
+    let wanted = |i: &str| identifier.is_none_or(|want| want == i);
+    let mut all: Vec<(u64, Item<'_>)> = defaults_list
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| wanted(p.get("identifier").and_then(Value::as_str).unwrap_or("")))
+        .map(|(i, p)| (i as u64 + 1, Item::Default(p)))
+        .collect();
     if customs {
         all.extend(
             inner
                 .store
                 .items()
                 .iter()
-                .map(|s| (state::custom_key(s.seq), s.render())),
+                .filter(|s| wanted(&s.identifier))
+                .map(|s| (state::custom_key(s.seq), Item::Custom(s))),
         );
-    }
-    drop(inner);
-    if let Some(identifier) = params.get("identifier").filter(|i| !i.is_empty()) {
-        all.retain(|(_, p)| p.get("identifier").and_then(Value::as_str) == Some(identifier));
     }
 
     // Keyset pagination: a token names the last item already seen, so deletes between pages
@@ -595,7 +600,14 @@ fn list(shared: &Shared, req: &Req) -> Result<Response<Body>, ApiError> {
         state::page_token(salt, after_key)
     };
     let total = all.len();
-    let providers: Vec<Value> = all.drain(start..end).map(|(_, p)| p).collect();
+    let providers: Vec<Value> = all[start..end]
+        .iter()
+        .map(|(_, item)| match item {
+            Item::Default(p) => (*p).clone(),
+            Item::Custom(s) => s.render(),
+        })
+        .collect();
+    drop(inner);
     Ok(json_response(
         StatusCode::OK,
         &json!({
@@ -605,6 +617,12 @@ fn list(shared: &Shared, req: &Req) -> Result<Response<Body>, ApiError> {
             "total_size": total,
         }),
     ))
+}
+
+/// One entry of a listing, rendered only if it falls on the page served.
+enum Item<'a> {
+    Default(&'a Value),
+    Custom(&'a state::Stored),
 }
 
 /// Parses and validates a create or update body; the rewrite rule applied.
