@@ -52,7 +52,11 @@ impl EnvOutcome {
     }
 
     pub fn all_applied(&self) -> bool {
-        self.error.is_none() && self.changes.iter().all(|o| matches!(o.status, Status::Applied { .. }))
+        self.error.is_none()
+            && self
+                .changes
+                .iter()
+                .all(|o| matches!(o.status, Status::Applied { .. }))
     }
 
     /// Every change of `plan` marked as not attempted, for an environment that was skipped.
@@ -152,7 +156,10 @@ async fn apply_change(client: &Client, change: &Change) -> ChangeOutcome {
         }
         Action::Update => {
             let body = change.body.as_ref().expect("an update carries its body");
-            let id = change.identifier.as_deref().expect("an update has an identifier");
+            let id = change
+                .identifier
+                .as_deref()
+                .expect("an update has an identifier");
             match client.update(id, body).await {
                 Ok(live) => {
                     written = Some(live);
@@ -162,7 +169,10 @@ async fn apply_change(client: &Client, change: &Change) -> ChangeOutcome {
             }
         }
         Action::Delete => {
-            let id = change.identifier.as_deref().expect("a delete has an identifier");
+            let id = change
+                .identifier
+                .as_deref()
+                .expect("a delete has an identifier");
             match client.delete(id).await {
                 Ok(()) => Status::Applied { note: None },
                 Err(e) if e.is_not_found() => Status::Applied {
@@ -206,7 +216,9 @@ async fn create_once(
             Err(e) if e.may_have_been_applied() || e.is_conflict() => e,
             Err(e) => return Err(e.to_string()),
         };
-        tracing::warn!("create of \"{name}\" got no clear answer ({e}); listing to see whether it landed");
+        tracing::warn!(
+            "create of \"{name}\" got no clear answer ({e}); listing to see whether it landed"
+        );
         match find_written(client, name).await {
             Ok(Some(live)) => {
                 return Ok((live, Some("the server's answer was lost; listing found it created".into())))

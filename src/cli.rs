@@ -200,7 +200,12 @@ pub struct EmulatorArgs {
     pub client_id: String,
 
     /// The client secret the emulator accepts. Default: a random one, printed at start.
-    #[arg(long, value_name = "SECRET", env = "SKCONN_EMULATOR_CLIENT_SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "SKCONN_EMULATOR_CLIENT_SECRET",
+        hide_env_values = true
+    )]
     pub client_secret: Option<String>,
 
     /// The largest page the list endpoint returns, whatever the client asks for.

@@ -47,7 +47,9 @@ fn strip_zero(v: &Value) -> Option<Value> {
         Value::Array(a) if a.is_empty() => None,
         Value::Array(a) => Some(Value::Array(
             // Elements of an array keep their place: a zero element becomes null, not nothing.
-            a.iter().map(|e| strip_zero(e).unwrap_or(Value::Null)).collect(),
+            a.iter()
+                .map(|e| strip_zero(e).unwrap_or(Value::Null))
+                .collect(),
         )),
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();

@@ -122,7 +122,8 @@ impl Settings {
     }
 
     fn without_file(lookup: EnvLookup<'_>) -> Result<Settings> {
-        let root = std::env::current_dir().map_err(|e| Error::io("cannot read the working directory", e))?;
+        let root = std::env::current_dir()
+            .map_err(|e| Error::io("cannot read the working directory", e))?;
         let url = lookup("SCALEKIT_ENVIRONMENT_URL").filter(|s| !s.is_empty());
         let environment = match url {
             Some(url) => {
@@ -131,10 +132,24 @@ impl Settings {
                 let id = lookup("SCALEKIT_CLIENT_ID").filter(|s| !s.is_empty());
                 let secret = lookup("SCALEKIT_CLIENT_SECRET").filter(|s| !s.is_empty());
                 if id.is_none() {
-                    problems.push(Diagnostic::new(where_, "SCALEKIT_ENVIRONMENT_URL is set but SCALEKIT_CLIENT_ID is not").help("set SCALEKIT_CLIENT_ID, or configure environments in skconn.yaml"));
+                    problems.push(
+                        Diagnostic::new(
+                            where_,
+                            "SCALEKIT_ENVIRONMENT_URL is set but SCALEKIT_CLIENT_ID is not",
+                        )
+                        .help("set SCALEKIT_CLIENT_ID, or configure environments in skconn.yaml"),
+                    );
                 }
                 if secret.is_none() {
-                    problems.push(Diagnostic::new(where_, "SCALEKIT_ENVIRONMENT_URL is set but SCALEKIT_CLIENT_SECRET is not").help("set SCALEKIT_CLIENT_SECRET, or configure environments in skconn.yaml"));
+                    problems.push(
+                        Diagnostic::new(
+                            where_,
+                            "SCALEKIT_ENVIRONMENT_URL is set but SCALEKIT_CLIENT_SECRET is not",
+                        )
+                        .help(
+                            "set SCALEKIT_CLIENT_SECRET, or configure environments in skconn.yaml",
+                        ),
+                    );
                 }
                 let url = parse_url(&url).map_err(|m| {
                     problems.push(Diagnostic::new(where_, format!("SCALEKIT_ENVIRONMENT_URL: {m}")).help("use the environment URL shown in the Scalekit dashboard, e.g. https://acme.scalekit.dev"));
@@ -175,7 +190,8 @@ impl Settings {
     fn from_file(path: &Path, text: &str, lookup: EnvLookup<'_>) -> Result<Settings> {
         let root = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => std::env::current_dir().map_err(|e| Error::io("cannot read the working directory", e))?,
+            _ => std::env::current_dir()
+                .map_err(|e| Error::io("cannot read the working directory", e))?,
         };
         let display = path.to_path_buf();
         let config: FileConfig = serde_yaml::from_str(text).map_err(|e| {
@@ -190,17 +206,23 @@ impl Settings {
         let mut environments = Vec::new();
         for (key, value) in &config.environments {
             let Some(name) = key.as_str() else {
-                problems.push(Diagnostic::new(&display, "an environment name must be a string").field("environments"));
+                problems.push(
+                    Diagnostic::new(&display, "an environment name must be a string")
+                        .field("environments"),
+                );
                 continue;
             };
             let at = |needle: &str| line_of(text, needle);
             if !valid_env_name(name) {
                 let (l, c) = at(&format!("{name}:"));
                 problems.push(
-                    Diagnostic::new(&display, format!("`{name}` is not a valid environment name"))
-                        .at(l, c)
-                        .field(format!("environments.{name}"))
-                        .help("use letters, digits, `-` and `_` (e.g. dev, prod)"),
+                    Diagnostic::new(
+                        &display,
+                        format!("`{name}` is not a valid environment name"),
+                    )
+                    .at(l, c)
+                    .field(format!("environments.{name}"))
+                    .help("use letters, digits, `-` and `_` (e.g. dev, prod)"),
                 );
                 continue;
             }
@@ -233,8 +255,14 @@ impl Settings {
                 }
             };
             let url = expand_field("url", &env.url);
-            let client_id = env.client_id.as_deref().map(|v| expand_field("client_id", v));
-            let client_secret = env.client_secret.as_deref().map(|v| expand_field("client_secret", v));
+            let client_id = env
+                .client_id
+                .as_deref()
+                .map(|v| expand_field("client_id", v));
+            let client_secret = env
+                .client_secret
+                .as_deref()
+                .map(|v| expand_field("client_secret", v));
             // Register the secret before anything can print it, even if resolution fails later.
             if let Some(Some(s)) = &client_secret {
                 crate::secret::register(s);
@@ -260,10 +288,17 @@ impl Settings {
                 };
                 let mut missing = |field: &str| {
                     problems.push(
-                        Diagnostic::new(&display, format!("`{field}` is required for a remote environment"))
-                            .at(l, c)
-                            .field(format!("environments.{name}.{field}"))
-                            .help(format!("add `{field}: ${{SCALEKIT_{}_{}}}`", name.to_uppercase().replace('-', "_"), field.to_uppercase())),
+                        Diagnostic::new(
+                            &display,
+                            format!("`{field}` is required for a remote environment"),
+                        )
+                        .at(l, c)
+                        .field(format!("environments.{name}.{field}"))
+                        .help(format!(
+                            "add `{field}: ${{SCALEKIT_{}_{}}}`",
+                            name.to_uppercase().replace('-', "_"),
+                            field.to_uppercase()
+                        )),
                     );
                 };
                 match (parsed, client_id, client_secret) {
@@ -339,7 +374,10 @@ impl Settings {
 }
 
 fn valid_env_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn yaml_message(e: &serde_yaml::Error) -> String {
@@ -369,9 +407,9 @@ pub fn expand_vars(raw: &str, lookup: EnvLookup<'_>) -> std::result::Result<Stri
     while let Some(i) = rest.find('$') {
         out.push_str(&rest[..i]);
         let after = &rest[i..];
-        if after.starts_with("$${") {
+        if let Some(tail) = after.strip_prefix("$${") {
             out.push_str("${");
-            rest = &after[3..];
+            rest = tail;
         } else if let Some(body) = after.strip_prefix("${") {
             match body.find('}') {
                 Some(end) => {
@@ -402,7 +440,9 @@ pub fn parse_url(raw: &str) -> std::result::Result<url::Url, String> {
     match url.scheme() {
         "https" => Ok(url),
         "http" if is_loopback(&url) => Ok(url),
-        "http" => Err(format!("`{raw}` uses http://; only https:// is allowed (http:// only on loopback)")),
+        "http" => Err(format!(
+            "`{raw}` uses http://; only https:// is allowed (http:// only on loopback)"
+        )),
         other => Err(format!("`{raw}` has scheme `{other}`; use https://")),
     }
 }
@@ -422,7 +462,12 @@ mod tests {
     use super::*;
 
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
@@ -455,7 +500,8 @@ mod tests {
 
     #[test]
     fn environments_keep_their_order() {
-        let text = "environments:\n  prod:\n    url: local\n  dev:\n    url: local\n    prune: all\n";
+        let text =
+            "environments:\n  prod:\n    url: local\n  dev:\n    url: local\n    prune: all\n";
         let s = Settings::from_file(Path::new("/r/skconn.yaml"), text, &env(&[])).unwrap();
         let names: Vec<_> = s.environments.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["prod", "dev"]);

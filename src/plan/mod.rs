@@ -309,7 +309,12 @@ pub fn field_diff(live: &Value, desired: &Value) -> Vec<FieldChange> {
 /// The OAuth scope names of every pattern of a connector body.
 fn scopes(body: &Value) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    for p in body.get("auth_patterns").and_then(Value::as_array).into_iter().flatten() {
+    for p in body
+        .get("auth_patterns")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let list = p
             .pointer("/oauth_config/available_scopes")
             .and_then(Value::as_array);
@@ -358,7 +363,11 @@ mod tests {
     fn live(name: &str, body: Value, managed: bool) -> Live {
         let mut sent = body.clone();
         sent["display_name"] = json!(name);
-        let mut stored = if managed { model::body_to_send(&sent) } else { sent };
+        let mut stored = if managed {
+            model::body_to_send(&sent)
+        } else {
+            sent
+        };
         stored["identifier"] = json!(format!("{}:1", name.to_lowercase()));
         stored["is_custom"] = json!(true);
         Live::from_provider(&stored).unwrap()
@@ -367,7 +376,12 @@ mod tests {
     #[test]
     fn equal_connectors_are_unchanged() {
         let b = json!({"proxy_url": "https://a", "proxy_enabled": true, "auth_patterns": [{"type": "BEARER"}]});
-        let p = diff_env("dev", &[desired("A", b.clone())], &[live("A", b, true)], Prune::Off);
+        let p = diff_env(
+            "dev",
+            &[desired("A", b.clone())],
+            &[live("A", b, true)],
+            Prune::Off,
+        );
         assert!(p.changes.is_empty());
         assert_eq!(p.unchanged, 1);
     }
@@ -376,11 +390,19 @@ mod tests {
     fn update_shows_field_paths_and_reauth_warning() {
         let old = json!({"proxy_url": "https://a", "auth_patterns": [{"type": "OAUTH", "oauth_config": {"available_scopes": [{"scope": "read"}]}}]});
         let new = json!({"proxy_url": "https://b", "auth_patterns": [{"type": "OAUTH", "oauth_config": {"available_scopes": [{"scope": "write"}]}}]});
-        let p = diff_env("dev", &[desired("A", new)], &[live("A", old, true)], Prune::Off);
+        let p = diff_env(
+            "dev",
+            &[desired("A", new)],
+            &[live("A", old, true)],
+            Prune::Off,
+        );
         let c = &p.changes[0];
         assert_eq!(c.action, Action::Update);
         assert_eq!(c.identifier.as_deref(), Some("a:1"));
-        assert!(c.diff.iter().any(|f| f.path == "/proxy_url" && f.old == Some(json!("https://a"))));
+        assert!(c
+            .diff
+            .iter()
+            .any(|f| f.path == "/proxy_url" && f.old == Some(json!("https://a"))));
         assert!(c.warnings.iter().any(|w| w == "OAuth scopes added: write"));
         assert!(c.warnings.iter().any(|w| w == "OAuth scopes removed: read"));
         assert!(c.warnings.iter().any(|w| w == REAUTH_WARNING));
@@ -427,11 +449,21 @@ mod tests {
     #[test]
     fn unmanaged_match_is_unchanged_when_equal_and_adopted_when_not() {
         let b = json!({"proxy_url": "https://a"});
-        let p = diff_env("dev", &[desired("A", b.clone())], &[live("A", b.clone(), false)], Prune::Off);
+        let p = diff_env(
+            "dev",
+            &[desired("A", b.clone())],
+            &[live("A", b.clone(), false)],
+            Prune::Off,
+        );
         assert!(p.changes.is_empty());
         assert_eq!(p.unchanged, 1);
         let changed = json!({"proxy_url": "https://b"});
-        let p = diff_env("dev", &[desired("A", changed)], &[live("A", b, false)], Prune::Off);
+        let p = diff_env(
+            "dev",
+            &[desired("A", changed)],
+            &[live("A", b, false)],
+            Prune::Off,
+        );
         assert_eq!(p.changes[0].action, Action::Update);
         assert!(p.changes[0].warnings.iter().any(|w| w.contains("adopts")));
     }

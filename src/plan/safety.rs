@@ -35,7 +35,12 @@ pub struct Overrides {
 }
 
 /// Why a plan for one environment is refused; empty when it is safe.
-pub fn check(env: &EnvPlan, input_is_empty: bool, policy: &Policy, allow: Overrides) -> Vec<String> {
+pub fn check(
+    env: &EnvPlan,
+    input_is_empty: bool,
+    policy: &Policy,
+    allow: Overrides,
+) -> Vec<String> {
     let mut reasons = Vec::new();
     let deletes: Vec<&str> = env
         .changes
@@ -43,7 +48,11 @@ pub fn check(env: &EnvPlan, input_is_empty: bool, policy: &Policy, allow: Overri
         .filter(|c| c.action == Action::Delete)
         .map(|c| c.display_name.as_str())
         .collect();
-    let updates = env.changes.iter().filter(|c| c.action == Action::Update).count();
+    let updates = env
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Update)
+        .count();
 
     for name in &deletes {
         if policy.protect.iter().any(|p| p == name) {

@@ -66,7 +66,13 @@ pub fn inputs_fingerprint(desired: &[Desired]) -> String {
 pub fn live_fingerprint(live: &[Live]) -> String {
     let mut items: Vec<String> = live
         .iter()
-        .map(|l| format!("{}\t{}", l.identifier, serde_json::to_string(&sort_keys(&l.body)).unwrap_or_default()))
+        .map(|l| {
+            format!(
+                "{}\t{}",
+                l.identifier,
+                serde_json::to_string(&sort_keys(&l.body)).unwrap_or_default()
+            )
+        })
         .collect();
     items.sort();
     let mut h = Sha256::new();

@@ -27,7 +27,11 @@ pub fn plan(plan: &Plan, limit: usize) -> String {
         let _ = writeln!(head, "### Environment `{}`\n", escape(&env.name));
         let _ = writeln!(head, "{} {} unchanged.\n", summary_line(&s), s.unchanged);
         if !env.not_managed.is_empty() {
-            let names: Vec<String> = env.not_managed.iter().map(|n| format!("`{}`", escape(n))).collect();
+            let names: Vec<String> = env
+                .not_managed
+                .iter()
+                .map(|n| format!("`{}`", escape(n)))
+                .collect();
             let _ = writeln!(head, "Not managed, left alone: {}\n", names.join(", "));
         }
         if !push(&mut out, &head, budget) {
@@ -37,7 +41,11 @@ pub fn plan(plan: &Plan, limit: usize) -> String {
         if env.changes.is_empty() {
             continue;
         }
-        let _ = push(&mut out, "| | Action | Connector | What changes |\n|---|---|---|---|\n", budget);
+        let _ = push(
+            &mut out,
+            "| | Action | Connector | What changes |\n|---|---|---|---|\n",
+            budget,
+        );
         let mut details = String::new();
         for c in &env.changes {
             let row = row(c);
@@ -58,7 +66,10 @@ pub fn plan(plan: &Plan, limit: usize) -> String {
             }
         }
         if cut_details > 0 {
-            let _ = writeln!(out, "\n_{cut_details} field diff(s) not shown: the comment would be too long._\n");
+            let _ = writeln!(
+                out,
+                "\n_{cut_details} field diff(s) not shown: the comment would be too long._\n"
+            );
         }
     }
     if omitted > 0 {
@@ -89,7 +100,11 @@ fn row(c: &Change) -> String {
         Action::Create => "new connector".to_string(),
         Action::Delete => "removed".to_string(),
         Action::Update => {
-            let paths: Vec<String> = c.diff.iter().map(|f| format!("`{}`", escape(&f.path))).collect();
+            let paths: Vec<String> = c
+                .diff
+                .iter()
+                .map(|f| format!("`{}`", escape(&f.path)))
+                .collect();
             if paths.is_empty() {
                 "marker only".to_string()
             } else if paths.len() > 5 {
@@ -102,7 +117,10 @@ fn row(c: &Change) -> String {
     if c.drift {
         what.push_str(" ⚠️ **drift**: edited outside skconn");
     }
-    format!("| {icon} | {action} | {} | {what} |\n", escape(&c.display_name))
+    format!(
+        "| {icon} | {action} | {} | {what} |\n",
+        escape(&c.display_name)
+    )
 }
 
 fn detail(c: &Change) -> String {
@@ -138,9 +156,13 @@ fn detail(c: &Change) -> String {
 
 /// Escapes characters that would break a table cell or inline markup.
 fn escape(s: &str) -> String {
-    s.replace('|', "\\|").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn html(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }

@@ -26,7 +26,11 @@ pub fn plan(plan: &Plan, style: &Style) -> String {
 fn env_plan(s: &mut String, env: &EnvPlan, style: &Style) {
     let _ = writeln!(s, "{}", style.bold(&format!("Environment {}:", env.name)));
     if env.changes.is_empty() {
-        let _ = writeln!(s, "  No changes. {} connector(s) match the files.", env.unchanged);
+        let _ = writeln!(
+            s,
+            "  No changes. {} connector(s) match the files.",
+            env.unchanged
+        );
     }
     for c in &env.changes {
         change(s, c, style);
@@ -59,7 +63,12 @@ fn change(s: &mut String, c: &Change, style: &Style) {
         Action::Update => ("~", Style::yellow),
         Action::Delete => ("-", Style::red),
     };
-    let mut head = format!("  {} {} \"{}\"", paint(style, sign), c.action.verb(), c.display_name);
+    let mut head = format!(
+        "  {} {} \"{}\"",
+        paint(style, sign),
+        c.action.verb(),
+        c.display_name
+    );
     if let Some(id) = &c.identifier {
         let _ = write!(head, " {}", style.dim(&format!("[{id}]")));
     }
@@ -72,8 +81,18 @@ fn change(s: &mut String, c: &Change, style: &Style) {
     let _ = writeln!(s, "{head}");
     for f in &c.diff {
         let line = match f.op {
-            Op::Add => format!("      {} {}: {}", style.green("+"), f.path, value(f.new.as_ref())),
-            Op::Remove => format!("      {} {}: {}", style.red("-"), f.path, value(f.old.as_ref())),
+            Op::Add => format!(
+                "      {} {}: {}",
+                style.green("+"),
+                f.path,
+                value(f.new.as_ref())
+            ),
+            Op::Remove => format!(
+                "      {} {}: {}",
+                style.red("-"),
+                f.path,
+                value(f.old.as_ref())
+            ),
             Op::Replace => format!(
                 "      {} {}: {} → {}",
                 style.yellow("~"),
@@ -113,7 +132,8 @@ pub fn outcome(outcomes: &[EnvOutcome], style: &Style) -> String {
             let what = format!("{} \"{}\"", o.action.verb(), o.display_name);
             let line = match &o.status {
                 Status::Applied { note } => {
-                    let mut l = format!("  {} {}", style.green("✓"), past(o.action, &o.display_name));
+                    let mut l =
+                        format!("  {} {}", style.green("✓"), past(o.action, &o.display_name));
                     if let Some(n) = note {
                         let _ = write!(l, " {}", style.dim(&format!("({n})")));
                     }
@@ -127,10 +147,7 @@ pub fn outcome(outcomes: &[EnvOutcome], style: &Style) -> String {
             let _ = writeln!(s, "{line}");
         }
         let (a, f, n) = env.counts();
-        let _ = writeln!(
-            s,
-            "Applied {a} change(s), {f} failed, {n} not attempted.\n"
-        );
+        let _ = writeln!(s, "Applied {a} change(s), {f} failed, {n} not attempted.\n");
     }
     s
 }
@@ -171,8 +188,16 @@ pub fn github_annotations(list: &[Diagnostic]) -> String {
         if let Some(h) = &d.help {
             let _ = write!(msg, " (help: {h})");
         }
-        let msg = msg.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
-        let file = d.file.display().to_string().replace(',', "%2C").replace(':', "%3A");
+        let msg = msg
+            .replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A");
+        let file = d
+            .file
+            .display()
+            .to_string()
+            .replace(',', "%2C")
+            .replace(':', "%3A");
         let _ = write!(s, "::error file={file}");
         if d.line > 0 {
             let _ = write!(s, ",line={}", d.line);

@@ -11,7 +11,11 @@ use crate::output;
 use crate::plan::{self, Plan};
 use crate::settings::Prune;
 
-pub(super) async fn run(ctx: &Context, config: Option<&std::path::Path>, args: CompareArgs) -> Result<i32> {
+pub(super) async fn run(
+    ctx: &Context,
+    config: Option<&std::path::Path>,
+    args: CompareArgs,
+) -> Result<i32> {
     if args.a == args.b {
         return Err(Error::Usage(format!(
             "compare needs two different environments (got `{}` twice)",

@@ -24,7 +24,15 @@ const TOP_ORDER: &[&str] = &[
 ];
 
 /// Keys that lead inside nested objects, in this order; the rest follow sorted.
-const LEADING: &[&str] = &["type", "field_name", "scope", "value", "label", "display_name", "description"];
+const LEADING: &[&str] = &[
+    "type",
+    "field_name",
+    "scope",
+    "value",
+    "label",
+    "display_name",
+    "description",
+];
 
 pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) -> Result<i32> {
     let settings = ctx.settings(config)?;
@@ -33,7 +41,10 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) 
     let desired = ctx.load(&settings)?;
     let defined: HashSet<&str> = desired
         .iter()
-        .flat_map(|d| std::iter::once(d.display_name.as_str()).chain(d.previous_names.iter().map(String::as_str)))
+        .flat_map(|d| {
+            std::iter::once(d.display_name.as_str())
+                .chain(d.previous_names.iter().map(String::as_str))
+        })
         .collect();
     let conn = connect(&env, &ctx.client)?;
     let live = conn.client.list().await?;
@@ -46,7 +57,10 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) 
         }
     }
     std::fs::create_dir_all(&settings.connectors_dir).map_err(|e| {
-        Error::io(format!("cannot create {}", settings.connectors_dir.display()), e)
+        Error::io(
+            format!("cannot create {}", settings.connectors_dir.display()),
+            e,
+        )
     })?;
     let mut written = Vec::new();
     let mut skipped = Vec::new();
@@ -56,11 +70,16 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) 
         }
         if defined.contains(l.display_name.as_str()) {
             if !args.names.is_empty() {
-                skipped.push(format!("\"{}\" is already defined by a file", l.display_name));
+                skipped.push(format!(
+                    "\"{}\" is already defined by a file",
+                    l.display_name
+                ));
             }
             continue;
         }
-        let path = settings.connectors_dir.join(format!("{}.yaml", file_stem(&l.display_name)));
+        let path = settings
+            .connectors_dir
+            .join(format!("{}.yaml", file_stem(&l.display_name)));
         if path.exists() && !args.force {
             skipped.push(format!(
                 "\"{}\": {} exists (pass --force to overwrite it)",
@@ -90,7 +109,11 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) 
     if !written.is_empty() {
         ctx.load(&settings)?;
     }
-    Ok(if skipped.is_empty() { exit::OK } else { exit::ERROR })
+    Ok(if skipped.is_empty() {
+        exit::OK
+    } else {
+        exit::ERROR
+    })
 }
 
 fn relative(root: &Path, p: &Path) -> String {
@@ -144,8 +167,17 @@ fn order(v: &Value) -> Value {
     match v {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort_by_key(|k| (LEADING.iter().position(|l| l == k).unwrap_or(LEADING.len()), k.as_str()));
-            Value::Object(keys.into_iter().map(|k| (k.clone(), order(&m[k]))).collect())
+            keys.sort_by_key(|k| {
+                (
+                    LEADING.iter().position(|l| l == k).unwrap_or(LEADING.len()),
+                    k.as_str(),
+                )
+            });
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), order(&m[k])))
+                    .collect(),
+            )
         }
         Value::Array(a) => Value::Array(a.iter().map(order).collect()),
         other => other.clone(),

@@ -80,7 +80,18 @@ impl Context {
     }
 
     fn load(&self, settings: &Settings) -> Result<Vec<Desired>> {
-        crate::load::load_dir(&settings.root, &settings.connectors_dir).map_err(Error::Input)
+        let loaded = crate::load::load_dir_report(&settings.root, &settings.connectors_dir)
+            .map_err(Error::Input)?;
+        for f in &loaded.ignored {
+            tracing::info!("ignored {} (not a .yaml or .yml file)", f.display());
+        }
+        if loaded.dir_missing {
+            tracing::warn!(
+                "the connectors folder {} does not exist: no connectors are defined",
+                settings.connectors_dir.display()
+            );
+        }
+        Ok(loaded.connectors)
     }
 }
 
@@ -255,7 +266,10 @@ fn step_summary(markdown: &str) {
             f.write_all(b"\n")
         });
     if let Err(e) = written {
-        tracing::warn!("cannot write the job summary to {}: {e}", std::path::Path::new(&path).display());
+        tracing::warn!(
+            "cannot write the job summary to {}: {e}",
+            std::path::Path::new(&path).display()
+        );
     }
 }
 
@@ -271,7 +285,10 @@ fn refuse(refusals: &[String]) -> Error {
 async fn run_plan(ctx: &Context, config: Option<&std::path::Path>, args: PlanArgs) -> Result<i32> {
     let (_settings, p) = prepare(ctx, config, &args.envs, overrides(args.safety)).await?;
     output::out(&render_plan(&p.plan, args.format, &ctx.style));
-    step_summary(&render::markdown::plan(&p.plan, render::markdown::GITHUB_COMMENT_LIMIT));
+    step_summary(&render::markdown::plan(
+        &p.plan,
+        render::markdown::GITHUB_COMMENT_LIMIT,
+    ));
     if !p.refusals.is_empty() {
         return Err(refuse(&p.refusals));
     }
@@ -315,7 +332,10 @@ fn check_saved(file: &std::path::Path, p: &Prepared) -> Result<()> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| Error::io(format!("cannot read the saved plan {}", file.display()), e))?;
     let saved: SavedPlan = serde_json::from_str(&text).map_err(|e| {
-        Error::Usage(format!("{} is not a saved skconn plan: {e}", file.display()))
+        Error::Usage(format!(
+            "{} is not a saved skconn plan: {e}",
+            file.display()
+        ))
     })?;
     if saved.kind != saved::KIND || saved.format_version != saved::FORMAT_VERSION {
         return Err(Error::Usage(format!(
@@ -349,12 +369,16 @@ fn check_saved(file: &std::path::Path, p: &Prepared) -> Result<()> {
         }
     }
     if moved.is_empty() && saved.plan != render::json::plan(&p.plan) {
-        moved.push("the plan computed now differs from the saved one (skconn.yaml changed?)".into());
+        moved
+            .push("the plan computed now differs from the saved one (skconn.yaml changed?)".into());
     }
     if moved.is_empty() {
         return Ok(());
     }
-    let mut msg = format!("refusing to apply the saved plan {}; nothing was changed:", file.display());
+    let mut msg = format!(
+        "refusing to apply the saved plan {}; nothing was changed:",
+        file.display()
+    );
     for m in moved {
         msg.push_str("\n  - ");
         msg.push_str(&m);
@@ -363,7 +387,11 @@ fn check_saved(file: &std::path::Path, p: &Prepared) -> Result<()> {
     Err(Error::Usage(msg))
 }
 
-async fn run_apply(ctx: &Context, config: Option<&std::path::Path>, args: ApplyArgs) -> Result<i32> {
+async fn run_apply(
+    ctx: &Context,
+    config: Option<&std::path::Path>,
+    args: ApplyArgs,
+) -> Result<i32> {
     let (_settings, p) = prepare(ctx, config, &args.envs, overrides(args.safety)).await?;
     if let Some(file) = &args.plan_file {
         check_saved(file, &p)?;
@@ -374,7 +402,10 @@ async fn run_apply(ctx: &Context, config: Option<&std::path::Path>, args: ApplyA
     }
     if !p.plan.has_changes() {
         output::out("Nothing to apply: every environment matches the files.\n");
-        step_summary(&render::markdown::plan(&p.plan, render::markdown::GITHUB_COMMENT_LIMIT));
+        step_summary(&render::markdown::plan(
+            &p.plan,
+            render::markdown::GITHUB_COMMENT_LIMIT,
+        ));
         return Ok(exit::OK);
     }
     if args.plan_file.is_none() {
@@ -398,7 +429,10 @@ async fn run_apply(ctx: &Context, config: Option<&std::path::Path>, args: ApplyA
             .unwrap_or(DEFAULT_PARALLELISM);
         let outcome = apply_one(conn, env_plan, parallelism, progress_on).await;
         if !outcome.all_applied() {
-            stop = Some(format!("environment {} did not apply cleanly", env_plan.name));
+            stop = Some(format!(
+                "environment {} did not apply cleanly",
+                env_plan.name
+            ));
         }
         match settle_check(conn, &p.desired, &outcome).await {
             Ok(list) => unsettled.extend(list),
@@ -439,7 +473,11 @@ async fn run_apply(ctx: &Context, config: Option<&std::path::Path>, args: ApplyA
 /// After an apply, reads the environment again and plans once more: a connector that was just
 /// written but still shows a change is one the server rewrote. Reported by connector and JSON
 /// path, with what to write in the file instead.
-async fn settle_check(conn: &Connection, desired: &[Desired], outcome: &EnvOutcome) -> Result<Vec<String>> {
+async fn settle_check(
+    conn: &Connection,
+    desired: &[Desired],
+    outcome: &EnvOutcome,
+) -> Result<Vec<String>> {
     let written: Vec<&str> = outcome
         .changes
         .iter()
@@ -452,7 +490,11 @@ async fn settle_check(conn: &Connection, desired: &[Desired], outcome: &EnvOutco
     let live = conn.client.list().await?;
     let again = plan::diff_env(&conn.env.name, desired, &live, crate::settings::Prune::Off);
     let mut out = Vec::new();
-    for c in again.changes.iter().filter(|c| written.contains(&c.display_name.as_str())) {
+    for c in again
+        .changes
+        .iter()
+        .filter(|c| written.contains(&c.display_name.as_str()))
+    {
         if c.action == Action::Create {
             out.push(format!(
                 "environment {}: \"{}\" was created but is not listed under that name",
@@ -461,9 +503,17 @@ async fn settle_check(conn: &Connection, desired: &[Desired], outcome: &EnvOutco
             continue;
         }
         for f in &c.diff {
-            let file = c.file.as_ref().map(|f| f.display().to_string()).unwrap_or_default();
+            let file = c
+                .file
+                .as_ref()
+                .map(|f| f.display().to_string())
+                .unwrap_or_default();
             let hint = match &f.old {
-                Some(kept) => format!("write {} at {} in {file}", render::text::value(Some(kept)), f.path),
+                Some(kept) => format!(
+                    "write {} at {} in {file}",
+                    render::text::value(Some(kept)),
+                    f.path
+                ),
                 None => format!("remove {} from {file}", f.path),
             };
             out.push(format!(
@@ -479,7 +529,12 @@ async fn settle_check(conn: &Connection, desired: &[Desired], outcome: &EnvOutco
     Ok(out)
 }
 
-async fn apply_one(conn: &Connection, env_plan: &EnvPlan, parallelism: usize, progress_on: bool) -> EnvOutcome {
+async fn apply_one(
+    conn: &Connection,
+    env_plan: &EnvPlan,
+    parallelism: usize,
+    progress_on: bool,
+) -> EnvOutcome {
     let name = env_plan.name.clone();
     let progress = Arc::new(output::Progress::new(progress_on));
     let p = progress.clone();
@@ -506,7 +561,9 @@ fn confirm(ctx: &Context, auto_approve: bool) -> Result<()> {
     ));
     match output::read_line().as_deref() {
         Some("yes") => Ok(()),
-        _ => Err(Error::NotApproved("apply cancelled: nothing was changed".into())),
+        _ => Err(Error::NotApproved(
+            "apply cancelled: nothing was changed".into(),
+        )),
     }
 }
 
@@ -537,7 +594,11 @@ async fn run_emulator(args: EmulatorArgs) -> Result<i32> {
     emulator::Emulator::serve(config, move |addr| {
         // The emulator's own credentials are printed on purpose: they are what a user needs to
         // point skconn at it. A generated secret is new on every start.
-        let shown = if generated { secret.clone() } else { "(as given)".to_string() };
+        let shown = if generated {
+            secret.clone()
+        } else {
+            "(as given)".to_string()
+        };
         #[allow(clippy::print_stdout)]
         {
             println!("skconn emulator listening on http://{addr}");

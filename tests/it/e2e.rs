@@ -47,11 +47,16 @@ fn plan_then_apply_creates_every_example_across_pages_then_settles() {
 
     repo.skconn(["apply", "--auto-approve"])
         .code(0)
-        .stdout_has(&format!("Applied {n} change(s), 0 failed, 0 not attempted."));
+        .stdout_has(&format!(
+            "Applied {n} change(s), 0 failed, 0 not attempted."
+        ));
     let stored = dev.connectors();
     assert_eq!(stored.len(), n);
     for c in &stored {
-        assert_eq!(c["metadata"]["managed_by"], "skconn", "marker missing on {c}");
+        assert_eq!(
+            c["metadata"]["managed_by"], "skconn",
+            "marker missing on {c}"
+        );
     }
     assert!(n > 3, "the examples must span several pages");
 
@@ -59,9 +64,17 @@ fn plan_then_apply_creates_every_example_across_pages_then_settles() {
     repo.skconn(["apply", "--auto-approve"])
         .code(0)
         .stdout_has("Nothing to apply");
-    assert!(writes(&dev).is_empty(), "a second apply wrote: {:?}", writes(&dev));
+    assert!(
+        writes(&dev).is_empty(),
+        "a second apply wrote: {:?}",
+        writes(&dev)
+    );
     // Listing followed every page.
-    let pages = dev.requests().iter().filter(|r| r.path == "/api/v1/providers").count();
+    let pages = dev
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/v1/providers")
+        .count();
     assert_eq!(pages, n.div_ceil(3));
     repo.skconn(["plan", "--detailed-exitcode"])
         .code(0)
@@ -71,7 +84,9 @@ fn plan_then_apply_creates_every_example_across_pages_then_settles() {
 #[test]
 fn one_changed_file_gives_one_put_with_the_whole_body() {
     let dev = emulator();
-    let repo = Repo::new().connector("bearer.yaml", BEARER).env("dev", &dev, "managed");
+    let repo = Repo::new()
+        .connector("bearer.yaml", BEARER)
+        .env("dev", &dev, "managed");
     repo.skconn(["apply", "--auto-approve"]).code(0);
     let id = dev.connector("Demo Bearer").unwrap()["identifier"]
         .as_str()
@@ -87,19 +102,37 @@ fn one_changed_file_gives_one_put_with_the_whole_body() {
         .stdout_has("/description: \"A bearer token API\" → \"A changed description\"")
         .stdout_has("Plan: 0 to create, 1 to update, 0 to delete.");
     repo.skconn(["apply", "--auto-approve"]).code(0);
-    let puts: Vec<_> = dev.requests().into_iter().filter(|r| r.method == "PUT").collect();
+    let puts: Vec<_> = dev
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .collect();
     assert_eq!(puts.len(), 1);
     let encoded: String = url_path_segment(&id);
     assert_eq!(puts[0].path, format!("/api/v1/custom-providers/{encoded}"));
     let body = puts[0].body.clone().expect("PUT has a body");
     // The whole object: every API field, and the marker.
-    for field in ["display_name", "description", "proxy_url", "proxy_enabled", "auth_patterns", "metadata", "icon_src"] {
+    for field in [
+        "display_name",
+        "description",
+        "proxy_url",
+        "proxy_enabled",
+        "auth_patterns",
+        "metadata",
+        "icon_src",
+    ] {
         assert!(body.get(field).is_some(), "PUT body lacks {field}: {body}");
     }
     assert_eq!(body["proxy_enabled"], json!(true));
     assert_eq!(body["metadata"]["managed_by"], json!("skconn"));
-    assert_eq!(dev.connector("Demo Bearer").unwrap()["description"], "A changed description");
-    assert_eq!(dev.connector("Demo Bearer").unwrap()["identifier"], json!(id));
+    assert_eq!(
+        dev.connector("Demo Bearer").unwrap()["description"],
+        "A changed description"
+    );
+    assert_eq!(
+        dev.connector("Demo Bearer").unwrap()["identifier"],
+        json!(id)
+    );
 }
 
 fn url_path_segment(s: &str) -> String {
@@ -116,10 +149,14 @@ fn hand_made(name: &str) -> Value {
 #[test]
 fn prune_off_keeps_everything_not_in_git() {
     let dev = emulator();
-    let repo = Repo::new().connector("bearer.yaml", BEARER).env("dev", &dev, "off");
+    let repo = Repo::new()
+        .connector("bearer.yaml", BEARER)
+        .env("dev", &dev, "off");
     repo.skconn(["apply", "--auto-approve"]).code(0);
     dev.insert(hand_made("Hand Made"));
-    let repo = repo.remove("connectors/bearer.yaml").connector("other.yaml", &BEARER.replace("Demo Bearer", "Other Bearer"));
+    let repo = repo
+        .remove("connectors/bearer.yaml")
+        .connector("other.yaml", BEARER.replace("Demo Bearer", "Other Bearer"));
     repo.skconn(["apply", "--auto-approve"])
         .code(0)
         .stdout_has("Not managed, left alone: \"Demo Bearer\", \"Hand Made\"");
@@ -131,17 +168,24 @@ fn prune_off_keeps_everything_not_in_git() {
 #[test]
 fn prune_managed_deletes_only_what_skconn_wrote() {
     let dev = emulator();
-    let repo = Repo::new().connector("bearer.yaml", BEARER).env("dev", &dev, "managed");
+    let repo = Repo::new()
+        .connector("bearer.yaml", BEARER)
+        .env("dev", &dev, "managed");
     repo.skconn(["apply", "--auto-approve"]).code(0);
     dev.insert(hand_made("Hand Made"));
-    let repo = repo.remove("connectors/bearer.yaml").connector("other.yaml", &BEARER.replace("Demo Bearer", "Other Bearer"));
+    let repo = repo
+        .remove("connectors/bearer.yaml")
+        .connector("other.yaml", BEARER.replace("Demo Bearer", "Other Bearer"));
     repo.skconn(["plan"])
         .code(0)
         .stdout_has("- delete \"Demo Bearer\"")
         .stdout_has("Not managed, left alone: \"Hand Made\"");
     repo.skconn(["apply", "--auto-approve"]).code(0);
     assert!(dev.connector("Demo Bearer").is_none());
-    assert!(dev.connector("Hand Made").is_some(), "a hand-made connector must survive prune: managed");
+    assert!(
+        dev.connector("Hand Made").is_some(),
+        "a hand-made connector must survive prune: managed"
+    );
     assert!(dev.connector("Other Bearer").is_some());
 }
 
@@ -149,17 +193,27 @@ fn prune_managed_deletes_only_what_skconn_wrote() {
 fn prune_all_deletes_every_connector_not_in_git() {
     let dev = emulator();
     dev.insert(hand_made("Hand Made"));
-    let repo = Repo::new().connector("bearer.yaml", BEARER).env("dev", &dev, "all");
-    repo.skconn(["plan"]).code(0).stdout_has("- delete \"Hand Made\"");
+    let repo = Repo::new()
+        .connector("bearer.yaml", BEARER)
+        .env("dev", &dev, "all");
+    repo.skconn(["plan"])
+        .code(0)
+        .stdout_has("- delete \"Hand Made\"");
     repo.skconn(["apply", "--auto-approve"]).code(0);
-    let names: Vec<_> = dev.connectors().iter().map(|c| c["display_name"].clone()).collect();
+    let names: Vec<_> = dev
+        .connectors()
+        .iter()
+        .map(|c| c["display_name"].clone())
+        .collect();
     assert_eq!(names, [json!("Demo Bearer")]);
 }
 
 #[test]
 fn apply_without_a_terminal_refuses_without_auto_approve() {
     let dev = emulator();
-    let repo = Repo::new().connector("bearer.yaml", BEARER).env("dev", &dev, "managed");
+    let repo = Repo::new()
+        .connector("bearer.yaml", BEARER)
+        .env("dev", &dev, "managed");
     repo.skconn(["apply"])
         .code(1)
         .stderr_has("stdin is not a terminal")
@@ -176,15 +230,25 @@ fn wrong_client_secret_fails_clearly_and_names_the_environment() {
         .var("SK_DEV_SECRET", "definitely-the-wrong-secret");
     let out = repo.skconn(["plan"]);
     out.code(1).stderr_has("dev");
-    assert!(out.stderr.to_lowercase().contains("credentials") || out.stderr.contains("invalid_client"), "{out}");
-    assert!(!out.all().contains("definitely-the-wrong-secret"), "the secret was printed\n{out}");
+    assert!(
+        out.stderr.to_lowercase().contains("credentials") || out.stderr.contains("invalid_client"),
+        "{out}"
+    );
+    assert!(
+        !out.all().contains("definitely-the-wrong-secret"),
+        "the secret was printed\n{out}"
+    );
 }
 
 #[test]
 fn a_missing_variable_in_skconn_yaml_is_named_and_nothing_is_sent() {
     let dev = emulator();
-    let repo = Repo::new().connector("bearer.yaml", BEARER).env("dev", &dev, "managed");
-    let repo = repo.edit("skconn.yaml", |t| t.replace("${SK_DEV_ID}", "${SK_DEV_MISSING_ID}"));
+    let repo = Repo::new()
+        .connector("bearer.yaml", BEARER)
+        .env("dev", &dev, "managed");
+    let repo = repo.edit("skconn.yaml", |t| {
+        t.replace("${SK_DEV_ID}", "${SK_DEV_MISSING_ID}")
+    });
     repo.skconn(["plan"])
         .code(1)
         .stderr_has("skconn.yaml:4")
@@ -195,7 +259,9 @@ fn a_missing_variable_in_skconn_yaml_is_named_and_nothing_is_sent() {
 #[test]
 fn two_environments_get_the_same_connectors_with_their_own_identifiers() {
     let (dev, prod) = (emulator(), emulator());
-    let repo = Repo::examples().env("dev", &dev, "managed").env("prod", &prod, "managed");
+    let repo = Repo::examples()
+        .env("dev", &dev, "managed")
+        .env("prod", &prod, "managed");
     let n = example_count();
     repo.skconn(["apply", "--auto-approve"])
         .code(0)
@@ -206,13 +272,20 @@ fn two_environments_get_the_same_connectors_with_their_own_identifiers() {
     assert_eq!(prod.connectors().len(), n);
     for d in dev.connectors() {
         let p = prod.connector(d["display_name"].as_str().unwrap()).unwrap();
-        assert_ne!(d["identifier"], p["identifier"], "identifiers must differ per environment");
+        assert_ne!(
+            d["identifier"], p["identifier"],
+            "identifiers must differ per environment"
+        );
     }
     // --env picks one.
     let dev2 = emulator();
     let repo = repo.env("later", &dev2, "managed");
-    repo.skconn(["plan", "--env", "later"]).code(0).stdout_lacks("Environment dev:");
-    repo.skconn(["plan", "--env", "nope"]).code(1).stderr_has("unknown environment `nope`");
+    repo.skconn(["plan", "--env", "later"])
+        .code(0)
+        .stdout_lacks("Environment dev:");
+    repo.skconn(["plan", "--env", "nope"])
+        .code(1)
+        .stderr_has("unknown environment `nope`");
 }
 
 #[test]
@@ -229,9 +302,16 @@ fn the_local_environment_round_trips_with_no_configuration() {
         .code(0)
         .stdout_has("Plan: 0 to create, 0 to update, 0 to delete.");
     // A deleted file is pruned from the local environment (prune: managed).
-    let first = std::fs::read_dir(repo.path().join("connectors")).unwrap().next().unwrap().unwrap().path();
+    let first = std::fs::read_dir(repo.path().join("connectors"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     std::fs::remove_file(first).unwrap();
-    repo.skconn(["plan"]).code(0).stdout_has("0 to update, 1 to delete.");
+    repo.skconn(["plan"])
+        .code(0)
+        .stdout_has("0 to update, 1 to delete.");
 }
 
 #[test]
@@ -250,12 +330,25 @@ fn no_secret_or_token_appears_at_trace_level() {
         everything.push_str(&out.all());
     }
     // Wrong secret at trace level too.
-    let bad = repo.cmd(["plan"]).env("RUST_LOG", "trace").env("SK_DEV_SECRET", "wrong-secret-value-123").run();
+    let bad = repo
+        .cmd(["plan"])
+        .env("RUST_LOG", "trace")
+        .env("SK_DEV_SECRET", "wrong-secret-value-123")
+        .run();
     everything.push_str(&bad.all());
-    assert!(everything.contains("TRACE") || everything.contains("DEBUG"), "trace logging was not on");
+    assert!(
+        everything.contains("TRACE") || everything.contains("DEBUG"),
+        "trace logging was not on"
+    );
     let secret = dev.client_secret().to_string();
-    assert!(!everything.contains(&secret), "the client secret was printed");
-    assert!(!everything.contains("wrong-secret-value-123"), "a wrong secret was printed");
+    assert!(
+        !everything.contains(&secret),
+        "the client secret was printed"
+    );
+    assert!(
+        !everything.contains("wrong-secret-value-123"),
+        "a wrong secret was printed"
+    );
     let tokens = dev.issued_tokens();
     assert!(!tokens.is_empty());
     for t in tokens {
@@ -280,9 +373,16 @@ fn expectations(text: &str) -> Vec<(String, String, String)> {
 #[test]
 fn every_invalid_fixture_fails_with_file_line_and_field_and_sends_nothing() {
     let dir = crate_root().join("tests/fixtures/invalid");
-    let mut fixtures: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut fixtures: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     fixtures.sort();
-    assert!(fixtures.len() >= 30, "expected a fixture per rule, found {}", fixtures.len());
+    assert!(
+        fixtures.len() >= 30,
+        "expected a fixture per rule, found {}",
+        fixtures.len()
+    );
     let dev = emulator();
     for path in fixtures {
         let name = path.file_name().unwrap().to_str().unwrap().to_string();
@@ -296,7 +396,8 @@ fn every_invalid_fixture_fails_with_file_line_and_field_and_sends_nothing() {
             .env("dev", &dev, "managed");
         for cmd in ["validate", "plan"] {
             let out = repo.skconn([cmd]);
-            out.code(1).stderr_has("nothing was sent to any environment");
+            out.code(1)
+                .stderr_has("nothing was sent to any environment");
             for (pos, field, msg) in &expected {
                 // 0:0 is a problem of the whole file: no line to point at.
                 let location = if pos == "0:0" {
@@ -312,19 +413,29 @@ fn every_invalid_fixture_fails_with_file_line_and_field_and_sends_nothing() {
                     .stderr
                     .lines()
                     .find(|l| l.contains(&location) && l.contains(msg.as_str()))
-                    .unwrap_or_else(|| panic!("{name}: no line with {location} and {msg:?}\n{out}"));
+                    .unwrap_or_else(|| {
+                        panic!("{name}: no line with {location} and {msg:?}\n{out}")
+                    });
                 assert!(line.starts_with("error: "), "{name}: {line}");
             }
             assert!(out.stderr.contains("help:"), "{name}: no help given\n{out}");
         }
     }
-    assert!(dev.requests().is_empty(), "requests were sent while input was invalid: {:?}", dev.requests().len());
+    assert!(
+        dev.requests().is_empty(),
+        "requests were sent while input was invalid: {:?}",
+        dev.requests().len()
+    );
 }
 
 #[test]
 fn github_actions_gets_error_annotations_for_bad_files() {
-    let text = std::fs::read_to_string(crate_root().join("tests/fixtures/invalid/display_name_hyphen.yaml")).unwrap();
+    let text = std::fs::read_to_string(
+        crate_root().join("tests/fixtures/invalid/display_name_hyphen.yaml"),
+    )
+    .unwrap();
     let repo = Repo::new().connector("bad.yaml", &text);
     let out = repo.cmd(["validate"]).env("GITHUB_ACTIONS", "true").run();
-    out.code(1).stdout_has("::error file=connectors/bad.yaml,line=3,col=15::display_name: ");
+    out.code(1)
+        .stdout_has("::error file=connectors/bad.yaml,line=3,col=15::display_name: ");
 }

@@ -16,7 +16,10 @@ fn bearer(name: &str, description: &str) -> String {
 }
 
 fn write_count(emu: &skconn::emulator::Emulator) -> usize {
-    emu.requests().iter().filter(|r| r.method != "GET" && r.path.starts_with("/api/")).count()
+    emu.requests()
+        .iter()
+        .filter(|r| r.method != "GET" && r.path.starts_with("/api/"))
+        .count()
 }
 
 fn seeded() -> skconn::emulator::Emulator {
@@ -28,18 +31,23 @@ fn seeded() -> skconn::emulator::Emulator {
 fn mixed() -> (skconn::emulator::Emulator, Repo) {
     let dev = seeded();
     let repo = Repo::new()
-        .connector("keep.yaml", &bearer("Keep Me", "unchanged"))
-        .connector("gone.yaml", &bearer("Gone Soon", "to be deleted"))
+        .connector("keep.yaml", bearer("Keep Me", "unchanged"))
+        .connector("gone.yaml", bearer("Gone Soon", "to be deleted"))
         .connector("oauth.yaml", OAUTH)
         .env("dev", &dev, "managed");
     repo.skconn(["apply", "--auto-approve"]).code(0);
-    dev.insert(json!({"display_name": "Hand Made", "proxy_url": "https://hand.example.com",
-        "auth_patterns": [{"type": "NO_AUTH", "is_mcp": true}]}));
+    dev.insert(
+        json!({"display_name": "Hand Made", "proxy_url": "https://hand.example.com",
+        "auth_patterns": [{"type": "NO_AUTH", "is_mcp": true}]}),
+    );
     let repo = repo
         .remove("connectors/gone.yaml")
-        .connector("new.yaml", &bearer("Brand New", "created"))
+        .connector("new.yaml", bearer("Brand New", "created"))
         .edit("connectors/oauth.yaml", |t| {
-            t.replace("scope: write\n          display_name: Write", "scope: admin\n          display_name: Admin")
+            t.replace(
+                "scope: write\n          display_name: Write",
+                "scope: admin\n          display_name: Admin",
+            )
         });
     (dev, repo)
 }
@@ -53,27 +61,62 @@ fn json_plan_is_a_documented_contract() {
     assert_eq!(doc["format_version"], "1");
     let env = &doc["environments"][0];
     assert_eq!(env["name"], "dev");
-    assert_eq!(env["summary"], json!({"create": 1, "update": 1, "delete": 1, "unchanged": 1}));
+    assert_eq!(
+        env["summary"],
+        json!({"create": 1, "update": 1, "delete": 1, "unchanged": 1})
+    );
     assert_eq!(env["not_managed"], json!(["Hand Made"]));
     let changes = env["changes"].as_array().unwrap();
-    let actions: Vec<&str> = changes.iter().map(|c| c["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = changes
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["create", "update", "delete"]);
     for c in changes {
-        for key in ["action", "display_name", "identifier", "drift", "diff", "warnings"] {
+        for key in [
+            "action",
+            "display_name",
+            "identifier",
+            "drift",
+            "diff",
+            "warnings",
+        ] {
             assert!(c.get(key).is_some(), "change lacks {key}: {c}");
         }
         assert_eq!(c["drift"], false);
     }
-    assert!(changes[0]["identifier"].is_null(), "a create has no identifier yet");
+    assert!(
+        changes[0]["identifier"].is_null(),
+        "a create has no identifier yet"
+    );
     let update = &changes[1];
     assert_eq!(update["display_name"], "Demo OAuth");
-    assert!(update["identifier"].as_str().unwrap().starts_with("demo_oauth"));
+    assert!(update["identifier"]
+        .as_str()
+        .unwrap()
+        .starts_with("demo_oauth"));
     let diff = update["diff"].as_array().unwrap();
-    assert!(diff.iter().all(|d| ["add", "remove", "replace"].contains(&d["op"].as_str().unwrap())));
-    assert!(diff.iter().any(|d| d["path"].as_str().unwrap().starts_with("/auth_patterns/0/oauth_config/available_scopes/1")));
-    let warnings: Vec<&str> = update["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
-    assert!(warnings.contains(&"OAuth scopes added: admin"), "{warnings:?}");
-    assert!(warnings.contains(&"OAuth scopes removed: write"), "{warnings:?}");
+    assert!(diff
+        .iter()
+        .all(|d| ["add", "remove", "replace"].contains(&d["op"].as_str().unwrap())));
+    assert!(diff.iter().any(|d| d["path"]
+        .as_str()
+        .unwrap()
+        .starts_with("/auth_patterns/0/oauth_config/available_scopes/1")));
+    let warnings: Vec<&str> = update["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert!(
+        warnings.contains(&"OAuth scopes added: admin"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings.contains(&"OAuth scopes removed: write"),
+        "{warnings:?}"
+    );
     assert!(warnings.iter().any(|w| w.contains("re-authorize")));
 
     // The whole document. Identifiers depend on the order of parallel creates: redacted.
@@ -95,7 +138,9 @@ fn text_plan_shows_every_action_and_the_warnings() {
         .stdout_has("Plan: 1 to create, 1 to update, 1 to delete.")
         .stdout_lacks("\x1b[");
     // Colour only when asked for (or on a terminal without NO_COLOR).
-    repo.skconn(["plan", "--color", "always"]).code(0).stdout_has("\x1b[");
+    repo.skconn(["plan", "--color", "always"])
+        .code(0)
+        .stdout_has("\x1b[");
 }
 
 #[test]
@@ -103,13 +148,18 @@ fn markdown_plan_of_500_connectors_stays_under_the_comment_limit() {
     let dev = emulator_with(|c| c.max_page_size = 100);
     let mut repo = Repo::new().env("dev", &dev, "managed");
     for i in 0..500 {
-        repo = repo.connector(&format!("c{i:03}.yaml"), &bearer(&format!("Connector {i:03}"), "short"));
+        repo = repo.connector(
+            &format!("c{i:03}.yaml"),
+            bearer(&format!("Connector {i:03}"), "short"),
+        );
     }
     repo.skconn(["apply", "--auto-approve"]).code(0);
     assert_eq!(dev.connectors().len(), 500);
     let long = "a much longer description ".repeat(8);
     for i in 0..500 {
-        repo = repo.edit(&format!("connectors/c{i:03}.yaml"), |t| t.replace("description: short", &format!("description: {long}")));
+        repo = repo.edit(&format!("connectors/c{i:03}.yaml"), |t| {
+            t.replace("description: short", &format!("description: {long}"))
+        });
     }
     // 500 of 500 updated: past the change threshold, so --force.
     let out = repo.skconn(["plan", "--format", "markdown", "--force"]);
@@ -119,9 +169,15 @@ fn markdown_plan_of_500_connectors_stays_under_the_comment_limit() {
         .stdout_has("| 🟡 | update | Connector 000 |");
     let chars = out.stdout.chars().count();
     assert!(chars <= 65_536, "markdown is {chars} characters");
-    assert!(out.stdout.contains("not shown") || out.stdout.contains("Truncated"), "no truncation note");
+    assert!(
+        out.stdout.contains("not shown") || out.stdout.contains("Truncated"),
+        "no truncation note"
+    );
     // Whole <details> blocks only.
-    assert_eq!(out.stdout.matches("<details>").count(), out.stdout.matches("</details>").count());
+    assert_eq!(
+        out.stdout.matches("<details>").count(),
+        out.stdout.matches("</details>").count()
+    );
 }
 
 #[test]
@@ -132,7 +188,10 @@ fn a_saved_plan_is_applied_exactly() {
         .code(0)
         .stdout_has("Saved the plan to");
     let saved = std::fs::read_to_string(&plan_file).unwrap();
-    assert!(!saved.contains(dev.client_secret()), "the saved plan holds the client secret");
+    assert!(
+        !saved.contains(dev.client_secret()),
+        "the saved plan holds the client secret"
+    );
     for t in dev.issued_tokens() {
         assert!(!saved.contains(&t), "the saved plan holds a token");
     }
@@ -164,7 +223,9 @@ fn a_stale_saved_plan_is_refused_with_zero_writes() {
     repo.skconn(["plan", "--out", f]).code(0);
 
     // Someone edits a connector in the dashboard.
-    dev.edit("Keep Me", |c| c["description"] = json!("edited in the dashboard"));
+    dev.edit("Keep Me", |c| {
+        c["description"] = json!("edited in the dashboard")
+    });
     dev.clear_requests();
     repo.skconn(["apply", f])
         .code(1)
@@ -173,7 +234,9 @@ fn a_stale_saved_plan_is_refused_with_zero_writes() {
     assert_eq!(write_count(&dev), 0);
 
     // The files change.
-    let repo = repo.edit("connectors/keep.yaml", |t| t.replace("unchanged", "changed in git"));
+    let repo = repo.edit("connectors/keep.yaml", |t| {
+        t.replace("unchanged", "changed in git")
+    });
     repo.skconn(["apply", f])
         .code(1)
         .stderr_has("the connector files changed since the plan was made");
@@ -184,23 +247,29 @@ fn a_stale_saved_plan_is_refused_with_zero_writes() {
 fn an_edit_outside_skconn_is_drift_and_a_git_edit_is_not() {
     let dev = seeded();
     let repo = Repo::new()
-        .connector("a.yaml", &bearer("Edited Live", "original"))
-        .connector("b.yaml", &bearer("Edited In Git", "original"))
+        .connector("a.yaml", bearer("Edited Live", "original"))
+        .connector("b.yaml", bearer("Edited In Git", "original"))
         .env("dev", &dev, "managed");
     repo.skconn(["apply", "--auto-approve"]).code(0);
-    dev.edit("Edited Live", |c| c["description"] = json!("changed in the dashboard"));
-    let repo = repo.edit("connectors/b.yaml", |t| t.replace("original", "changed in git"));
+    dev.edit("Edited Live", |c| {
+        c["description"] = json!("changed in the dashboard")
+    });
+    let repo = repo.edit("connectors/b.yaml", |t| {
+        t.replace("original", "changed in git")
+    });
 
     let out = repo.skconn(["plan", "--format", "json"]);
     let doc: Value = serde_json::from_str(&out.stdout).unwrap();
     let changes = doc["environments"][0]["changes"].as_array().unwrap();
-    let drift = |name: &str| changes.iter().find(|c| c["display_name"] == name).unwrap()["drift"].clone();
+    let drift =
+        |name: &str| changes.iter().find(|c| c["display_name"] == name).unwrap()["drift"].clone();
     assert_eq!(drift("Edited Live"), json!(true));
     assert_eq!(drift("Edited In Git"), json!(false));
     repo.skconn(["plan"])
         .stdout_has("update \"Edited Live\"")
         .stdout_has("(drift: edited outside skconn)");
-    repo.skconn(["plan", "--format", "markdown"]).stdout_has("**drift**");
+    repo.skconn(["plan", "--format", "markdown"])
+        .stdout_has("**drift**");
     // A scheduled drift check fails on it.
     repo.skconn(["plan", "--detailed-exitcode"]).code(2);
     // Applying restores the file's version and the drift is gone.
@@ -212,7 +281,13 @@ fn an_edit_outside_skconn_is_drift_and_a_git_edit_is_not() {
 fn a_field_the_server_rewrites_is_caught_by_the_settle_check() {
     let dev = emulator_with(|c| c.rewrite = Rewrite::LowercaseProxyHost);
     let repo = Repo::new()
-        .connector("a.yaml", &bearer("Upper Host", "x").replace("https://api.demo.example.com", "https://API.Demo.example.com/v1"))
+        .connector(
+            "a.yaml",
+            bearer("Upper Host", "x").replace(
+                "https://api.demo.example.com",
+                "https://API.Demo.example.com/v1",
+            ),
+        )
         .env("dev", &dev, "managed");
     repo.skconn(["apply", "--auto-approve"])
         .code(5)
@@ -228,11 +303,16 @@ fn a_field_the_server_rewrites_is_caught_by_the_settle_check() {
 #[test]
 fn previous_names_rename_in_place_keeping_the_identifier() {
     let dev = emulator();
-    let repo = Repo::new().connector("a.yaml", &bearer("Old Name", "x")).env("dev", &dev, "managed");
+    let repo = Repo::new()
+        .connector("a.yaml", bearer("Old Name", "x"))
+        .env("dev", &dev, "managed");
     repo.skconn(["apply", "--auto-approve"]).code(0);
     let id = dev.connector("Old Name").unwrap()["identifier"].clone();
     let repo = repo.edit("connectors/a.yaml", |t| {
-        format!("{}skconn:\n  previous_names: [Old Name]\n", t.replace("Old Name", "New Name"))
+        format!(
+            "{}skconn:\n  previous_names: [Old Name]\n",
+            t.replace("Old Name", "New Name")
+        )
     });
     repo.skconn(["plan"])
         .code(0)
@@ -243,18 +323,27 @@ fn previous_names_rename_in_place_keeping_the_identifier() {
     repo.skconn(["apply", "--auto-approve"]).code(0);
     assert_eq!(dev.connector("New Name").unwrap()["identifier"], id);
     assert!(dev.connector("Old Name").is_none());
-    assert!(dev.requests().iter().all(|r| r.method != "DELETE" && r.method != "POST" || r.path == "/oauth/token"));
+    assert!(dev
+        .requests()
+        .iter()
+        .all(|r| r.method != "DELETE" && r.method != "POST" || r.path == "/oauth/token"));
 }
 
 #[test]
 fn the_job_summary_gets_the_markdown_plan() {
     let (_dev, repo) = mixed();
     let summary = repo.path().join("summary.md");
-    repo.cmd(["plan"]).env("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()).run().code(0);
+    repo.cmd(["plan"])
+        .env("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())
+        .run()
+        .code(0);
     let text = std::fs::read_to_string(&summary).unwrap();
     assert!(text.contains("## skconn plan"));
     assert!(text.contains("| 🟢 | create | Brand New |"));
-    repo.cmd(["apply", "--auto-approve"]).env("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()).run().code(0);
+    repo.cmd(["apply", "--auto-approve"])
+        .env("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())
+        .run()
+        .code(0);
     let text = std::fs::read_to_string(&summary).unwrap();
     assert!(text.contains("### Apply result"));
     assert!(text.contains("created \"Brand New\""));
@@ -266,7 +355,10 @@ fn redact_identifiers(text: &str) -> String {
         .map(|l| match l.find("\"identifier\": \"") {
             Some(_) => match l.rfind(':') {
                 Some(i) if l[i + 1..].starts_with(|c: char| c.is_ascii_digit()) => {
-                    let tail: String = l[i + 1..].chars().skip_while(char::is_ascii_digit).collect();
+                    let tail: String = l[i + 1..]
+                        .chars()
+                        .skip_while(char::is_ascii_digit)
+                        .collect();
                     format!("{}:N{tail}", &l[..i])
                 }
                 _ => l.to_string(),

@@ -4,7 +4,6 @@
 use crate::support::*;
 use serde_json::json;
 use skconn::emulator::{Emulator, Fault, FaultKind};
-use std::time::Duration;
 
 /// Where creates go (faults on POST alone would also hit the token endpoint).
 const WRITES: &str = "/api/v1/custom-providers";
@@ -18,27 +17,55 @@ fn bearer(name: &str) -> String {
 fn repo_with(n: usize, emu: &Emulator, prune: &str) -> Repo {
     let mut repo = Repo::new().env("dev", emu, prune);
     for i in 0..n {
-        repo = repo.connector(&format!("c{i:02}.yaml"), &bearer(&format!("Conn {i:02}")));
+        repo = repo.connector(&format!("c{i:02}.yaml"), bearer(&format!("Conn {i:02}")));
     }
     repo
 }
 
 fn names(emu: &Emulator) -> Vec<String> {
-    emu.connectors().iter().map(|c| c["display_name"].as_str().unwrap().to_string()).collect()
+    emu.connectors()
+        .iter()
+        .map(|c| c["display_name"].as_str().unwrap().to_string())
+        .collect()
 }
 
 fn writes(emu: &Emulator) -> usize {
-    emu.requests().iter().filter(|r| r.method != "GET" && r.path.starts_with("/api/")).count()
+    emu.requests()
+        .iter()
+        .filter(|r| r.method != "GET" && r.path.starts_with("/api/"))
+        .count()
 }
 
 #[test]
 fn one_apply_through_429s_503s_and_lost_answers_converges_without_duplicates() {
     let dev = emulator();
     let repo = repo_with(12, &dev, "managed");
-    dev.push_fault(Fault::new(FaultKind::Status { status: 429, retry_after: Some(0) }).method("POST").path(WRITES).times(2));
+    dev.push_fault(
+        Fault::new(FaultKind::Status {
+            status: 429,
+            retry_after: Some(0),
+        })
+        .method("POST")
+        .path(WRITES)
+        .times(2),
+    );
     dev.push_fault(Fault::status(503).method("POST").path(WRITES).times(2));
-    dev.push_fault(Fault::new(FaultKind::LostAnswer { drop_connection: false }).method("POST").path(WRITES).times(2));
-    dev.push_fault(Fault::new(FaultKind::LostAnswer { drop_connection: true }).method("POST").path(WRITES).times(1));
+    dev.push_fault(
+        Fault::new(FaultKind::LostAnswer {
+            drop_connection: false,
+        })
+        .method("POST")
+        .path(WRITES)
+        .times(2),
+    );
+    dev.push_fault(
+        Fault::new(FaultKind::LostAnswer {
+            drop_connection: true,
+        })
+        .method("POST")
+        .path(WRITES)
+        .times(1),
+    );
     dev.push_fault(Fault::new(FaultKind::Drop).method("GET").times(1));
     dev.push_fault(Fault::status(503).method("GET").times(1));
     repo.skconn(["apply", "--auto-approve"])
@@ -57,11 +84,15 @@ fn a_401_mid_run_refreshes_the_token_once() {
     let dev = emulator();
     let repo = repo_with(3, &dev, "managed");
     repo.skconn(["apply", "--auto-approve"]).code(0);
-    let repo = repo.edit("connectors/c00.yaml", |t| t.replace("Conn 00 API", "changed"));
+    let repo = repo.edit("connectors/c00.yaml", |t| {
+        t.replace("Conn 00 API", "changed")
+    });
     dev.clear_requests();
     // The token is refused between the listing and the write (as when it expires mid-run).
     dev.push_fault(Fault::status(401).method("PUT"));
-    repo.skconn(["apply", "--auto-approve"]).code(0).stdout_has("✓ updated \"Conn 00\"");
+    repo.skconn(["apply", "--auto-approve"])
+        .code(0)
+        .stdout_has("✓ updated \"Conn 00\"");
     let log: Vec<(String, u16)> = dev
         .requests()
         .iter()
@@ -70,7 +101,12 @@ fn a_401_mid_run_refreshes_the_token_once() {
         .collect();
     assert_eq!(
         log,
-        [("POST".to_string(), 200), ("PUT".to_string(), 401), ("POST".to_string(), 200), ("PUT".to_string(), 200)],
+        [
+            ("POST".to_string(), 200),
+            ("PUT".to_string(), 401),
+            ("POST".to_string(), 200),
+            ("PUT".to_string(), 200)
+        ],
         "one token, a 401, one refresh, the write again"
     );
 }
@@ -84,7 +120,9 @@ fn an_in_use_delete_fails_alone_the_rest_applies_and_a_rerun_plans_only_it() {
     let repo = repo
         .remove("connectors/c00.yaml")
         .remove("connectors/c01.yaml")
-        .edit("connectors/c02.yaml", |t| t.replace("Conn 02 API", "changed"));
+        .edit("connectors/c02.yaml", |t| {
+            t.replace("Conn 02 API", "changed")
+        });
     let out = repo.skconn(["apply", "--auto-approve"]);
     out.code(4)
         .stdout_has("✓ deleted \"Conn 01\"")
@@ -110,7 +148,7 @@ fn an_in_use_delete_fails_alone_the_rest_applies_and_a_rerun_plans_only_it() {
 fn a_failing_environment_stops_the_next_one_and_says_what_was_not_attempted() {
     let (dev, prod) = (emulator(), emulator());
     let repo = Repo::new()
-        .connector("a.yaml", &bearer("Alpha"))
+        .connector("a.yaml", bearer("Alpha"))
         .env("dev", &dev, "managed")
         .env("prod", &prod, "managed");
     dev.push_fault(Fault::status(500).method("POST").path(WRITES).always());
@@ -120,7 +158,10 @@ fn a_failing_environment_stops_the_next_one_and_says_what_was_not_attempted() {
         .stdout_has("500")
         .stdout_has("not attempted: environment dev did not apply cleanly")
         .stdout_has("Applied 0 change(s), 0 failed, 1 not attempted.");
-    assert!(prod.connectors().is_empty(), "prod was written although dev failed");
+    assert!(
+        prod.connectors().is_empty(),
+        "prod was written although dev failed"
+    );
 }
 
 #[test]
@@ -138,7 +179,8 @@ fn an_empty_or_missing_connectors_folder_never_deletes() {
     assert_eq!(dev.connectors().len(), 3);
     std::fs::create_dir(repo.path().join("connectors")).unwrap();
     repo.skconn(["plan"]).code(3).stderr_has("empty or missing");
-    repo.skconn(["apply", "--auto-approve", "--allow-empty"]).code(0);
+    repo.skconn(["apply", "--auto-approve", "--allow-empty"])
+        .code(0);
     assert!(dev.connectors().is_empty());
 }
 
@@ -148,7 +190,10 @@ fn deleting_or_updating_more_than_30_percent_needs_force() {
     let repo = repo_with(10, &dev, "managed");
     repo.skconn(["apply", "--auto-approve"]).code(0);
     // 3 of 10 is allowed.
-    let repo = repo.remove("connectors/c00.yaml").remove("connectors/c01.yaml").remove("connectors/c02.yaml");
+    let repo = repo
+        .remove("connectors/c00.yaml")
+        .remove("connectors/c01.yaml")
+        .remove("connectors/c02.yaml");
     repo.skconn(["plan"]).code(0).stdout_has("3 to delete");
     // 4 of 10 is not.
     let repo = repo.remove("connectors/c03.yaml");
@@ -183,27 +228,61 @@ fn a_protected_connector_is_never_deleted_even_with_force() {
 fn hostile_files_fail_cleanly_naming_the_file_with_zero_requests() {
     let dev = emulator();
     let nested = format!("{}x{}\n", "[".repeat(100_000), "]".repeat(100_000));
-    let mut bomb = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
-    for (i, prev) in ["b", "c", "d", "e", "f", "g", "h", "i"].iter().zip(["a", "b", "c", "d", "e", "f", "g", "h"]) {
-        bomb.push_str(&format!("{i}: &{i} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
+    let mut bomb = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    for (i, prev) in ["b", "c", "d", "e", "f", "g", "h", "i"]
+        .iter()
+        .zip(["a", "b", "c", "d", "e", "f", "g", "h"])
+    {
+        bomb.push_str(&format!(
+            "{i}: &{i} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+        ));
     }
     let cases: Vec<(&str, Vec<u8>)> = vec![
-        ("latin1.yaml", b"display_name: Caf\xe9\nproxy_url: https://x.example.com\n".to_vec()),
-        ("docs.yaml", format!("{}---\n{}", bearer("Doc One"), bearer("Doc Two")).into_bytes()),
-        ("list.yaml", b"- display_name: A\n- display_name: B\n".to_vec()),
+        (
+            "latin1.yaml",
+            b"display_name: Caf\xe9\nproxy_url: https://x.example.com\n".to_vec(),
+        ),
+        (
+            "docs.yaml",
+            format!("{}---\n{}", bearer("Doc One"), bearer("Doc Two")).into_bytes(),
+        ),
+        (
+            "list.yaml",
+            b"- display_name: A\n- display_name: B\n".to_vec(),
+        ),
         ("bomb.yaml", bomb.into_bytes()),
-        ("big.yaml", format!("display_name: Big\ndescription: \"{}\"\n", "x".repeat(8 * 1024 * 1024)).into_bytes()),
+        (
+            "big.yaml",
+            format!(
+                "display_name: Big\ndescription: \"{}\"\n",
+                "x".repeat(8 * 1024 * 1024)
+            )
+            .into_bytes(),
+        ),
         ("empty.yaml", Vec::new()),
-        ("tabs.yaml", b"display_name: Tabs\nmetadata:\n\towner: x\n".to_vec()),
+        (
+            "tabs.yaml",
+            b"display_name: Tabs\nmetadata:\n\towner: x\n".to_vec(),
+        ),
         ("nested.yaml", nested.into_bytes()),
     ];
     for (name, bytes) in cases {
-        let repo = Repo::new().connector("ok.yaml", &bearer("Fine")).connector(name, bytes).env("dev", &dev, "managed");
+        let repo = Repo::new()
+            .connector("ok.yaml", bearer("Fine"))
+            .connector(name, bytes)
+            .env("dev", &dev, "managed");
         let out = repo.skconn(["plan"]);
-        out.code(1).stderr_has(&format!("connectors/{name}")).stderr_has("nothing was sent");
+        out.code(1)
+            .stderr_has(&format!("connectors/{name}"))
+            .stderr_has("nothing was sent");
         assert!(!out.stderr.contains("panicked"), "{name} panicked\n{out}");
     }
-    assert!(dev.requests().is_empty(), "a request was sent while input was invalid");
+    assert!(
+        dev.requests().is_empty(),
+        "a request was sent while input was invalid"
+    );
 }
 
 #[test]
@@ -226,7 +305,9 @@ fn a_utf8_bom_is_accepted_and_other_files_are_ignored() {
 #[test]
 fn a_symlink_loop_fails_cleanly() {
     let dev = emulator();
-    let repo = Repo::new().connector("ok.yaml", &bearer("Fine")).env("dev", &dev, "managed");
+    let repo = Repo::new()
+        .connector("ok.yaml", bearer("Fine"))
+        .env("dev", &dev, "managed");
     std::os::unix::fs::symlink("loop", repo.path().join("connectors/loop")).unwrap();
     std::os::unix::fs::symlink("../connectors", repo.path().join("connectors/sub.yaml")).unwrap();
     let out = repo.skconn(["plan"]);
@@ -239,11 +320,29 @@ fn no_secret_shows_under_faults_at_trace_level() {
     let dev = emulator();
     let repo = repo_with(4, &dev, "managed");
     dev.push_fault(Fault::status(503).times(3));
-    dev.push_fault(Fault::new(FaultKind::Status { status: 429, retry_after: Some(0) }).times(2));
-    dev.push_fault(Fault::new(FaultKind::LostAnswer { drop_connection: true }).method("POST").path(WRITES).times(1));
+    dev.push_fault(
+        Fault::new(FaultKind::Status {
+            status: 429,
+            retry_after: Some(0),
+        })
+        .times(2),
+    );
+    dev.push_fault(
+        Fault::new(FaultKind::LostAnswer {
+            drop_connection: true,
+        })
+        .method("POST")
+        .path(WRITES)
+        .times(1),
+    );
     dev.push_fault(Fault::status(500).method("POST").path(WRITES).always());
     let mut all = String::new();
-    for args in [vec!["plan"], vec!["--max-attempts", "2", "apply", "--auto-approve"], vec!["plan", "--format", "json"], vec!["plan", "--format", "markdown"]] {
+    for args in [
+        vec!["plan"],
+        vec!["--max-attempts", "2", "apply", "--auto-approve"],
+        vec!["plan", "--format", "json"],
+        vec!["plan", "--format", "markdown"],
+    ] {
         let out = repo.cmd(&args).env("RUST_LOG", "trace").run();
         all.push_str(&out.all());
     }
@@ -252,6 +351,9 @@ fn no_secret_shows_under_faults_at_trace_level() {
     for t in dev.issued_tokens() {
         assert!(!all.contains(&t), "a token was printed");
     }
-    assert!(!all.to_lowercase().contains("authorization: bearer"), "a request header was echoed");
+    assert!(
+        !all.to_lowercase().contains("authorization: bearer"),
+        "a request header was echoed"
+    );
     let _ = json!(null);
 }

@@ -56,7 +56,10 @@ impl Repo {
     /// A repository holding a copy of the example connectors.
     pub fn examples() -> Repo {
         let repo = Repo::new();
-        copy_dir(&crate_root().join("connectors"), &repo.path().join("connectors"));
+        copy_dir(
+            &crate_root().join("connectors"),
+            &repo.path().join("connectors"),
+        );
         repo
     }
 
@@ -94,8 +97,10 @@ impl Repo {
     pub fn env(mut self, name: &str, emu: &Emulator, prune: &str) -> Repo {
         let up = name.to_uppercase();
         self.vars.push((format!("SK_{up}_URL"), emu.url()));
-        self.vars.push((format!("SK_{up}_ID"), emu.client_id().to_string()));
-        self.vars.push((format!("SK_{up}_SECRET"), emu.client_secret().to_string()));
+        self.vars
+            .push((format!("SK_{up}_ID"), emu.client_id().to_string()));
+        self.vars
+            .push((format!("SK_{up}_SECRET"), emu.client_secret().to_string()));
         self.envs.push((
             name.to_string(),
             format!(
