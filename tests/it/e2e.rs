@@ -439,3 +439,42 @@ fn github_actions_gets_error_annotations_for_bad_files() {
     out.code(1)
         .stdout_has("::error file=connectors/bad.yaml,line=3,col=15::display_name: ");
 }
+
+/// Runs `skconn apply` on a pseudo-terminal (util-linux `script`), typing `answer`.
+fn apply_on_a_terminal(repo: &Repo, dev: &skconn::emulator::Emulator, answer: &str) -> Out {
+    use std::io::Write;
+    let mut c = std::process::Command::new("script");
+    c.current_dir(repo.path())
+        .args(["-qec", &format!("{} apply", env!("CARGO_BIN_EXE_skconn")), "/dev/null"])
+        .env("SK_DEV_URL", dev.url())
+        .env("SK_DEV_ID", dev.client_id())
+        .env("SK_DEV_SECRET", dev.client_secret())
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().expect("util-linux `script` runs");
+    child.stdin.take().unwrap().write_all(format!("{answer}\n").as_bytes()).unwrap();
+    let o = child.wait_with_output().unwrap();
+    Out {
+        code: o.status.code(),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn on_a_terminal_apply_asks_and_only_yes_applies() {
+    let dev = emulator();
+    let repo = Repo::new().connector("bearer.yaml", BEARER).env("dev", &dev, "managed");
+    let out = apply_on_a_terminal(&repo, &dev, "no");
+    out.stdout_has("Do you want to apply these changes?").stdout_has("apply cancelled");
+    assert!(writes(&dev).is_empty(), "a refused apply wrote");
+    let out = apply_on_a_terminal(&repo, &dev, "yes");
+    out.stdout_has("Applied 1 change(s)")
+        // A terminal, but NO_COLOR: no colour.
+        .stdout_lacks("\x1b[32m")
+        // Progress is shown on a terminal.
+        .stdout_has("dev: applied 1/1");
+    assert!(dev.connector("Demo Bearer").is_some());
+}
