@@ -5,7 +5,25 @@ use skconn::cli::Cli;
 use skconn::output::LogWriter;
 
 fn main() {
-    let cli = Cli::parse();
+    // A panic is a bug: say so, with any secret removed from the message, and exit 1 (never 101).
+    std::panic::set_hook(Box::new(|info| {
+        skconn::output::err(&format!(
+            "error: skconn hit an internal error (a bug; please report it): {info}\n"
+        ));
+    }));
+    let code = std::panic::catch_unwind(real_main).unwrap_or(skconn::error::exit::ERROR);
+    std::process::exit(code);
+}
+
+fn real_main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version succeed; a usage error is exit 1, since 2 means "changes".
+            let _ = e.print();
+            return if e.use_stderr() { skconn::error::exit::ERROR } else { 0 };
+        }
+    };
     init_logging(cli.verbose, cli.quiet);
     let color = cli.color;
     let code = match tokio::runtime::Builder::new_multi_thread()
@@ -21,7 +39,7 @@ fn main() {
             color,
         ),
     };
-    std::process::exit(code);
+    code
 }
 
 fn init_logging(verbose: u8, quiet: bool) {

@@ -478,3 +478,12 @@ fn on_a_terminal_apply_asks_and_only_yes_applies() {
         .stdout_has("dev: applied 1/1");
     assert!(dev.connector("Demo Bearer").is_some());
 }
+
+#[test]
+fn usage_errors_exit_1_and_help_exits_0() {
+    let repo = Repo::new();
+    repo.skconn(["bogus"]).code(1).stderr_has("unrecognized subcommand");
+    repo.skconn(["plan", "--format", "yaml"]).code(1);
+    repo.skconn(["--help"]).code(0).stdout_has("Exit codes:").stdout_has("NO_COLOR");
+    repo.skconn(["apply", "--help"]).code(0).stdout_has("--auto-approve");
+}
