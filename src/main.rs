@@ -21,7 +21,11 @@ fn real_main() -> i32 {
         Err(e) => {
             // --help and --version succeed; a usage error is exit 1, since 2 means "changes".
             let _ = e.print();
-            return if e.use_stderr() { skconn::error::exit::ERROR } else { 0 };
+            return if e.use_stderr() {
+                skconn::error::exit::ERROR
+            } else {
+                0
+            };
         }
     };
     init_logging(cli.verbose, cli.quiet);

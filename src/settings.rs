@@ -11,6 +11,7 @@
 //!     client_id: ${SCALEKIT_DEV_CLIENT_ID}
 //!     client_secret: ${SCALEKIT_DEV_CLIENT_SECRET}
 //!     prune: managed                  # off (default) | managed | all
+//! show_vars: [API_HOST]               # variables whose values connector files may show
 //! ```
 //!
 //! Without the file: one environment `default` from `SCALEKIT_ENVIRONMENT_URL`,
@@ -70,6 +71,8 @@ pub struct Settings {
     pub environments: Vec<Environment>,
     /// The configuration file, when one was read.
     pub config_file: Option<PathBuf>,
+    /// Variables whose values, used in connector files, are shown rather than masked.
+    pub show_vars: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,6 +82,8 @@ struct FileConfig {
     connectors_dir: Option<String>,
     #[serde(default)]
     environments: serde_yaml::Mapping,
+    #[serde(default)]
+    show_vars: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,8 +103,8 @@ struct FileEnvironment {
 }
 
 /// Reads the process environment. A function so that resolution can be tested without touching
-/// the real environment.
-pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+/// the real environment. `Sync`, so that connector files can be loaded on several threads.
+pub type EnvLookup<'a> = &'a (dyn Fn(&str) -> Option<String> + Sync);
 
 impl Settings {
     /// Resolves the settings from `--config` (if given) and the process environment.
@@ -184,6 +189,7 @@ impl Settings {
             root,
             environments: vec![environment],
             config_file: None,
+            show_vars: Vec::new(),
         })
     }
 
@@ -351,6 +357,7 @@ impl Settings {
             connectors_dir,
             environments,
             config_file: Some(path.to_path_buf()),
+            show_vars: config.show_vars,
         })
     }
 
@@ -402,7 +409,32 @@ fn line_of(text: &str, needle: &str) -> (usize, usize) {
 /// Expands `${VAR}` from the environment; `$${` is a literal `${`. Returns the first missing
 /// variable's name as the error.
 pub fn expand_vars(raw: &str, lookup: EnvLookup<'_>) -> std::result::Result<String, String> {
-    let mut out = String::with_capacity(raw.len());
+    let e = expand_all(raw, lookup);
+    match e.missing.into_iter().next() {
+        Some(var) => Err(var),
+        None => Ok(e.value),
+    }
+}
+
+/// The outcome of expanding the `${VAR}`s of one string.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expansion {
+    /// The string with every variable that is set replaced by its value.
+    pub value: String,
+    /// `(name, value)` of each variable used, in order of use.
+    pub used: Vec<(String, String)>,
+    /// The names of the variables that are not set, in order of use.
+    pub missing: Vec<String>,
+}
+
+/// Like [`expand_vars`], and reports every variable used and every one missing.
+pub fn expand_all(raw: &str, lookup: EnvLookup<'_>) -> Expansion {
+    let mut e = Expansion::default();
+    if !raw.contains('$') {
+        e.value = raw.to_string();
+        return e;
+    }
+    let out = &mut e.value;
     let mut rest = raw;
     while let Some(i) = rest.find('$') {
         out.push_str(&rest[..i]);
@@ -415,8 +447,11 @@ pub fn expand_vars(raw: &str, lookup: EnvLookup<'_>) -> std::result::Result<Stri
                 Some(end) => {
                     let var = &body[..end];
                     match lookup(var) {
-                        Some(v) => out.push_str(&v),
-                        None => return Err(var.to_string()),
+                        Some(v) => {
+                            out.push_str(&v);
+                            e.used.push((var.to_string(), v));
+                        }
+                        None => e.missing.push(var.to_string()),
                     }
                     rest = &body[end + 1..];
                 }
@@ -431,7 +466,7 @@ pub fn expand_vars(raw: &str, lookup: EnvLookup<'_>) -> std::result::Result<Stri
         }
     }
     out.push_str(rest);
-    Ok(out)
+    e
 }
 
 /// Parses an environment URL: `https://`, or `http://` on a loopback host only.
@@ -476,6 +511,17 @@ mod tests {
         assert_eq!(expand_vars("x${A}y$${A}", &l).unwrap(), "x1y${A}");
         assert_eq!(expand_vars("${B}", &l).unwrap_err(), "B");
         assert_eq!(expand_vars("cost $5", &l).unwrap(), "cost $5");
+        let all = expand_all("${A}-${B}-${C}-$${A}", &l);
+        assert_eq!(all.value, "1---${A}");
+        assert_eq!(all.used, [("A".to_string(), "1".to_string())]);
+        assert_eq!(all.missing, ["B", "C"]);
+    }
+
+    #[test]
+    fn show_vars_are_read() {
+        let text = "environments:\n  dev:\n    url: local\nshow_vars: [API_HOST]\n";
+        let s = Settings::from_file(Path::new("/r/skconn.yaml"), text, &env(&[])).unwrap();
+        assert_eq!(s.show_vars, ["API_HOST"]);
     }
 
     #[test]

@@ -31,6 +31,8 @@
 //! skconn:                            # optional; skconn's own settings, never sent
 //!   previous_names: [My Asana]       # earlier display names: the live connector is renamed
 //!   pass_through_keys: [new_field]   # keys skconn does not know yet, sent unchecked
+//!   overrides:                       # per environment: merged over the rest of the file
+//!     prod: {proxy_url: "https://${ASANA_PROD_HOST}/api"}
 //! ```
 //!
 //! - The body sent to Scalekit is the file without `skconn:`, keys in file order, with
@@ -45,6 +47,18 @@
 //!   [`MAX_USER_METADATA_PAIRS`](crate::model::MAX_USER_METADATA_PAIRS) pairs.
 //! - Display names are unique across files, and a previous name may be claimed by one file only
 //!   and may not be another file's display name.
+//! - `${VAR}` in any string value (not in keys) is replaced by the variable's value, in the
+//!   base and in overrides, before anything is checked; `$${` is a literal `${`. A missing
+//!   variable is an error at the string, and the file is checked no further. The values of
+//!   variables not listed in `show_vars` (skconn.yaml) are returned in [`Loaded::masked`],
+//!   except values shorter than [`MIN_MASKED_CHARS`] characters, which cannot be masked without
+//!   mangling ordinary text.
+//! - `skconn.overrides` maps an environment name (one of skconn.yaml) to a partial connector,
+//!   merged over the rest of the file with JSON Merge Patch (RFC 7396): maps merge key by key,
+//!   lists and other values replace, `null` removes a key. Each environment's merged connector
+//!   is checked like a file of its own, and the checks across files run per environment too; a
+//!   problem found there names the environment and points at the override when the value came
+//!   from it. The file without its overrides must be valid as well.
 //!
 //! # Rules
 //!
@@ -62,14 +76,16 @@
 
 mod index;
 mod parse;
+mod per_env;
 mod validate;
 mod vocab;
 
 use crate::error::Diagnostic;
 use crate::model::{Desired, Origin};
+use crate::settings::EnvLookup;
 use index::Index;
-use serde_json::Value;
-use std::collections::HashMap;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -78,11 +94,50 @@ use validate::{At, Names, Problem};
 /// The largest connector file skconn reads, in bytes (1 MiB).
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
+/// What loading needs to know beyond the files.
+#[derive(Clone, Copy)]
+pub struct LoadOptions<'a> {
+    /// The configured environments: the names `skconn.overrides` may use, and the environments
+    /// [`Loaded::per_env`] holds.
+    pub environments: &'a [String],
+    /// Where `${VAR}` values come from.
+    pub lookup: EnvLookup<'a>,
+    /// Variables whose values are shown; the values of all others are listed in
+    /// [`Loaded::masked`].
+    pub show_vars: &'a [String],
+}
+
+fn no_variables(_: &str) -> Option<String> {
+    None
+}
+
+impl LoadOptions<'static> {
+    /// No environments (so any override is an error) and no variables (so any `${VAR}` is
+    /// missing).
+    pub fn none() -> LoadOptions<'static> {
+        LoadOptions {
+            environments: &[],
+            lookup: &no_variables,
+            show_vars: &[],
+        }
+    }
+}
+
+/// Values shorter than this (in characters) are not masked: masking them would mangle ordinary
+/// text.
+pub const MIN_MASKED_CHARS: usize = 4;
+
 /// The outcome of loading a connectors directory.
 #[derive(Debug, Clone, Default)]
 pub struct Loaded {
-    /// The connectors, in file path order.
+    /// The connectors as the files define them without overrides, in file path order.
     pub connectors: Vec<Desired>,
+    /// For each configured environment, every connector with that environment's override merged
+    /// in (validated), in file path order.
+    pub per_env: BTreeMap<String, Vec<Desired>>,
+    /// The values that came from variables not listed in `show_vars`, to be masked in all
+    /// output. Values shorter than [`MIN_MASKED_CHARS`] are left out.
+    pub masked: Vec<String>,
     /// Entries that were skipped because they are not connector files (not `.yaml`/`.yml`, or
     /// hidden), relative to the root, in path order. For verbose logging.
     pub ignored: Vec<PathBuf>,
@@ -91,8 +146,9 @@ pub struct Loaded {
     pub dir_missing: bool,
 }
 
-/// Loads and validates every connector file under `dir`. Returns every problem at once.
-/// `root` is the repository root: file paths in diagnostics are relative to it.
+/// Loads and validates every connector file under `dir`, with no environments and no
+/// variables ([`LoadOptions::none`]). Returns every problem at once. `root` is the repository
+/// root: file paths in diagnostics are relative to it.
 pub fn load_dir(root: &Path, dir: &Path) -> Result<Vec<Desired>, Vec<Diagnostic>> {
     load_dir_report(root, dir).map(|l| l.connectors)
 }
@@ -100,6 +156,18 @@ pub fn load_dir(root: &Path, dir: &Path) -> Result<Vec<Desired>, Vec<Diagnostic>
 /// Like [`load_dir`], and also reports the ignored entries and whether the directory is
 /// missing. Diagnostics are ordered by file path, then line and column.
 pub fn load_dir_report(root: &Path, dir: &Path) -> Result<Loaded, Vec<Diagnostic>> {
+    load_dir_with(root, dir, &LoadOptions::none())
+}
+
+/// Loads and validates every connector file under `dir` for the environments of `opts`:
+/// variables are expanded, and each environment's overrides merged and checked. Returns every
+/// problem at once, ordered by file path, then line and column; values from variables that are
+/// not shown are masked in the diagnostics.
+pub fn load_dir_with(
+    root: &Path,
+    dir: &Path,
+    opts: &LoadOptions,
+) -> Result<Loaded, Vec<Diagnostic>> {
     let shown_dir = relative(root, dir);
     match fs::metadata(dir) {
         Ok(m) if m.is_dir() => {}
@@ -138,32 +206,68 @@ pub fn load_dir_report(root: &Path, dir: &Path) -> Result<Loaded, Vec<Diagnostic
     files.sort_by(|a, b| a.1.cmp(&b.1));
     ignored.sort();
 
-    let mut entries = check_files(files);
-    cross_file(&mut entries);
+    let mut entries = check_files(files, opts);
+    cross_file_all(&mut entries, opts.environments);
+
+    let mut masked: Vec<String> = Vec::new();
+    for e in &entries {
+        for (var, value) in &e.check.used {
+            if !opts.show_vars.contains(var)
+                && value.chars().count() >= MIN_MASKED_CHARS
+                && !masked.contains(value)
+            {
+                masked.push(value.clone());
+            }
+        }
+    }
+    // Longest first, so that a value holding another is masked whole.
+    masked.sort_by_key(|v| std::cmp::Reverse(v.len()));
 
     let mut connectors = Vec::with_capacity(entries.len());
+    let mut per_env: BTreeMap<String, Vec<Desired>> = opts
+        .environments
+        .iter()
+        .map(|e| (e.clone(), Vec::with_capacity(entries.len())))
+        .collect();
     for e in entries {
         diags.extend(e.check.diags);
         if let Some(d) = e.check.desired {
+            for (env, list) in per_env.iter_mut() {
+                list.push(
+                    e.check
+                        .env
+                        .get(env)
+                        .map_or_else(|| d.clone(), |v| v.0.clone()),
+                );
+            }
             connectors.push(d);
         }
     }
     if diags.is_empty() {
         Ok(Loaded {
             connectors,
+            per_env,
+            masked,
             ignored,
             dir_missing: false,
         })
     } else {
         diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        if !masked.is_empty() {
+            for d in &mut diags {
+                d.message = per_env::mask(&d.message, &masked);
+                d.help = d.help.as_deref().map(|h| per_env::mask(h, &masked));
+            }
+        }
         Err(diags)
     }
 }
 
-/// Loads one connector from its text. `display_path` names the file in diagnostics and in
-/// [`Origin`]. Checks across files (duplicate names) are not made.
+/// Loads one connector from its text, with no environments and no variables
+/// ([`LoadOptions::none`]). `display_path` names the file in diagnostics and in [`Origin`].
+/// Checks across files (duplicate names) are not made.
 pub fn load_str(display_path: &Path, text: &str) -> Result<Desired, Vec<Diagnostic>> {
-    into_result(check_text(display_path, text))
+    into_result(check_text(display_path, text, &LoadOptions::none()))
 }
 
 /// Loads one connector from the bytes of a file (checks that they are UTF-8 first).
@@ -210,11 +314,16 @@ fn relative(root: &Path, path: &Path) -> PathBuf {
 /// The check of one file.
 #[derive(Default)]
 struct FileCheck {
+    /// The connector without overrides.
     desired: Option<Desired>,
     diags: Vec<Diagnostic>,
     names: Names,
     /// Built when the file had problems; reused for problems found across files.
     index: Option<Index>,
+    /// For each environment with an override: its connector and names, and the override.
+    env: BTreeMap<String, (Desired, Names, Value)>,
+    /// `(name, value)` of each variable used.
+    used: Vec<(String, String)>,
 }
 
 impl FileCheck {
@@ -226,7 +335,7 @@ impl FileCheck {
     }
 }
 
-fn check_text(file: &Path, text: &str) -> FileCheck {
+fn check_text(file: &Path, text: &str, opts: &LoadOptions) -> FileCheck {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let parse::Parsed {
         mut map,
@@ -235,18 +344,77 @@ fn check_text(file: &Path, text: &str) -> FileCheck {
         Ok(p) => p,
         Err(d) => return FileCheck::failed(d),
     };
-    let names = validate::validate(&map, &mut problems);
+    let before = problems.len();
+    let used = per_env::expand_map(&mut map, opts.lookup, &mut problems);
+    if problems.len() > before {
+        // Variables are missing: the values are incomplete, so checking them would only add
+        // noise. Nothing more is checked until they are set.
+        let index = Index::build(text);
+        return FileCheck {
+            diags: locate(file, &index, problems),
+            index: Some(index),
+            used,
+            ..FileCheck::default()
+        };
+    }
+    let names = validate::validate(&map, opts.environments, &mut problems);
+    let overrides = per_env::take_overrides(&mut map);
+
+    let base_problems: Vec<(String, String)> = problems
+        .iter()
+        .map(|p| (p.field.clone(), p.message.clone()))
+        .collect();
+    let base_value = Value::Object(map.clone());
+    let mut merged_envs = Vec::new();
+    for (env, mut partial) in overrides {
+        if !opts.environments.contains(&env) {
+            continue; // reported by validate
+        }
+        if let Some(Value::Object(s)) = partial.get_mut(vocab::SKCONN_KEY) {
+            if s.shift_remove(per_env::OVERRIDES_KEY).is_some() {
+                problems.push(Problem::new(
+                    per_env::override_path(&env, "skconn.overrides"),
+                    At::Key,
+                    "an override cannot hold overrides of its own",
+                    "remove it: overrides are listed once, under the file's top-level `skconn:`",
+                ));
+            }
+        }
+        let partial = Value::Object(partial);
+        let mut merged = base_value.clone();
+        json_patch::merge(&mut merged, &partial);
+        let Value::Object(merged) = merged else {
+            unreachable!("a map merged with a map is a map")
+        };
+        let mut found = Vec::new();
+        let env_names = validate::validate(&merged, opts.environments, &mut found);
+        for mut p in found {
+            p.located_at = per_env::locate_in_override(&partial, &base_value, &env, &p.field, p.at);
+            if p.located_at.is_none()
+                && base_problems
+                    .iter()
+                    .any(|(f, m)| *f == p.field && *m == p.message)
+            {
+                continue; // the base's own problem, reported once
+            }
+            p.message = format!("{} (in environment {env})", p.message);
+            problems.push(p);
+        }
+        merged_envs.push((env, merged, env_names, partial));
+    }
+
     if !problems.is_empty() {
         let index = Index::build(text);
         let diags = locate(file, &index, problems);
         return FileCheck {
-            desired: None,
             diags,
             names,
             index: Some(index),
+            used,
+            ..FileCheck::default()
         };
     }
-    let Some(display_name) = names.display.clone() else {
+    let Some(desired) = build(file, map, &names) else {
         // validate reports a missing or invalid display name; this is a safety net.
         return FileCheck::failed(vec![Diagnostic::new(
             file,
@@ -254,24 +422,38 @@ fn check_text(file: &Path, text: &str) -> FileCheck {
         )
         .help("add `display_name:`")]);
     };
+    let mut env = BTreeMap::new();
+    for (name, merged, env_names, partial) in merged_envs {
+        if let Some(d) = build(file, merged, &env_names) {
+            env.insert(name, (d, env_names, partial));
+        }
+    }
+    FileCheck {
+        desired: Some(desired),
+        diags: Vec::new(),
+        names,
+        index: None,
+        env,
+        used,
+    }
+}
+
+/// The connector to send, from a checked map: `skconn:` removed, defaults filled.
+fn build(file: &Path, mut map: Map<String, Value>, names: &Names) -> Option<Desired> {
+    let display_name = names.display.clone()?;
     map.shift_remove(vocab::SKCONN_KEY);
     if !map.contains_key("proxy_enabled") {
         map.insert("proxy_enabled".into(), Value::Bool(true));
     }
     let previous_names = names.previous.iter().map(|(_, n)| n.clone()).collect();
-    FileCheck {
-        desired: Some(Desired {
-            display_name,
-            body: Value::Object(map),
-            previous_names,
-            origin: Origin {
-                file: file.to_path_buf(),
-            },
-        }),
-        diags: Vec::new(),
-        names,
-        index: None,
-    }
+    Some(Desired {
+        display_name,
+        body: Value::Object(map),
+        previous_names,
+        origin: Origin {
+            file: file.to_path_buf(),
+        },
+    })
 }
 
 /// Turns problems (field paths) into diagnostics (lines and columns), ordered by position.
@@ -279,10 +461,14 @@ fn locate(file: &Path, index: &Index, problems: Vec<Problem>) -> Vec<Diagnostic>
     let mut out: Vec<Diagnostic> = problems
         .into_iter()
         .map(|p| {
-            let pos = match p.at {
-                At::Key => index.key_pos(&p.field),
-                At::Value => index.value_pos(&p.field),
-                At::Parent => index::parent(&p.field).and_then(|parent| index.key_pos(parent)),
+            let (path, at) = match &p.located_at {
+                Some((path, at)) => (path.as_str(), *at),
+                None => (p.field.as_str(), p.at),
+            };
+            let pos = match at {
+                At::Key => index.key_pos(path),
+                At::Value => index.value_pos(path),
+                At::Parent => index::parent(path).and_then(|parent| index.key_pos(parent)),
             };
             let mut d = Diagnostic::new(file, p.message).help(p.help);
             if let Some(pos) = pos {
@@ -451,11 +637,11 @@ struct Entry {
     check: FileCheck,
 }
 
-fn check_one((path, shown): &(PathBuf, PathBuf)) -> Entry {
+fn check_one((path, shown): &(PathBuf, PathBuf), opts: &LoadOptions) -> Entry {
     let (text, check) = match read_file(path, shown) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => {
-                let check = check_text(shown, &text);
+                let check = check_text(shown, &text, opts);
                 (text, check)
             }
             Err(e) => {
@@ -473,20 +659,20 @@ fn check_one((path, shown): &(PathBuf, PathBuf)) -> Entry {
 }
 
 /// Reads and checks the files, in parallel when there are many; keeps their order.
-fn check_files(files: Vec<(PathBuf, PathBuf)>) -> Vec<Entry> {
+fn check_files(files: Vec<(PathBuf, PathBuf)>, opts: &LoadOptions) -> Vec<Entry> {
     const PER_THREAD: usize = 64;
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(files.len().div_ceil(PER_THREAD))
         .max(1);
     if threads == 1 {
-        return files.iter().map(check_one).collect();
+        return files.iter().map(|f| check_one(f, opts)).collect();
     }
     let chunk = files.len().div_ceil(threads);
     std::thread::scope(|s| {
         let handles: Vec<_> = files
             .chunks(chunk)
-            .map(|c| s.spawn(move || c.iter().map(check_one).collect::<Vec<_>>()))
+            .map(|c| s.spawn(move || c.iter().map(|f| check_one(f, opts)).collect::<Vec<_>>()))
             .collect();
         handles
             .into_iter()
@@ -540,13 +726,55 @@ fn read_file(path: &Path, shown: &Path) -> Result<Vec<u8>, Diagnostic> {
 
 // ---- across files ---------------------------------------------------------------------------
 
+/// The checks across files, for the files as written and for each environment whose overrides
+/// change names. A problem that only an environment has says so, and points at the override
+/// when the name came from it.
+fn cross_file_all(entries: &mut [Entry], environments: &[String]) {
+    let base = cross_file(entries, |_| None);
+    let mut found = base.clone();
+    for env in environments {
+        if !entries.iter().any(|e| e.check.env.contains_key(env)) {
+            continue;
+        }
+        for (e, mut p) in cross_file(entries, |entry| entry.check.env.get(env)) {
+            if base
+                .iter()
+                .any(|(g, b)| *g == e && b.field == p.field && b.message == p.message)
+            {
+                continue;
+            }
+            if let Some((_, _, partial)) = entries[e].check.env.get(env) {
+                let base_value = Value::Null;
+                p.located_at =
+                    per_env::locate_in_override(partial, &base_value, env, &p.field, p.at);
+            }
+            p.message = format!("{} (in environment {env})", p.message);
+            found.push((e, p));
+        }
+    }
+    for (e, problem) in found {
+        let entry = &mut entries[e];
+        let index = entry.check.index.get_or_insert_with(|| {
+            Index::build(entry.text.strip_prefix('\u{feff}').unwrap_or(&entry.text))
+        });
+        let d = locate(&entry.shown, index, vec![problem]);
+        entry.check.desired = None;
+        entry.check.diags.extend(d);
+        entry.check.diags.sort_by_key(|d| (d.line, d.column));
+    }
+}
+
 /// Display names are unique; a previous name belongs to one file and is no file's display name.
-fn cross_file(entries: &mut [Entry]) {
+/// `env_of` gives a file's connector for an environment, when it has an override there.
+fn cross_file<'e>(
+    entries: &'e [Entry],
+    env_of: impl Fn(&'e Entry) -> Option<&'e (Desired, Names, Value)>,
+) -> Vec<(usize, Problem)> {
     // name -> (entry, None for the display name or Some(i) for previous_names[i]).
     let mut claimed: HashMap<&str, (usize, Option<usize>)> = HashMap::new();
     let mut found: Vec<(usize, Problem)> = Vec::new();
     for (e, entry) in entries.iter().enumerate() {
-        let names = &entry.check.names;
+        let names = env_of(entry).map_or(&entry.check.names, |(_, n, _)| n);
         let other = |g: usize| entries[g].shown.display().to_string();
         if let Some(d) = names.display.as_deref() {
             match claimed.get(d) {
@@ -605,17 +833,7 @@ fn cross_file(entries: &mut [Entry]) {
             claimed.entry(p.as_str()).or_insert((e, Some(*i)));
         }
     }
-    drop(claimed);
-    for (e, problem) in found {
-        let entry = &mut entries[e];
-        let index = entry.check.index.get_or_insert_with(|| {
-            Index::build(entry.text.strip_prefix('\u{feff}').unwrap_or(&entry.text))
-        });
-        let d = locate(&entry.shown, index, vec![problem]);
-        entry.check.desired = None;
-        entry.check.diags.extend(d);
-        entry.check.diags.sort_by_key(|d| (d.line, d.column));
-    }
+    found
 }
 
 #[cfg(test)]
@@ -631,7 +849,10 @@ mod tests {
         assert!(d.message.contains("disappeared"), "{d}");
         assert!(d.help.is_some());
         // The same through the whole pipeline: listed, then gone.
-        let e = check_one(&(gone, PathBuf::from("connectors/gone.yaml")));
+        let e = check_one(
+            &(gone, PathBuf::from("connectors/gone.yaml")),
+            &LoadOptions::none(),
+        );
         assert!(e.check.desired.is_none());
         assert!(e.check.diags[0].message.contains("disappeared"));
     }
@@ -656,5 +877,227 @@ mod tests {
         );
         assert_eq!(d.previous_names, ["B"]);
         assert_eq!(d.origin.file, Path::new("a.yaml"));
+    }
+
+    // ---- per-environment values ---------------------------------------------------------------
+
+    const BASE: &str = "display_name: Acme\ndescription: Base text\nproxy_url: https://api.acme.example\nmetadata:\n  team: platform\n  owner: alice\nauth_patterns:\n  - type: BEARER\n    fields:\n      - field_name: token\n        input_type: password\n";
+
+    fn envs() -> Vec<String> {
+        vec!["dev".into(), "prod".into()]
+    }
+
+    fn vars(k: &str) -> Option<String> {
+        match k {
+            "HOST" => Some("api.secret-host.example".into()),
+            "TEAM" => Some("infra".into()),
+            "NO" => Some("x".into()),
+            _ => None,
+        }
+    }
+
+    fn load_files(files: &[(&str, &str)], show_vars: &[String]) -> Result<Loaded, Vec<Diagnostic>> {
+        let dir = tempfile::tempdir().unwrap();
+        let connectors = dir.path().join("connectors");
+        fs::create_dir_all(&connectors).unwrap();
+        for (name, text) in files {
+            fs::write(connectors.join(name), text).unwrap();
+        }
+        let environments = envs();
+        let opts = LoadOptions {
+            environments: &environments,
+            lookup: &vars,
+            show_vars,
+        };
+        load_dir_with(dir.path(), &connectors, &opts)
+    }
+
+    fn errors(files: &[(&str, &str)]) -> Vec<Diagnostic> {
+        load_files(files, &[]).expect_err("the files are invalid")
+    }
+
+    #[test]
+    fn an_override_is_merged_only_into_its_environment() {
+        let text = format!(
+            "{BASE}skconn:\n  overrides:\n    prod:\n      proxy_url: https://prod.acme.example\n      description: null\n      metadata:\n        owner: null\n        tier: gold\n"
+        );
+        let l = load_files(&[("acme.yaml", &text)], &[]).unwrap();
+        let base = &l.connectors[0].body;
+        assert_eq!(base["proxy_url"], "https://api.acme.example");
+        assert_eq!(base["description"], "Base text");
+        assert!(base.get("skconn").is_none());
+        assert_eq!(l.per_env["dev"][0].body, *base);
+        let prod = &l.per_env["prod"][0].body;
+        assert_eq!(prod["proxy_url"], "https://prod.acme.example");
+        // `null` removes a key; maps merge key by key.
+        assert!(prod.get("description").is_none(), "{prod}");
+        assert_eq!(
+            prod["metadata"],
+            serde_json::json!({"team": "platform", "tier": "gold"})
+        );
+        assert_eq!(prod["auth_patterns"], base["auth_patterns"]);
+        assert_eq!(prod["proxy_enabled"], true);
+    }
+
+    #[test]
+    fn a_list_in_an_override_replaces_the_base_list() {
+        let text = format!(
+            "{BASE}skconn:\n  overrides:\n    dev:\n      auth_patterns:\n        - type: NO_AUTH\n          is_mcp: true\n"
+        );
+        let l = load_files(&[("acme.yaml", &text)], &[]).unwrap();
+        assert_eq!(
+            l.per_env["dev"][0].body["auth_patterns"],
+            serde_json::json!([{"type": "NO_AUTH", "is_mcp": true}])
+        );
+        assert_eq!(
+            l.per_env["prod"][0].body["auth_patterns"][0]["type"],
+            "BEARER"
+        );
+    }
+
+    #[test]
+    fn an_override_of_an_unknown_environment_is_an_error() {
+        let text = format!("{BASE}skconn:\n  overrides:\n    prdo:\n      description: x\n");
+        let d = errors(&[("acme.yaml", &text)]);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!((d[0].line, d[0].column), (14, 5));
+        assert_eq!(d[0].field.as_deref(), Some("skconn.overrides.prdo"));
+        assert!(
+            d[0].message.contains("unknown environment `prdo`"),
+            "{}",
+            d[0]
+        );
+        assert!(d[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("did you mean `prod`"));
+        // Without environments, every override is unknown.
+        let d = load_str(Path::new("a.yaml"), &text).unwrap_err();
+        assert!(d[0].help.as_deref().unwrap().contains("no environments"));
+    }
+
+    #[test]
+    fn problems_of_a_merged_connector_point_at_the_override_and_name_the_environment() {
+        // Lines: 12 skconn, 13 overrides, 14 prod, 15 proxy_ulr, 16 auth_patterns, 17 - type,
+        // 18 display_name (null).
+        let text = format!(
+            "{BASE}skconn:\n  overrides:\n    prod:\n      proxy_ulr: https://x.example\n      auth_patterns:\n        - type: BEARR\n      display_name: null\n"
+        );
+        let d = errors(&[("acme.yaml", &text)]);
+        let find = |field: &str| {
+            d.iter()
+                .find(|d| d.field.as_deref() == Some(field))
+                .unwrap_or_else(|| panic!("no diagnostic for {field}: {d:?}"))
+        };
+        let unknown = find("proxy_ulr");
+        assert_eq!((unknown.line, unknown.column), (15, 7));
+        assert!(
+            unknown.message.ends_with("(in environment prod)"),
+            "{unknown}"
+        );
+        assert!(unknown
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("did you mean `proxy_url`"));
+        let ty = find("auth_patterns[0].type");
+        assert_eq!((ty.line, ty.column), (17, 17));
+        assert!(ty.message.ends_with("(in environment prod)"), "{ty}");
+        // A required key removed with `null`: at the `null`.
+        let name = find("display_name");
+        assert_eq!(name.line, 18, "{name}");
+        assert!(name.message.contains("(in environment prod)"));
+        assert_eq!(d.len(), 3, "{d:?}");
+    }
+
+    #[test]
+    fn a_merged_problem_from_a_base_value_points_at_the_base() {
+        // The override adds a placeholder that the base's fields do not fill: the problem is
+        // the override's URL.
+        let text = format!(
+            "{BASE}skconn:\n  overrides:\n    prod:\n      proxy_url: https://{{{{domain}}}}.acme.example\n"
+        );
+        let d = errors(&[("acme.yaml", &text)]);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].line, 15);
+        assert_eq!(d[0].field.as_deref(), Some("proxy_url"));
+        assert!(d[0].message.contains("(in environment prod)"));
+
+        // A base problem is reported once, without an environment, even with an override.
+        let bad_base = BASE.replace("https://api.acme.example", "http://api.acme.example");
+        let text = format!("{bad_base}skconn:\n  overrides:\n    prod:\n      description: x\n");
+        let d = errors(&[("acme.yaml", &text)]);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].line, 3);
+        assert!(!d[0].message.contains("environment"), "{}", d[0]);
+    }
+
+    #[test]
+    fn duplicate_names_are_checked_per_environment() {
+        let a = format!("{BASE}skconn:\n  overrides:\n    prod:\n      display_name: Other\n");
+        let b = BASE.replace("Acme", "Other");
+        let d = errors(&[("a.yaml", &a), ("b.yaml", &b)]);
+        assert_eq!(d.len(), 1, "{d:?}");
+        // b.yaml comes second: its own display_name (a base value) collides in prod.
+        assert_eq!(d[0].file, Path::new("connectors/b.yaml"));
+        assert_eq!(d[0].line, 1);
+        assert!(d[0].message.contains("(in environment prod)"), "{}", d[0]);
+        // The other way round, the collision is at a's override.
+        let d = errors(&[("b.yaml", &a), ("a.yaml", &b)]);
+        assert_eq!(d[0].file, Path::new("connectors/b.yaml"));
+        assert_eq!(d[0].line, 15, "{}", d[0]);
+    }
+
+    #[test]
+    fn variables_expand_in_values_and_are_masked_unless_shown() {
+        let text = "display_name: Acme\ndescription: costs $${PRICE}, team ${TEAM} ${NO}\nproxy_url: https://${HOST}/v1\nauth_patterns:\n  - type: NO_AUTH\n    is_mcp: true\nskconn:\n  overrides:\n    prod:\n      description: ${HOST}\n";
+        let l = load_files(&[("acme.yaml", text)], &[]).unwrap();
+        let body = &l.connectors[0].body;
+        assert_eq!(body["proxy_url"], "https://api.secret-host.example/v1");
+        assert_eq!(body["description"], "costs ${PRICE}, team infra x");
+        assert_eq!(
+            l.per_env["prod"][0].body["description"],
+            "api.secret-host.example"
+        );
+        // `x` is too short to mask.
+        assert_eq!(l.masked, ["api.secret-host.example", "infra"]);
+        let l = load_files(&[("acme.yaml", text)], &["HOST".to_string()]).unwrap();
+        assert_eq!(l.masked, ["infra"]);
+    }
+
+    #[test]
+    fn missing_variables_are_all_reported_with_their_places() {
+        let text = "display_name: Acme\ndescription: ${MISSING_ONE} and ${HOST}\nproxy_url: https://${MISSING_TWO}/v1\nauth_patterns:\n  - type: NO_AUTH\n    is_mcp: true\nskconn:\n  overrides:\n    prod:\n      description: ${MISSING_ONE}\n";
+        let d = errors(&[("acme.yaml", text)]);
+        let got: Vec<_> = d
+            .iter()
+            .map(|d| (d.line, d.column, d.field.clone().unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (2, 14, "description".to_string()),
+                (3, 12, "proxy_url".to_string()),
+                (10, 20, "skconn.overrides.prod.description".to_string()),
+            ]
+        );
+        assert!(d[0].message.contains("`MISSING_ONE`"), "{}", d[0]);
+        assert!(d[1].message.contains("`MISSING_TWO`"));
+        assert!(d[0].help.as_deref().unwrap().starts_with("set MISSING_ONE"));
+        // A value from a variable never shows in a diagnostic.
+        assert!(d.iter().all(|d| !d.to_string().contains("secret-host")));
+        // Without variables, a `${VAR}` is missing.
+        let d = load_str(Path::new("a.yaml"), text).unwrap_err();
+        assert!(d.iter().any(|d| d.message.contains("`HOST`")));
+    }
+
+    #[test]
+    fn values_from_variables_are_masked_in_diagnostics() {
+        let text = "display_name: Acme\nproxy_url: http://${HOST}/v1\nauth_patterns:\n  - type: NO_AUTH\n    is_mcp: true\n";
+        let d = errors(&[("acme.yaml", text)]);
+        let shown: String = d.iter().map(|d| format!("{d}\n{:?}", d.help)).collect();
+        assert!(!shown.contains("secret-host"), "{shown}");
+        assert!(shown.contains("***"), "{shown}");
     }
 }

@@ -39,6 +39,8 @@ pub(crate) struct Problem {
     pub at: At,
     pub message: String,
     pub help: String,
+    /// Where to point instead of `field`, when the value came from elsewhere (an override).
+    pub located_at: Option<(String, At)>,
 }
 
 impl Problem {
@@ -53,6 +55,7 @@ impl Problem {
             at,
             message: message.into(),
             help: help.into(),
+            located_at: None,
         }
     }
 }
@@ -65,8 +68,14 @@ pub(crate) struct Names {
     pub previous: Vec<(usize, String)>,
 }
 
-/// Checks a connector's top-level map.
-pub(crate) fn validate(map: &Map<String, Value>, problems: &mut Vec<Problem>) -> Names {
+/// Checks a connector's top-level map. `environments` are the configured environment names,
+/// which `skconn.overrides` may name. The contents of the overrides are not checked here: each
+/// is checked merged over the base, as that environment's connector.
+pub(crate) fn validate(
+    map: &Map<String, Value>,
+    environments: &[String],
+    problems: &mut Vec<Problem>,
+) -> Names {
     let skconn = map.get(SKCONN_KEY).and_then(Value::as_object);
     let pass: Vec<&str> = skconn
         .and_then(|s| s.get("pass_through_keys"))
@@ -82,6 +91,9 @@ pub(crate) fn validate(map: &Map<String, Value>, problems: &mut Vec<Problem>) ->
     };
     if let Some(s) = skconn {
         names.previous = c.skconn(s, display);
+        if let Some(Value::Object(o)) = s.get("overrides") {
+            c.override_names(o, environments);
+        }
     }
     names
 }
@@ -206,6 +218,21 @@ impl Checker<'_> {
             (Ty::ObjList(o), _) => {
                 self.wrong_type(path, &format!("a list of maps (each {})", o.name), v)
             }
+            // Only the shape here: each map is checked merged over the base (see `validate`).
+            (Ty::ObjMap(o), Value::Object(m)) => {
+                for (k, item) in m {
+                    if !item.is_object() {
+                        push_key(path, k);
+                        self.wrong_type(path, &format!("a map (part of {})", o.name), item);
+                        path.truncate(base);
+                    }
+                }
+            }
+            (Ty::ObjMap(o), _) => self.wrong_type(
+                path,
+                &format!("a map of names to maps (each part of {})", o.name),
+                v,
+            ),
         }
     }
 
@@ -736,6 +763,34 @@ impl Checker<'_> {
                 )
             };
             self.problem("proxy_url", At::Value, message, help);
+        }
+    }
+
+    /// Every environment named under `skconn.overrides` is a configured one.
+    fn override_names(&mut self, o: &Map<String, Value>, environments: &[String]) {
+        for name in o.keys() {
+            if environments.contains(name) {
+                continue;
+            }
+            let help = if environments.is_empty() {
+                "no environments are configured here: configure the environment in skconn.yaml, or remove the override".to_string()
+            } else if let Some(s) = suggest(name, environments.iter().map(String::as_str)) {
+                format!(
+                    "did you mean `{s}`? (configured: {})",
+                    environments.join(", ")
+                )
+            } else {
+                format!(
+                    "name an environment of skconn.yaml ({}), or remove the override",
+                    environments.join(", ")
+                )
+            };
+            self.problem(
+                format!("skconn.overrides.{name}"),
+                At::Key,
+                format!("unknown environment `{name}` in overrides"),
+                help,
+            );
         }
     }
 

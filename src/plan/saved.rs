@@ -40,8 +40,22 @@ fn hex(d: impl AsRef<[u8]>) -> String {
     d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Fingerprint of the desired connectors (order-independent).
-pub fn inputs_fingerprint(desired: &[Desired]) -> String {
+/// Fingerprint of the desired connectors of each environment (order-independent within an
+/// environment; environments in the order given).
+pub fn inputs_fingerprint(per_env: &[(&str, &[Desired])]) -> String {
+    let mut h = Sha256::new();
+    for (env, desired) in per_env {
+        h.update(b"env\t");
+        h.update(env.as_bytes());
+        h.update(b"\n");
+        h.update(desired_fingerprint(desired).as_bytes());
+        h.update(b"\n");
+    }
+    hex(h.finalize())
+}
+
+/// Fingerprint of one set of desired connectors (order-independent).
+fn desired_fingerprint(desired: &[Desired]) -> String {
     let mut items: Vec<String> = desired
         .iter()
         .map(|d| {

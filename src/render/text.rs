@@ -111,7 +111,8 @@ fn change(s: &mut String, c: &Change, style: &Style) {
 /// A JSON value on one line, cut to a readable length.
 pub fn value(v: Option<&Value>) -> String {
     let Some(v) = v else { return "(none)".into() };
-    let s = serde_json::to_string(v).unwrap_or_default();
+    // Masked values are removed before cutting, so a cut can never leave a secret's start.
+    let s = crate::secret::redact(&serde_json::to_string(v).unwrap_or_default()).into_owned();
     if s.chars().count() > MAX_VALUE_CHARS {
         let cut: String = s.chars().take(MAX_VALUE_CHARS).collect();
         format!("{cut}…")

@@ -45,12 +45,12 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Emulator(args) => run_emulator(args).await,
         Command::Validate => {
             let settings = ctx.settings(cli.config.as_deref())?;
-            let desired = ctx.load(&settings)?;
+            let loaded = ctx.load_all(&settings)?;
             if !ctx.quiet {
                 output::out(&format!(
                     "{} {} connector file(s) in {} are valid.\n",
                     style.green("✓"),
-                    desired.len(),
+                    loaded.connectors.len(),
                     relative(&settings, &settings.connectors_dir)
                 ));
             }
@@ -79,9 +79,47 @@ impl Context {
         Settings::resolve(config, &|k| std::env::var(k).ok())
     }
 
-    fn load(&self, settings: &Settings) -> Result<Vec<Desired>> {
-        let loaded = crate::load::load_dir_report(&settings.root, &settings.connectors_dir)
+    /// Loads the connector files for every configured environment (overrides merged,
+    /// `${VAR}`s expanded), and registers the values that came from hidden variables for
+    /// masking, so that no output shows them.
+    fn load_all(&self, settings: &Settings) -> Result<crate::load::Loaded> {
+        let environments: Vec<String> = settings
+            .environments
+            .iter()
+            .map(|e| e.name.clone())
+            .collect();
+        let lookup = |k: &str| std::env::var(k).ok();
+        let opts = crate::load::LoadOptions {
+            environments: &environments,
+            lookup: &lookup,
+            show_vars: &settings.show_vars,
+        };
+        let loaded = crate::load::load_dir_with(&settings.root, &settings.connectors_dir, &opts)
             .map_err(Error::Input)?;
+        for value in &loaded.masked {
+            // As written, and as it appears inside a JSON string (JSON output, saved plans).
+            let json = serde_json::to_string(value).unwrap_or_default();
+            let inner = json
+                .strip_prefix('"')
+                .and_then(|j| j.strip_suffix('"'))
+                .unwrap_or(value);
+            for form in [value.as_str(), inner] {
+                secret::register(form);
+                // As Markdown tables and HTML escape it.
+                let escaped = form
+                    .replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;");
+                secret::register(&escaped);
+                secret::register(&escaped.replace('|', "\\|"));
+                secret::register(
+                    &form
+                        .replace('|', "\\|")
+                        .replace('<', "&lt;")
+                        .replace('>', "&gt;"),
+                );
+            }
+        }
         for f in &loaded.ignored {
             tracing::info!("ignored {} (not a .yaml or .yml file)", f.display());
         }
@@ -91,7 +129,12 @@ impl Context {
                 settings.connectors_dir.display()
             );
         }
-        Ok(loaded.connectors)
+        Ok(loaded)
+    }
+
+    /// The connectors as the files define them, without overrides (all environments checked).
+    fn load(&self, settings: &Settings) -> Result<Vec<Desired>> {
+        self.load_all(settings).map(|l| l.connectors)
     }
 }
 
@@ -186,7 +229,8 @@ async fn list_all(connections: &[Connection]) -> Result<Vec<Vec<Live>>> {
 /// Everything a plan is made of, kept together so that apply and saved plans can check it.
 struct Prepared {
     connections: Vec<Connection>,
-    desired: Vec<Desired>,
+    /// Per connection (same order), that environment's desired connectors.
+    desired: Vec<Vec<Desired>>,
     lives: Vec<Vec<Live>>,
     plan: Plan,
     /// Per environment, why its plan is refused as unsafe (empty when safe).
@@ -202,7 +246,11 @@ async fn prepare(
     let settings = ctx.settings(config)?;
     let selected = settings.select(envs)?;
     // Nothing is sent anywhere until every input file is valid.
-    let desired = ctx.load(&settings)?;
+    let mut loaded = ctx.load_all(&settings)?;
+    let desired: Vec<Vec<Desired>> = selected
+        .iter()
+        .map(|e| loaded.per_env.remove(&e.name).unwrap_or_default())
+        .collect();
     let connections = selected
         .into_iter()
         .map(|e| connect(e, &ctx.client))
@@ -210,8 +258,9 @@ async fn prepare(
     let lives = list_all(&connections).await?;
     let mut environments = Vec::new();
     let mut refusals = Vec::new();
-    for (c, live) in connections.iter().zip(&lives) {
-        let env_plan = plan::diff_env(&c.env.name, &desired, live, c.env.prune);
+    for ((c, live), desired) in connections.iter().zip(&lives).zip(&desired) {
+        let mut env_plan = plan::diff_env(&c.env.name, desired, live, c.env.prune);
+        mask_replaced_values(&mut env_plan);
         let policy = Policy {
             protect: c.env.protect.clone(),
             ..Policy::default()
@@ -230,6 +279,22 @@ async fn prepare(
             refusals,
         },
     ))
+}
+
+/// Where a field's new value holds a masked value, its old value is masked whole: it is most
+/// likely the same secret before a rotation, which skconn cannot recognise by itself.
+fn mask_replaced_values(env_plan: &mut EnvPlan) {
+    for c in &mut env_plan.changes {
+        for f in &mut c.diff {
+            let masked_new = f.new.as_ref().is_some_and(|v| {
+                let text = v.to_string();
+                secret::redact(&text) != text
+            });
+            if masked_new && f.old.is_some() {
+                f.old = Some(serde_json::Value::String("***".into()));
+            }
+        }
+    }
 }
 
 fn overrides(a: SafetyArgs) -> Overrides {
@@ -297,7 +362,7 @@ async fn run_plan(ctx: &Context, config: Option<&std::path::Path>, args: PlanArg
             kind: saved::KIND.into(),
             format_version: saved::FORMAT_VERSION.into(),
             skconn_version: env!("CARGO_PKG_VERSION").into(),
-            inputs: saved::inputs_fingerprint(&p.desired),
+            inputs: inputs_fingerprint(&p),
             environments: p
                 .connections
                 .iter()
@@ -327,6 +392,26 @@ async fn run_plan(ctx: &Context, config: Option<&std::path::Path>, args: PlanArg
     })
 }
 
+/// The fingerprint of what the selected environments want.
+fn inputs_fingerprint(p: &Prepared) -> String {
+    let sets: Vec<(&str, &[Desired])> = p
+        .connections
+        .iter()
+        .zip(&p.desired)
+        .map(|(c, d)| (c.env.name.as_str(), d.as_slice()))
+        .collect();
+    saved::inputs_fingerprint(&sets)
+}
+
+/// A JSON value as it is written to a file: masked values replaced by `***`.
+fn redacted_json(v: &serde_json::Value) -> serde_json::Value {
+    let text = serde_json::to_string(v).unwrap_or_default();
+    match secret::redact(&text) {
+        std::borrow::Cow::Borrowed(_) => v.clone(),
+        std::borrow::Cow::Owned(t) => serde_json::from_str(&t).unwrap_or_else(|_| v.clone()),
+    }
+}
+
 /// Loads a saved plan and checks that nothing it was made from has moved.
 fn check_saved(file: &std::path::Path, p: &Prepared) -> Result<()> {
     let text = std::fs::read_to_string(file)
@@ -347,7 +432,7 @@ fn check_saved(file: &std::path::Path, p: &Prepared) -> Result<()> {
         )));
     }
     let mut moved = Vec::new();
-    if saved.inputs != saved::inputs_fingerprint(&p.desired) {
+    if saved.inputs != inputs_fingerprint(p) {
         moved.push("the connector files changed since the plan was made".to_string());
     }
     let names: Vec<&str> = p.connections.iter().map(|c| c.env.name.as_str()).collect();
@@ -368,7 +453,7 @@ fn check_saved(file: &std::path::Path, p: &Prepared) -> Result<()> {
             }
         }
     }
-    if moved.is_empty() && saved.plan != render::json::plan(&p.plan) {
+    if moved.is_empty() && saved.plan != redacted_json(&render::json::plan(&p.plan)) {
         moved
             .push("the plan computed now differs from the saved one (skconn.yaml changed?)".into());
     }
@@ -415,7 +500,12 @@ async fn run_apply(
     let mut outcomes: Vec<EnvOutcome> = Vec::new();
     let mut unsettled: Vec<String> = Vec::new();
     let mut stop: Option<String> = None;
-    for (conn, env_plan) in p.connections.iter().zip(&p.plan.environments) {
+    for ((conn, env_plan), desired) in p
+        .connections
+        .iter()
+        .zip(&p.plan.environments)
+        .zip(&p.desired)
+    {
         if let Some(why) = &stop {
             outcomes.push(EnvOutcome::skipped(env_plan, why));
             continue;
@@ -434,7 +524,7 @@ async fn run_apply(
                 env_plan.name
             ));
         }
-        match settle_check(conn, &p.desired, &outcome).await {
+        match settle_check(conn, desired, &outcome).await {
             Ok(list) => unsettled.extend(list),
             Err(e) => unsettled.push(format!(
                 "environment {}: could not re-read it to check the result: {e}",

@@ -445,7 +445,11 @@ fn apply_on_a_terminal(repo: &Repo, dev: &skconn::emulator::Emulator, answer: &s
     use std::io::Write;
     let mut c = std::process::Command::new("script");
     c.current_dir(repo.path())
-        .args(["-qec", &format!("{} apply", env!("CARGO_BIN_EXE_skconn")), "/dev/null"])
+        .args([
+            "-qec",
+            &format!("{} apply", env!("CARGO_BIN_EXE_skconn")),
+            "/dev/null",
+        ])
         .env("SK_DEV_URL", dev.url())
         .env("SK_DEV_ID", dev.client_id())
         .env("SK_DEV_SECRET", dev.client_secret())
@@ -454,7 +458,12 @@ fn apply_on_a_terminal(repo: &Repo, dev: &skconn::emulator::Emulator, answer: &s
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     let mut child = c.spawn().expect("util-linux `script` runs");
-    child.stdin.take().unwrap().write_all(format!("{answer}\n").as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{answer}\n").as_bytes())
+        .unwrap();
     let o = child.wait_with_output().unwrap();
     Out {
         code: o.status.code(),
@@ -466,9 +475,12 @@ fn apply_on_a_terminal(repo: &Repo, dev: &skconn::emulator::Emulator, answer: &s
 #[test]
 fn on_a_terminal_apply_asks_and_only_yes_applies() {
     let dev = emulator();
-    let repo = Repo::new().connector("bearer.yaml", BEARER).env("dev", &dev, "managed");
+    let repo = Repo::new()
+        .connector("bearer.yaml", BEARER)
+        .env("dev", &dev, "managed");
     let out = apply_on_a_terminal(&repo, &dev, "no");
-    out.stdout_has("Do you want to apply these changes?").stdout_has("apply cancelled");
+    out.stdout_has("Do you want to apply these changes?")
+        .stdout_has("apply cancelled");
     assert!(writes(&dev).is_empty(), "a refused apply wrote");
     let out = apply_on_a_terminal(&repo, &dev, "yes");
     out.stdout_has("Applied 1 change(s)")
@@ -482,8 +494,15 @@ fn on_a_terminal_apply_asks_and_only_yes_applies() {
 #[test]
 fn usage_errors_exit_1_and_help_exits_0() {
     let repo = Repo::new();
-    repo.skconn(["bogus"]).code(1).stderr_has("unrecognized subcommand");
+    repo.skconn(["bogus"])
+        .code(1)
+        .stderr_has("unrecognized subcommand");
     repo.skconn(["plan", "--format", "yaml"]).code(1);
-    repo.skconn(["--help"]).code(0).stdout_has("Exit codes:").stdout_has("NO_COLOR");
-    repo.skconn(["apply", "--help"]).code(0).stdout_has("--auto-approve");
+    repo.skconn(["--help"])
+        .code(0)
+        .stdout_has("Exit codes:")
+        .stdout_has("NO_COLOR");
+    repo.skconn(["apply", "--help"])
+        .code(0)
+        .stdout_has("--auto-approve");
 }

@@ -1,0 +1,280 @@
+//! Per-environment values: `${VAR}` expansion in string values, `skconn.overrides` merged over
+//! the base (JSON Merge Patch, RFC 7396), and where a problem of a merged connector is written.
+
+use super::validate::{At, Problem};
+use crate::settings::{expand_all, EnvLookup};
+use serde_json::{Map, Value};
+
+/// The key under `skconn:` that holds the overrides.
+pub(crate) const OVERRIDES_KEY: &str = "overrides";
+
+/// Expands `${VAR}` in every string value of `map` (keys are left alone). Missing variables
+/// become problems at the string; returns the `(name, value)` of every variable used.
+pub(crate) fn expand_map(
+    map: &mut Map<String, Value>,
+    lookup: EnvLookup<'_>,
+    problems: &mut Vec<Problem>,
+) -> Vec<(String, String)> {
+    let mut used = Vec::new();
+    let mut path = String::new();
+    for (k, v) in map.iter_mut() {
+        path.clear();
+        path.push_str(k);
+        expand_value(v, &mut path, lookup, problems, &mut used);
+    }
+    used
+}
+
+fn expand_value(
+    v: &mut Value,
+    path: &mut String,
+    lookup: EnvLookup<'_>,
+    problems: &mut Vec<Problem>,
+    used: &mut Vec<(String, String)>,
+) {
+    let base = path.len();
+    match v {
+        Value::String(s) if s.contains('$') => {
+            let e = expand_all(s, lookup);
+            for var in e.missing {
+                problems.push(Problem::new(
+                    path.as_str(),
+                    At::Value,
+                    format!("the environment variable `{var}` is not set"),
+                    format!(
+                        "set {var} before running skconn (in CI, from a secret), or write `$${{` for a literal `${{`"
+                    ),
+                ));
+            }
+            used.extend(e.used);
+            *s = e.value;
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                path.push('[');
+                path.push_str(&i.to_string());
+                path.push(']');
+                expand_value(item, path, lookup, problems, used);
+                path.truncate(base);
+            }
+        }
+        Value::Object(m) => {
+            for (k, item) in m.iter_mut() {
+                path.push('.');
+                path.push_str(k);
+                expand_value(item, path, lookup, problems, used);
+                path.truncate(base);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Takes `skconn.overrides` out of the base: the overrides that are maps, by environment.
+pub(crate) fn take_overrides(map: &mut Map<String, Value>) -> Vec<(String, Map<String, Value>)> {
+    let Some(Value::Object(skconn)) = map.get_mut(super::vocab::SKCONN_KEY) else {
+        return Vec::new();
+    };
+    let Some(Value::Object(o)) = skconn.shift_remove(OVERRIDES_KEY) else {
+        return Vec::new();
+    };
+    o.into_iter()
+        .filter_map(|(env, v)| match v {
+            Value::Object(m) => Some((env, m)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The path of the override of `env` for a field path of the merged connector.
+pub(crate) fn override_path(env: &str, field: &str) -> String {
+    let mut p = format!("{}.{OVERRIDES_KEY}.{env}", super::vocab::SKCONN_KEY);
+    if !field.is_empty() {
+        p.push('.');
+        p.push_str(field);
+    }
+    p
+}
+
+/// Where a problem of the merged connector of `env` is written: at the override when the value
+/// (or the removal) came from it, else at the base. Returns `None` for the base.
+pub(crate) fn locate_in_override(
+    partial: &Value,
+    base: &Value,
+    env: &str,
+    field: &str,
+    at: At,
+) -> Option<(String, At)> {
+    if field.is_empty() {
+        return None;
+    }
+    if let Some(exact) = from_override(partial, field) {
+        // A required key removed with `null`: point at the `null`.
+        let at = if at == At::Parent && exact {
+            At::Key
+        } else {
+            at
+        };
+        return Some((override_path(env, field), at));
+    }
+    if at == At::Parent {
+        // A key missing from a map that only the override writes.
+        let parent = super::index::parent(field)?;
+        if !parent.is_empty()
+            && from_override(partial, parent).is_some()
+            && get(base, parent).is_none()
+        {
+            return Some((override_path(env, field), at));
+        }
+    }
+    None
+}
+
+/// Whether the merged value at `path` came from the override: `Some(true)` when the override
+/// writes exactly that path, `Some(false)` when it writes an ancestor that is not a map (which
+/// replaces the base's whole subtree), `None` when the value comes from the base.
+fn from_override(partial: &Value, path: &str) -> Option<bool> {
+    let mut cur = partial;
+    for seg in segments(path) {
+        match (cur, seg) {
+            (Value::Object(m), Seg::Key(k)) => cur = m.get(k)?,
+            // A map in the override is merged into the base's map: it cannot hold a list item.
+            (Value::Object(_), Seg::Index(_)) => return None,
+            // A list or a scalar replaces the base's value whole.
+            _ => return Some(false),
+        }
+    }
+    Some(true)
+}
+
+fn get<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
+    let mut cur = v;
+    for seg in segments(path) {
+        cur = match (cur, seg) {
+            (Value::Object(m), Seg::Key(k)) => m.get(k)?,
+            (Value::Array(a), Seg::Index(i)) => a.get(i)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+#[derive(Debug, PartialEq)]
+enum Seg<'p> {
+    Key(&'p str),
+    Index(usize),
+}
+
+/// The steps of a field path: `a.b[2].c` → `a`, `b`, `[2]`, `c`.
+fn segments(path: &str) -> Vec<Seg<'_>> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        let (key, mut rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !key.is_empty() {
+            out.push(Seg::Key(key));
+        }
+        while let Some(r) = rest.strip_prefix('[') {
+            let Some(end) = r.find(']') else { break };
+            match r[..end].parse() {
+                Ok(i) => out.push(Seg::Index(i)),
+                Err(_) => out.push(Seg::Key(&r[..end])),
+            }
+            rest = &r[end + 1..];
+        }
+    }
+    out
+}
+
+/// Replaces each of `masked` in `text` with `***`, also a start of one cut short by `…` (messages
+/// shorten long values).
+pub(crate) fn mask(text: &str, masked: &[String]) -> String {
+    let mut out = text.to_string();
+    for m in masked {
+        if out.contains(m.as_str()) {
+            out = out.replace(m.as_str(), "***");
+        }
+    }
+    if !out.contains('…') {
+        return out;
+    }
+    let mut result = String::with_capacity(out.len());
+    let mut rest = out.as_str();
+    while let Some(i) = rest.find('…') {
+        let mut before = &rest[..i];
+        for m in masked {
+            // The longest start of `m` that `before` ends with.
+            if let Some(k) = m
+                .char_indices()
+                .map(|(k, c)| k + c.len_utf8())
+                .rev()
+                .find(|&k| before.ends_with(&m[..k]))
+            {
+                before = &before[..before.len() - k];
+                result.push_str(before);
+                result.push_str("***");
+                before = "";
+                break;
+            }
+        }
+        result.push_str(before);
+        result.push('…');
+        rest = &rest[i + '…'.len_utf8()..];
+    }
+    result.push_str(rest);
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn paths_split_into_steps() {
+        assert_eq!(
+            segments("a.b[2][0].c"),
+            [
+                Seg::Key("a"),
+                Seg::Key("b"),
+                Seg::Index(2),
+                Seg::Index(0),
+                Seg::Key("c")
+            ]
+        );
+        assert!(segments("").is_empty());
+    }
+
+    #[test]
+    fn values_are_located_where_they_were_written() {
+        let base = json!({"proxy_url": "https://a", "auth_patterns": [{"type": "BEARER"}],
+            "metadata": {"team": "x"}});
+        let partial = json!({"auth_patterns": [{"type": "NOPE"}], "metadata": {"owner": "y"},
+            "proxy_url": null});
+        let at = |field: &str, at: At| locate_in_override(&partial, &base, "prod", field, at);
+        assert_eq!(
+            at("auth_patterns[0].type", At::Value),
+            Some((
+                "skconn.overrides.prod.auth_patterns[0].type".into(),
+                At::Value
+            ))
+        );
+        assert_eq!(
+            at("proxy_url", At::Parent),
+            Some(("skconn.overrides.prod.proxy_url".into(), At::Key))
+        );
+        assert_eq!(at("metadata.team", At::Key), None);
+        assert!(at("metadata.owner", At::Key).is_some());
+        assert_eq!(at("display_name", At::Parent), None);
+    }
+
+    #[test]
+    fn masking_covers_shortened_values() {
+        let m = vec!["s3cr3t-value-0123456789".to_string()];
+        assert_eq!(mask("a s3cr3t-value-0123456789 b", &m), "a *** b");
+        assert_eq!(mask("`https://x/s3cr3t-val…`", &m), "`https://x/***…`");
+        assert_eq!(mask("plain … text", &m), "plain … text");
+    }
+}
