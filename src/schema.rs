@@ -134,6 +134,10 @@ pub(crate) enum Shape {
     StrMap,
     Obj(usize),
     ObjList(usize),
+    /// A map from a name (an environment) to a partial object of that kind. Its values are not
+    /// checked against the kind: a partial object may leave out required keys and use `null` to
+    /// remove one (JSON Merge Patch), which the loader checks on the merged result.
+    ObjMap(usize),
     /// A type this module does not know: any value is allowed.
     Any,
 }
@@ -312,6 +316,14 @@ fn property(row: &Row, names: &[String]) -> Value {
             out.insert("type".into(), json!("array"));
             out.insert("items".into(), reference(i, names));
             count_rules(&note, "Items", &mut out);
+        }
+        Shape::ObjMap(i) => {
+            out.insert("type".into(), json!("object"));
+            let what = names.get(i).map(String::as_str).unwrap_or("object");
+            out.insert(
+                "additionalProperties".into(),
+                json!({"type": "object", "description": format!("A partial `{what}` merged over this file for that environment (JSON Merge Patch: `null` removes a key).")}),
+            );
         }
         Shape::Any => {}
     }

@@ -379,6 +379,8 @@ fn shape(ty: Ty, objs: &mut Vec<&'static Obj>) -> Shape {
         Ty::StrMap => Shape::StrMap,
         Ty::Obj(o) => Shape::Obj(index(o)),
         Ty::ObjList(o) => Shape::ObjList(index(o)),
+        Ty::ObjMap(o) => Shape::ObjMap(index(o)),
+        #[allow(unreachable_patterns)]
         _ => Shape::Any,
     }
 }
