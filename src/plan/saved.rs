@@ -56,38 +56,38 @@ pub fn inputs_fingerprint(per_env: &[(&str, &[Desired])]) -> String {
 
 /// Fingerprint of one set of desired connectors (order-independent).
 fn desired_fingerprint(desired: &[Desired]) -> String {
-    let mut items: Vec<String> = desired
-        .iter()
-        .map(|d| {
-            serde_json::to_string(&serde_json::json!({
-                "name": d.display_name,
-                "body": sort_keys(&normalize(&d.body)),
-                "previous_names": d.previous_names,
-            }))
-            .unwrap_or_default()
-        })
-        .collect();
-    items.sort();
-    let mut h = Sha256::new();
-    for i in items {
-        h.update(i.as_bytes());
-        h.update(b"\n");
-    }
-    hex(h.finalize())
+    set_hash(
+        desired
+            .iter()
+            .map(|d| {
+                serde_json::to_string(&serde_json::json!({
+                    "name": d.display_name,
+                    "body": sort_keys(&normalize(&d.body)),
+                    "previous_names": d.previous_names,
+                }))
+                .unwrap_or_default()
+            })
+            .collect(),
+    )
 }
 
 /// Fingerprint of an environment's live connectors: identifiers and full bodies, marker included.
 pub fn live_fingerprint(live: &[Live]) -> String {
-    let mut items: Vec<String> = live
-        .iter()
-        .map(|l| {
-            format!(
-                "{}\t{}",
-                l.identifier,
-                serde_json::to_string(&sort_keys(&l.body)).unwrap_or_default()
-            )
-        })
-        .collect();
+    set_hash(
+        live.iter()
+            .map(|l| {
+                format!(
+                    "{}\t{}",
+                    l.identifier,
+                    serde_json::to_string(&sort_keys(&l.body)).unwrap_or_default()
+                )
+            })
+            .collect(),
+    )
+}
+
+/// The hash of a set of lines, whatever their order.
+fn set_hash(mut items: Vec<String>) -> String {
     items.sort();
     let mut h = Sha256::new();
     for i in items {
