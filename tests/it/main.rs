@@ -7,6 +7,7 @@ mod environments;
 mod load;
 mod overrides;
 mod plans;
+mod property;
 mod remote;
 mod safety;
 mod schema;

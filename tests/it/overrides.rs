@@ -261,6 +261,9 @@ fn a_masked_value_in_a_long_string_is_masked_before_the_diff_cuts_it() {
     let out = repo.skconn(["plan"]);
     out.code(0).stdout_has("/description");
     for leak in ["abcdefg", "ZYXWVUT"] {
-        assert!(!out.all().contains(leak), "part of a masked value shows\n{out}");
+        assert!(
+            !out.all().contains(leak),
+            "part of a masked value shows\n{out}"
+        );
     }
 }
