@@ -4,16 +4,6 @@
 use crate::support::*;
 use serde_json::{json, Value};
 
-fn example_count() -> usize {
-    std::fs::read_dir(crate_root().join("connectors"))
-        .unwrap()
-        .filter(|e| {
-            let p = e.as_ref().unwrap().path();
-            matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml"))
-        })
-        .count()
-}
-
 fn writes(emu: &skconn::emulator::Emulator) -> Vec<(String, String)> {
     emu.requests()
         .into_iter()

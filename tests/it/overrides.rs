@@ -5,16 +5,6 @@ use crate::support::*;
 use serde_json::json;
 use std::collections::HashSet;
 
-fn example_count() -> usize {
-    std::fs::read_dir(crate_root().join("connectors"))
-        .unwrap()
-        .filter(|e| {
-            let p = e.as_ref().unwrap().path();
-            matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml"))
-        })
-        .count()
-}
-
 /// Appends text to a file of the repository.
 fn append(repo: Repo, rel: &str, extra: &str) -> Repo {
     let extra = extra.to_string();

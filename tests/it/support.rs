@@ -19,6 +19,17 @@ pub fn crate_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// How many example connectors `connectors/` holds.
+pub fn example_count() -> usize {
+    std::fs::read_dir(crate_root().join("connectors"))
+        .unwrap()
+        .filter(|e| {
+            let p = e.as_ref().unwrap().path();
+            matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml"))
+        })
+        .count()
+}
+
 /// An emulator on a loopback port with a small page size, so that listing always paginates.
 pub fn emulator() -> Emulator {
     emulator_with(|_| {})
