@@ -315,6 +315,11 @@ fn no_secret_or_token_appears_at_trace_level() {
         vec!["apply", "--auto-approve"],
         vec!["plan", "--detailed-exitcode"],
         vec!["-vvv", "plan"],
+        vec!["plan", "--out", "saved-plan.json"],
+        vec!["apply", "saved-plan.json"],
+        vec!["import", "--env", "dev"],
+        vec!["plan", "--format", "json"],
+        vec!["plan", "--format", "markdown"],
     ] {
         let out = repo.cmd(&args).env("RUST_LOG", "trace").run();
         everything.push_str(&out.all());
@@ -326,6 +331,7 @@ fn no_secret_or_token_appears_at_trace_level() {
         .env("SK_DEV_SECRET", "wrong-secret-value-123")
         .run();
     everything.push_str(&bad.all());
+    everything.push_str(&std::fs::read_to_string(repo.path().join("saved-plan.json")).unwrap());
     assert!(
         everything.contains("TRACE") || everything.contains("DEBUG"),
         "trace logging was not on"
