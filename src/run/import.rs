@@ -2,7 +2,7 @@
 //! defines yet, so that connectors built by hand in the dashboard can be adopted. Importing and
 //! then planning shows no changes.
 
-use super::{connect, Context};
+use super::{connect, relative, Context};
 use crate::cli::ImportArgs;
 use crate::error::{exit, Error, Result};
 use crate::model::{self, Live};
@@ -114,10 +114,6 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) 
     } else {
         exit::ERROR
     })
-}
-
-fn relative(root: &Path, p: &Path) -> String {
-    p.strip_prefix(root).unwrap_or(p).display().to_string()
 }
 
 /// `Asana Tasks` → `asana-tasks`.

@@ -51,7 +51,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
                     "{} {} connector file(s) in {} are valid.\n",
                     style.green("✓"),
                     loaded.connectors.len(),
-                    relative(&settings, &settings.connectors_dir)
+                    relative(&settings.root, &settings.connectors_dir)
                 ));
             }
             Ok(exit::OK)
@@ -242,7 +242,7 @@ async fn prepare(
     config: Option<&std::path::Path>,
     envs: &[String],
     allow: Overrides,
-) -> Result<(Settings, Prepared)> {
+) -> Result<Prepared> {
     let settings = ctx.settings(config)?;
     let selected = settings.select(envs)?;
     // Nothing is sent anywhere until every input file is valid.
@@ -269,16 +269,13 @@ async fn prepare(
         environments.push(env_plan);
     }
     let plan = Plan { environments };
-    Ok((
-        settings,
-        Prepared {
-            connections,
-            desired,
-            lives,
-            plan,
-            refusals,
-        },
-    ))
+    Ok(Prepared {
+        connections,
+        desired,
+        lives,
+        plan,
+        refusals,
+    })
 }
 
 /// Where a field's new value holds a masked value, its old value is masked whole: it is most
@@ -348,7 +345,7 @@ fn refuse(refusals: &[String]) -> Error {
 }
 
 async fn run_plan(ctx: &Context, config: Option<&std::path::Path>, args: PlanArgs) -> Result<i32> {
-    let (_settings, p) = prepare(ctx, config, &args.envs, overrides(args.safety)).await?;
+    let p = prepare(ctx, config, &args.envs, overrides(args.safety)).await?;
     output::out(&render_plan(&p.plan, args.format, &ctx.style));
     step_summary(&render::markdown::plan(
         &p.plan,
@@ -477,7 +474,7 @@ async fn run_apply(
     config: Option<&std::path::Path>,
     args: ApplyArgs,
 ) -> Result<i32> {
-    let (_settings, p) = prepare(ctx, config, &args.envs, overrides(args.safety)).await?;
+    let p = prepare(ctx, config, &args.envs, overrides(args.safety)).await?;
     if let Some(file) = &args.plan_file {
         check_saved(file, &p)?;
     }
@@ -703,8 +700,9 @@ async fn run_emulator(args: EmulatorArgs) -> Result<i32> {
     Ok(exit::OK)
 }
 
-fn relative(settings: &Settings, path: &std::path::Path) -> String {
-    path.strip_prefix(&settings.root)
+/// A path as users see it: relative to the repository root when it is inside it.
+fn relative(root: &std::path::Path, path: &std::path::Path) -> String {
+    path.strip_prefix(root)
         .unwrap_or(path)
         .display()
         .to_string()
