@@ -3,7 +3,8 @@
 //! It reuses the planner: A's connectors play the files, B is the live side, so the result reads
 //! as "what it would take to make B match A" and renders in every plan format.
 
-use super::{connect, list_all, render_plan, Context};
+use super::plan::render_plan;
+use super::{connect, list_all, Context};
 use crate::cli::CompareArgs;
 use crate::error::{exit, Error, Result};
 use crate::model::{self, Desired, Origin};

@@ -1,0 +1,51 @@
+//! `skconn emulator`: the Scalekit-compatible emulator in the foreground.
+
+use crate::cli::EmulatorArgs;
+use crate::emulator;
+use crate::error::{exit, Error, Result};
+
+pub(super) async fn run(args: EmulatorArgs) -> Result<i32> {
+    let generated = args.client_secret.is_none();
+    let secret = args
+        .client_secret
+        .unwrap_or_else(|| format!("emu-{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)));
+    let mut faults = Vec::new();
+    for spec in &args.faults {
+        faults.push(
+            spec.parse::<emulator::Fault>()
+                .map_err(|e| Error::Usage(format!("--fault {spec}: {e}")))?,
+        );
+    }
+    let config = emulator::Config {
+        listen: args.listen,
+        client_id: args.client_id.clone(),
+        client_secret: secret.clone(),
+        state_file: args.state.clone(),
+        max_page_size: args.max_page_size.max(1),
+        token_ttl: std::time::Duration::from_secs(args.token_ttl),
+        latency: std::time::Duration::from_millis(args.latency_ms),
+        faults,
+        ..emulator::Config::default()
+    };
+    let client_id = args.client_id;
+    emulator::Emulator::serve(config, move |addr| {
+        // The emulator's own credentials are printed on purpose: they are what a user needs to
+        // point skconn at it. A generated secret is new on every start.
+        let shown = if generated {
+            secret.clone()
+        } else {
+            "(as given)".to_string()
+        };
+        #[allow(clippy::print_stdout)]
+        {
+            println!("skconn emulator listening on http://{addr}");
+            println!("  SCALEKIT_ENVIRONMENT_URL=http://{addr}");
+            println!("  SCALEKIT_CLIENT_ID={client_id}");
+            println!("  SCALEKIT_CLIENT_SECRET={shown}");
+            println!("Press Ctrl-C to stop.");
+        }
+    })
+    .await
+    .map_err(|e| Error::Local(e.to_string()))?;
+    Ok(exit::OK)
+}
