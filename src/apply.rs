@@ -91,7 +91,10 @@ pub async fn apply_env(
     let total = plan.changes.len();
     let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut results: Vec<Option<ChangeOutcome>> = vec![None; total];
-    let phases: [&[Action]; 2] = [&[Action::Create, Action::Update], &[Action::Delete]];
+    let phases: [&[Action]; 2] = [
+        &[Action::Create, Action::Adopt, Action::Update],
+        &[Action::Delete],
+    ];
     for actions in phases {
         let sem = Arc::new(Semaphore::new(parallelism.max(1)));
         let mut set = tokio::task::JoinSet::new();
@@ -154,7 +157,8 @@ async fn apply_change(client: &Client, change: &Change) -> ChangeOutcome {
                 Err(msg) => Status::Failed(msg),
             }
         }
-        Action::Update => {
+        // Adopting is an update with the same content: it writes the marker.
+        Action::Update | Action::Adopt => {
             let body = change.body.as_ref().expect("an update carries its body");
             let id = change
                 .identifier

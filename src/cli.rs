@@ -24,38 +24,30 @@ Exit codes:
 
 Environment:
   NO_COLOR           disables colour (as does --color never)
+  GITHUB_ACTIONS     `true` turns colour on in the job log (--color auto)
   RUST_LOG           log filter, e.g. skconn=debug (overrides -v/-q)
   SKCONN_CONFIG      the configuration file (as --config)";
 
+/// The help heading of the flags every command takes.
+const GLOBAL: &str = "Global options";
+
 #[derive(Debug, Parser)]
-#[command(name = "skconn", version, about = "GitOps for Scalekit custom connectors: validate, plan and apply connectors/ to every environment", long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+#[command(name = "skconn", max_term_width = 100, version, about = "GitOps for Scalekit custom connectors: validate, plan and apply connectors/ to every environment", long_about = LONG_ABOUT, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// The configuration file. Its folder is the repository root.
-    #[arg(long, global = true, value_name = "PATH", env = "SKCONN_CONFIG")]
+    /// The configuration file (skconn.yaml); its folder is the repository root.
+    #[arg(long, global = true, value_name = "PATH", env = "SKCONN_CONFIG", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
 
     /// More detail on stderr: -v info, -vv debug, -vvv trace.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
 
-    /// Only errors on stderr.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    /// Print only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL)]
     pub quiet: bool,
 
-    /// Timeout of one HTTP request, in seconds (retries get their own).
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30)]
-    pub timeout: u64,
-
-    /// Attempts per request before giving up (retries on 429, 5xx, timeouts, lost connections).
-    #[arg(long, global = true, value_name = "N", default_value_t = 6)]
-    pub max_attempts: u32,
-
-    /// Overall limit for one request and its retries, in seconds.
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 300)]
-    pub deadline: u64,
-
-    /// When to use colour. `auto` uses it on a terminal unless NO_COLOR is set.
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    /// When to colour output. `auto`: on a terminal or in GitHub Actions, unless NO_COLOR is set.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = GLOBAL)]
     pub color: ColorChoice,
 
     #[command(subcommand)]
@@ -81,8 +73,8 @@ pub enum Command {
     Compare(CompareArgs),
     /// Write a connector file for each live connector that has none yet.
     Import(ImportArgs),
-    /// Print the JSON Schema of connector files.
-    Schema,
+    /// Print a JSON Schema: of connector files (the default), or of skconn.yaml (`config`).
+    Schema(SchemaArgs),
     /// Run the Scalekit-compatible emulator in the foreground (for demos and tests).
     Emulator(EmulatorArgs),
 }
@@ -97,9 +89,9 @@ pub struct PlanArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
 
-    /// Output format on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT")]
-    pub format: Format,
+    /// Output format of the plan on stdout.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text, value_name = "FORMAT")]
+    pub format: PlanFormat,
 
     /// Also save the plan to FILE, for `skconn apply FILE`.
     #[arg(long, value_name = "FILE")]
@@ -107,17 +99,66 @@ pub struct PlanArgs {
 
     #[command(flatten)]
     pub safety: SafetyArgs,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+/// How skconn talks HTTP: only on the commands that call an environment.
+#[derive(Debug, Clone, Copy, Args)]
+#[command(next_help_heading = "HTTP options")]
+pub struct HttpArgs {
+    /// Timeout of one HTTP request, in seconds; each retry gets a timeout of its own.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+
+    /// Attempts per HTTP request before giving up (retries on 429, 5xx, timeouts and lost
+    /// connections).
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    pub max_attempts: u32,
+
+    /// Overall limit for one HTTP request and all its retries, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub deadline: u64,
+}
+
+/// The output formats of `plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// Terraform-like text, coloured on a terminal.
+    Text,
+    /// One JSON document (a documented contract with a format_version).
+    Json,
+    /// Markdown for pull-request comments, under GitHub's 65,536-character limit.
+    Markdown,
+    /// The requests apply would send, as the curl commands of Scalekit's documentation.
+    Curl,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which schema to print.
+    #[arg(value_enum, default_value_t = SchemaKind::Connector, value_name = "WHICH")]
+    pub which: SchemaKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    /// Connector files (connectors/*.yaml).
+    Connector,
+    /// The configuration file (skconn.yaml).
+    Config,
 }
 
 /// Flags that let a plan past the safety checks.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct SafetyArgs {
-    /// Go past the change threshold (by default a plan may not delete, or update, more than 30%
-    /// of an environment's managed connectors once it holds at least 10).
+    /// Go past the change threshold: by default a plan may not delete, or update, more than
+    /// 30% of an environment's managed connectors once it holds at least 10.
     #[arg(long)]
     pub force: bool,
 
-    /// Let an empty or missing connectors folder delete connectors.
+    /// Let a plan delete connectors although the connectors folder is empty or missing.
     #[arg(long)]
     pub allow_empty: bool,
 }
@@ -152,6 +193,9 @@ pub struct ApplyArgs {
 
     #[command(flatten)]
     pub safety: SafetyArgs,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 #[derive(Debug, Args)]
@@ -164,9 +208,12 @@ pub struct CompareArgs {
     #[arg(value_name = "ENV_B")]
     pub b: String,
 
-    /// Output format on stdout.
+    /// Output format of the comparison on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT")]
     pub format: Format,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 #[derive(Debug, Args)]
@@ -180,9 +227,12 @@ pub struct ImportArgs {
     #[arg(long = "name", value_name = "DISPLAY_NAME")]
     pub names: Vec<String>,
 
-    /// Overwrite files that already exist.
+    /// Overwrite connector files that already exist.
     #[arg(long)]
     pub force: bool,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 #[derive(Debug, Args)]

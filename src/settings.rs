@@ -200,6 +200,12 @@ impl Settings {
                 .map_err(|e| Error::io("cannot read the working directory", e))?,
         };
         let display = path.to_path_buf();
+        // The vocabulary first: every unknown key, misspelt word and wrong type at once, each
+        // at its line and column.
+        let problems = crate::config::check(&display, text);
+        if !problems.is_empty() {
+            return Err(Error::Input(problems));
+        }
         let config: FileConfig = serde_yaml::from_str(text).map_err(|e| {
             let mut d = Diagnostic::new(&display, yaml_message(&e))
                 .help("see the README section on skconn.yaml for the format");

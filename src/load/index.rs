@@ -56,6 +56,8 @@ pub(crate) struct Index {
     pub duplicates: Vec<Duplicate>,
     /// Where each document starts.
     pub documents: Vec<Pos>,
+    /// The text of each plain scalar value as written (`1.10`, `0x1F`), by path.
+    raws: HashMap<String, String>,
 }
 
 impl Index {
@@ -84,6 +86,11 @@ impl Index {
             .cloned()
             .collect();
         index
+    }
+
+    /// The text of the plain scalar at `path` as written, if it is one.
+    pub fn raw(&self, path: &str) -> Option<&str> {
+        self.raws.get(path).map(String::as_str)
     }
 
     #[cfg(test)]
@@ -227,6 +234,9 @@ impl Builder {
                 });
             }
         } else {
+            if let Event::Scalar(raw, TScalarStyle::Plain, ..) = ev {
+                self.index.raws.insert(self.path.clone(), raw.clone());
+            }
             self.index.nodes.insert(
                 self.path.clone(),
                 Node {

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 /// What identifies a saved plan file.
 pub const KIND: &str = "skconn-saved-plan";
 /// The version of the saved plan format.
-pub const FORMAT_VERSION: &str = "1";
+pub const FORMAT_VERSION: &str = "2";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SavedPlan {

@@ -335,7 +335,7 @@ fn provider_of(answer: &Answer) -> Result<Live, RemoteError> {
 /// Percent-encodes an opaque identifier as exactly one path segment: everything but
 /// unreserved characters, `:` and `@` is encoded (so `/`, `?`, `#`, `%` and spaces are), and a
 /// segment of only dots is encoded so that no URL parser takes it for `.` or `..`.
-fn encode_segment(s: &str) -> String {
+pub fn encode_segment(s: &str) -> String {
     let all_dots = s.bytes().all(|b| b == b'.');
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {

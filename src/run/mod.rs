@@ -2,7 +2,7 @@
 //! returns an exit code. This is the only layer that sees all the others. Each command's wiring
 //! lives in a file of its own; this file holds only the dispatch and what every command shares.
 
-use crate::cli::{Cli, Command, SafetyArgs};
+use crate::cli::{Cli, Command, HttpArgs, SafetyArgs, SchemaKind};
 use crate::error::{exit, Error, Result};
 use crate::model::Desired;
 use crate::output::{self, Style};
@@ -35,12 +35,6 @@ pub async fn run(cli: Cli) -> Result<i32> {
         style,
         err_style,
         quiet: cli.quiet,
-        client: ClientOptions {
-            timeout: std::time::Duration::from_secs(cli.timeout.max(1)),
-            max_attempts: cli.max_attempts.max(1),
-            deadline: std::time::Duration::from_secs(cli.deadline.max(1)),
-            ..ClientOptions::default()
-        },
     };
     match cli.command {
         Command::Emulator(args) => emulator::run(args).await,
@@ -60,8 +54,11 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Plan(args) => plan::run(&ctx, cli.config.as_deref(), args).await,
         Command::Compare(args) => compare::run(&ctx, cli.config.as_deref(), args).await,
         Command::Import(args) => import::run(&ctx, cli.config.as_deref(), args).await,
-        Command::Schema => {
-            output::out(&crate::schema::schema_text());
+        Command::Schema(args) => {
+            output::out(&match args.which {
+                SchemaKind::Connector => crate::schema::schema_text(),
+                SchemaKind::Config => crate::schema::config_schema_text(),
+            });
             Ok(exit::OK)
         }
         Command::Apply(args) => apply::run(&ctx, cli.config.as_deref(), args).await,
@@ -72,7 +69,16 @@ struct Context {
     style: Style,
     err_style: Style,
     quiet: bool,
-    client: ClientOptions,
+}
+
+/// The HTTP client's options from the command's HTTP flags.
+fn client_options(http: &HttpArgs) -> ClientOptions {
+    ClientOptions {
+        timeout: std::time::Duration::from_secs(http.timeout.max(1)),
+        max_attempts: http.max_attempts.max(1),
+        deadline: std::time::Duration::from_secs(http.deadline.max(1)),
+        ..ClientOptions::default()
+    }
 }
 
 impl Context {
@@ -167,11 +173,11 @@ fn step_summary(markdown: &str) {
     }
 }
 
-fn refuse(refusals: &[String]) -> Error {
+fn refuse(refusals: &[crate::plan::Refusal]) -> Error {
     let mut msg = String::from("the plan was refused as unsafe; nothing was changed:");
     for r in refusals {
         msg.push_str("\n  - ");
-        msg.push_str(r);
+        msg.push_str(&r.to_string());
     }
     Error::Unsafe(msg)
 }

@@ -152,7 +152,7 @@ fn a_failing_environment_stops_the_next_one_and_says_what_was_not_attempted() {
         .env("dev", &dev, "managed")
         .env("prod", &prod, "managed");
     dev.push_fault(Fault::status(500).method("POST").path(WRITES).always());
-    let out = repo.skconn(["--max-attempts", "2", "apply", "--auto-approve"]);
+    let out = repo.skconn(["apply", "--max-attempts", "2", "--auto-approve"]);
     out.code(1)
         .stdout_has("✗ create \"Alpha\" failed")
         .stdout_has("500")
@@ -339,7 +339,7 @@ fn no_secret_shows_under_faults_at_trace_level() {
     let mut all = String::new();
     for args in [
         vec!["plan"],
-        vec!["--max-attempts", "2", "apply", "--auto-approve"],
+        vec!["apply", "--max-attempts", "2", "--auto-approve"],
         vec!["plan", "--format", "json"],
         vec!["plan", "--format", "markdown"],
     ] {
