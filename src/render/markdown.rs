@@ -203,7 +203,10 @@ fn detail(c: &Change) -> String {
     for w in &c.warnings {
         let _ = writeln!(s, "- ⚠️ {}", escape(&w.message));
     }
-    s.push_str("\n</details>\n");
+    if !c.warnings.is_empty() {
+        s.push('\n');
+    }
+    s.push_str("</details>\n");
     s
 }
 

@@ -269,7 +269,14 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
             .rposition(|c| *c == ' ')
             .filter(|&i| i > width / 2)
             .map_or(width, |i| i + 1);
-        out.push(rest[..cut].iter().collect());
+        // The space a line breaks at is not shown at its end.
+        out.push(
+            rest[..cut]
+                .iter()
+                .collect::<String>()
+                .trim_end()
+                .to_string(),
+        );
         rest = rest[cut..].to_vec();
     }
     out.push(rest.into_iter().collect());

@@ -9,6 +9,7 @@ mod overrides;
 mod plans;
 mod property;
 mod remote;
+mod review;
 mod safety;
 mod schema;
 mod support;
