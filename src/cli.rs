@@ -4,14 +4,16 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-const LONG_ABOUT: &str = "\
-skconn keeps Scalekit custom connectors as YAML files in git and makes every environment match them.
+const LONG_ABOUT: &str =
+    "skconn keeps Scalekit custom connectors as YAML files in git and makes every \
+environment match them.
 
-Each file under connectors/ is one connector, written as the API object in YAML. `skconn plan` loads
-the files, lists the custom connectors of every environment configured in skconn.yaml and prints what
-would change; `skconn apply` makes those changes. Without a skconn.yaml, skconn uses the environment
-named by SCALEKIT_ENVIRONMENT_URL, SCALEKIT_CLIENT_ID and SCALEKIT_CLIENT_SECRET, or, when those are
-not set, an embedded local environment kept in .skconn/local.json, so it works with no credentials.";
+Each file under connectors/ is one connector, written as the API object in YAML. `skconn plan` \
+loads the files, lists the custom connectors of every environment configured in skconn.yaml and \
+prints what would change; `skconn apply` makes those changes. Without a skconn.yaml, skconn uses \
+the environment named by SCALEKIT_ENVIRONMENT_URL, SCALEKIT_CLIENT_ID and SCALEKIT_CLIENT_SECRET, \
+or, when those are not set, an embedded local environment kept in .skconn/local.json, so it works \
+with no credentials.";
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -20,7 +22,7 @@ Exit codes:
   2  plan --detailed-exitcode: changes present
   3  the plan was refused as unsafe
   4  apply: some changes were applied and some failed
-  5  apply: every change was applied, but the server did not keep what was written
+  5  apply: all applied, but the server did not keep what was written
 
 Environment:
   NO_COLOR           disables colour (as does --color never)
@@ -34,7 +36,7 @@ const GLOBAL: &str = "Global options";
 #[derive(Debug, Parser)]
 #[command(name = "skconn", max_term_width = 100, version, about = "GitOps for Scalekit custom connectors: validate, plan and apply connectors/ to every environment", long_about = LONG_ABOUT, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// The configuration file (skconn.yaml); its folder is the repository root.
+    /// The configuration file; its folder is the repository root.
     #[arg(long, global = true, value_name = "PATH", env = "SKCONN_CONFIG", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
 
@@ -46,7 +48,7 @@ pub struct Cli {
     #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL)]
     pub quiet: bool,
 
-    /// When to colour output. `auto`: on a terminal or in GitHub Actions, unless NO_COLOR is set.
+    /// When to colour: `auto` on a terminal or in GitHub Actions, unless NO_COLOR is set.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = GLOBAL)]
     pub color: ColorChoice,
 
@@ -63,17 +65,17 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Load and check every connector file and skconn.yaml. Sends nothing anywhere.
+    /// Check every connector file and skconn.yaml; sends nothing anywhere.
     Validate,
     /// Show what apply would change in each environment.
     Plan(PlanArgs),
-    /// Plan, ask for confirmation, then make every environment match the files.
+    /// Plan, confirm, then make every environment match the files.
     Apply(ApplyArgs),
-    /// Show how two environments' live connectors differ (exit 2 when they do).
+    /// Show how two environments' connectors differ (exit 2 when they do).
     Compare(CompareArgs),
     /// Write a connector file for each live connector that has none yet.
     Import(ImportArgs),
-    /// Print a JSON Schema: of connector files (the default), or of skconn.yaml (`config`).
+    /// Print the JSON Schema of connector files (or of skconn.yaml).
     Schema(SchemaArgs),
     /// Run the Scalekit-compatible emulator in the foreground (for demos and tests).
     Emulator(EmulatorArgs),
@@ -81,7 +83,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// Only these environments (repeatable). Default: every environment in skconn.yaml.
+    /// Only this environment (repeatable; all by default).
     #[arg(long = "env", value_name = "NAME")]
     pub envs: Vec<String>,
 
@@ -112,8 +114,7 @@ pub struct HttpArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub timeout: u64,
 
-    /// Attempts per HTTP request before giving up (retries on 429, 5xx, timeouts and lost
-    /// connections).
+    /// Attempts per HTTP request; 429, 5xx and network errors are retried.
     #[arg(long, value_name = "N", default_value_t = 6)]
     pub max_attempts: u32,
 
@@ -127,11 +128,11 @@ pub struct HttpArgs {
 pub enum PlanFormat {
     /// Terraform-like text, coloured on a terminal.
     Text,
-    /// One JSON document (a documented contract with a format_version).
+    /// One JSON document, a contract with a format_version.
     Json,
     /// Markdown for pull-request comments, under GitHub's 65,536-character limit.
     Markdown,
-    /// The requests apply would send, as the curl commands of Scalekit's documentation.
+    /// The requests apply would send, as documented curl commands.
     Curl,
 }
 
@@ -153,12 +154,12 @@ pub enum SchemaKind {
 /// Flags that let a plan past the safety checks.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct SafetyArgs {
-    /// Go past the change threshold: by default a plan may not delete, or update, more than
-    /// 30% of an environment's managed connectors once it holds at least 10.
+    /// Go past the change threshold: by default, a plan may not delete or update over 30% of
+    /// the managed connectors of an environment holding 10 or more.
     #[arg(long)]
     pub force: bool,
 
-    /// Let a plan delete connectors although the connectors folder is empty or missing.
+    /// Allow deletes although the connectors folder is empty or missing.
     #[arg(long)]
     pub allow_empty: bool,
 }
@@ -167,7 +168,7 @@ pub struct SafetyArgs {
 pub enum Format {
     /// Terraform-like text, coloured on a terminal.
     Text,
-    /// One JSON document (a documented contract with a format_version).
+    /// One JSON document, a contract with a format_version.
     Json,
     /// Markdown for pull-request comments, under GitHub's 65,536-character limit.
     Markdown,
@@ -175,7 +176,7 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// Only these environments (repeatable). Default: every environment in skconn.yaml.
+    /// Only this environment (repeatable; all by default).
     #[arg(long = "env", value_name = "NAME")]
     pub envs: Vec<String>,
 
@@ -187,7 +188,8 @@ pub struct ApplyArgs {
     #[arg(value_name = "PLAN_FILE")]
     pub plan_file: Option<PathBuf>,
 
-    /// Requests in flight at once per environment (default 8, or `parallelism` in skconn.yaml).
+    /// Requests in flight at once per environment; the default is `parallelism` in skconn.yaml,
+    /// or 8.
     #[arg(long, value_name = "N")]
     pub parallelism: Option<usize>,
 
