@@ -468,3 +468,31 @@ fn colour_in_github_actions_unless_no_color_or_never() {
         .stdout_lacks("\x1b[");
     repo.skconn(["plan"]).stdout_lacks("\x1b[");
 }
+
+#[test]
+fn masked_values_stay_masked_in_whole_objects_diffs_and_curl() {
+    let dev = emulator();
+    let text = BEARER.replace(
+        "https://api.billing.example.com/v2",
+        "https://${BILLING_HOST}/v2",
+    );
+    let repo = Repo::new()
+        .connector("billing.yaml", &text)
+        .env("dev", &dev, "managed")
+        .var("BILLING_HOST", "old-internal-host.example.com");
+    for format in ["text", "markdown", "json", "curl"] {
+        let out = repo.skconn(["plan", "--format", format]);
+        out.code(0).stdout_has("***");
+        assert!(!out.all().contains("old-internal-host"), "{format}\n{out}");
+    }
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    // A rotated value: the old one is masked too, in the diff and in `before`.
+    let repo = repo.var("BILLING_HOST", "new-internal-host.example.com");
+    for format in ["text", "markdown", "json", "curl"] {
+        let out = repo.skconn(["plan", "--format", format]);
+        out.code(0);
+        for leak in ["old-internal-host", "new-internal-host"] {
+            assert!(!out.all().contains(leak), "{format} shows {leak}\n{out}");
+        }
+    }
+}
