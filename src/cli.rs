@@ -164,13 +164,14 @@ pub struct SafetyArgs {
     pub allow_empty: bool,
 }
 
+/// The output formats of `compare`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// Terraform-like text, coloured on a terminal.
+    /// Text for people, coloured on a terminal.
     Text,
     /// One JSON document, a contract with a format_version.
     Json,
-    /// Markdown for pull-request comments, under GitHub's 65,536-character limit.
+    /// Markdown, for pull-request comments and job summaries.
     Markdown,
 }
 

@@ -523,6 +523,59 @@ mod tests {
         assert_eq!(all.missing, ["B", "C"]);
     }
 
+    /// The field names serde reads for a struct (serde hands them to `deserialize_struct`).
+    fn serde_fields<T: for<'de> Deserialize<'de>>() -> &'static [&'static str] {
+        use serde::de::{value::Error as E, Error, Visitor};
+        struct Capture<'a>(&'a mut &'static [&'static str]);
+        impl<'de> serde::Deserializer<'de> for Capture<'_> {
+            type Error = E;
+            fn deserialize_any<V: Visitor<'de>>(self, _: V) -> std::result::Result<V::Value, E> {
+                Err(E::custom("not a struct"))
+            }
+            fn deserialize_struct<V: Visitor<'de>>(
+                self,
+                _: &'static str,
+                fields: &'static [&'static str],
+                _: V,
+            ) -> std::result::Result<V::Value, E> {
+                *self.0 = fields;
+                Err(E::custom("captured"))
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+                byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+                identifier ignored_any
+            }
+        }
+        let mut fields: &'static [&'static str] = &[];
+        let _ = T::deserialize(Capture(&mut fields));
+        fields
+    }
+
+    /// The vocabulary table (`config`) and what this module reads are the same keys: a key
+    /// added to one must be added to the other.
+    #[test]
+    fn the_config_vocabulary_names_exactly_the_keys_read_here() {
+        let names = |keys: &[crate::config::Key]| {
+            let mut v: Vec<&str> = keys.iter().map(|k| k.name).collect();
+            v.sort_unstable();
+            v
+        };
+        let sorted = |f: &[&'static str]| {
+            let mut v = f.to_vec();
+            v.sort_unstable();
+            v
+        };
+        assert_eq!(
+            names(crate::config::TOP),
+            sorted(serde_fields::<FileConfig>())
+        );
+        assert_eq!(
+            names(crate::config::ENVIRONMENT),
+            sorted(serde_fields::<FileEnvironment>())
+        );
+    }
+
     #[test]
     fn show_vars_are_read() {
         let text = "environments:\n  dev:\n    url: local\nshow_vars: [API_HOST]\n";

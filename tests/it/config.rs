@@ -184,3 +184,14 @@ fn help_has_no_orphaned_words() {
         }
     }
 }
+
+#[test]
+fn committed_config_schema_is_current() {
+    let committed =
+        std::fs::read_to_string(crate_root().join("schema/config.schema.json")).unwrap_or_default();
+    assert!(
+        committed == skconn::schema::config_schema_text(),
+        "schema/config.schema.json is not what `skconn schema config` prints; regenerate it with\n    \
+         cargo run -q -- schema config > schema/config.schema.json"
+    );
+}
