@@ -2,8 +2,9 @@
 //!
 //! A saved plan holds the JSON plan, a fingerprint of the connector files (after expansion) and
 //! one of each environment's live state. `apply FILE` recomputes all three and applies only if
-//! nothing moved. No secrets are stored: fingerprints are hashes, bodies are not saved (they are
-//! rebuilt from the unchanged files).
+//! nothing moved. No secrets are stored: fingerprints are hashes, the plan's `before`/`after`
+//! objects are masked, and the bodies to send are not saved (they are rebuilt from the
+//! unchanged files).
 
 use crate::model::{sort_keys, Desired, Live};
 use crate::normalize::normalize;

@@ -146,16 +146,19 @@ pub fn update_warnings(old: &Value, new: &Value, diff: &[FieldChange]) -> Vec<Wa
             ),
         ));
     }
-    let mut others: Vec<&str> = Vec::new();
+    let mut others: Vec<String> = Vec::new();
     for f in auth_relevant(diff) {
-        if is_scope_change(f) && (!added.is_empty() || !removed.is_empty()) {
-            // Named above, unless the change is to a scope's own settings.
-            if f.op != Op::Replace {
-                continue;
-            }
+        // Scopes added or removed are named above; a scope's own settings are named here.
+        if is_scope_change(f) && f.op != Op::Replace && (!added.is_empty() || !removed.is_empty()) {
+            continue;
         }
-        if !others.contains(&f.path.as_str()) {
-            others.push(&f.path);
+        let what = match f.op {
+            Op::Add => format!("{} added", f.path),
+            Op::Remove => format!("{} removed", f.path),
+            _ => f.path.clone(),
+        };
+        if !others.contains(&what) {
+            others.push(what);
         }
     }
     if !others.is_empty() {

@@ -13,6 +13,12 @@ const MAX_VALUE_CHARS: usize = 160;
 /// Where the value of a line of a whole object wraps.
 const WRAP_COLUMN: usize = 72;
 
+/// Longest value shown in a diff line: a reviewer sees the whole value, up to this.
+const MAX_DIFF_VALUE_CHARS: usize = 2_000;
+
+/// An added or removed object longer than this on one line is shown as a block.
+const BLOCK_OVER_CHARS: usize = 100;
+
 /// The whole plan, one block per environment, then the refusals.
 pub fn plan(plan: &Plan, style: &Style) -> String {
     let mut s = String::new();
@@ -141,22 +147,40 @@ fn change(s: &mut String, c: &Change, style: &Style) {
     }
 }
 
-/// The lines of a diff by meaning: a sign (`+`, `-`, `~`) and the text after it.
+/// The lines of a diff by meaning: a sign (`+`, `-`, `~`) and the text after it. A value is
+/// shown whole (up to a generous limit); an added or removed object too long for one line is
+/// shown as a block, like a create.
 pub fn diff_lines(diff: &[FieldChange]) -> Vec<(char, String)> {
-    diff.iter()
-        .map(|f| match f.op {
-            Op::Add => ('+', format!("{} = {}", f.path, value(f.new.as_ref()))),
-            Op::Remove => ('-', format!("{} = {}", f.path, value(f.old.as_ref()))),
-            Op::Replace => (
+    let mut out = Vec::new();
+    for f in diff {
+        match f.op {
+            Op::Add | Op::Remove => {
+                let (sign, v) = if f.op == Op::Add {
+                    ('+', f.new.as_ref())
+                } else {
+                    ('-', f.old.as_ref())
+                };
+                let one_line = value_up_to(v, MAX_DIFF_VALUE_CHARS);
+                match v {
+                    Some(obj @ Value::Object(_)) if one_line.chars().count() > BLOCK_OVER_CHARS => {
+                        out.push((sign, f.path.clone()));
+                        for (indent, _, line) in object_lines(obj) {
+                            out.push((sign, format!("    {indent}{line}")));
+                        }
+                    }
+                    _ => out.push((sign, format!("{} = {one_line}", f.path))),
+                }
+            }
+            Op::Replace => out.push((
                 '~',
                 format!(
                     "{}: {} → {}",
                     f.path,
-                    value(f.old.as_ref()),
-                    value(f.new.as_ref())
+                    value_up_to(f.old.as_ref(), MAX_DIFF_VALUE_CHARS),
+                    value_up_to(f.new.as_ref(), MAX_DIFF_VALUE_CHARS)
                 ),
-            ),
-            Op::Reorder => (
+            )),
+            Op::Reorder => out.push((
                 '~',
                 format!(
                     "{}: order changed: {} → {}",
@@ -164,9 +188,10 @@ pub fn diff_lines(diff: &[FieldChange]) -> Vec<(char, String)> {
                     names(f.old.as_ref()),
                     names(f.new.as_ref())
                 ),
-            ),
-        })
-        .collect()
+            )),
+        }
+    }
+    out
 }
 
 /// `[a, b]` from a JSON list of identities.
@@ -285,11 +310,16 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 
 /// A JSON value on one line, cut to a readable length.
 pub fn value(v: Option<&Value>) -> String {
+    value_up_to(v, MAX_VALUE_CHARS)
+}
+
+/// A JSON value on one line, cut after `limit` characters.
+fn value_up_to(v: Option<&Value>, limit: usize) -> String {
     let Some(v) = v else { return "(none)".into() };
     // Masked values are removed before cutting, so a cut can never leave a secret's start.
     let s = crate::secret::redact(&serde_json::to_string(v).unwrap_or_default()).into_owned();
-    if s.chars().count() > MAX_VALUE_CHARS {
-        let cut: String = s.chars().take(MAX_VALUE_CHARS).collect();
+    if s.chars().count() > limit {
+        let cut: String = s.chars().take(limit).collect();
         format!("{cut}…")
     } else {
         s

@@ -238,7 +238,7 @@ fn a_variable_in_an_override_is_masked_too() {
 #[test]
 fn a_masked_value_in_a_long_string_is_masked_before_the_diff_cuts_it() {
     let dev = emulator();
-    let long = "x".repeat(150);
+    let long = "x".repeat(1990);
     let yaml = format!(
         "display_name: Long One\ndescription: \"{long} ${{LONG_SECRET}} tail\"\nproxy_url: https://api.example.com\nauth_patterns:\n  - type: BEARER\n    fields:\n      - field_name: token\n        input_type: password\n"
     );
