@@ -5,11 +5,12 @@
 //!
 //! ```text
 //! files ──load──▶ Desired ─┐
-//!                          ├─normalize─▶ plan::diff ─▶ Plan ─┬─▶ render (text, json, markdown)
+//!                          ├─normalize─▶ plan::diff ─▶ Plan ─┬─▶ render (text, json, markdown, curl)
 //! API ───remote─▶ Live ────┘                                 └─▶ apply ──remote──▶ API
 //! ```
 //!
-//! `settings` resolves flags, environment variables and `skconn.yaml` once; `run` wires the
+//! `settings` resolves flags, environment variables and `skconn.yaml` once (its vocabulary is
+//! `config`); `run` wires the
 //! commands; `emulator` is a Scalekit-compatible server used by tests and the local environment.
 
 /// Where editors find the JSON Schema of connector files (the committed copy in this

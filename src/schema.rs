@@ -7,6 +7,10 @@
 //! required keys). The loader keeps its vocabulary private; it hands the table over as a list of
 //! [`Kind`]s through the [`Vocabulary`] trait, implemented next to the table.
 //!
+//! The schema of `skconn.yaml` ([`config_schema`], `skconn schema config`) is generated here too,
+//! from the configuration's one vocabulary table (`config`); writers of schema files (editors,
+//! `skconn init`) take both texts from this module.
+//!
 //! What the schema leaves to `skconn validate`: the rules between keys (OAuth, MCP and
 //! placeholder rules, `select` options), names across files, and `skconn.pass_through_keys`.
 

@@ -1,7 +1,11 @@
 //! The plan: a value computed by a pure function from the desired and the live connectors.
 //!
 //! [`diff_env`] does no I/O, no printing and no async. A [`Plan`] is sorted, counted and
-//! serialisable; `render` shows it and `apply` carries it out.
+//! serialisable; `render` shows it and `apply` carries it out. Field changes are computed by
+//! meaning in [`diff`] (the identity rules of lists are its one table); what a reviewer is
+//! warned about, and which changes are auth-relevant, is [`warnings`]; `view` is the readable
+//! form of a whole connector (a change's `before` and `after`); `compare` is the same diff
+//! between two environments.
 
 pub mod compare;
 pub mod diff;
