@@ -3,6 +3,7 @@
 
 use crate::output::Style;
 use crate::plan::compare::{Comparison, OnlyIn};
+use crate::render::markdown::html;
 use crate::render::text::{diff_lines, object_lines};
 use serde_json::{json, Value};
 use std::fmt::Write;
@@ -137,10 +138,4 @@ pub fn json(c: &Comparison) -> Value {
             "same": c.same,
         }
     })
-}
-
-fn html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }

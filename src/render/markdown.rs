@@ -217,7 +217,8 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-fn html(s: &str) -> String {
+/// Escapes text for inline HTML.
+pub(crate) fn html(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
