@@ -485,8 +485,10 @@ fn deep_nesting_is_refused_without_overflowing_the_stack() {
     );
     let start = Instant::now();
     let diags = repo.errors();
+    // A guard against super-linear blow-up (minutes), not a speed target: loose enough for a
+    // loaded two-core machine running the whole suite at once.
     assert!(
-        start.elapsed() < Duration::from_secs(5),
+        start.elapsed() < Duration::from_secs(30),
         "{:?}",
         start.elapsed()
     );
