@@ -139,8 +139,8 @@ fn row(c: &Change) -> String {
         Action::Delete => ("🔴", "delete"),
     };
     let mut what = match c.action {
-        Action::Create => "new connector".to_string(),
-        Action::Delete => "removed".to_string(),
+        Action::Create => format!("new connector{}", facts(c.after.as_ref())),
+        Action::Delete => format!("removed{}", facts(c.before.as_ref())),
         Action::Adopt => "skconn's marker added; nothing else changes".to_string(),
         Action::Update => {
             let paths: Vec<String> = c
@@ -164,6 +164,29 @@ fn row(c: &Change) -> String {
         "| {icon} | {action} | {} | {what} |\n",
         escape(&c.display_name)
     )
+}
+
+/// ` (BEARER, `https://…`)`: a whole connector's auth types and proxy URL, for the table.
+fn facts(connector: Option<&serde_json::Value>) -> String {
+    let Some(c) = connector else {
+        return String::new();
+    };
+    let mut parts: Vec<String> = c
+        .get("auth_patterns")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.get("type").and_then(serde_json::Value::as_str))
+        .map(escape)
+        .collect();
+    if let Some(url) = c.get("proxy_url").and_then(serde_json::Value::as_str) {
+        parts.push(format!("`{}`", escape(url)));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
 }
 
 /// One connector's collapsible block: the whole object for creates and deletes, the diff for
