@@ -496,3 +496,39 @@ fn masked_values_stay_masked_in_whole_objects_diffs_and_curl() {
         }
     }
 }
+
+#[test]
+fn compare_has_its_own_shape_in_every_format() {
+    let (dev, prod) = (
+        emulator_with(|c| c.seed = Some(3)),
+        emulator_with(|c| c.seed = Some(4)),
+    );
+    let repo = Repo::new()
+        .connector("billing.yaml", BEARER)
+        .connector("tasks.yaml", OAUTH)
+        .env("dev", &dev, "managed")
+        .env("prod", &prod, "managed");
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    prod.edit("Tasks API", |c| {
+        let scopes = c["auth_patterns"][0]["oauth_config"]["available_scopes"]
+            .as_array_mut()
+            .unwrap();
+        scopes.insert(
+            0,
+            json!({"scope": "tasks:write", "display_name": "Write tasks"}),
+        );
+    });
+    prod.insert(
+        json!({"display_name": "Only In Prod", "proxy_url": "https://prod.example.com",
+        "auth_patterns": [{"type": "NO_AUTH", "is_mcp": true}]}),
+    );
+    for (format, name) in [
+        ("text", "compare_text"),
+        ("markdown", "compare_markdown"),
+        ("json", "compare_json"),
+    ] {
+        let out = repo.skconn(["compare", "dev", "prod", "--format", format]);
+        out.code(2);
+        insta::assert_snapshot!(name, redact(&out.stdout));
+    }
+}
