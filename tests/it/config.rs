@@ -56,6 +56,31 @@ fn a_quote_hint_never_changes_the_value_it_suggests_quoting() {
         .stderr_has("put the value in quotes: `\"0x1F\"`")
         .stderr_lacks("`\"1.1\"`")
         .stderr_lacks("`\"31\"`");
+    // Keys as well, at the key's own line and column.
+    let repo = Repo::new().connector(
+        "b.yaml",
+        "display_name: Keyed
+proxy_url: https://a.example.com
+metadata:
+  1.10: x
+  0x1F: y
+auth_patterns:
+  - type: BEARER
+    fields:
+      - field_name: token
+        input_type: password
+",
+    );
+    repo.skconn(["validate"])
+        .code(1)
+        .stderr_has(
+            "connectors/b.yaml:4:3: metadata.1.1: the key `1.10` is a number; keys must be strings",
+        )
+        .stderr_has("put the key in quotes: `\"1.10\": ...`")
+        .stderr_has("connectors/b.yaml:5:3: metadata.31: the key `0x1F` is a number")
+        .stderr_has("put the key in quotes: `\"0x1F\": ...`")
+        .stderr_lacks("`\"1.1\": ...`")
+        .stderr_lacks("`\"31\": ...`");
 }
 
 fn compile(schema: Value, id: &str) -> (boon::Schemas, boon::SchemaIndex) {
