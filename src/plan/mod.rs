@@ -3,8 +3,13 @@
 //! [`diff_env`] does no I/O, no printing and no async. A [`Plan`] is sorted, counted and
 //! serialisable; `render` shows it and `apply` carries it out.
 
+mod auth_relevant;
 pub mod safety;
 pub mod saved;
+pub mod usage;
+
+pub use auth_relevant::{auth_relevant, needs_usage};
+pub use usage::Usage;
 
 use crate::model::{self, Desired, Live};
 use crate::normalize::normalize;
@@ -70,6 +75,9 @@ pub struct Change {
     pub drift: bool,
     /// Things a reviewer should know: re-authorization, scope changes, adoption.
     pub warnings: Vec<String>,
+    /// Who depends on the connector (deletes and auth-relevant updates); `None` when not
+    /// looked up. Filled in after the diff, by `run::usage`.
+    pub usage: Option<Usage>,
 }
 
 /// The changes to one environment.
@@ -181,6 +189,7 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
                 diff: Vec::new(),
                 drift: false,
                 warnings: Vec::new(),
+                usage: None,
             });
             continue;
         };
@@ -218,6 +227,7 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
             diff: field_changes,
             drift: has_drifted(l),
             warnings,
+            usage: None,
         });
     }
 
@@ -245,6 +255,7 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
                 diff: Vec::new(),
                 drift: has_drifted(l),
                 warnings,
+                usage: None,
             });
         } else {
             not_managed.push(l.display_name.clone());

@@ -16,11 +16,14 @@ mod call;
 mod error;
 mod retry;
 mod token;
+mod usage;
 
 pub use error::{
     ApiError, AuthError, AuthProblem, CallInfo, ErrorBody, FieldViolation, ProtocolError,
     RemoteError, ThrottledError, TransportError, TransportKind,
 };
+
+pub use usage::{AccountTally, Connection as AppConnection};
 
 use crate::model::Live;
 use crate::secret::Secret;

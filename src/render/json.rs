@@ -34,6 +34,8 @@ fn change(c: &Change) -> Value {
         "drift": c.drift,
         "diff": c.diff.iter().map(field).collect::<Vec<_>>(),
         "warnings": c.warnings,
+        "usage": super::usage::json(c.usage.as_ref()),
+        "blocked": super::usage::blocked_json(c),
     })
 }
 

@@ -78,7 +78,13 @@ fn change(s: &mut String, c: &Change, style: &Style) {
     if c.drift {
         let _ = write!(head, " {}", style.yellow("(drift: edited outside skconn)"));
     }
+    if crate::plan::usage::blocked(c) {
+        let _ = write!(head, " {}", style.red(super::usage::BLOCKED));
+    }
     let _ = writeln!(s, "{head}");
+    if let Some(u) = &c.usage {
+        let _ = writeln!(s, "{}", super::usage::text(u, style));
+    }
     for f in &c.diff {
         let line = match f.op {
             Op::Add => format!(
@@ -143,6 +149,9 @@ pub fn outcome(outcomes: &[EnvOutcome], style: &Style) -> String {
                 Status::Failed(msg) => format!("  {} {what} failed: {msg}", style.red("✗")),
                 Status::NotAttempted(why) => {
                     format!("  {} {what} not attempted: {why}", style.dim("·"))
+                }
+                Status::Blocked(why) => {
+                    format!("  {} {what} not applied, {why}", style.red("⊘"))
                 }
             };
             let _ = writeln!(s, "{line}");

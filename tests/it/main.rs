@@ -12,3 +12,4 @@ mod remote;
 mod safety;
 mod schema;
 mod support;
+mod usage;
