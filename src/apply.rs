@@ -3,7 +3,9 @@
 //!
 //! Order: creates and updates first (in parallel, bounded), deletes last, so that nothing is
 //! removed before what replaces it exists. A create whose answer was lost is never blindly sent
-//! again: the environment is listed and a connector of that name counts as created.
+//! again: the environment is listed and a connector of that name counts as created. A delete
+//! the plan shows as blocked (the connector still has connections) is never sent: it is
+//! reported with the steps that unblock it.
 
 use crate::model::Live;
 use crate::plan::{Action, Change, EnvPlan};

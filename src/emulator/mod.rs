@@ -2,7 +2,8 @@
 //! to the contract in `scalekit-api.md`.
 //!
 //! It serves the token endpoint, the list, create, update and delete endpoints, with the
-//! contract's validation rules, error shapes, pagination, identifiers and server-owned fields.
+//! contract's validation rules, error shapes, pagination, identifiers and server-owned fields,
+//! and the connections and connected-accounts listings (`usage`) that say who uses a connector.
 //! skconn's client is tolerant; this server is strict, so that anything the client gets away
 //! with here is something the real server accepts too.
 //!
@@ -20,7 +21,7 @@ mod usage;
 mod validate;
 
 pub use fault::{Fault, FaultKind, Matcher, ParseFaultError, Rewrite};
-pub use usage::{InUseRefusal, UsageOptions};
+pub use usage::{InUseRefusal, SeedConnection, UsageOptions};
 
 use serde_json::{Map, Value};
 use server::Shared;
@@ -57,6 +58,8 @@ pub struct Config {
     pub rewrite: Rewrite,
     /// How the connections and connected-accounts endpoints answer (see [`UsageOptions`]).
     pub usage: UsageOptions,
+    /// Connections created at start (see [`SeedConnection`]).
+    pub connections: Vec<SeedConnection>,
 }
 
 impl Default for Config {
@@ -73,6 +76,7 @@ impl Default for Config {
             faults: Vec::new(),
             rewrite: Rewrite::None,
             usage: UsageOptions::default(),
+            connections: Vec::new(),
         }
     }
 }
@@ -91,6 +95,7 @@ impl std::fmt::Debug for Config {
             .field("faults", &self.faults)
             .field("rewrite", &self.rewrite)
             .field("usage", &self.usage)
+            .field("connections", &self.connections)
             .finish()
     }
 }

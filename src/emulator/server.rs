@@ -63,7 +63,12 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub fn new(config: &Config) -> std::io::Result<Shared> {
-        let store = Store::open(config.state_file.clone(), config.seed)?;
+        let mut store = Store::open(config.state_file.clone(), config.seed)?;
+        if !config.connections.is_empty() {
+            let salt = store.salt;
+            store.usage.seed(salt, &config.connections);
+            store.save()?;
+        }
         let mut inner = Inner {
             store,
             tokens: HashMap::new(),

@@ -522,3 +522,89 @@ fn accounts(
     out.insert("total_size".into(), json!(total));
     Ok(Value::Object(out))
 }
+
+/// A connection to create when the emulator starts (`skconn emulator --connection`), written
+/// `PROVIDER_KEY=NAME[:STATUS[:ACCOUNTS]]`: the connector identifier the connection points
+/// at, the connection name, its status (`COMPLETED` by default; `DRAFT`, `IN_PROGRESS`) and how
+/// many `ACTIVE` connected accounts it holds (0 by default). A connection whose name the state
+/// already holds is left as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeedConnection {
+    pub provider_key: String,
+    pub name: String,
+    pub status: String,
+    pub accounts: usize,
+}
+
+impl std::str::FromStr for SeedConnection {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<SeedConnection, String> {
+        let (key, rest) = s
+            .split_once('=')
+            .ok_or("expected PROVIDER_KEY=NAME[:STATUS[:ACCOUNTS]], e.g. my_asana:48213=asana-live:COMPLETED:37")?;
+        let mut parts = rest.split(':');
+        let name = parts.next().unwrap_or_default();
+        let status = parts.next().unwrap_or("COMPLETED").to_ascii_uppercase();
+        let accounts = match parts.next() {
+            None => 0,
+            Some(n) => n
+                .parse()
+                .map_err(|_| format!("{n:?} is not a number of connected accounts"))?,
+        };
+        if key.is_empty() || name.is_empty() || parts.next().is_some() {
+            return Err(format!(
+                "{s:?}: expected PROVIDER_KEY=NAME[:STATUS[:ACCOUNTS]]"
+            ));
+        }
+        if !CONNECTION_STATUSES.contains(&status.as_str()) {
+            return Err(format!(
+                "{status:?} is not a connection status ({})",
+                CONNECTION_STATUSES.join(", ")
+            ));
+        }
+        Ok(SeedConnection {
+            provider_key: key.into(),
+            name: name.into(),
+            status,
+            accounts,
+        })
+    }
+}
+
+impl UsageData {
+    /// Creates the seed connections whose names are not taken yet.
+    pub fn seed(&mut self, salt: u64, seeds: &[SeedConnection]) {
+        for s in seeds {
+            if self.connections.iter().any(|c| c.key_id == s.name) {
+                continue;
+            }
+            self.add_connection(salt, &s.provider_key, &s.name, &s.status, true);
+            self.add_accounts(salt, &s.name, "ACTIVE", s.accounts);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_connections_parse() {
+        let s: SeedConnection = "my_asana:48213=asana-live:draft:37".parse().unwrap();
+        assert_eq!(
+            s,
+            SeedConnection {
+                provider_key: "my_asana:48213".into(),
+                name: "asana-live".into(),
+                status: "DRAFT".into(),
+                accounts: 37
+            }
+        );
+        let s: SeedConnection = "k=n".parse().unwrap();
+        assert_eq!((s.status.as_str(), s.accounts), ("COMPLETED", 0));
+        for bad in ["k", "=n", "k=", "k=n:GONE", "k=n:DRAFT:x", "k=n:DRAFT:1:2"] {
+            assert!(bad.parse::<SeedConnection>().is_err(), "{bad}");
+        }
+    }
+}

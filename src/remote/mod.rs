@@ -1,6 +1,7 @@
 //! The live side: the only code in skconn that knows HTTP. It gets the access token, lists,
 //! creates, updates and deletes the custom providers ("connectors") of one environment, and
-//! retries what is safe to retry.
+//! retries what is safe to retry. `usage` reads who uses a connector (connections and
+//! connected-account counts), never anything that carries credentials.
 //!
 //! - [`Client`] holds one keep-alive HTTP client, one cached token and one rate-limit pause per
 //!   environment; share it by reference (or in an `Arc`) between concurrent callers.

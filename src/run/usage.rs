@@ -60,6 +60,9 @@ struct Shared {
     budget: Semaphore,
     app_missing: AtomicBool,
     all: Mutex<Option<Result<Vec<AppConnection>, String>>>,
+    /// Why connections may not be read at all (the token lacks the permission): once known,
+    /// no further connector is asked for.
+    denied: std::sync::Mutex<Option<String>>,
 }
 
 async fn look_up_env(
@@ -72,6 +75,7 @@ async fn look_up_env(
         budget: Semaphore::new(budget),
         app_missing: AtomicBool::new(false),
         all: Mutex::new(None),
+        denied: std::sync::Mutex::new(None),
     });
     let mut out = Vec::with_capacity(targets.len());
     let mut rest = targets.into_iter();
@@ -158,6 +162,9 @@ fn add_tally(counts: &mut StatusCounts, tally: &AccountTally) {
 /// The connections of one connector: from the app-connections listing, or, when that is
 /// missing, from the environment's full listing (read once, shared by every connector).
 async fn connections_of(shared: &Shared, identifier: &str) -> Result<Vec<AppConnection>, String> {
+    if let Some(reason) = shared.denied.lock().ok().and_then(|d| d.clone()) {
+        return Err(reason);
+    }
     if !shared.app_missing.load(Ordering::SeqCst) {
         let found = {
             let _permit = shared.budget.acquire().await;
@@ -166,7 +173,7 @@ async fn connections_of(shared: &Shared, identifier: &str) -> Result<Vec<AppConn
         match found {
             Ok(Some(list)) => return Ok(list),
             Ok(None) => {}
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(refused(shared, &e)),
         }
         if identifier.chars().count() <= 50 {
             shared.app_missing.store(true, Ordering::SeqCst);
@@ -178,7 +185,7 @@ async fn connections_of(shared: &Shared, identifier: &str) -> Result<Vec<AppConn
             let _permit = shared.budget.acquire().await;
             shared.client.all_connections().await
         };
-        *all = Some(listed.map_err(|e| e.to_string()));
+        *all = Some(listed.map_err(|e| refused(shared, &e)));
     }
     match all.as_ref().expect("just filled") {
         Ok(list) => Ok(list
@@ -188,4 +195,19 @@ async fn connections_of(shared: &Shared, identifier: &str) -> Result<Vec<AppConn
             .collect()),
         Err(reason) => Err(reason.clone()),
     }
+}
+
+/// The reason a listing failed; a refusal of the token (401, 403) is remembered for the
+/// environment and says how to turn the look-ups off.
+fn refused(shared: &Shared, e: &RemoteError) -> String {
+    if !matches!(e.status(), Some(401 | 403)) {
+        return e.to_string();
+    }
+    let reason = format!(
+        "{e}; if this environment's client may not read connections, set `usage: off` for it in skconn.yaml"
+    );
+    if let Ok(mut d) = shared.denied.lock() {
+        d.get_or_insert_with(|| reason.clone());
+    }
+    reason
 }

@@ -1552,3 +1552,38 @@ async fn connections_and_connected_accounts_are_listed_with_their_filters_and_li
         405
     );
 }
+
+#[tokio::test]
+async fn connections_given_at_start_are_served_and_refuse_the_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let emu = start(Config {
+        state_file: Some(file.clone()),
+        ..Config::default()
+    });
+    let id = identifier_of(&emu.insert(minimal("Busy")));
+    drop(emu);
+    // The identifier is server-made: start again with a connection pointing at it.
+    let config = Config {
+        state_file: Some(file.clone()),
+        connections: vec![format!("{id}=busy-live:COMPLETED:3").parse().unwrap()],
+        usage: skconn::emulator::UsageOptions {
+            in_use_refusal: skconn::emulator::InUseRefusal::Forbidden,
+            ..Default::default()
+        },
+        ..Config::default()
+    };
+    let emu = start(config.clone());
+    assert_eq!(emu.connections().len(), 1);
+    assert_eq!(emu.connected_accounts().len(), 3);
+    let c = Client::login(&emu).await;
+    c.delete(&id)
+        .await
+        .assert_error(403, 7, "PERMISSION_DENIED");
+    drop(c);
+    drop(emu);
+    // Kept in the state file, and not seeded twice.
+    let emu = start(config);
+    assert_eq!(emu.connections().len(), 1);
+    assert_eq!(emu.connected_accounts().len(), 3);
+}

@@ -305,9 +305,23 @@ fn a_failing_look_up_shows_unknown_and_the_delete_is_attempted() {
             .path("/api/v1/connections")
             .always(),
     );
+    dev.clear_requests();
     let out = repo.skconn(["plan", "--format", "json"]);
     out.code(0);
+    // Refused once: the other connector is not asked for.
+    assert_eq!(usage_requests(&dev).len(), 1, "{:?}", usage_requests(&dev));
+    assert_eq!(
+        json_change(&out.stdout, "Beta")["usage"]["state"],
+        "unknown"
+    );
     let a = json_change(&out.stdout, "Alpha");
+    assert!(
+        a["usage"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("usage: off"),
+        "{a}"
+    );
     assert_eq!(a["usage"]["state"], "unknown");
     assert_eq!(a["usage"]["in_use"], Value::Null);
     assert!(
