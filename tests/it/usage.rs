@@ -21,6 +21,17 @@ fn oauth(name: &str, scopes: &[&str]) -> String {
     s
 }
 
+/// A repository of OAuth connectors named `names` (files `connectors/<name, lower case>.yaml`),
+/// applied to `dev` with `prune: managed`.
+fn applied(dev: &Emulator, names: &[&str]) -> Repo {
+    let mut repo = Repo::new().env("dev", dev, "managed");
+    for n in names {
+        repo = repo.connector(&format!("{}.yaml", n.to_lowercase()), oauth(n, &["read"]));
+    }
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    repo
+}
+
 /// Requests to the connections and connected-accounts endpoints.
 fn usage_requests(emu: &Emulator) -> Vec<Recorded> {
     emu.requests()
@@ -88,11 +99,7 @@ fn assert_nothing_personal(emu: &Emulator, text: &str, secret: Option<&str>) {
 #[test]
 fn a_delete_of_a_connector_in_use_shows_its_usage_in_every_format_and_is_not_sent() {
     let dev = emulator();
-    let repo = Repo::new()
-        .connector("busy.yaml", oauth("Busy", &["read"]))
-        .connector("other.yaml", oauth("Other", &["read"]))
-        .env("dev", &dev, "managed");
-    repo.skconn(["apply", "--auto-approve"]).code(0);
+    let repo = applied(&dev, &["Busy", "Other"]);
     make_busy(&dev, "Busy");
     let repo = repo
         .remove("connectors/busy.yaml")
@@ -167,11 +174,7 @@ fn a_delete_of_a_connector_in_use_shows_its_usage_in_every_format_and_is_not_sen
 #[test]
 fn only_a_blocked_delete_applies_nothing_and_fails() {
     let dev = emulator();
-    let repo = Repo::new()
-        .connector("busy.yaml", oauth("Busy", &["read"]))
-        .env("dev", &dev, "managed")
-        .connector("keep.yaml", oauth("Keep", &["read"]));
-    repo.skconn(["apply", "--auto-approve"]).code(0);
+    let repo = applied(&dev, &["Busy", "Keep"]);
     make_busy(&dev, "Busy");
     let repo = repo.remove("connectors/busy.yaml");
     repo.skconn(["apply", "--auto-approve"])
@@ -184,16 +187,13 @@ fn only_a_blocked_delete_applies_nothing_and_fails() {
 #[test]
 fn an_auth_relevant_update_shows_its_usage_and_a_description_change_looks_nothing_up() {
     let dev = emulator();
-    let repo = Repo::new()
-        .connector("a.yaml", oauth("Asana", &["read"]))
-        .env("dev", &dev, "managed");
-    repo.skconn(["apply", "--auto-approve"]).code(0);
+    let repo = applied(&dev, &["Asana"]);
     dev.add_connection("Asana", "asana-1", "COMPLETED", true);
     dev.add_connected_accounts("asana-1", "ACTIVE", 3);
     let id = identifier(&dev, "Asana");
 
     // A description change: no look-up at all.
-    let repo = repo.edit("connectors/a.yaml", |t| t.replace("Asana API", "Tasks"));
+    let repo = repo.edit("connectors/asana.yaml", |t| t.replace("Asana API", "Tasks"));
     dev.clear_requests();
     let out = repo.skconn(["plan", "--format", "json"]);
     out.code(0);
@@ -205,7 +205,7 @@ fn an_auth_relevant_update_shows_its_usage_and_a_description_change_looks_nothin
     );
 
     // A scope added: auth-relevant, looked up with one listing and one count.
-    let repo = repo.edit("connectors/a.yaml", |t| {
+    let repo = repo.edit("connectors/asana.yaml", |t| {
         format!("{t}        - scope: write\n")
     });
     dev.clear_requests();
@@ -244,12 +244,7 @@ fn a_plan_without_deletes_or_auth_changes_sends_no_usage_request() {
 #[test]
 fn a_missing_preview_endpoint_falls_back_to_the_full_listing() {
     let dev = emulator();
-    let repo = Repo::new()
-        .connector("a.yaml", oauth("Alpha", &["read"]))
-        .connector("b.yaml", oauth("Beta", &["read"]))
-        .connector("c.yaml", oauth("Gamma", &["read"]))
-        .env("dev", &dev, "managed");
-    repo.skconn(["apply", "--auto-approve"]).code(0);
+    let repo = applied(&dev, &["Alpha", "Beta", "Gamma"]);
     dev.set_usage_options(|o| o.app_connections_missing = true);
     // Alpha: a disabled draft (hidden without include=all) and a suffixed provider key.
     dev.add_connection("Alpha", "alpha-draft", "DRAFT", false);
@@ -258,7 +253,9 @@ fn a_missing_preview_endpoint_falls_back_to_the_full_listing() {
     dev.add_connected_accounts("alpha-eu", "PENDING_AUTH", 2);
     // Gamma's connection is not Alpha's or Beta's.
     dev.add_connection("Gamma", "gamma-1", "COMPLETED", true);
-    let repo = repo.remove("connectors/a.yaml").remove("connectors/b.yaml");
+    let repo = repo
+        .remove("connectors/alpha.yaml")
+        .remove("connectors/beta.yaml");
     dev.clear_requests();
     let out = repo.skconn(["plan", "--format", "json"]);
     out.code(0);
@@ -291,13 +288,10 @@ fn a_missing_preview_endpoint_falls_back_to_the_full_listing() {
 #[test]
 fn a_failing_look_up_shows_unknown_and_the_delete_is_attempted() {
     let dev = emulator();
-    let repo = Repo::new()
-        .connector("a.yaml", oauth("Alpha", &["read"]))
-        .connector("b.yaml", oauth("Beta", &["read"]))
-        .connector("k.yaml", oauth("Kept", &["read"]))
-        .env("dev", &dev, "managed");
-    repo.skconn(["apply", "--auto-approve"]).code(0);
-    let repo = repo.remove("connectors/a.yaml").remove("connectors/b.yaml");
+    let repo = applied(&dev, &["Alpha", "Beta", "Kept"]);
+    let repo = repo
+        .remove("connectors/alpha.yaml")
+        .remove("connectors/beta.yaml");
     // No permission to list connections.
     dev.push_fault(
         Fault::status(403)
@@ -370,16 +364,12 @@ fn a_failing_look_up_shows_unknown_and_the_delete_is_attempted() {
 #[test]
 fn accounts_are_paged_when_the_total_is_not_reported() {
     let dev = emulator();
-    let repo = Repo::new()
-        .connector("a.yaml", oauth("Alpha", &["read"]))
-        .connector("k.yaml", oauth("Kept", &["read"]))
-        .env("dev", &dev, "managed");
-    repo.skconn(["apply", "--auto-approve"]).code(0);
+    let repo = applied(&dev, &["Alpha", "Kept"]);
     dev.set_usage_options(|o| o.hide_total_size = true);
     dev.add_connection("Alpha", "alpha-1", "COMPLETED", true);
     dev.add_connected_accounts("alpha-1", "ACTIVE", 120);
     dev.add_connected_accounts("alpha-1", "DISCONNECTED", 30);
-    let repo = repo.remove("connectors/a.yaml");
+    let repo = repo.remove("connectors/alpha.yaml");
     dev.clear_requests();
     repo.skconn(["plan"]).code(0).stdout_has(
         "in use: 1 connection (1 completed), 150 connected accounts (120 active, 30 disconnected)",
@@ -434,14 +424,12 @@ fn no_account_identifier_or_extra_token_like_field_reaches_any_output() {
 #[test]
 fn usage_off_looks_nothing_up() {
     let dev = emulator();
-    let repo = Repo::new()
-        .connector("a.yaml", oauth("Alpha", &["read"]))
-        .connector("k.yaml", oauth("Kept", &["read"]))
-        .env("dev", &dev, "managed");
-    repo.skconn(["apply", "--auto-approve"]).code(0);
-    let repo = repo.remove("connectors/a.yaml").edit("skconn.yaml", |t| {
-        t.replace("prune: managed", "prune: managed\n    usage: off")
-    });
+    let repo = applied(&dev, &["Alpha", "Kept"]);
+    let repo = repo
+        .remove("connectors/alpha.yaml")
+        .edit("skconn.yaml", |t| {
+            t.replace("prune: managed", "prune: managed\n    usage: off")
+        });
     dev.clear_requests();
     let out = repo.skconn(["plan", "--format", "json"]);
     out.code(0);
