@@ -15,6 +15,7 @@ use super::prepare::Connection;
 use crate::plan::usage::{ConnectionCounts, StatusCounts};
 use crate::plan::{needs_usage, Plan, Usage};
 use crate::remote::{AccountTally, AppConnection, Client, RemoteError};
+use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::{Mutex, Semaphore};
@@ -210,4 +211,48 @@ fn refused(shared: &Shared, e: &RemoteError) -> String {
         d.get_or_insert_with(|| reason.clone());
     }
     reason
+}
+
+/// Why a saved plan (JSON) no longer matches the plan computed now, if it does not. Counts of
+/// connections and accounts move all the time and do not matter; what apply would do does: a
+/// delete that became blocked or unblocked refuses the saved plan, like any other difference.
+pub(super) fn saved_plan_moved(saved: &Value, now: &Value) -> Option<String> {
+    if saved == now {
+        return None;
+    }
+    let (saved, now) = (without(saved, &["usage"]), without(now, &["usage"]));
+    if saved == now {
+        return None;
+    }
+    if without(&saved, &["blocked"]) == without(&now, &["blocked"]) {
+        return Some(
+            "a delete is blocked or unblocked now that was not when the plan was made (the connector's connections changed)".into(),
+        );
+    }
+    Some("the plan computed now differs from the saved one (skconn.yaml changed?)".into())
+}
+
+/// The plan JSON without these keys on its changes.
+fn without(plan: &Value, keys: &[&str]) -> Value {
+    let mut plan = plan.clone();
+    for env in plan
+        .get_mut("environments")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        for change in env
+            .get_mut("changes")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(obj) = change.as_object_mut() {
+                for k in keys {
+                    obj.remove(*k);
+                }
+            }
+        }
+    }
+    plan
 }

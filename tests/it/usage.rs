@@ -438,3 +438,31 @@ fn usage_off_looks_nothing_up() {
     let bad = repo.edit("skconn.yaml", |t| t.replace("usage: off", "usage: maybe"));
     bad.skconn(["plan"]).code(1).stderr_has("usage");
 }
+
+#[test]
+fn a_saved_plan_ignores_new_accounts_but_not_a_delete_that_became_unblocked() {
+    let dev = emulator();
+    let repo = applied(&dev, &["Busy", "Other"]);
+    make_busy(&dev, "Busy");
+    let repo = repo
+        .remove("connectors/busy.yaml")
+        .edit("connectors/other.yaml", |t| {
+            t.replace("Other API", "changed")
+        });
+    repo.skconn(["plan", "--out", "saved.json"])
+        .code(0)
+        .stdout_has("blocked: in use");
+    // Users keep connecting: the counts change, what apply does does not.
+    dev.add_connected_accounts("busy-live", "ACTIVE", 5);
+    repo.skconn(["apply", "saved.json"])
+        .code(4)
+        .stdout_has("✓ updated \"Other\"")
+        .stdout_has("⊘ delete \"Busy\" not applied");
+
+    repo.skconn(["plan", "--out", "saved.json"]).code(0);
+    dev.remove_connections("Busy");
+    repo.skconn(["apply", "saved.json"])
+        .code(1)
+        .stderr_has("a delete is blocked or unblocked now that was not when the plan was made");
+    assert!(dev.connector("Busy").is_some());
+}
