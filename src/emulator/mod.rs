@@ -371,6 +371,12 @@ impl Emulator {
         self.shared.lock().store.usage.rendered_accounts()
     }
 
+    /// The most connections and connected-accounts requests that were ever in progress at
+    /// once.
+    pub fn usage_max_in_flight(&self) -> usize {
+        self.shared.lock().usage_load.max
+    }
+
     /// Changes how the connections and connected-accounts endpoints answer.
     pub fn set_usage_options(&self, f: impl FnOnce(&mut UsageOptions)) {
         f(&mut self.shared.lock().usage_options);

@@ -48,6 +48,8 @@ pub(crate) struct Inner {
     pub rewrite: Rewrite,
     /// How the connections and connected-accounts endpoints answer.
     pub usage_options: super::usage::UsageOptions,
+    /// Usage requests in progress, and the most there ever were at once.
+    pub usage_load: super::usage::Load,
     rng: fastrand::Rng,
 }
 
@@ -79,6 +81,7 @@ impl Shared {
             writes: 0,
             rewrite: config.rewrite.clone(),
             usage_options: config.usage.clone(),
+            usage_load: super::usage::Load::default(),
             rng: fastrand::Rng::new(),
         };
         for fault in &config.faults {
@@ -255,6 +258,9 @@ async fn handle(shared: &Shared, kill: &Notify, req: Request<Incoming>) -> Respo
         {
             inner.writes += 1;
         }
+        if super::usage::handles(&path) {
+            inner.usage_load.start();
+        }
         let request_id = format!("req_{:016x}", inner.rng.u64(..));
         (number, fault, request_id)
     };
@@ -320,7 +326,13 @@ fn finish(
     mut resp: Response<Body>,
 ) -> Response<Body> {
     let status = resp.status().as_u16();
-    shared.lock().set_status(number, status);
+    {
+        let mut inner = shared.lock();
+        inner.set_status(number, status);
+        if super::usage::handles(path) {
+            inner.usage_load.end();
+        }
+    }
     tracing::debug!(method = %method, path = %path, status, "emulator");
     if !resp.headers().contains_key(header::CONTENT_TYPE) {
         resp.headers_mut().insert(

@@ -26,6 +26,26 @@ const APP_MAX_PAGE: usize = 30;
 const ACCOUNTS_MAX_PAGE: usize = 100;
 const DEFAULT_PAGE: usize = 10;
 
+/// How many usage requests are being served at once, and the most there ever were (tests check
+/// that a client stays within its request budget). A request whose connection a fault drops
+/// stays counted.
+#[derive(Debug, Default)]
+pub(crate) struct Load {
+    now: usize,
+    pub max: usize,
+}
+
+impl Load {
+    pub fn start(&mut self) {
+        self.now += 1;
+        self.max = self.max.max(self.now);
+    }
+
+    pub fn end(&mut self) {
+        self.now = self.now.saturating_sub(1);
+    }
+}
+
 /// How the server refuses to delete a connector that still has connections. The contract
 /// does not say; both readings are served.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -466,3 +466,53 @@ fn a_saved_plan_ignores_new_accounts_but_not_a_delete_that_became_unblocked() {
         .stderr_has("a delete is blocked or unblocked now that was not when the plan was made");
     assert!(dev.connector("Busy").is_some());
 }
+
+#[test]
+fn look_ups_stay_within_the_environments_request_budget() {
+    let dev = emulator();
+    let names = ["C1", "C2", "C3", "C4", "C5", "Kept"];
+    let repo = applied(&dev, &names);
+    for n in &names[..5] {
+        for (i, status) in ["COMPLETED", "DRAFT"].iter().enumerate() {
+            let conn = format!("{}-{i}", n.to_lowercase());
+            dev.add_connection(n, &conn, status, true);
+            dev.add_connected_accounts(&conn, "ACTIVE", 2);
+        }
+    }
+    // Slow answers, so that look-ups overlap whenever they may.
+    dev.push_fault(
+        Fault::new(skconn::emulator::FaultKind::Latency(
+            std::time::Duration::from_millis(20),
+        ))
+        .method("GET")
+        .path("/api/v1/conn")
+        .always(),
+    );
+    let mut repo = repo;
+    for n in &names[..5] {
+        repo = repo.remove(&format!("connectors/{}.yaml", n.to_lowercase()));
+    }
+    let repo = repo.edit("skconn.yaml", |t| {
+        t.replace("prune: managed", "prune: managed\n    parallelism: 2")
+    });
+    dev.clear_requests();
+    let out = repo.skconn(["plan"]);
+    out.code(0);
+    assert_eq!(
+        out.stdout
+            .matches(
+                "in use: 2 connections (1 completed, 1 draft), 4 connected accounts (4 active)"
+            )
+            .count(),
+        5,
+        "{out}"
+    );
+    // 5 connection listings and 10 account counts, never more than 2 at once.
+    assert_eq!(usage_requests(&dev).len(), 15);
+    assert!(
+        dev.usage_max_in_flight() <= 2,
+        "{}",
+        dev.usage_max_in_flight()
+    );
+    assert!(dev.usage_max_in_flight() >= 1);
+}
