@@ -516,3 +516,39 @@ fn look_ups_stay_within_the_environments_request_budget() {
     );
     assert!(dev.usage_max_in_flight() >= 1);
 }
+
+#[test]
+fn each_environment_is_looked_up_on_its_own_and_usage_off_is_per_environment() {
+    let (dev, prod) = (emulator(), emulator());
+    let repo = Repo::new()
+        .connector("busy.yaml", oauth("Busy", &["read"]))
+        .connector("kept.yaml", oauth("Kept", &["read"]))
+        .env("dev", &dev, "managed")
+        .env("prod", &prod, "managed");
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    make_busy(&prod, "Busy");
+    let repo = repo.remove("connectors/busy.yaml");
+    let out = repo.skconn(["plan", "--format", "json"]);
+    out.code(0);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let delete = |e: usize| v["environments"][e]["changes"][0].clone();
+    assert_eq!(delete(0)["usage"]["in_use"], false);
+    assert_eq!(delete(0)["blocked"], Value::Null);
+    assert_eq!(delete(1)["usage"]["connected_accounts"]["total"], 37);
+    assert_eq!(delete(1)["blocked"], "in use");
+
+    // Dev's client may not read connections: off there, still on in prod.
+    let repo = repo.edit("skconn.yaml", |t| {
+        t.replacen("prune: managed", "prune: managed\n    usage: off", 1)
+    });
+    dev.clear_requests();
+    prod.clear_requests();
+    repo.skconn(["apply", "--auto-approve"])
+        .code(4)
+        .stdout_has("✓ deleted \"Busy\"")
+        .stdout_has("⊘ delete \"Busy\" not applied");
+    assert!(usage_requests(&dev).is_empty());
+    assert!(!usage_requests(&prod).is_empty());
+    assert!(dev.connector("Busy").is_none());
+    assert!(prod.connector("Busy").is_some());
+}
