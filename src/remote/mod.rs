@@ -24,7 +24,7 @@ pub use error::{
     RemoteError, ThrottledError, TransportError, TransportKind,
 };
 
-pub use usage::{AccountTally, Connection as AppConnection};
+pub use usage::{AccountTally, Connection as AppConnection, PROVIDER_FILTER_MAX};
 
 use crate::model::Live;
 use crate::secret::Secret;

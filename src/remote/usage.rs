@@ -27,7 +27,7 @@ pub const APP_CONNECTIONS_PAGE_SIZE: usize = 30;
 /// The documented largest page of the connected-accounts listing.
 pub const ACCOUNTS_PAGE_SIZE: usize = 100;
 /// The longest `provider` filter the app-connections listing accepts.
-const PROVIDER_FILTER_MAX: usize = 50;
+pub const PROVIDER_FILTER_MAX: usize = 50;
 /// Pages of connected accounts read for the per-status counts when the server reports the
 /// total; past them the rest is counted as `uncounted` from the reported total.
 const MAX_ACCOUNT_PAGES: usize = 20;

@@ -14,7 +14,7 @@
 use super::prepare::Connection;
 use crate::plan::usage::{ConnectionCounts, StatusCounts};
 use crate::plan::{needs_usage, Plan, Usage};
-use crate::remote::{AccountTally, AppConnection, Client, RemoteError};
+use crate::remote::{AccountTally, AppConnection, Client, RemoteError, PROVIDER_FILTER_MAX};
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -101,7 +101,7 @@ async fn look_up_env(
 
 /// The usage of one connector: its connections, then their connected accounts.
 async fn usage_of(shared: &Arc<Shared>, identifier: &str) -> Usage {
-    let list = match connections_of(shared, identifier).await {
+    let mut list = match connections_of(shared, identifier).await {
         Ok(list) => list,
         Err(reason) => {
             return Usage::Unknown {
@@ -109,6 +109,9 @@ async fn usage_of(shared: &Arc<Shared>, identifier: &str) -> Usage {
             }
         }
     };
+    // A connection listed twice (on two pages) is one connection.
+    let mut ids = std::collections::HashSet::new();
+    list.retain(|c| c.id.is_empty() || ids.insert(c.id.clone()));
     let mut connections = ConnectionCounts::default();
     for c in &list {
         connections.counts.add(&c.status, 1);
@@ -176,7 +179,8 @@ async fn connections_of(shared: &Shared, identifier: &str) -> Result<Vec<AppConn
             Ok(None) => {}
             Err(e) => return Err(refused(shared, &e)),
         }
-        if identifier.chars().count() <= 50 {
+        // `None` for an identifier too long to filter by says nothing about the endpoint.
+        if identifier.chars().count() <= PROVIDER_FILTER_MAX {
             shared.app_missing.store(true, Ordering::SeqCst);
         }
     }
