@@ -552,3 +552,30 @@ fn each_environment_is_looked_up_on_its_own_and_usage_off_is_per_environment() {
     assert!(dev.connector("Busy").is_none());
     assert!(prod.connector("Busy").is_some());
 }
+
+#[test]
+fn the_emulator_command_refuses_a_malformed_connection_before_listening() {
+    let repo = Repo::new();
+    repo.skconn([
+        "emulator",
+        "--listen",
+        "127.0.0.1:0",
+        "--connection",
+        "no-equals-sign",
+    ])
+    .code(1)
+    .stderr_has("--connection no-equals-sign: expected PROVIDER_KEY=NAME[:STATUS[:ACCOUNTS]]")
+    .stdout_lacks("listening");
+    repo.skconn([
+        "emulator",
+        "--listen",
+        "127.0.0.1:0",
+        "--connection",
+        "k:1=n:GONE",
+    ])
+    .code(1)
+    .stderr_has("\"GONE\" is not a connection status");
+    repo.skconn(["emulator", "--in-use-status", "500"])
+        .code(1)
+        .stderr_has("500");
+}
