@@ -417,6 +417,14 @@ fn no_account_identifier_or_extra_token_like_field_reaches_any_output() {
     assert!(all.contains(BUSY), "the usage was shown: {all}");
     assert!(all.contains("4 connected accounts (4 expired)"));
     assert_nothing_personal(&dev, &all, Some(&planted));
+    // Only the three listings were read: never an endpoint that returns credentials
+    // (`/api/v1/connected_accounts/auth`, `/api/v1/connections/{id}`, …).
+    let paths: std::collections::BTreeSet<String> =
+        usage_requests(&dev).into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths.into_iter().collect::<Vec<_>>(),
+        ["/api/v1/connected_accounts", "/api/v1/connections/app"]
+    );
     // The emulator really sent them.
     assert!(dev.connected_accounts().len() == 41);
 }
