@@ -276,4 +276,19 @@ pub struct EmulatorArgs {
     /// Inject a fault (repeatable); see the README for the syntax.
     #[arg(long = "fault", value_name = "SPEC")]
     pub faults: Vec<String>,
+
+    /// Give a connector a connection (repeatable): PROVIDER_KEY=NAME[:STATUS[:ACCOUNTS]], e.g.
+    /// `my_asana:48213=asana-live:COMPLETED:37`. A connector with connections refuses deletion.
+    #[arg(long = "connection", value_name = "SPEC")]
+    pub connections: Vec<String>,
+
+    /// How a delete of a connector with connections is refused: 400 (FAILED_PRECONDITION) or
+    /// 403 (PERMISSION_DENIED).
+    #[arg(long, default_value = "400", value_name = "STATUS", value_parser = ["400", "403"])]
+    pub in_use_status: String,
+
+    /// Serve no app-connections listing (`/api/v1/connections/app` answers 404), as a server
+    /// without that preview endpoint.
+    #[arg(long)]
+    pub no_app_connections: bool,
 }

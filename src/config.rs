@@ -56,6 +56,8 @@ const fn required(name: &'static str, ty: Ty, description: &'static str) -> Key 
 
 /// The values of `prune`.
 pub const PRUNE_VALUES: &[&str] = &["off", "managed", "all"];
+/// The values of `usage`.
+pub const USAGE_VALUES: &[&str] = &["on", "off"];
 
 /// The keys at the top of `skconn.yaml`.
 pub const TOP: &[Key] = &[
@@ -72,6 +74,7 @@ pub const ENVIRONMENT: &[Key] = &[
     key("prune", Ty::OneOf(PRUNE_VALUES), "What to delete: `off` (default) nothing, `managed` connectors skconn wrote whose file is gone, `all` every custom connector not in the files."),
     key("protect", Ty::TextList, "Display names no plan may delete, whatever the flags."),
     key("parallelism", Ty::Integer { min: 1 }, "Requests in flight at once when applying (default 8)."),
+    key("usage", Ty::OneOf(USAGE_VALUES), "`on` (default): plans look up the connections and connected accounts of connectors they delete or change in an auth-relevant way; `off` for a token without that permission."),
 ];
 
 /// Checks a configuration text against the vocabulary. An empty list when it fits (the

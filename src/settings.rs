@@ -11,6 +11,7 @@
 //!     client_id: ${SCALEKIT_DEV_CLIENT_ID}
 //!     client_secret: ${SCALEKIT_DEV_CLIENT_SECRET}
 //!     prune: managed                  # off (default) | managed | all
+//!     usage: off                      # on (default) | off: no usage look-ups in plans
 //! show_vars: [API_HOST]               # variables whose values connector files may show
 //! ```
 //!
@@ -33,6 +34,14 @@ pub enum Prune {
     Managed,
     /// Delete every custom connector not in the files.
     All,
+}
+
+/// Whether plans look up who uses a connector before deleting it or changing its auth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum UsageSwitch {
+    On,
+    Off,
 }
 
 /// Where an environment lives.
@@ -58,6 +67,9 @@ pub struct Environment {
     pub protect: Vec<String>,
     /// Requests in flight at once, when set in skconn.yaml.
     pub parallelism: Option<usize>,
+    /// Look up connections and connected accounts for deletes and auth-relevant updates
+    /// (`usage: on`, the default; `usage: off` for a token without that permission).
+    pub usage: bool,
 }
 
 /// Everything a command needs to know, resolved.
@@ -100,6 +112,8 @@ struct FileEnvironment {
     protect: Vec<String>,
     #[serde(default)]
     parallelism: Option<usize>,
+    #[serde(default)]
+    usage: Option<UsageSwitch>,
 }
 
 /// Reads the process environment. A function so that resolution can be tested without touching
@@ -172,6 +186,7 @@ impl Settings {
                     prune: Prune::Off,
                     protect: Vec::new(),
                     parallelism: None,
+                    usage: true,
                 }
             }
             None => Environment {
@@ -182,6 +197,7 @@ impl Settings {
                 prune: Prune::Managed,
                 protect: Vec::new(),
                 parallelism: None,
+                usage: true,
             },
         };
         Ok(Settings {
@@ -246,7 +262,7 @@ impl Settings {
                         Diagnostic::new(&display, yaml_message(&e))
                             .at(l, c)
                             .field(format!("environments.{name}"))
-                            .help("an environment has `url`, `client_id`, `client_secret`, and optionally `prune: off|managed|all`, `protect: [names]`, `parallelism: N`"),
+                            .help("an environment has `url`, `client_id`, `client_secret`, and optionally `prune: off|managed|all`, `protect: [names]`, `parallelism: N`, `usage: on|off`"),
                     );
                     continue;
                 }
@@ -345,6 +361,7 @@ impl Settings {
                 prune,
                 protect: env.protect,
                 parallelism: env.parallelism,
+                usage: env.usage != Some(UsageSwitch::Off),
             });
         }
         if config.environments.is_empty() {

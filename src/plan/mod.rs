@@ -11,11 +11,13 @@ pub mod compare;
 pub mod diff;
 pub mod safety;
 pub mod saved;
+pub mod usage;
 pub mod view;
 pub mod warnings;
 
 pub use diff::{FieldChange, Op};
 pub use safety::Refusal;
+pub use usage::{needs_usage, Usage};
 pub use warnings::{is_auth_relevant, Warning, WarningKind};
 
 use crate::model::{self, Desired, Live};
@@ -76,6 +78,9 @@ pub struct Change {
     pub drift: bool,
     /// Things a reviewer should know: re-authorization, scope changes, adoption, renames.
     pub warnings: Vec<Warning>,
+    /// Who depends on the connector (deletes and auth-relevant updates); `None` when not
+    /// looked up. Filled in after the diff, by `run::usage`.
+    pub usage: Option<Usage>,
 }
 
 /// The changes to one environment.
@@ -197,6 +202,7 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
                 diff: Vec::new(),
                 drift: false,
                 warnings: Vec::new(),
+                usage: None,
             });
             continue;
         };
@@ -246,6 +252,7 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
             diff: field_changes,
             drift: has_drifted(l),
             warnings,
+            usage: None,
         });
     }
 
@@ -278,6 +285,7 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
                 diff: Vec::new(),
                 drift: has_drifted(l),
                 warnings,
+                usage: None,
             });
         } else {
             not_managed.push(l.display_name.clone());

@@ -49,6 +49,8 @@ pub fn change(c: &Change) -> Value {
         "after": c.after,
         "diff": c.diff.iter().map(field).collect::<Vec<_>>(),
         "warnings": c.warnings,
+        "usage": super::usage::json(c.usage.as_ref()),
+        "blocked": super::usage::blocked_json(c),
     })
 }
 

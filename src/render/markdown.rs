@@ -160,6 +160,12 @@ fn row(c: &Change) -> String {
     if c.drift {
         what.push_str(" ⚠️ **drift**: edited outside skconn");
     }
+    if crate::plan::usage::blocked(c) {
+        let _ = write!(what, " ⛔ **{}**", super::usage::BLOCKED);
+    }
+    if let Some(u) = &c.usage {
+        let _ = write!(what, "<br>{}", escape(&super::usage::markdown(u)));
+    }
     format!(
         "| {icon} | {action} | {} | {what} |\n",
         escape(&c.display_name)

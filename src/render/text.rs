@@ -118,7 +118,13 @@ fn change(s: &mut String, c: &Change, style: &Style) {
     if c.drift {
         let _ = write!(head, " {}", style.yellow("(drift: edited outside skconn)"));
     }
+    if crate::plan::usage::blocked(c) {
+        let _ = write!(head, " {}", style.red(super::usage::BLOCKED));
+    }
     let _ = writeln!(s, "{head}");
+    if let Some(u) = &c.usage {
+        let _ = writeln!(s, "{}", super::usage::text(u, style));
+    }
     let whole = match c.action {
         Action::Create => c.after.as_ref().map(|v| ('+', v)),
         Action::Delete => c.before.as_ref().map(|v| ('-', v)),
@@ -348,6 +354,9 @@ pub fn outcome(outcomes: &[EnvOutcome], style: &Style) -> String {
                 Status::Failed(msg) => format!("  {} {what} failed: {msg}", style.red("✗")),
                 Status::NotAttempted(why) => {
                     format!("  {} {what} not attempted: {why}", style.dim("·"))
+                }
+                Status::Blocked(why) => {
+                    format!("  {} {what} not applied, {why}", style.red("⊘"))
                 }
             };
             let _ = writeln!(s, "{line}");

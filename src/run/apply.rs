@@ -73,7 +73,7 @@ pub(super) async fn run(
             .or(conn.env.parallelism)
             .unwrap_or(DEFAULT_PARALLELISM);
         let outcome = apply_one(conn, env_plan, parallelism, progress_on).await;
-        if !outcome.all_applied() {
+        if outcome.has_failures() {
             stop = Some(format!(
                 "environment {} did not apply cleanly",
                 env_plan.name

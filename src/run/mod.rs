@@ -19,6 +19,7 @@ mod import;
 mod plan;
 mod prepare;
 mod saved;
+mod usage;
 
 pub use apply::DEFAULT_PARALLELISM;
 use prepare::{connect, list_all};

@@ -143,10 +143,12 @@ pub(super) async fn prepare(
         refusals.extend(safety::check(&env_plan, desired.is_empty(), &policy, allow));
         environments.push(env_plan);
     }
-    let plan = Plan {
+    let mut plan = Plan {
         environments,
         refused: refusals,
     };
+    // After the pure diff: who uses what the plan deletes or changes in an auth-relevant way.
+    super::usage::look_up(&connections, &mut plan, super::DEFAULT_PARALLELISM).await;
     Ok(Prepared {
         connections,
         desired,

@@ -79,9 +79,11 @@ pub(super) fn check_saved(file: &std::path::Path, p: &Prepared) -> Result<Checke
             }
         }
     }
-    if moved.is_empty() && saved.plan != redacted_json(&render::json::plan(&p.plan)) {
-        moved
-            .push("the plan computed now differs from the saved one (skconn.yaml changed?)".into());
+    if moved.is_empty() {
+        let now = redacted_json(&render::json::plan(&p.plan));
+        if let Some(why) = super::usage::saved_plan_moved(&saved.plan, &now) {
+            moved.push(why);
+        }
     }
     if moved.is_empty() {
         return Ok(Checked::Current);

@@ -14,3 +14,4 @@ mod review;
 mod safety;
 mod schema;
 mod support;
+mod usage;
