@@ -28,7 +28,7 @@ Environment:
   SKCONN_CONFIG      the configuration file (as --config)";
 
 #[derive(Debug, Parser)]
-#[command(name = "skconn", version, about = "GitOps for Scalekit custom connectors: validate, plan and apply connectors/ to every environment", long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+#[command(name = "skconn", version = crate::build_info::VERSION_LINE, about = "GitOps for Scalekit custom connectors: validate, plan and apply connectors/ to every environment", long_about = LONG_ABOUT, after_help = AFTER_HELP)]
 pub struct Cli {
     /// The configuration file. Its folder is the repository root.
     #[arg(long, global = true, value_name = "PATH", env = "SKCONN_CONFIG")]
@@ -85,6 +85,52 @@ pub enum Command {
     Schema,
     /// Run the Scalekit-compatible emulator in the foreground (for demos and tests).
     Emulator(EmulatorArgs),
+    /// Start a connectors repository: skconn.yaml, connectors/, JSON Schemas and CI workflows.
+    Init(InitArgs),
+    /// Print the completion script for a shell.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `skconn man > skconn.1`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Writes, and never overwrites (existing files are listed as skipped):
+  skconn.yaml                  one block per environment, credentials from SCALEKIT_<ENV>_* variables
+  connectors/example.yaml      one commented example connector
+  schema/*.schema.json         the JSON Schemas the files name, for editor completion offline
+  .gitignore                   holding .skconn/
+  .github/workflows/skconn-*.yml (--ci github) or .gitlab-ci.yml (--ci gitlab)")]
+pub struct InitArgs {
+    /// The folder to start the repository in (created if missing).
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+
+    /// The environments, in the order apply visits them (repeatable). Default: dev and prod.
+    #[arg(long = "env", value_name = "NAME")]
+    pub envs: Vec<String>,
+
+    /// The CI files to write.
+    #[arg(long, value_enum, default_value_t = CiChoice::Github, value_name = "CI")]
+    pub ci: CiChoice,
+}
+
+/// Which CI system `skconn init` writes files for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CiChoice {
+    /// GitHub Actions workflows in .github/workflows/.
+    Github,
+    /// A .gitlab-ci.yml that runs skconn's container image.
+    Gitlab,
+    /// No CI files.
+    None,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -17,6 +17,7 @@
 pub const SCHEMA_URL: &str = "../schema/connector.schema.json";
 
 pub mod apply;
+pub mod build_info;
 pub mod cli;
 pub mod emulator;
 pub mod error;
@@ -28,6 +29,7 @@ pub mod plan;
 pub mod remote;
 pub mod render;
 pub mod run;
+pub mod scaffold;
 pub mod schema;
 pub mod secret;
 pub mod settings;
