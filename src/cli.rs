@@ -95,12 +95,10 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Writes, and never overwrites (existing files are listed as skipped):
-  skconn.yaml                  one block per environment, credentials from SCALEKIT_<ENV>_* variables
-  connectors/example.yaml      one commented example connector
-  schema/*.schema.json         the JSON Schemas the files name, for editor completion offline
-  .gitignore                   holding .skconn/
-  .github/workflows/skconn-*.yml (--ci github) or .gitlab-ci.yml (--ci gitlab)")]
+Writes skconn.yaml, connectors/example.yaml, schema/*.schema.json and .gitignore, plus
+.github/workflows/skconn-{plan,apply,drift}.yml (--ci github) or .gitlab-ci.yml (--ci gitlab).
+Never overwrites a file: existing ones are listed as skipped. Ends by printing the variables and
+secrets to set, per environment. Needs no credentials.")]
 pub struct InitArgs {
     /// The folder to start the repository in (created if missing).
     #[arg(value_name = "DIR", default_value = ".")]

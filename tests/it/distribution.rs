@@ -630,9 +630,27 @@ fn man_page_is_roff_that_describes_every_command() {
         .stdout_has(".SH NAME")
         .stdout_has(".SH SYNOPSIS")
         .stdout_has(".SH DESCRIPTION");
-    for sub in ["validate", "plan", "apply", "compare", "import", "init"] {
-        out.stdout_has(sub);
+    for sub in [
+        "validate",
+        "plan",
+        "apply",
+        "compare",
+        "import",
+        "schema",
+        "init",
+        "completions",
+        "man",
+    ] {
+        out.stdout_has(&format!(".SS \"skconn {sub}\""));
     }
+    // Each command's own options, the exit codes, and the release's version (the same page for
+    // every target, so no commit or target).
+    out.stdout_has("\\-\\-detailed\\-exitcode")
+        .stdout_has(".SH \"EXIT STATUS AND ENVIRONMENT\"")
+        .stdout_has(&format!(
+            ".TH skconn 1  \"skconn {}\"",
+            skconn::build_info::VERSION
+        ));
     // Every line is a roff request, text, or a comment; no stray control characters.
     assert!(out
         .stdout
