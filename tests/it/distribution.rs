@@ -570,6 +570,15 @@ fn init_with_gitlab_uses_the_container_image() {
     assert!(!ci.contains("cargo "));
     assert!(ci.contains("resource_group: skconn-apply-prod"));
     assert!(ci.contains("needs: [apply-dev]"));
+    // Well-formed YAML, with the jobs in skconn.yaml's order.
+    let doc: serde_yaml::Value = serde_yaml::from_str(&ci).unwrap();
+    assert_eq!(doc["apply-prod"]["needs"][0].as_str(), Some("apply-dev"));
+    assert_eq!(
+        doc["apply-dev"]["environment"]["name"].as_str(),
+        Some("dev")
+    );
+    assert_eq!(doc["default"]["image"]["entrypoint"][0].as_str(), Some(""));
+    assert!(doc["plan"]["script"].as_sequence().is_some());
     repo.skconn(["validate"]).code(0);
 }
 
