@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs skconn from its GitHub release, verified against the release's SHA256SUMS.
 #
-#   curl -fsSL https://raw.githubusercontent.com/skconn/skconn/main/install.sh | sh -s -- --version 0.1.0
+#   curl -fsSL https://raw.githubusercontent.com/skconn/skconn/v0.1.0/install.sh | sh -s -- --version 0.1.0
 #   sh install.sh [--version X.Y.Z] [--to DIR] [--target TRIPLE]
 #
 # --version X.Y.Z  the release to install (default: the latest release, asked of GitHub's API;

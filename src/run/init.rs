@@ -45,6 +45,12 @@ pub(super) fn run(ctx: &Context, args: InitArgs) -> Result<i32> {
             style.yellow("skipped")
         ));
     }
+    if outcome.skipped.iter().any(|p| p == ".gitignore") && !ignores_state(&dir) {
+        out.push_str(&format!(
+            "{} .gitignore does not ignore .skconn/ (local state and locks); add a line `.skconn/`\n",
+            style.yellow("note:")
+        ));
+    }
     if outcome.written.is_empty() {
         out.push_str(&format!(
             "\nNothing written: every file exists already in {shown}.\n"
@@ -65,4 +71,18 @@ pub(super) fn run(ctx: &Context, args: InitArgs) -> Result<i32> {
     }
     output::out(&out);
     Ok(exit::OK)
+}
+
+/// Whether the repository's existing `.gitignore` already ignores `.skconn/`.
+fn ignores_state(dir: &std::path::Path) -> bool {
+    std::fs::read_to_string(dir.join(".gitignore"))
+        .map(|text| {
+            text.lines().any(|l| {
+                matches!(
+                    l.trim(),
+                    ".skconn" | ".skconn/" | "/.skconn" | "/.skconn/" | ".skconn/*"
+                )
+            })
+        })
+        .unwrap_or(false)
 }

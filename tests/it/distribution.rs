@@ -417,7 +417,7 @@ fn init_starts_a_repository_that_validates_with_no_variables() {
         std::fs::read_to_string(repo.path().join("schema/connector.schema.json")).unwrap(),
         skconn::schema::schema_text()
     );
-    // The repository's test helper clears the environment: no SCALEKIT_* variable is set.
+    // `Repo` runs skconn with a cleared environment: no SCALEKIT_* variable is set.
     repo.skconn(["validate"])
         .code(0)
         .stdout_has("1 connector file(s)");
@@ -450,7 +450,8 @@ fn init_never_overwrites_and_lists_what_it_skipped() {
     first
         .code(0)
         .stdout_has("skipped skconn.yaml")
-        .stdout_has("created connectors/example.yaml");
+        .stdout_has("created connectors/example.yaml")
+        .stdout_lacks("does not ignore");
     assert_eq!(
         std::fs::read_to_string(repo.path().join("skconn.yaml")).unwrap(),
         "# mine\nenvironments:\n  dev:\n    url: local\n"
@@ -461,7 +462,10 @@ fn init_never_overwrites_and_lists_what_it_skipped() {
     }
     let before = read_all(repo.path());
     let second = repo.skconn(["init"]);
-    second.code(0).stdout_lacks("created ");
+    second
+        .code(0)
+        .stdout_lacks("created ")
+        .stdout_has(".gitignore does not ignore .skconn/");
     for (f, _) in &before {
         second.stdout_has(&format!("skipped {f}"));
     }
