@@ -893,3 +893,96 @@ fn plan_comment_replaces_an_old_plan_when_validation_fails() {
     assert!(run.body.contains("proxy_ulr: unknown key"), "{}", run.body);
     assert!(!run.body.contains("Plan: "), "{}", run.body);
 }
+
+// ---- action.yml, its script run as a runner would run it ----
+
+/// Runs action.yml's install step with bash and a runner's variables against `server`.
+fn run_action(server: &ReleaseServer, version: &str, runner: &Path) -> Installed {
+    let action = std::fs::read_to_string(crate_root().join("action.yml")).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&action).unwrap();
+    assert_eq!(doc["runs"]["using"].as_str(), Some("composite"));
+    let script = doc["runs"]["steps"][0]["run"].as_str().unwrap().to_string();
+    let (os, arch) = (
+        match std::env::consts::OS {
+            "macos" => "macOS",
+            _ => "Linux",
+        },
+        match std::env::consts::ARCH {
+            "aarch64" => "ARM64",
+            _ => "X64",
+        },
+    );
+    for d in ["tool-cache", "temp", "home"] {
+        std::fs::create_dir_all(runner.join(d)).unwrap();
+    }
+    let o = Command::new("bash")
+        .args(["--noprofile", "--norc", "-e", "-c", &script])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", runner.join("home"))
+        .env("RUNNER_OS", os)
+        .env("RUNNER_ARCH", arch)
+        .env("RUNNER_TOOL_CACHE", runner.join("tool-cache"))
+        .env("RUNNER_TEMP", runner.join("temp"))
+        .env("GITHUB_PATH", runner.join("github_path"))
+        .env("GITHUB_OUTPUT", runner.join("github_output"))
+        .env("SKCONN_VERSION", version)
+        .env("SKCONN_GITHUB_TOKEN", "ghs_action_token")
+        .env("SKCONN_ACTION_PATH", crate_root())
+        .env("SKCONN_DOWNLOAD_URL", &server.url)
+        .output()
+        .unwrap();
+    Installed {
+        code: o.status.code(),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn the_action_installs_into_the_tool_cache_and_reuses_it() {
+    let release = Release::build("3.4.5");
+    let server = ReleaseServer::serve(release.dir.path());
+    let runner = tempfile::tempdir().unwrap();
+    let out = run_action(&server, "3.4.5", runner.path());
+    assert_eq!(out.code, Some(0), "{out}");
+    let dir = runner
+        .path()
+        .join("tool-cache/skconn/3.4.5")
+        .join(this_target());
+    assert!(dir.join("skconn").is_file(), "{out}");
+    let outputs = std::fs::read_to_string(runner.path().join("github_output")).unwrap();
+    assert!(outputs.contains("version=3.4.5\n"), "{outputs}");
+    assert!(
+        outputs.contains(&format!("path={}\n", dir.display())),
+        "{outputs}"
+    );
+    let path = std::fs::read_to_string(runner.path().join("github_path")).unwrap();
+    assert_eq!(path, format!("{}\n", dir.display()));
+    assert_eq!(server.paths().len(), 2);
+    // The second run finds it in the tool cache and downloads nothing.
+    let again = run_action(&server, "3.4.5", runner.path());
+    assert_eq!(again.code, Some(0), "{again}");
+    assert!(again.stdout.contains("in the tool cache"), "{again}");
+    assert_eq!(server.paths().len(), 2);
+}
+
+#[test]
+fn the_action_installs_nothing_from_a_tampered_release() {
+    let release = Release::build("3.4.6");
+    let mut bytes = std::fs::read(release.file(&release.asset)).unwrap();
+    bytes[100] ^= 0xff;
+    std::fs::write(release.file(&release.asset), bytes).unwrap();
+    let server = ReleaseServer::serve(release.dir.path());
+    let runner = tempfile::tempdir().unwrap();
+    let out = run_action(&server, "3.4.6", runner.path());
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(out.stderr.contains(&release.asset), "{out}");
+    assert!(!runner.path().join("github_path").exists());
+    assert!(!runner
+        .path()
+        .join("tool-cache/skconn/3.4.6")
+        .join(this_target())
+        .join("skconn")
+        .exists());
+}
