@@ -28,10 +28,18 @@ fn man_page() -> std::io::Result<Vec<u8>> {
     let top = Man::new(cmd.clone());
     let mut page = Vec::new();
     top.render_title(&mut page)?;
-    top.render_name_section(&mut page)?;
-    top.render_synopsis_section(&mut page)?;
-    top.render_description_section(&mut page)?;
-    top.render_options_section(&mut page)?;
+    type Section = fn(&Man, &mut dyn std::io::Write) -> std::io::Result<()>;
+    let sections: [Section; 4] = [
+        Man::render_name_section,
+        Man::render_synopsis_section,
+        Man::render_description_section,
+        Man::render_options_section,
+    ];
+    for render in sections {
+        let mut part = Vec::new();
+        render(&top, &mut part)?;
+        append(&mut page, &part, Heading::Keep);
+    }
     page.extend_from_slice(b".SH COMMANDS\n");
     let globals: Vec<clap::Id> = cmd
         .get_arguments()
@@ -63,40 +71,18 @@ fn man_page() -> std::io::Result<Vec<u8>> {
             man.render_extra_section(&mut part)?;
         }
         page.extend_from_slice(format!(".SS \"skconn {}\"\n", sub.get_name()).as_bytes());
-        for line in String::from_utf8_lossy(&part).lines() {
-            if line.starts_with(".SH")
-                || line.starts_with(".ie \\n(.g")
-                || line.starts_with(".el .ds Aq")
-            {
-                continue;
-            }
-            page.extend_from_slice(line.as_bytes());
-            page.push(b'\n');
-        }
+        append(&mut page, &part, Heading::Drop);
     }
     let mut extra = Vec::new();
     top.render_extra_section(&mut extra)?;
-    for line in String::from_utf8_lossy(&extra).lines() {
-        if line.starts_with(".ie \\n(.g") || line.starts_with(".el .ds Aq") {
-            continue;
-        }
-        let line = if line.starts_with(".SH") {
-            ".SH \"EXIT STATUS AND ENVIRONMENT\""
-        } else {
-            line
-        };
-        page.extend_from_slice(line.as_bytes());
-        page.push(b'\n');
-    }
+    append(
+        &mut page,
+        &extra,
+        Heading::Rename("EXIT STATUS AND ENVIRONMENT"),
+    );
     let mut version = Vec::new();
     top.render_version_section(&mut version)?;
-    for line in String::from_utf8_lossy(&version).lines() {
-        if line.starts_with(".ie \\n(.g") || line.starts_with(".el .ds Aq") {
-            continue;
-        }
-        page.extend_from_slice(line.as_bytes());
-        page.push(b'\n');
-    }
+    append(&mut page, &version, Heading::Keep);
     page.extend_from_slice(
         format!(
             ".SH \"SEE ALSO\"\nhttps://github.com/{}#readme\n",
@@ -105,6 +91,29 @@ fn man_page() -> std::io::Result<Vec<u8>> {
         .as_bytes(),
     );
     Ok(page)
+}
+
+/// What [`append`] does with a rendered part's `.SH` heading.
+enum Heading {
+    Keep,
+    Drop,
+    Rename(&'static str),
+}
+
+/// Appends a rendered part to the page, without the string definitions every render repeats.
+fn append(page: &mut Vec<u8>, part: &[u8], heading: Heading) {
+    for line in String::from_utf8_lossy(part).lines() {
+        if line.starts_with(".ie \\n(.g") || line.starts_with(".el .ds Aq") {
+            continue;
+        }
+        let line = match (&heading, line.starts_with(".SH")) {
+            (Heading::Drop, true) => continue,
+            (Heading::Rename(to), true) => format!(".SH \"{to}\""),
+            _ => line.to_string(),
+        };
+        page.extend_from_slice(line.as_bytes());
+        page.push(b'\n');
+    }
 }
 
 fn print(buf: Vec<u8>) -> Result<i32> {

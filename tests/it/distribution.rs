@@ -664,7 +664,10 @@ fn man_page_is_roff_that_describes_every_command() {
             ".TH skconn 1  \"skconn {}\"",
             skconn::build_info::VERSION
         ));
-    // Every line is a roff request, text, or a comment; no stray control characters.
+    // One page: one title, one set of string definitions.
+    assert_eq!(out.stdout.matches(".TH ").count(), 1);
+    assert_eq!(out.stdout.matches(".ie \\n(.g").count(), 1);
+    // No stray control characters.
     assert!(out
         .stdout
         .chars()
