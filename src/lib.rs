@@ -10,7 +10,9 @@
 //! ```
 //!
 //! `settings` resolves flags, environment variables and `skconn.yaml` once; `run` wires the
-//! commands; `emulator` is a Scalekit-compatible server used by tests and the local environment.
+//! commands; `emulator` is a Scalekit-compatible server used by tests and the local environment;
+//! `scaffold` renders the files `skconn init` writes; `build_info` is what the build knew
+//! (version, commit, target).
 
 /// Where editors find the JSON Schema of connector files (the committed copy in this
 /// repository, `schema/connector.schema.json`, is the same document).
