@@ -1,6 +1,7 @@
 //! The commands: each resolves settings, drives load → remote → plan → render / apply, and
-//! returns an exit code (`init`, `completions` and `man` resolve no settings at all). This is the only layer that sees all the others. Each command's wiring
-//! lives in a file of its own; this file holds only the dispatch and what every command shares.
+//! returns an exit code (`init`, `completions` and `man` resolve no settings at all). This is the
+//! only layer that sees all the others. Each command's wiring lives in a file of its own; this
+//! file holds only the dispatch and what every command shares.
 
 use crate::cli::{Cli, Command, SafetyArgs};
 use crate::error::{exit, Error, Result};
