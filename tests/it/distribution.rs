@@ -421,6 +421,11 @@ fn init_starts_a_repository_that_validates_with_no_variables() {
     repo.skconn(["validate"])
         .code(0)
         .stdout_has("1 connector file(s)");
+    // Talking to an environment still needs its credentials, and says which.
+    repo.skconn(["plan"])
+        .code(1)
+        .stderr_has("SCALEKIT_DEV_URL")
+        .stderr_lacks("unset.invalid");
 }
 
 #[test]
