@@ -34,7 +34,7 @@ Environment:
 const GLOBAL: &str = "Global options";
 
 #[derive(Debug, Parser)]
-#[command(name = "skconn", max_term_width = 100, version, about = "GitOps for Scalekit custom connectors: validate, plan and apply connectors/ to every environment", long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+#[command(name = "skconn", max_term_width = 100, version = crate::build_info::VERSION_LINE, about = "GitOps for Scalekit custom connectors: validate, plan and apply connectors/ to every environment", long_about = LONG_ABOUT, after_help = AFTER_HELP)]
 pub struct Cli {
     /// The configuration file; its folder is the repository root.
     #[arg(long, global = true, value_name = "PATH", env = "SKCONN_CONFIG", help_heading = GLOBAL)]
@@ -65,20 +65,64 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check every connector file and skconn.yaml; sends nothing anywhere.
+    /// Check the connector files and skconn.yaml; sends nothing.
     Validate,
     /// Show what apply would change in each environment.
     Plan(PlanArgs),
     /// Plan, confirm, then make every environment match the files.
     Apply(ApplyArgs),
-    /// Show how two environments' connectors differ (exit 2 when they do).
+    /// Show how two environments' connectors differ (exit 2 if so).
     Compare(CompareArgs),
     /// Write a connector file for each live connector that has none yet.
     Import(ImportArgs),
     /// Print the JSON Schema of connector files (or of skconn.yaml).
     Schema(SchemaArgs),
-    /// Run the Scalekit-compatible emulator in the foreground (for demos and tests).
+    /// Run the Scalekit-compatible emulator (for demos and tests).
     Emulator(EmulatorArgs),
+    /// Start a connectors repository (config, examples, schemas, CI).
+    Init(InitArgs),
+    /// Print the completion script for a shell.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `skconn man > skconn.1`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Writes skconn.yaml, connectors/example.yaml, schema/*.schema.json and .gitignore, plus
+.github/workflows/skconn-{plan,apply,drift}.yml (--ci github) or .gitlab-ci.yml (--ci gitlab).
+Never overwrites a file: existing ones are listed as skipped. Ends by printing the variables and
+secrets to set, per environment. Needs no credentials.")]
+pub struct InitArgs {
+    /// The folder to start the repository in (created if missing).
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+
+    /// An environment, in the order apply visits them (repeatable; default: dev, prod).
+    #[arg(long = "env", value_name = "NAME")]
+    pub envs: Vec<String>,
+
+    /// The CI files to write.
+    #[arg(long, value_enum, default_value_t = CiChoice::Github, value_name = "CI")]
+    pub ci: CiChoice,
+}
+
+/// Which CI system `skconn init` writes files for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CiChoice {
+    /// GitHub Actions workflows in .github/workflows/.
+    Github,
+    /// A .gitlab-ci.yml that runs skconn's container image.
+    Gitlab,
+    /// No CI files.
+    None,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

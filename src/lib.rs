@@ -10,14 +10,16 @@
 //! ```
 //!
 //! `settings` resolves flags, environment variables and `skconn.yaml` once (its vocabulary is
-//! `config`); `run` wires the
-//! commands; `emulator` is a Scalekit-compatible server used by tests and the local environment.
+//! `config`); `run` wires the commands; `emulator` is a Scalekit-compatible server used by tests
+//! and the local environment; `scaffold` renders the files `skconn init` writes; `build_info` is
+//! what the build knew (version, commit, target).
 
 /// Where editors find the JSON Schema of connector files (the committed copy in this
 /// repository, `schema/connector.schema.json`, is the same document).
 pub const SCHEMA_URL: &str = "../schema/connector.schema.json";
 
 pub mod apply;
+pub mod build_info;
 pub mod cli;
 pub mod config;
 pub mod emulator;
@@ -30,6 +32,7 @@ pub mod plan;
 pub mod remote;
 pub mod render;
 pub mod run;
+pub mod scaffold;
 pub mod schema;
 pub mod secret;
 pub mod settings;

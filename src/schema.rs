@@ -240,6 +240,42 @@ pub fn config_schema_text() -> String {
     text
 }
 
+/// Which files a schema document describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Describes {
+    /// Connector files, `connectors/*.yaml`.
+    ConnectorFile,
+    /// The configuration file, `skconn.yaml`.
+    ConfigFile,
+}
+
+/// A JSON Schema document as skconn writes it into a repository (`skconn init`).
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// Its file name in the repository's `schema/` folder.
+    pub file_name: &'static str,
+    pub describes: Describes,
+    /// Pretty JSON with a trailing newline.
+    pub text: String,
+}
+
+/// Every schema document skconn has, in one list: what `skconn init` writes to `schema/`, and
+/// so the only schemas the files it writes may name.
+pub fn documents() -> Vec<Document> {
+    vec![
+        Document {
+            file_name: "connector.schema.json",
+            describes: Describes::ConnectorFile,
+            text: schema_text(),
+        },
+        Document {
+            file_name: "config.schema.json",
+            describes: Describes::ConfigFile,
+            text: config_schema_text(),
+        },
+    ]
+}
+
 fn generate(kinds: &[Kind]) -> Value {
     let names = def_names(kinds);
     let mut out = Map::new();

@@ -1,6 +1,7 @@
 //! The commands: each resolves settings, drives load → remote → plan → render / apply, and
-//! returns an exit code. This is the only layer that sees all the others. Each command's wiring
-//! lives in a file of its own; this file holds only the dispatch and what every command shares.
+//! returns an exit code (`init`, `completions` and `man` resolve no settings at all). This is the
+//! only layer that sees all the others. Each command's wiring lives in a file of its own; this
+//! file holds only the dispatch and what every command shares.
 
 use crate::cli::{Cli, Command, HttpArgs, SafetyArgs, SchemaKind};
 use crate::error::{exit, Error, Result};
@@ -14,8 +15,10 @@ use crate::settings::Settings;
 
 mod apply;
 mod compare;
+mod docs;
 mod emulator;
 mod import;
+mod init;
 mod plan;
 mod prepare;
 mod saved;
@@ -39,8 +42,11 @@ pub async fn run(cli: Cli) -> Result<i32> {
     };
     match cli.command {
         Command::Emulator(args) => emulator::run(args).await,
+        Command::Init(args) => init::run(&ctx, args),
+        Command::Completions(args) => docs::completions(args.shell),
+        Command::Man => docs::man(),
         Command::Validate => {
-            let settings = ctx.settings(cli.config.as_deref())?;
+            let settings = ctx.settings_offline(cli.config.as_deref())?;
             let loaded = ctx.load_all(&settings)?;
             if !ctx.quiet {
                 output::out(&format!(
@@ -85,6 +91,16 @@ fn client_options(http: &HttpArgs) -> ClientOptions {
 impl Context {
     fn settings(&self, config: Option<&std::path::Path>) -> Result<Settings> {
         Settings::resolve(config, &|k| std::env::var(k).ok())
+    }
+
+    /// Settings for a command that talks to no environment (`validate`): it needs no credentials,
+    /// so a variable `skconn.yaml` names that is not set reads as a placeholder, never sent.
+    fn settings_offline(&self, config: Option<&std::path::Path>) -> Result<Settings> {
+        Settings::resolve(config, &|k| {
+            std::env::var(k)
+                .ok()
+                .or_else(|| Some("https://unset.invalid".to_string()))
+        })
     }
 
     /// Loads the connector files for every configured environment (overrides merged,

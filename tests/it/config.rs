@@ -183,7 +183,16 @@ fn help_has_no_orphaned_words() {
     let repo = Repo::new();
     for columns in [None, Some("80"), Some("120")] {
         for cmd in [
-            "", "validate", "plan", "apply", "compare", "import", "schema", "emulator",
+            "",
+            "validate",
+            "plan",
+            "apply",
+            "compare",
+            "import",
+            "schema",
+            "emulator",
+            "init",
+            "completions",
         ] {
             for flag in ["-h", "--help"] {
                 let args: Vec<&str> = [cmd, flag].into_iter().filter(|a| !a.is_empty()).collect();

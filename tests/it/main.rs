@@ -2,6 +2,7 @@
 //! loopback: the emulator is started in this process, the `skconn` binary in a child process.
 
 mod config;
+mod distribution;
 mod e2e;
 mod emulator;
 mod environments;
