@@ -54,6 +54,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 300)]
     pub deadline: u64,
 
+    /// Also trust the CA certificate(s) in this PEM file (e.g. a TLS-inspecting proxy's), for
+    /// every environment; `ca_file:` in skconn.yaml sets one per environment.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
+
     /// When to use colour. `auto` uses it on a terminal unless NO_COLOR is set.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,

@@ -18,9 +18,12 @@ pub const SCHEMA_URL: &str = "../schema/connector.schema.json";
 
 pub mod apply;
 pub mod cli;
+pub mod credentials;
 pub mod emulator;
 pub mod error;
+pub mod escape;
 pub mod load;
+pub mod local_dir;
 pub mod model;
 pub mod normalize;
 pub mod output;

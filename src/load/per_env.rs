@@ -40,9 +40,9 @@ fn expand_value(
                 problems.push(Problem::new(
                     path.as_str(),
                     At::Value,
-                    format!("the environment variable `{var}` is not set"),
+                    format!("the environment variable `{var}` is not set (or is empty)"),
                     format!(
-                        "set {var} before running skconn (in CI, from a secret), or write `$${{` for a literal `${{`"
+                        "set {var} before running skconn (in CI, from a secret); `${{{var}:-default}}` allows an empty or default value, `$${{` is a literal `${{`"
                     ),
                 ));
             }

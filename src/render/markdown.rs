@@ -2,6 +2,7 @@
 //! summary and a table, field diffs in collapsible blocks. It stays under GitHub's comment limit,
 //! cutting whole entries and saying so.
 
+use crate::escape::inert;
 use crate::plan::{Action, Change, Op, Plan};
 use crate::render::text::{summary_line, value};
 use std::fmt::Write;
@@ -33,6 +34,14 @@ pub fn plan(plan: &Plan, limit: usize) -> String {
                 .map(|n| format!("`{}`", escape(n)))
                 .collect();
             let _ = writeln!(head, "Not managed, left alone: {}\n", names.join(", "));
+        }
+        if !env.other_owners.is_empty() {
+            let names: Vec<String> = env
+                .other_owners
+                .iter()
+                .map(|(n, o)| format!("`{}` (owner `{}`)", escape(n), escape(o)))
+                .collect();
+            let _ = writeln!(head, "Owned by others, left alone: {}\n", names.join(", "));
         }
         if !push(&mut out, &head, budget) {
             omitted += env.changes.len();
@@ -134,14 +143,14 @@ fn detail(c: &Change) -> String {
         for f in &c.diff {
             match f.op {
                 Op::Add => {
-                    let _ = writeln!(s, "+ {}: {}", f.path, value(f.new.as_ref()));
+                    let _ = writeln!(s, "+ {}: {}", inert(&f.path), value(f.new.as_ref()));
                 }
                 Op::Remove => {
-                    let _ = writeln!(s, "- {}: {}", f.path, value(f.old.as_ref()));
+                    let _ = writeln!(s, "- {}: {}", inert(&f.path), value(f.old.as_ref()));
                 }
                 Op::Replace => {
-                    let _ = writeln!(s, "- {}: {}", f.path, value(f.old.as_ref()));
-                    let _ = writeln!(s, "+ {}: {}", f.path, value(f.new.as_ref()));
+                    let _ = writeln!(s, "- {}: {}", inert(&f.path), value(f.old.as_ref()));
+                    let _ = writeln!(s, "+ {}: {}", inert(&f.path), value(f.new.as_ref()));
                 }
             }
         }
@@ -154,15 +163,4 @@ fn detail(c: &Change) -> String {
     s
 }
 
-/// Escapes characters that would break a table cell or inline markup.
-fn escape(s: &str) -> String {
-    s.replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-fn html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
+use crate::escape::{html, markdown as escape};

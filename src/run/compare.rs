@@ -4,7 +4,7 @@
 //! as "what it would take to make B match A" and renders in every plan format.
 
 use super::plan::render_plan;
-use super::{connect, list_all, Context};
+use super::{connect_all, list_all, Context};
 use crate::cli::CompareArgs;
 use crate::error::{exit, Error, Result};
 use crate::model::{self, Desired, Origin};
@@ -29,10 +29,7 @@ pub(super) async fn run(
         let found = settings.select(std::slice::from_ref(name))?;
         envs.push(found[0].clone());
     }
-    let connections = envs
-        .iter()
-        .map(|e| connect(e, &ctx.client))
-        .collect::<Result<Vec<_>>>()?;
+    let connections = connect_all(&envs.iter().collect::<Vec<_>>(), &ctx.client)?;
     let lives = list_all(&connections).await?;
     let reference: Vec<Desired> = lives[0]
         .iter()

@@ -2,7 +2,7 @@
 //! defines yet, so that connectors built by hand in the dashboard can be adopted. Importing and
 //! then planning shows no changes.
 
-use super::{connect, relative, Context};
+use super::{connect_all, relative, Context};
 use crate::cli::ImportArgs;
 use crate::error::{exit, Error, Result};
 use crate::model::{self, Live};
@@ -46,7 +46,7 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) 
                 .chain(d.previous_names.iter().map(String::as_str))
         })
         .collect();
-    let conn = connect(&env, &ctx.client)?;
+    let conn = connect_all(&[&env], &ctx.client)?.remove(0);
     let live = conn.client.list().await?;
     for n in &args.names {
         if !live.iter().any(|l| &l.display_name == n) {
@@ -89,7 +89,7 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) 
             continue;
         }
         let text = to_yaml(l, &env.name);
-        std::fs::write(&path, text)
+        output::write_file(&path, &text)
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
         written.push(path);
     }

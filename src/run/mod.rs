@@ -21,7 +21,7 @@ mod prepare;
 mod saved;
 
 pub use apply::DEFAULT_PARALLELISM;
-use prepare::{connect, list_all};
+use prepare::{connect_all, list_all};
 
 /// Runs a parsed command line; returns the exit code.
 pub async fn run(cli: Cli) -> Result<i32> {
@@ -39,6 +39,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             timeout: std::time::Duration::from_secs(cli.timeout.max(1)),
             max_attempts: cli.max_attempts.max(1),
             deadline: std::time::Duration::from_secs(cli.deadline.max(1)),
+            ca_files: cli.ca_file.iter().cloned().collect(),
             ..ClientOptions::default()
         },
     };
@@ -98,28 +99,8 @@ impl Context {
         let loaded = crate::load::load_dir_with(&settings.root, &settings.connectors_dir, &opts)
             .map_err(Error::Input)?;
         for value in &loaded.masked {
-            // As written, and as it appears inside a JSON string (JSON output, saved plans).
-            let json = serde_json::to_string(value).unwrap_or_default();
-            let inner = json
-                .strip_prefix('"')
-                .and_then(|j| j.strip_suffix('"'))
-                .unwrap_or(value);
-            for form in [value.as_str(), inner] {
-                secret::register(form);
-                // As Markdown tables and HTML escape it.
-                let escaped = form
-                    .replace('&', "&amp;")
-                    .replace('<', "&lt;")
-                    .replace('>', "&gt;");
-                secret::register(&escaped);
-                secret::register(&escaped.replace('|', "\\|"));
-                secret::register(
-                    &form
-                        .replace('|', "\\|")
-                        .replace('<', "&lt;")
-                        .replace('>', "&gt;"),
-                );
-            }
+            // Every derived form (JSON, Markdown, HTML, percent-encoded…) is redacted too.
+            secret::register(value);
         }
         for f in &loaded.ignored {
             tracing::info!("ignored {} (not a .yaml or .yml file)", f.display());
@@ -150,15 +131,7 @@ fn step_summary(markdown: &str) {
     let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
         return;
     };
-    let written = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .and_then(|mut f| {
-            use std::io::Write;
-            f.write_all(secret::redact(markdown).as_bytes())?;
-            f.write_all(b"\n")
-        });
+    let written = output::append_file(std::path::Path::new(&path), &format!("{markdown}\n"));
     if let Err(e) = written {
         tracing::warn!(
             "cannot write the job summary to {}: {e}",
@@ -192,7 +165,7 @@ pub fn report_error(e: &Error, color: crate::cli::ColorChoice) -> i32 {
     if let Error::Input(list) = e {
         output::err(&render::text::diagnostics(list, &style));
         if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
-            output::out(&render::text::github_annotations(list));
+            render::text::github_annotations(list);
         }
     }
     let mut msg = format!("{} {e}", style.red("error:"));

@@ -7,7 +7,6 @@ use crate::error::{exit, Error, Result};
 use crate::output::{self, Style};
 use crate::plan::Plan;
 use crate::render;
-use crate::secret;
 
 pub(super) fn render_plan(plan: &Plan, format: Format, style: &Style) -> String {
     match format {
@@ -36,11 +35,14 @@ pub(super) async fn run(
         return Err(refuse(&p.refusals));
     }
     if let Some(out) = &args.out {
+        let salt = crate::plan::saved::new_salt()
+            .map_err(|e| Error::io("cannot make a random salt for the saved plan", e))?;
         let saved = crate::plan::saved::SavedPlan {
             kind: crate::plan::saved::KIND.into(),
             format_version: crate::plan::saved::FORMAT_VERSION.into(),
             skconn_version: env!("CARGO_PKG_VERSION").into(),
-            inputs: saved::inputs_fingerprint(&p),
+            inputs: saved::inputs_fingerprint(&salt, &p),
+            salt,
             environments: p
                 .connections
                 .iter()
@@ -53,7 +55,7 @@ pub(super) async fn run(
             plan: render::json::plan(&p.plan),
         };
         let text = serde_json::to_string_pretty(&saved).unwrap_or_default();
-        std::fs::write(out, secret::redact(&text).as_bytes())
+        output::write_file(out, &text)
             .map_err(|e| Error::io(format!("cannot write the plan to {}", out.display()), e))?;
         if args.format == Format::Text && !ctx.quiet {
             output::out(&format!(

@@ -7,15 +7,21 @@ use crate::plan::saved::{self, SavedPlan};
 use crate::render;
 use crate::secret;
 
-/// The fingerprint of what the selected environments want.
-pub(super) fn inputs_fingerprint(p: &Prepared) -> String {
-    let sets: Vec<(&str, &[Desired])> = p
+/// The keyed fingerprint of what the selected environments want.
+pub(super) fn inputs_fingerprint(salt: &str, p: &Prepared) -> String {
+    let sets: Vec<(&str, &[u8], &[Desired])> = p
         .connections
         .iter()
         .zip(&p.desired)
-        .map(|(c, d)| (c.env.name.as_str(), d.as_slice()))
+        .map(|(c, d)| {
+            (
+                c.env.name.as_str(),
+                c.plan_key.expose().as_bytes(),
+                d.as_slice(),
+            )
+        })
         .collect();
-    saved::inputs_fingerprint(&sets)
+    saved::inputs_fingerprint(salt, &sets)
 }
 
 /// A JSON value as it is written to a file: masked values replaced by `***`.
@@ -47,8 +53,11 @@ pub(super) fn check_saved(file: &std::path::Path, p: &Prepared) -> Result<()> {
         )));
     }
     let mut moved = Vec::new();
-    if saved.inputs != inputs_fingerprint(p) {
-        moved.push("the connector files changed since the plan was made".to_string());
+    if saved.inputs != inputs_fingerprint(&saved.salt, p) {
+        moved.push(
+            "the connector files (or an environment's credentials) changed since the plan was made"
+                .to_string(),
+        );
     }
     let names: Vec<&str> = p.connections.iter().map(|c| c.env.name.as_str()).collect();
     let saved_names: Vec<&str> = saved.environments.iter().map(|e| e.name.as_str()).collect();
