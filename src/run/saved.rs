@@ -55,7 +55,7 @@ pub(super) fn check_saved(file: &std::path::Path, p: &Prepared) -> Result<()> {
     let mut moved = Vec::new();
     if saved.inputs != inputs_fingerprint(&saved.salt, p) {
         moved.push(
-            "the connector files (or an environment's credentials) changed since the plan was made"
+            "the connector files changed since the plan was made (or an environment's credentials did)"
                 .to_string(),
         );
     }

@@ -4,6 +4,7 @@
 mod e2e;
 mod emulator;
 mod environments;
+mod leaks;
 mod load;
 mod overrides;
 mod plans;
