@@ -431,7 +431,8 @@ fn register_credentials(env: &serde_yaml::Value) {
         ]
         .iter()
         .any(|w| key.contains(w));
-        if credential {
+        // A value made of variables is registered once expanded (see `credentials`).
+        if credential && !value.contains("${") {
             crate::secret::register(&value);
         }
         if key == "url" {
