@@ -209,11 +209,9 @@ mod tests {
             ),
             ("ftp://user:hunter2-pass@x", "user name or password"),
         ] {
-            let text = format!(
-                "environments:\n  dev:\n    url: ${{U}}\n    client_id: x\n    client_secret: s3cret-value\n"
-            );
+            let text = "environments:\n  dev:\n    url: ${U}\n    client_id: x\n    client_secret: s3cret-value\n";
             let l = move |k: &str| (k == "U").then(|| url.to_string());
-            let s = Settings::from_file(Path::new("skconn.yaml"), &text, &l).unwrap();
+            let s = Settings::from_file(Path::new("skconn.yaml"), text, &l).unwrap();
             let err = resolve("dev", spec(&s, "dev"), &l).unwrap_err();
             assert!(err[0].message.contains(says), "{url}: {}", err[0].message);
             assert!(!err[0].message.contains("hunter2"), "{}", err[0].message);

@@ -24,6 +24,9 @@ pub(super) async fn run(
         )));
     }
     let settings = ctx.settings(config)?;
+    // The files are loaded, though compare reads only live connectors: their `${VAR}` values
+    // are what the live connectors hold, and must be masked here as in every output.
+    ctx.load_all(&settings)?;
     let mut envs = Vec::new();
     for name in [&args.a, &args.b] {
         let found = settings.select(std::slice::from_ref(name))?;

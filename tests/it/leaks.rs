@@ -165,12 +165,18 @@ fn every_command_and_format_is_free_of_secrets() {
     s.run(&["plan"]).code(0).stdout_has("~ update \"Leak API\"");
     s.run(&["plan", "--format", "json"]).code(0);
     s.run(&["plan", "--format", "markdown"]).code(0);
+    // Dev first: then compare shows the masked value as a difference between the two.
+    s.run(&["apply", "--env", "dev", "--auto-approve"]).code(0);
+    s.run(&["compare", "dev", "prod"])
+        .code(2)
+        .stdout_has("Key *** here");
+    s.run(&["compare", "dev", "prod", "--format", "json"])
+        .code(2);
+    s.run(&["compare", "dev", "prod", "--format", "markdown"])
+        .code(2);
     s.run(&["plan", "--out", "saved.json"]).code(0);
     s.run(&["apply", "saved.json"]).code(0);
     s.run(&["plan", "-vvv"]).code(0);
-    s.run(&["compare", "dev", "prod"]);
-    s.run(&["compare", "dev", "prod", "--format", "json"]);
-    s.run(&["compare", "dev", "prod", "--format", "markdown"]);
     s.run(&["import", "--env", "dev"]).code(0);
     // The masked value did reach the server: the redaction is what kept it out of the output.
     let stored = s.dev.connector("Leak API").unwrap();

@@ -204,3 +204,46 @@ fn loopback_is_never_sent_through_a_proxy() {
     c.run().code(0);
     assert_never_contacted(&proxy);
 }
+
+#[test]
+fn an_error_from_a_proxy_says_so_and_names_the_host() {
+    use std::io::{Read, Write};
+    // A proxy on loopback that refuses every CONNECT with 407; the environment's host is never
+    // reached (nothing leaves loopback).
+    let proxy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in proxy.incoming() {
+            let Ok(mut s) = stream else { return };
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap_or(0);
+            log.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            let _ = s.write_all(
+                b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n",
+            );
+        }
+    });
+    let repo = Repo::examples()
+        .config(
+            "environments:\n  prod:\n    url: https://acme.scalekit.example\n    client_id: x\n    client_secret: ${PROD_SECRET}\n",
+        )
+        .var("PROD_SECRET", "proxy-test-secret-1");
+    let out = repo.cmd(["plan"]).env("HTTPS_PROXY", &proxy_url).run();
+    out.code(1)
+        .stderr_has("prod: POST /oauth/token failed: the proxy refused or failed the connection")
+        .stderr_has("[host acme.scalekit.example]")
+        .stderr_has("The error came from the proxy")
+        .stderr_has("after 1 attempt");
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(
+        seen[0].starts_with("CONNECT acme.scalekit.example:443"),
+        "{seen:?}"
+    );
+    // The tunnel was refused before TLS: the secret never went to the proxy.
+    assert!(!seen[0].contains("proxy-test-secret-1"));
+}
