@@ -33,6 +33,17 @@ pub fn inert(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Like [`inert`], but keeps line breaks: for whole messages skconn composed over several
+/// lines, which may quote server-supplied text (a line that would start a workflow command is
+/// defused when written, see `output`).
+pub fn inert_lines(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| c != '\n' && is_unsafe(c)) {
+        return Cow::Borrowed(s);
+    }
+    let lines: Vec<String> = s.split('\n').map(|l| inert(l).into_owned()).collect();
+    Cow::Owned(lines.join("\n"))
+}
+
 /// A workflow command's message: `%`, CR and LF escaped (GitHub's rules), other control
 /// characters made inert.
 pub fn github_message(s: &str) -> String {

@@ -383,6 +383,12 @@ fn encode_segment(s: &str) -> String {
 
 /// `https://` anywhere; `http://` only on loopback; no credentials, query or fragment.
 fn check_url(url: &url::Url) -> Result<(), String> {
+    // First, so that no message below prints a URL holding credentials.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "the URL must not hold a user name or password; use client_id and client_secret".into(),
+        );
+    }
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(url) => {}
@@ -400,11 +406,6 @@ fn check_url(url: &url::Url) -> Result<(), String> {
     }
     if url.host().is_none() {
         return Err(format!("the URL {url} has no host"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(
-            "the URL must not hold a user name or password; use client_id and client_secret".into(),
-        );
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(format!(
@@ -461,6 +462,7 @@ mod tests {
             "http://localhost.example.com",
             "ftp://acme.scalekit.dev",
             "https://user:pw@acme.scalekit.dev",
+            "http://user:pw@acme.scalekit.dev",
             "https://acme.scalekit.dev/?x=1",
         ] {
             let err = Client::new(endpoint(bad), ClientOptions::default()).unwrap_err();

@@ -68,6 +68,16 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) 
         if !args.names.is_empty() && !args.names.contains(&l.display_name) {
             continue;
         }
+        if let Some(theirs) = l.owner().filter(|o| *o != settings.owner) {
+            // Another repository's skconn owns it: a file for it here would be refused.
+            if !args.names.is_empty() {
+                skipped.push(format!(
+                    "\"{}\" is owned by `{theirs}`, not by this repository's owner `{}`",
+                    l.display_name, settings.owner
+                ));
+            }
+            continue;
+        }
         if defined.contains(l.display_name.as_str()) {
             if !args.names.is_empty() {
                 skipped.push(format!(

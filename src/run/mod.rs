@@ -168,10 +168,18 @@ pub fn report_error(e: &Error, color: crate::cli::ColorChoice) -> i32 {
             render::text::github_annotations(list);
         }
     }
-    let mut msg = format!("{} {e}", style.red("error:"));
+    let mut msg = format!(
+        "{} {}",
+        style.red("error:"),
+        crate::escape::inert_lines(&e.to_string())
+    );
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        msg.push_str(&format!("\n  caused by: {s}"));
+        let text = s.to_string();
+        msg.push_str(&format!(
+            "\n  caused by: {}",
+            crate::escape::inert_lines(&text)
+        ));
         source = s.source();
     }
     output::err(&format!("{msg}\n"));

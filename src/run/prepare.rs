@@ -139,7 +139,8 @@ pub(super) async fn list_all(connections: &[Connection]) -> Result<Vec<Vec<Live>
             Ok(live) => out.push(live),
             Err(e) => {
                 if first_error.is_some() {
-                    output::err(&format!("error: {e}\n"));
+                    let text = e.to_string();
+                    output::err(&format!("error: {}\n", crate::escape::inert_lines(&text)));
                 } else {
                     first_error = Some(e);
                 }

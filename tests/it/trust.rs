@@ -130,6 +130,13 @@ fn two_owners_share_an_environment_and_neither_touches_the_others() {
         v["environments"][0]["other_owners"],
         json!([{"display_name": "Team B API", "owner": "team-b"}])
     );
+    // Importing into A leaves B's connector out: a file for it would be refused.
+    a.skconn(["import", "--env", "dev"])
+        .code(0)
+        .stdout_has("Imported 0 connector(s)");
+    a.skconn(["import", "--env", "dev", "--name", "Team B API"])
+        .code(1)
+        .stderr_has("is owned by `team-b`");
     // B removes its file: only its own connector goes.
     let b = b
         .remove("connectors/b.yaml")
