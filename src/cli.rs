@@ -25,7 +25,11 @@ Exit codes:
 Environment:
   NO_COLOR           disables colour (as does --color never)
   RUST_LOG           log filter, e.g. skconn=debug (overrides -v/-q)
-  SKCONN_CONFIG      the configuration file (as --config)";
+  SKCONN_CONFIG      the configuration file (as --config)
+  SSL_CERT_FILE, SSL_CERT_DIR
+                     extra CA certificates to trust (as --ca-file, or ca_file: in skconn.yaml)
+  HTTPS_PROXY, HTTP_PROXY, NO_PROXY
+                     proxies for environments' hosts; loopback is never proxied";
 
 #[derive(Debug, Parser)]
 #[command(name = "skconn", version, about = "GitOps for Scalekit custom connectors: validate, plan and apply connectors/ to every environment", long_about = LONG_ABOUT, after_help = AFTER_HELP)]

@@ -247,3 +247,29 @@ fn an_error_from_a_proxy_says_so_and_names_the_host() {
     // The tunnel was refused before TLS: the secret never went to the proxy.
     assert!(!seen[0].contains("proxy-test-secret-1"));
 }
+
+#[test]
+fn an_answer_past_the_size_cap_is_refused_clearly() {
+    use std::io::{Read, Write};
+    // A server whose token endpoint announces a 40 MiB answer.
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", server.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in server.incoming() {
+            let Ok(mut s) = stream else { return };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 41943040\r\n\r\n{\"access_token\":",
+            );
+        }
+    });
+    let repo = Repo::examples()
+        .config(&format!(
+            "environments:\n  dev:\n    url: {url}\n    client_id: x\n    client_secret: size-test-secret\n"
+        ));
+    repo.skconn(["plan"])
+        .code(1)
+        .stderr_has("dev: POST /oauth/token failed: the answer is too large (larger than 32 MiB")
+        .stderr_has("after 1 attempt");
+}
