@@ -287,6 +287,7 @@ impl fmt::Display for AuthError {
             write!(f, ": {}", status_text(status))?;
         }
         self.body.write_details(f)?;
+        write!(f, " (request: {} {})", self.call.method, self.call.path)?;
         self.call.write_tail(f)
     }
 }
