@@ -41,6 +41,7 @@ pub struct SavedPlan {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SavedEnv {
     pub name: String,
+    /// Keyed fingerprint of the environment's live connectors.
     pub live: String,
 }
 
@@ -73,6 +74,20 @@ pub fn inputs_fingerprint(salt: &str, per_env: &[(&str, &[u8], &[Desired])]) -> 
         message.push(b'\n');
     }
     hex(hmac_sha256(&key.finalize(), &message))
+}
+
+/// An environment's live fingerprint, keyed like the inputs' (the live connectors hold the
+/// values of masked variables once applied).
+pub fn keyed_live_fingerprint(salt: &str, env: &str, env_key: &[u8], live: &[Live]) -> String {
+    let key = Sha256::new()
+        .chain_update(b"skconn saved plan live key\n")
+        .chain_update(salt.as_bytes())
+        .chain_update(b"\n")
+        .chain_update(env.as_bytes())
+        .chain_update(b"\t")
+        .chain_update(Sha256::digest(env_key))
+        .finalize();
+    hex(hmac_sha256(&key, live_fingerprint(live).as_bytes()))
 }
 
 /// HMAC-SHA256 (RFC 2104).

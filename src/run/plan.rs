@@ -42,16 +42,21 @@ pub(super) async fn run(
             format_version: crate::plan::saved::FORMAT_VERSION.into(),
             skconn_version: env!("CARGO_PKG_VERSION").into(),
             inputs: saved::inputs_fingerprint(&salt, &p),
-            salt,
             environments: p
                 .connections
                 .iter()
                 .zip(&p.lives)
                 .map(|(c, l)| crate::plan::saved::SavedEnv {
                     name: c.env.name.clone(),
-                    live: crate::plan::saved::live_fingerprint(l),
+                    live: crate::plan::saved::keyed_live_fingerprint(
+                        &salt,
+                        &c.env.name,
+                        c.plan_key.expose().as_bytes(),
+                        l,
+                    ),
                 })
                 .collect(),
+            salt,
             plan: render::json::plan(&p.plan),
         };
         let text = serde_json::to_string_pretty(&saved).unwrap_or_default();

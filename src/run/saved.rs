@@ -69,7 +69,13 @@ pub(super) fn check_saved(file: &std::path::Path, p: &Prepared) -> Result<()> {
         ));
     } else {
         for ((c, live), s) in p.connections.iter().zip(&p.lives).zip(&saved.environments) {
-            if saved::live_fingerprint(live) != s.live {
+            let now = saved::keyed_live_fingerprint(
+                &saved.salt,
+                &c.env.name,
+                c.plan_key.expose().as_bytes(),
+                live,
+            );
+            if now != s.live {
                 moved.push(format!(
                     "environment {} changed since the plan was made (someone or something wrote to it)",
                     c.env.name

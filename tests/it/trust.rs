@@ -208,5 +208,17 @@ fn the_local_state_folder_is_private_and_ignored_by_git() {
     );
     repo.skconn(["plan", "--out", "plan.json"]).code(0);
     assert_eq!(mode(&dir.join("plan.key")), 0o600);
+    // Fingerprints are keyed with a salt of each plan: the same inputs never hash alike.
+    repo.skconn(["plan", "--out", "again.json"]).code(0);
+    let read = |f: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(repo.path().join(f)).unwrap()).unwrap()
+    };
+    let (one, two) = (read("plan.json"), read("again.json"));
+    assert_ne!(one["salt"], two["salt"]);
+    assert_ne!(one["inputs"], two["inputs"]);
+    assert_ne!(
+        one["environments"][0]["live"],
+        two["environments"][0]["live"]
+    );
     repo.skconn(["apply", "plan.json"]).code(0);
 }
