@@ -9,7 +9,6 @@ use crate::output::{self, Style};
 use crate::plan::safety::Overrides;
 use crate::remote::ClientOptions;
 use crate::render;
-use crate::secret;
 use crate::settings::Settings;
 
 mod apply;
@@ -82,8 +81,8 @@ impl Context {
     }
 
     /// Loads the connector files for every configured environment (overrides merged,
-    /// `${VAR}`s expanded), and registers the values that came from hidden variables for
-    /// masking, so that no output shows them.
+    /// `${VAR}`s expanded); the loader registers the values that came from hidden variables
+    /// for redaction, so that no output shows them.
     fn load_all(&self, settings: &Settings) -> Result<crate::load::Loaded> {
         let environments: Vec<String> = settings
             .environments
@@ -98,10 +97,6 @@ impl Context {
         };
         let loaded = crate::load::load_dir_with(&settings.root, &settings.connectors_dir, &opts)
             .map_err(Error::Input)?;
-        for value in &loaded.masked {
-            // Every derived form (JSON, Markdown, HTML, percent-encoded…) is redacted too.
-            secret::register(value);
-        }
         for f in &loaded.ignored {
             tracing::info!("ignored {} (not a .yaml or .yml file)", f.display());
         }
