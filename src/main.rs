@@ -69,7 +69,7 @@ fn init_logging(verbose: u8, quiet: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(LogWriter)
-        .with_ansi(skconn::output::stderr_is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_ansi(skconn::output::log_ansi())
         .with_target(false)
         .init();
 }

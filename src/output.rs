@@ -186,8 +186,20 @@ impl Write for LogLine {
 
 impl Drop for LogLine {
     fn drop(&mut self) {
-        err(&String::from_utf8_lossy(&self.0));
+        let line = String::from_utf8_lossy(&self.0);
+        if log_ansi() {
+            err(&line);
+        } else {
+            // Without colours, no escape sequence belongs in a log line: one there came from a
+            // server-supplied value.
+            err(&crate::escape::inert_lines(&line));
+        }
     }
+}
+
+/// Whether log lines are coloured: on a terminal, unless `NO_COLOR` is set.
+pub fn log_ansi() -> bool {
+    stderr_is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {

@@ -177,6 +177,7 @@ fn server_text_with_control_characters_is_inert() {
         let out = repo
             .cmd(["plan", "--format", format])
             .env("GITHUB_ACTIONS", "true")
+            .env("RUST_LOG", "trace")
             .env("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())
             .run();
         out.code(0);
