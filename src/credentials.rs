@@ -144,17 +144,9 @@ fn place_of(text: &str, var: &str) -> Option<(usize, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::tests::env;
     use crate::settings::{Settings, Target};
     use std::path::Path;
-
-    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
-    }
 
     const TWO: &str = "environments:\n  dev:\n    url: ${DEV_URL}\n    client_id: x\n    client_secret: ${DEV_SECRET}\n  prod:\n    url: https://p.scalekit.dev\n    client_id: y\n    client_secret: ${PROD_SECRET}\n";
 

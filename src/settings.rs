@@ -278,35 +278,30 @@ impl Settings {
                 let mut credential = |field: &str, value: &Option<serde_yaml::Value>| {
                     match value {
                         Some(serde_yaml::Value::String(v)) => Some(written(field, v)),
-                        None | Some(serde_yaml::Value::Null) => {
-                            let (line, column) = (l, c);
-                            problems.push(
-                                Diagnostic::new(
-                                    &display,
-                                    format!("`{field}` is required for a remote environment"),
-                                )
-                                .at(line, column)
-                                .field(format!("environments.{name}.{field}"))
-                                .help(format!(
-                                    "add `{field}: ${{SCALEKIT_{}_{}}}`",
-                                    name.to_uppercase().replace('-', "_"),
-                                    field.to_uppercase()
-                                )),
+                        value => {
+                            let example = format!(
+                                "{field}: ${{SCALEKIT_{}_{}}}",
+                                name.to_uppercase().replace('-', "_"),
+                                field.to_uppercase()
                             );
-                            None
-                        }
-                        Some(_) => {
-                            // Never quote the value: it may be a secret written by mistake.
-                            let (line, column) = line_of_field(text, name, field).unwrap_or((l, c));
+                            // Never quote a value: it may be a secret written by mistake.
+                            let (message, help, (line, column)) = match value {
+                                None | Some(serde_yaml::Value::Null) => (
+                                    format!("`{field}` is required for a remote environment"),
+                                    format!("add `{example}`"),
+                                    (l, c),
+                                ),
+                                _ => (
+                                    format!("`{field}` must be a string"),
+                                    format!("write it as a variable, e.g. `{example}`"),
+                                    line_of_field(text, name, field).unwrap_or((l, c)),
+                                ),
+                            };
                             problems.push(
-                                Diagnostic::new(&display, format!("`{field}` must be a string"))
+                                Diagnostic::new(&display, message)
                                     .at(line, column)
                                     .field(format!("environments.{name}.{field}"))
-                                    .help(format!(
-                                        "write it as a variable, e.g. `{field}: ${{SCALEKIT_{}_{}}}`",
-                                        name.to_uppercase().replace('-', "_"),
-                                        field.to_uppercase()
-                                    )),
+                                    .help(help),
                             );
                             None
                         }
@@ -631,10 +626,13 @@ pub fn is_loopback(url: &url::Url) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+    /// A lookup of these variables only.
+    pub(crate) fn env(
+        pairs: &'static [(&'static str, &'static str)],
+    ) -> impl Fn(&str) -> Option<String> {
         move |k| {
             pairs
                 .iter()
