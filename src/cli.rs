@@ -28,7 +28,11 @@ Environment:
   NO_COLOR           disables colour (as does --color never)
   GITHUB_ACTIONS     `true` turns colour on in the job log (--color auto)
   RUST_LOG           log filter, e.g. skconn=debug (overrides -v/-q)
-  SKCONN_CONFIG      the configuration file (as --config)";
+  SKCONN_CONFIG      the configuration file (as --config)
+  SSL_CERT_FILE, SSL_CERT_DIR
+                     extra CA certificates to trust (as --ca-file, or ca_file: in skconn.yaml)
+  HTTPS_PROXY, HTTP_PROXY, NO_PROXY
+                     proxies for environments' hosts; loopback is never proxied";
 
 /// The help heading of the flags every command takes.
 const GLOBAL: &str = "Global options";
@@ -151,7 +155,7 @@ pub struct PlanArgs {
 }
 
 /// How skconn talks HTTP: only on the commands that call an environment.
-#[derive(Debug, Clone, Copy, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "HTTP options")]
 pub struct HttpArgs {
     /// Timeout of one HTTP request, in seconds; each retry gets a timeout of its own.
@@ -165,6 +169,11 @@ pub struct HttpArgs {
     /// Overall limit for one HTTP request and all its retries, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub deadline: u64,
+
+    /// Also trust the CA certificates in this PEM file (a TLS-inspecting proxy's, say) for every
+    /// environment; `ca_file:` in skconn.yaml sets one per environment.
+    #[arg(long, value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// The output formats of `plan`.

@@ -64,6 +64,7 @@ pub const TOP: &[Key] = &[
     key("connectors_dir", Ty::Text, "The folder of connector files, relative to skconn.yaml (default `connectors`)."),
     required("environments", Ty::Environments, "The environments, applied in the order written: a map from names (letters, digits, `-`, `_`) to environments."),
     key("show_vars", Ty::TextList, "Variables whose values connector files may show in plans (every other `${VAR}` value is masked)."),
+    key("owner", Ty::Text, "Who owns the connectors this repository writes (letters, digits, `-`, `_`, `.`; default `default`): `prune: managed` deletes only this owner's, and other owners' connectors are never changed."),
 ];
 
 /// The keys of one environment.
@@ -74,8 +75,26 @@ pub const ENVIRONMENT: &[Key] = &[
     key("prune", Ty::OneOf(PRUNE_VALUES), "What to delete: `off` (default) nothing, `managed` connectors skconn wrote whose file is gone, `all` every custom connector not in the files."),
     key("protect", Ty::TextList, "Display names no plan may delete, whatever the flags."),
     key("parallelism", Ty::Integer { min: 1 }, "Requests in flight at once when applying (default 8)."),
+    key("ca_file", Ty::Text, "A PEM file of extra CA certificates to trust for this environment (a TLS-inspecting proxy's, say), relative to skconn.yaml."),
     key("usage", Ty::OneOf(USAGE_VALUES), "`on` (default): plans look up the connections and connected accounts of connectors they delete or change in an auth-relevant way; `off` for a token without that permission."),
 ];
+
+/// Whether a key of an environment names a credential, or looks like a mistyped one
+/// (`client_secert`, `password`, `token`): its value is never shown in any message.
+pub fn looks_like_credential(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    [
+        "secret",
+        "secert",
+        "password",
+        "passwd",
+        "token",
+        "credential",
+        "key",
+    ]
+    .iter()
+    .any(|w| key.contains(w))
+}
 
 /// Checks a configuration text against the vocabulary. An empty list when it fits (the
 /// settings still check what the vocabulary cannot: variables, URLs, names). A text that is not
@@ -283,7 +302,12 @@ impl Checker<'_> {
     /// A value that should be text: quoting it is the fix, written exactly as the file has it
     /// (`1.10` stays `"1.10"`, `0x1F` stays `"0x1F"`).
     fn not_text(&mut self, path: &str, v: &Value) {
+        let key = path.rsplit('.').next().unwrap_or(path);
         let help = match (v, self.index.raw(path)) {
+            // Never repeat a credential's value, not even to suggest quoting it.
+            (Value::Bool(_) | Value::Number(_), Some(_)) if looks_like_credential(key) => {
+                "put the value in quotes (or better, take it from a `${VARIABLE}`)".into()
+            }
             (Value::Bool(_) | Value::Number(_), Some(raw)) => {
                 format!("put the value in quotes: `\"{raw}\"`")
             }
@@ -322,15 +346,18 @@ mod tests {
     #[test]
     fn a_quote_hint_keeps_the_value_as_written() {
         let d = check_text(
-            "environments:\n  dev:\n    url: local\n    client_id: 1.10\n    client_secret: 0x1F\n",
+            "environments:\n  dev:\n    url: local\n    client_id: 1.10\n    client_secret: 0x1F\nconnectors_dir: 0x1F\n",
         );
-        assert_eq!(d.len(), 2);
+        assert_eq!(d.len(), 3);
         assert_eq!(
             d[0].help.as_deref(),
             Some("put the value in quotes: `\"1.10\"`")
         );
+        // A credential's value is never repeated, not even in a hint.
+        assert!(!d[1].to_string().contains("0x1F"), "{}", d[1]);
+        assert!(!format!("{:?}", d[1].help).contains("0x1F"));
         assert_eq!(
-            d[1].help.as_deref(),
+            d[2].help.as_deref(),
             Some("put the value in quotes: `\"0x1F\"`")
         );
         assert_eq!((d[0].line, d[0].column), (4, 16));

@@ -20,7 +20,17 @@ fn real_main() -> i32 {
         Ok(cli) => cli,
         Err(e) => {
             // --help and --version succeed; a usage error is exit 1, since 2 means "changes".
-            let _ = e.print();
+            // Written through the one redacting output, like everything else.
+            let text = if skconn::output::stdout_is_terminal() {
+                e.render().ansi().to_string()
+            } else {
+                e.render().to_string()
+            };
+            if e.use_stderr() {
+                skconn::output::err(&text);
+            } else {
+                skconn::output::out(&text);
+            }
             return if e.use_stderr() {
                 skconn::error::exit::ERROR
             } else {

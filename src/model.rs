@@ -42,8 +42,13 @@ pub const INPUT_TYPES: &[&str] = &["text", "password", "select", "textarea"];
 
 /// The metadata key that marks a connector as written (and so owned) by skconn.
 pub const MARKER_KEY: &str = "managed_by";
-/// The value of [`MARKER_KEY`] on connectors skconn owns.
+/// The value of [`MARKER_KEY`] on connectors skconn owns for the owner `default`; another
+/// owner `NAME` writes `skconn/NAME` (see [`owner_marker`]).
 pub const MARKER_VALUE: &str = "skconn";
+/// The owner of a repository whose skconn.yaml names none.
+pub const DEFAULT_OWNER: &str = "default";
+/// Longest owner name (the marker value stays far below the server's 256 characters).
+pub const MAX_OWNER_CHARS: usize = 40;
 /// The metadata key holding a short hash of the body skconn last wrote (drift detection).
 pub const HASH_KEY: &str = "skconn_hash";
 /// Metadata keys reserved for skconn; users never write them.
@@ -82,10 +87,64 @@ pub struct Live {
     pub body: Value,
 }
 
+/// The marker value naming `owner`: `skconn` for the owner `default` (the marker skconn always
+/// wrote, so that connectors written before owners existed stay owned by `default`), and
+/// `skconn/NAME` otherwise. One metadata pair either way.
+pub fn owner_marker(owner: &str) -> String {
+    if owner == DEFAULT_OWNER {
+        MARKER_VALUE.to_string()
+    } else {
+        format!("{MARKER_VALUE}/{owner}")
+    }
+}
+
+/// The owner a marker value names, if it is skconn's marker.
+pub fn owner_of_marker(value: &str) -> Option<&str> {
+    if value == MARKER_VALUE {
+        return Some(DEFAULT_OWNER);
+    }
+    value
+        .strip_prefix(MARKER_VALUE)?
+        .strip_prefix('/')
+        .filter(|o| !o.is_empty())
+}
+
+/// Whether a name can be an owner: 1 to 40 letters, digits, `-`, `_` and `.`.
+pub fn check_owner(owner: &str) -> Result<(), String> {
+    let ok = !owner.is_empty()
+        && owner.chars().count() <= MAX_OWNER_CHARS
+        && owner
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a valid owner name",
+            crate::escape::inert(owner)
+        ))
+    }
+}
+
 impl Live {
-    /// Whether skconn wrote this connector (its metadata carries the marker).
+    /// Whether skconn wrote this connector (its metadata carries the marker), for any owner.
     pub fn is_managed(&self) -> bool {
-        metadata_value(&self.body, MARKER_KEY) == Some(MARKER_VALUE)
+        self.owner().is_some()
+    }
+
+    /// The owner named by skconn's marker (`default` for the plain `skconn` marker), or
+    /// `None` when the connector is not marked.
+    pub fn owner(&self) -> Option<&str> {
+        owner_of_marker(metadata_value(&self.body, MARKER_KEY)?)
+    }
+
+    /// Sets the owner in the marker of a body about to be sent (see [`body_to_send`]).
+    pub fn set_owner(body: &mut Value, owner: &str) {
+        if let Some(m) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+            if m.contains_key(MARKER_KEY) {
+                m.insert(MARKER_KEY.into(), Value::String(owner_marker(owner)));
+            }
+        }
     }
 
     /// The hash skconn recorded when it last wrote this connector, if any.

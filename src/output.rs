@@ -1,6 +1,10 @@
-//! The only module that writes to the terminal. Everything passes through
-//! [`crate::secret::redact`] on its way out, so a secret that slipped into a message is still
-//! never shown.
+//! The only module that writes to the terminal and to output files (saved plans, job summaries,
+//! imported connector files). Everything passes through [`crate::secret::redact`] last, on its
+//! way out, so a secret that slipped into a message is still never shown.
+//!
+//! In GitHub Actions (`GITHUB_ACTIONS=true`) no line written to stdout or stderr can start a
+//! workflow command (`::warning ...`) unless it was written by [`annotation`]: any other line
+//! that starts with `::` is written as `: :`.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -73,16 +77,65 @@ pub fn stdin_is_terminal() -> bool {
 
 /// Writes to stdout. A closed pipe (`skconn plan | head`) is not an error worth a panic.
 pub fn out(text: &str) {
+    let text = inert_commands(text);
     let mut o = std::io::stdout().lock();
-    let _ = o.write_all(redact(text).as_bytes());
+    let _ = o.write_all(redact(&text).as_bytes());
     let _ = o.flush();
 }
 
 /// Writes to stderr.
 pub fn err(text: &str) {
+    let text = inert_commands(text);
     let mut e = std::io::stderr().lock();
-    let _ = e.write_all(redact(text).as_bytes());
+    let _ = e.write_all(redact(&text).as_bytes());
     let _ = e.flush();
+}
+
+/// Writes one GitHub Actions workflow command to stdout, e.g.
+/// `annotation("error", &[("file", "a.yaml"), ("line", "3")], "message")`. Property values and
+/// the message are escaped per GitHub's rules, so that nothing in them can end the command or
+/// start another one.
+pub fn annotation(command: &str, properties: &[(&str, &str)], message: &str) {
+    let mut line = format!("::{command}");
+    for (i, (k, v)) in properties.iter().enumerate() {
+        line.push(if i == 0 { ' ' } else { ',' });
+        line.push_str(k);
+        line.push('=');
+        line.push_str(&crate::escape::github_property(v));
+    }
+    line.push_str("::");
+    line.push_str(&crate::escape::github_message(message));
+    line.push('\n');
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(redact(&line).as_bytes());
+    let _ = o.flush();
+}
+
+/// Writes (creates or replaces) a file, redacted.
+pub fn write_file(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, redact(text).as_bytes())
+}
+
+/// Appends to a file (a job summary), redacted.
+pub fn append_file(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    f.write_all(redact(text).as_bytes())
+}
+
+fn in_github_actions() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true"))
+}
+
+/// In GitHub Actions, lines that would start a workflow command are defused.
+fn inert_commands(text: &str) -> std::borrow::Cow<'_, str> {
+    if !in_github_actions() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    crate::escape::defuse_workflow_commands(text)
 }
 
 /// Reads one line from stdin (for confirmation prompts).
@@ -134,8 +187,20 @@ impl Write for LogLine {
 
 impl Drop for LogLine {
     fn drop(&mut self) {
-        err(&String::from_utf8_lossy(&self.0));
+        let line = String::from_utf8_lossy(&self.0);
+        if log_ansi() {
+            err(&line);
+        } else {
+            // Without colours, no escape sequence belongs in a log line: one there came from a
+            // server-supplied value.
+            err(&crate::escape::inert_lines(&line));
+        }
     }
+}
+
+/// Whether log lines are coloured: on a terminal, unless `NO_COLOR` is set.
+pub fn log_ansi() -> bool {
+    stderr_is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {

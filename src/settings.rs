@@ -12,15 +12,20 @@
 //!     client_secret: ${SCALEKIT_DEV_CLIENT_SECRET}
 //!     prune: managed                  # off (default) | managed | all
 //!     usage: off                      # on (default) | off: no usage look-ups in plans
+//!     ca_file: certs/corp-ca.pem      # extra CA certificates (PEM) to trust for this environment
 //! show_vars: [API_HOST]               # variables whose values connector files may show
+//! owner: platform                     # who owns what skconn writes (default `default`)
 //! ```
 //!
 //! Without the file: one environment `default` from `SCALEKIT_ENVIRONMENT_URL`,
-//! `SCALEKIT_CLIENT_ID` and `SCALEKIT_CLIENT_SECRET` when they are set, otherwise the embedded
+//! `SCALEKIT_CLIENT_ID` and `SCALEKIT_CLIENT_SECRET` when the URL is set, otherwise the embedded
 //! `local` environment.
+//!
+//! Credentials are not resolved here: an environment keeps its `url`, `client_id`,
+//! `client_secret` and `ca_file` as written, and `credentials` resolves them for the
+//! environments a command talks to, and only those.
 
 use crate::error::{Diagnostic, Error, Result};
-use crate::secret::Secret;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -47,14 +52,35 @@ enum UsageSwitch {
 /// Where an environment lives.
 #[derive(Debug, Clone)]
 pub enum Target {
-    /// A Scalekit environment reached over HTTP.
-    Remote {
-        url: url::Url,
-        client_id: String,
-        client_secret: Secret,
-    },
+    /// A Scalekit environment reached over HTTP; its credentials as written, resolved only when
+    /// a command talks to it (see [`crate::credentials`]).
+    Remote(RemoteSpec),
     /// The embedded emulator, started in this process, state kept in `state_file`.
     Local { state_file: PathBuf },
+}
+
+/// One value of a remote environment as written (with `${VAR}`s), and where.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub text: String,
+    /// 1-based line and column in the configuration file (0 when unknown).
+    pub line: usize,
+    pub column: usize,
+}
+
+/// A remote environment's settings, unresolved.
+#[derive(Debug, Clone)]
+pub struct RemoteSpec {
+    /// Where the values were written: the configuration file, or "environment variables".
+    pub file: PathBuf,
+    /// The configuration file's text, to place problems with variables.
+    pub text: std::sync::Arc<str>,
+    pub url: Written,
+    pub client_id: Written,
+    pub client_secret: Written,
+    pub ca_file: Option<Written>,
+    /// The folder relative paths (`ca_file`) are read from.
+    pub root: PathBuf,
 }
 
 /// One environment, resolved.
@@ -85,6 +111,9 @@ pub struct Settings {
     pub config_file: Option<PathBuf>,
     /// Variables whose values, used in connector files, are shown rather than masked.
     pub show_vars: Vec<String>,
+    /// Who owns the connectors skconn writes here (`owner:` in skconn.yaml, default
+    /// `default`); see [`crate::model::owner_marker`].
+    pub owner: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,16 +125,22 @@ struct FileConfig {
     environments: serde_yaml::Mapping,
     #[serde(default)]
     show_vars: Vec<String>,
+    #[serde(default)]
+    owner: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileEnvironment {
     url: String,
+    // Credentials are read as any YAML value and checked here, so that no error message of
+    // the YAML reader ever quotes one.
     #[serde(default)]
-    client_id: Option<String>,
+    client_id: Option<serde_yaml::Value>,
     #[serde(default)]
-    client_secret: Option<String>,
+    client_secret: Option<serde_yaml::Value>,
+    #[serde(default)]
+    ca_file: Option<String>,
     #[serde(default)]
     prune: Option<Prune>,
     #[serde(default)]
@@ -145,44 +180,23 @@ impl Settings {
             .map_err(|e| Error::io("cannot read the working directory", e))?;
         let url = lookup("SCALEKIT_ENVIRONMENT_URL").filter(|s| !s.is_empty());
         let environment = match url {
-            Some(url) => {
-                let where_ = Path::new("environment variables");
-                let mut problems = Vec::new();
-                let id = lookup("SCALEKIT_CLIENT_ID").filter(|s| !s.is_empty());
-                let secret = lookup("SCALEKIT_CLIENT_SECRET").filter(|s| !s.is_empty());
-                if id.is_none() {
-                    problems.push(
-                        Diagnostic::new(
-                            where_,
-                            "SCALEKIT_ENVIRONMENT_URL is set but SCALEKIT_CLIENT_ID is not",
-                        )
-                        .help("set SCALEKIT_CLIENT_ID, or configure environments in skconn.yaml"),
-                    );
-                }
-                if secret.is_none() {
-                    problems.push(
-                        Diagnostic::new(
-                            where_,
-                            "SCALEKIT_ENVIRONMENT_URL is set but SCALEKIT_CLIENT_SECRET is not",
-                        )
-                        .help(
-                            "set SCALEKIT_CLIENT_SECRET, or configure environments in skconn.yaml",
-                        ),
-                    );
-                }
-                let url = parse_url(&url).map_err(|m| {
-                    problems.push(Diagnostic::new(where_, format!("SCALEKIT_ENVIRONMENT_URL: {m}")).help("use the environment URL shown in the Scalekit dashboard, e.g. https://acme.scalekit.dev"));
-                });
-                if !problems.is_empty() {
-                    return Err(Error::Input(problems));
-                }
+            Some(_) => {
+                let var = |name: &str| Written {
+                    text: format!("${{{name}}}"),
+                    line: 0,
+                    column: 0,
+                };
                 Environment {
                     name: "default".into(),
-                    target: Target::Remote {
-                        url: url.expect("checked"),
-                        client_id: id.expect("checked"),
-                        client_secret: Secret::new(secret.expect("checked")),
-                    },
+                    target: Target::Remote(RemoteSpec {
+                        file: PathBuf::from("environment variables"),
+                        text: std::sync::Arc::from(""),
+                        url: var("SCALEKIT_ENVIRONMENT_URL"),
+                        client_id: var("SCALEKIT_CLIENT_ID"),
+                        client_secret: var("SCALEKIT_CLIENT_SECRET"),
+                        ca_file: None,
+                        root: root.clone(),
+                    }),
                     prune: Prune::Off,
                     protect: Vec::new(),
                     parallelism: None,
@@ -206,10 +220,11 @@ impl Settings {
             environments: vec![environment],
             config_file: None,
             show_vars: Vec::new(),
+            owner: crate::model::DEFAULT_OWNER.into(),
         })
     }
 
-    fn from_file(path: &Path, text: &str, lookup: EnvLookup<'_>) -> Result<Settings> {
+    pub(crate) fn from_file(path: &Path, text: &str, _lookup: EnvLookup<'_>) -> Result<Settings> {
         let root = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => std::env::current_dir()
@@ -218,6 +233,12 @@ impl Settings {
         let display = path.to_path_buf();
         // The vocabulary first: every unknown key, misspelt word and wrong type at once, each
         // at its line and column.
+        // Credentials are registered for redaction before any message can quote them.
+        if let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(text) {
+            if let Some(envs) = doc.get("environments").and_then(|e| e.as_mapping()) {
+                envs.values().for_each(register_credentials);
+            }
+        }
         let problems = crate::config::check(&display, text);
         if !problems.is_empty() {
             return Err(Error::Input(problems));
@@ -262,89 +283,84 @@ impl Settings {
                         Diagnostic::new(&display, yaml_message(&e))
                             .at(l, c)
                             .field(format!("environments.{name}"))
-                            .help("an environment has `url`, `client_id`, `client_secret`, and optionally `prune: off|managed|all`, `protect: [names]`, `parallelism: N`, `usage: on|off`"),
+.help("an environment has `url`, `client_id`, `client_secret`, and optionally `prune: off|managed|all`, `protect: [names]`, `parallelism: N`, `usage: on|off`, `ca_file: PATH`"),
                     );
                     continue;
                 }
             };
-            let mut expand_field = |field: &str, raw: &str| -> Option<String> {
-                match expand_vars(raw, lookup) {
-                    Ok(v) => Some(v),
-                    Err(var) => {
-                        let (l, c) = at(&format!("${{{var}}}"));
-                        problems.push(
-                            Diagnostic::new(&display, format!("the environment variable `{var}` is not set"))
-                                .at(l, c)
-                                .field(format!("environments.{name}.{field}"))
-                                .help(format!("set {var} before running skconn (in CI, from a secret), or write the value here")),
-                        );
-                        None
-                    }
-                }
-            };
-            let url = expand_field("url", &env.url);
-            let client_id = env
-                .client_id
-                .as_deref()
-                .map(|v| expand_field("client_id", v));
-            let client_secret = env
-                .client_secret
-                .as_deref()
-                .map(|v| expand_field("client_secret", v));
-            // Register the secret before anything can print it, even if resolution fails later.
-            if let Some(Some(s)) = &client_secret {
-                crate::secret::register(s);
-            }
-            let Some(url) = url else { continue };
             let prune = env.prune.unwrap_or(Prune::Off);
-            let target = if url == "local" {
+            let target = if env.url.trim() == "local" {
                 let state_file = root.join(".skconn").join(format!("{name}.json"));
                 Target::Local { state_file }
             } else {
                 let (l, c) = at(&format!("{name}:"));
-                let parsed = match parse_url(&url) {
-                    Ok(u) => Some(u),
-                    Err(m) => {
+                let written = |field: &str, value: &str| {
+                    let (line, column) = line_of_field(text, name, field).unwrap_or((l, c));
+                    Written {
+                        text: value.to_string(),
+                        line,
+                        column,
+                    }
+                };
+                let mut credential = |field: &str, value: &Option<serde_yaml::Value>| {
+                    match value {
+                        Some(serde_yaml::Value::String(v)) => Some(written(field, v)),
+                        value => {
+                            let example = format!(
+                                "{field}: ${{SCALEKIT_{}_{}}}",
+                                name.to_uppercase().replace('-', "_"),
+                                field.to_uppercase()
+                            );
+                            // Never quote a value: it may be a secret written by mistake.
+                            let (message, help, (line, column)) = match value {
+                                None | Some(serde_yaml::Value::Null) => (
+                                    format!("`{field}` is required for a remote environment"),
+                                    format!("add `{example}`"),
+                                    (l, c),
+                                ),
+                                _ => (
+                                    format!("`{field}` must be a string"),
+                                    format!("write it as a variable, e.g. `{example}`"),
+                                    line_of_field(text, name, field).unwrap_or((l, c)),
+                                ),
+                            };
+                            problems.push(
+                                Diagnostic::new(&display, message)
+                                    .at(line, column)
+                                    .field(format!("environments.{name}.{field}"))
+                                    .help(help),
+                            );
+                            None
+                        }
+                    }
+                };
+                let client_id = credential("client_id", &env.client_id);
+                let client_secret = credential("client_secret", &env.client_secret);
+                let url = written("url", &env.url);
+                // A URL written without variables is checked now; one with variables when the
+                // environment is used.
+                if !env.url.contains('$') {
+                    if let Err(m) = parse_url(&env.url) {
                         problems.push(
                             Diagnostic::new(&display, m)
-                                .at(l, c)
+                                .at(url.line, url.column)
                                 .field(format!("environments.{name}.url"))
                                 .help("use the environment URL from the Scalekit dashboard (https://…), or `local`"),
                         );
-                        None
-                    }
-                };
-                let mut missing = |field: &str| {
-                    problems.push(
-                        Diagnostic::new(
-                            &display,
-                            format!("`{field}` is required for a remote environment"),
-                        )
-                        .at(l, c)
-                        .field(format!("environments.{name}.{field}"))
-                        .help(format!(
-                            "add `{field}: ${{SCALEKIT_{}_{}}}`",
-                            name.to_uppercase().replace('-', "_"),
-                            field.to_uppercase()
-                        )),
-                    );
-                };
-                match (parsed, client_id, client_secret) {
-                    (Some(url), Some(Some(id)), Some(Some(secret))) => Target::Remote {
-                        url,
-                        client_id: id,
-                        client_secret: Secret::new(secret),
-                    },
-                    (_, id, secret) => {
-                        if id.is_none() {
-                            missing("client_id");
-                        }
-                        if secret.is_none() {
-                            missing("client_secret");
-                        }
-                        continue;
                     }
                 }
+                let (Some(client_id), Some(client_secret)) = (client_id, client_secret) else {
+                    continue;
+                };
+                Target::Remote(RemoteSpec {
+                    file: display.clone(),
+                    text: std::sync::Arc::from(text),
+                    url,
+                    client_id,
+                    client_secret,
+                    ca_file: env.ca_file.as_deref().map(|v| written("ca_file", v)),
+                    root: root.clone(),
+                })
             };
             if env.parallelism == Some(0) {
                 let (l, c) = at("parallelism:");
@@ -374,6 +390,16 @@ impl Settings {
         if !problems.is_empty() {
             return Err(Error::Input(problems));
         }
+        let owner = config
+            .owner
+            .unwrap_or_else(|| crate::model::DEFAULT_OWNER.into());
+        if let Err(m) = crate::model::check_owner(&owner) {
+            let (l, c) = line_of(text, "owner:");
+            return Err(Error::Input(vec![Diagnostic::new(&display, m)
+                .at(l, c)
+                .field("owner")
+                .help("use letters, digits, `-`, `_` and `.`, at most 40 characters (e.g. `platform-team`)")]));
+        }
         let connectors_dir = root.join(config.connectors_dir.as_deref().unwrap_or("connectors"));
         Ok(Settings {
             root,
@@ -381,6 +407,7 @@ impl Settings {
             environments,
             config_file: Some(path.to_path_buf()),
             show_vars: config.show_vars,
+            owner,
         })
     }
 
@@ -401,6 +428,80 @@ impl Settings {
             .filter(|e| names.is_empty() || names.contains(&e.name))
             .collect())
     }
+}
+
+/// Registers, for redaction, the value of every key of an environment that looks like a
+/// credential (`client_secret`, and mistyped keys such as `client_secert` or `password`), whatever
+/// its type, before anything can print it. A URL's password is registered too.
+fn register_credentials(env: &serde_yaml::Value) {
+    let Some(map) = env.as_mapping() else { return };
+    for (k, v) in map {
+        let key = k.as_str().unwrap_or_default().to_ascii_lowercase();
+        let value = match v {
+            serde_yaml::Value::String(s) => s.clone(),
+            serde_yaml::Value::Number(n) => n.to_string(),
+            serde_yaml::Value::Bool(b) => b.to_string(),
+            _ => continue,
+        };
+        let credential = crate::config::looks_like_credential(&key);
+        // A value made of variables is registered once expanded (see `credentials`).
+        if credential && !value.contains("${") {
+            crate::secret::register(&value);
+        }
+        if key == "url" {
+            register_userinfo(&value);
+        }
+    }
+}
+
+/// Registers the user name and password of a URL (`https://user:pass@host`), if any.
+pub fn register_userinfo(raw: &str) {
+    if let Some((_, rest)) = raw.split_once("://") {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if let Some((userinfo, _)) = authority.rsplit_once('@') {
+            crate::secret::register(userinfo);
+            for part in userinfo.split(':') {
+                crate::secret::register(part);
+            }
+        }
+    }
+}
+
+/// A URL as it may be shown: any `user:password@` removed.
+pub fn shown_url(raw: &str) -> String {
+    let raw = raw.trim();
+    if let Some((scheme, rest)) = raw.split_once("://") {
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        if let Some(at) = rest[..end].rfind('@') {
+            return format!("{scheme}://{}", &rest[at + 1..]);
+        }
+    }
+    raw.to_string()
+}
+
+/// The line and column of `field:` inside the block of environment `env`.
+fn line_of_field(text: &str, env: &str, field: &str) -> Option<(usize, usize)> {
+    let mut in_env = false;
+    let mut env_indent = 0;
+    for (i, line) in text.lines().enumerate() {
+        let indent = line.len() - line.trim_start().len();
+        let body = line.trim_start();
+        if body.starts_with(&format!("{env}:")) {
+            in_env = true;
+            env_indent = indent;
+            continue;
+        }
+        if in_env {
+            if !body.is_empty() && !body.starts_with('#') && indent <= env_indent {
+                in_env = false;
+                continue;
+            }
+            if body.starts_with(&format!("{field}:")) {
+                return Some((i + 1, indent + 1));
+            }
+        }
+    }
+    None
 }
 
 fn valid_env_name(name: &str) -> bool {
@@ -451,6 +552,10 @@ pub struct Expansion {
 }
 
 /// Like [`expand_vars`], and reports every variable used and every one missing.
+///
+/// `${VAR}` needs `VAR` set and not empty (CI systems turn an unset variable into an empty
+/// string); `${VAR:-default}` takes `default` when `VAR` is unset or empty (the default may be
+/// empty); `$${` is a literal `${`.
 pub fn expand_all(raw: &str, lookup: EnvLookup<'_>) -> Expansion {
     let mut e = Expansion::default();
     if !raw.contains('$') {
@@ -468,13 +573,18 @@ pub fn expand_all(raw: &str, lookup: EnvLookup<'_>) -> Expansion {
         } else if let Some(body) = after.strip_prefix("${") {
             match body.find('}') {
                 Some(end) => {
-                    let var = &body[..end];
-                    match lookup(var) {
-                        Some(v) => {
+                    let inner = &body[..end];
+                    let (var, default) = match inner.split_once(":-") {
+                        Some((v, d)) => (v, Some(d)),
+                        None => (inner, None),
+                    };
+                    match (lookup(var).filter(|v| !v.is_empty()), default) {
+                        (Some(v), _) => {
                             out.push_str(&v);
                             e.used.push((var.to_string(), v));
                         }
-                        None => e.missing.push(var.to_string()),
+                        (None, Some(d)) => out.push_str(d),
+                        (None, None) => e.missing.push(var.to_string()),
                     }
                     rest = &body[end + 1..];
                 }
@@ -492,16 +602,34 @@ pub fn expand_all(raw: &str, lookup: EnvLookup<'_>) -> Expansion {
     e
 }
 
-/// Parses an environment URL: `https://`, or `http://` on a loopback host only.
+/// Parses an environment URL: `https://`, or `http://` on a loopback host only; a host is
+/// required, and a user name or password is refused (and never shown).
 pub fn parse_url(raw: &str) -> std::result::Result<url::Url, String> {
-    let url = url::Url::parse(raw.trim()).map_err(|e| format!("`{raw}` is not a URL: {e}"))?;
+    let shown = shown_url(raw);
+    let trimmed = raw.trim();
+    if let Some((_, rest)) = trimmed.split_once("://") {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if authority.contains('@') {
+            register_userinfo(trimmed);
+            return Err(format!(
+                "`{shown}` must not hold a user name or password; use client_id and client_secret"
+            ));
+        }
+        if authority.is_empty() {
+            return Err(format!("`{shown}` has no host"));
+        }
+    }
+    let url = url::Url::parse(trimmed).map_err(|e| format!("`{shown}` is not a URL: {e}"))?;
+    if url.host().is_none() {
+        return Err(format!("`{shown}` has no host"));
+    }
     match url.scheme() {
         "https" => Ok(url),
         "http" if is_loopback(&url) => Ok(url),
         "http" => Err(format!(
-            "`{raw}` uses http://; only https:// is allowed (http:// only on loopback)"
+            "`{shown}` uses http://; only https:// is allowed (http:// only on loopback)"
         )),
-        other => Err(format!("`{raw}` has scheme `{other}`; use https://")),
+        other => Err(format!("`{shown}` has scheme `{other}`; use https://")),
     }
 }
 
@@ -516,10 +644,13 @@ pub fn is_loopback(url: &url::Url) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+    /// A lookup of these variables only.
+    pub(crate) fn env(
+        pairs: &'static [(&'static str, &'static str)],
+    ) -> impl Fn(&str) -> Option<String> {
         move |k| {
             pairs
                 .iter()
@@ -607,17 +738,27 @@ mod tests {
         assert!(parse_url("http://localhost:1").is_ok());
         assert!(parse_url("http://acme.scalekit.dev").is_err());
         assert!(parse_url("ftp://x").is_err());
+        assert!(parse_url("https:///v2").is_err());
+        assert!(parse_url("https://u:p@a.scalekit.dev").is_err());
     }
 
     #[test]
-    fn file_with_missing_variable_names_it_and_its_line() {
-        let text = "environments:\n  dev:\n    url: ${DEV_URL}\n    client_id: x\n    client_secret: ${DEV_SECRET}\n";
-        let l = env(&[("DEV_URL", "https://a.scalekit.dev")]);
-        let err = Settings::from_file(Path::new("skconn.yaml"), text, &l).unwrap_err();
+    fn a_credential_of_the_wrong_type_is_refused_without_quoting_it() {
+        let text = "environments:\n  dev:\n    url: https://a.scalekit.dev\n    client_id: x\n    client_secret: 98765432101\n";
+        let err = Settings::from_file(Path::new("skconn.yaml"), text, &env(&[])).unwrap_err();
         let Error::Input(d) = err else { panic!() };
         assert_eq!(d.len(), 1);
-        assert!(d[0].message.contains("DEV_SECRET"));
+        assert!(d[0].message.contains("expected text"), "{}", d[0]);
+        assert!(!d[0].to_string().contains("98765432101"));
+        assert!(!format!("{:?}", d[0].help).contains("98765432101"));
         assert_eq!(d[0].line, 5);
+        assert_eq!(crate::secret::redact("98765432101"), "***");
+    }
+
+    #[test]
+    fn shown_urls_lose_their_userinfo() {
+        assert_eq!(shown_url("https://u:p@h.example/x"), "https://h.example/x");
+        assert_eq!(shown_url("https://h.example/x@y"), "https://h.example/x@y");
     }
 
     #[test]

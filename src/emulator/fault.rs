@@ -11,7 +11,7 @@
 //!
 //! | part | values | default |
 //! |---|---|---|
-//! | `KIND` | a status from 400 to 599, e.g. `500`, `503`; `429` or `429/SECS` (429 carrying `Retry-After: SECS`); `drop` (the connection is closed without an answer); `lost` (the request is carried out, the client gets a 503); `lost-drop` (the request is carried out, the connection is closed without an answer); `latency/DURATION` with `DURATION` like `250ms` or `2s` (the request is delayed, then answered normally) | — |
+//! | `KIND` | a status from 400 to 599, e.g. `500`, `503`; `429` or `429/SECS` (429 carrying `Retry-After: SECS`); `drop` (the connection is closed without an answer); `lost` (the request is carried out, the client gets a 503); `lost-drop` (the request is carried out, the connection is closed without an answer); `latency/DURATION` with `DURATION` like `250ms` or `2s` (the request is delayed, then answered normally); `echo` or `echo/N` (the request is refused with a 400 whose message echoes it — see [`FaultKind::Echo`] — cut to `N` characters when given); `echo-text` or `echo-text/N` (the same as a `text/plain` body) | — |
 //! | `METHOD` | `GET`, `POST`, `PUT`, `DELETE`, … or `*` for any | `*` |
 //! | `TIMES` | how many matching requests the fault applies to: a positive number, or `*` for every one | `1` |
 //! | `PATH_PREFIX` | only requests whose path starts with this, e.g. `/api/v1/custom-providers` | any path |
@@ -72,6 +72,12 @@ pub enum FaultKind {
     /// The request is carried out, but its answer is lost: the client gets a 503, or with
     /// `drop_connection` the connection is closed without an answer.
     LostAnswer { drop_connection: bool },
+    /// The request is refused with a 400 whose message echoes it, the way careless servers do:
+    /// `METHOD PATH?QUERY authorization=HEADER body=BODY`, the body as received (the token
+    /// request's form, percent-encoded, client secret included). In the error shape of the
+    /// endpoint (OAuth for the token endpoint, gRPC otherwise), or as `text/plain` with
+    /// `text`; cut to `cut` characters when set. For testing that no secret reaches any output.
+    Echo { text: bool, cut: Option<usize> },
 }
 
 /// A fault to inject: which requests, how many of them, and what happens.
@@ -159,6 +165,13 @@ impl fmt::Display for FaultKind {
             FaultKind::LostAnswer {
                 drop_connection: true,
             } => f.write_str("lost-drop"),
+            FaultKind::Echo { text, cut } => {
+                f.write_str(if *text { "echo-text" } else { "echo" })?;
+                if let Some(n) = cut {
+                    write!(f, "/{n}")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -207,6 +220,19 @@ impl FromStr for FaultKind {
                 drop_connection: true,
             }),
             ("latency", Some(d)) => parse_duration(d).map(FaultKind::Latency),
+            (kind @ ("echo" | "echo-text"), param) => {
+                let cut = match param {
+                    None => None,
+                    Some(p) => Some(
+                        p.parse::<usize>()
+                            .map_err(|_| format!("`{p}` is not a number of characters"))?,
+                    ),
+                };
+                Ok(FaultKind::Echo {
+                    text: kind == "echo-text",
+                    cut,
+                })
+            }
             ("latency", None) => Err("latency needs a duration, e.g. `latency/250ms`".into()),
             (n, param) => {
                 let status: u16 = n.parse().map_err(|_| format!("unknown fault kind `{n}`"))?;

@@ -300,6 +300,7 @@ async fn handle(shared: &Shared, kill: &Notify, req: Request<Incoming>) -> Respo
             retry_after,
         }) => fault_status(status, retry_after, &request_id),
         Some(FaultKind::Drop) => return drop_connection(kill, &method, &path).await,
+        Some(FaultKind::Echo { text, cut }) => echo(&req, text, cut),
         Some(FaultKind::LostAnswer { drop_connection: d }) => {
             let done = route(shared, &req);
             tracing::debug!(method = %method, path = %path, status = done.status().as_u16(), "emulator: answer lost by a fault");
@@ -904,6 +905,37 @@ impl ApiError {
         }
         resp
     }
+}
+
+/// The answer of an `Echo` fault: the request echoed into an error message.
+fn echo(req: &Req, text: bool, cut: Option<usize>) -> Response<Body> {
+    let mut target = req.path.clone();
+    if !req.query.is_empty() {
+        target.push('?');
+        target.push_str(&req.query);
+    }
+    let mut message = format!(
+        "{} {target} authorization={} body={}",
+        req.method,
+        req.authorization.as_deref().unwrap_or_default(),
+        String::from_utf8_lossy(&req.body)
+    );
+    if let Some(n) = cut {
+        message = message.chars().take(n).collect();
+    }
+    if text {
+        let mut resp = Response::new(Body::from(message));
+        *resp.status_mut() = StatusCode::BAD_REQUEST;
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        return resp;
+    }
+    if req.path == TOKEN_PATH {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &message);
+    }
+    ApiError::invalid(message).response(&req.request_id)
 }
 
 /// The answer of a `Status` fault: the gRPC code and error code that go with the HTTP status.

@@ -222,6 +222,11 @@ pub fn load_dir_with(
     }
     // Longest first, so that a value holding another is masked whole.
     masked.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    // Registered for the one redaction that guards every output, in every derived form, from
+    // here on: diagnostics, plans, logs.
+    for value in &masked {
+        crate::secret::register(value);
+    }
 
     let mut connectors = Vec::with_capacity(entries.len());
     let mut per_env: BTreeMap<String, Vec<Desired>> = opts
@@ -255,8 +260,11 @@ pub fn load_dir_with(
         diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
         if !masked.is_empty() {
             for d in &mut diags {
-                d.message = per_env::mask(&d.message, &masked);
-                d.help = d.help.as_deref().map(|h| per_env::mask(h, &masked));
+                d.message = crate::secret::redact(&d.message).into_owned();
+                d.help = d
+                    .help
+                    .as_deref()
+                    .map(|h| crate::secret::redact(h).into_owned());
             }
         }
         Err(diags)

@@ -40,9 +40,9 @@ fn expand_value(
                 problems.push(Problem::new(
                     path.as_str(),
                     At::Value,
-                    format!("the environment variable `{var}` is not set"),
+                    format!("the environment variable `{var}` is not set (or is empty)"),
                     format!(
-                        "set {var} before running skconn (in CI, from a secret), or write `$${{` for a literal `${{`"
+                        "set {var} before running skconn (in CI, from a secret); `${{{var}:-default}}` allows an empty or default value, `$${{` is a literal `${{`"
                     ),
                 ));
             }
@@ -188,45 +188,6 @@ fn segments(path: &str) -> Vec<Seg<'_>> {
     out
 }
 
-/// Replaces each of `masked` in `text` with `***`, also a start of one cut short by `…` (messages
-/// shorten long values).
-pub(crate) fn mask(text: &str, masked: &[String]) -> String {
-    let mut out = text.to_string();
-    for m in masked {
-        if out.contains(m.as_str()) {
-            out = out.replace(m.as_str(), "***");
-        }
-    }
-    if !out.contains('…') {
-        return out;
-    }
-    let mut result = String::with_capacity(out.len());
-    let mut rest = out.as_str();
-    while let Some(i) = rest.find('…') {
-        let mut before = &rest[..i];
-        for m in masked {
-            // The longest start of `m` that `before` ends with.
-            if let Some(k) = m
-                .char_indices()
-                .map(|(k, c)| k + c.len_utf8())
-                .rev()
-                .find(|&k| before.ends_with(&m[..k]))
-            {
-                before = &before[..before.len() - k];
-                result.push_str(before);
-                result.push_str("***");
-                before = "";
-                break;
-            }
-        }
-        result.push_str(before);
-        result.push('…');
-        rest = &rest[i + '…'.len_utf8()..];
-    }
-    result.push_str(rest);
-    result
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,9 +233,10 @@ mod tests {
 
     #[test]
     fn masking_covers_shortened_values() {
-        let m = vec!["s3cr3t-value-0123456789".to_string()];
-        assert_eq!(mask("a s3cr3t-value-0123456789 b", &m), "a *** b");
-        assert_eq!(mask("`https://x/s3cr3t-val…`", &m), "`https://x/***…`");
-        assert_eq!(mask("plain … text", &m), "plain … text");
+        use crate::secret::{redact, register};
+        register("s3cr3t-value-0123456789");
+        assert_eq!(redact("a s3cr3t-value-0123456789 b"), "a *** b");
+        assert_eq!(redact("`https://x/s3cr3t-val…`"), "`https://x/***…`");
+        assert_eq!(redact("plain … text"), "plain … text");
     }
 }

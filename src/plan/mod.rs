@@ -9,6 +9,7 @@
 
 pub mod compare;
 pub mod diff;
+pub mod ownership;
 pub mod safety;
 pub mod saved;
 pub mod usage;
@@ -96,6 +97,9 @@ pub struct EnvPlan {
     /// How many live connectors carry skconn's marker (the base of the change threshold).
     #[serde(skip)]
     pub managed_live: usize,
+    /// Live connectors marked by another owner, `(display name, owner)`: never updated or
+    /// deleted from here (see [`ownership`]).
+    pub other_owners: Vec<(String, String)>,
 }
 
 /// Counts of an environment's plan.
@@ -299,6 +303,7 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
         unchanged,
         not_managed,
         managed_live: live.iter().filter(|l| l.is_managed()).count(),
+        other_owners: Vec::new(),
     }
 }
 

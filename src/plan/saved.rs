@@ -5,6 +5,11 @@
 //! nothing moved. No secrets are stored: fingerprints are hashes, the plan's `before`/`after`
 //! objects are masked, and the bodies to send are not saved (they are rebuilt from the
 //! unchanged files).
+//!
+//! The fingerprint of the inputs is keyed: an HMAC-SHA256 whose key is made from a random salt
+//! of the plan and each environment's key (its client secret; for a local environment a random
+//! key kept in `.skconn/`). Whoever holds a plan file but not those keys cannot test guesses of
+//! a masked value against it.
 
 use crate::model::{sort_keys, Desired, Live};
 use crate::normalize::normalize;
@@ -23,7 +28,10 @@ pub struct SavedPlan {
     pub format_version: String,
     /// The skconn version that wrote it.
     pub skconn_version: String,
-    /// Fingerprint of the connector files, as loaded.
+    /// The random salt of this plan's keyed fingerprint (hex).
+    #[serde(default)]
+    pub salt: String,
+    /// Fingerprint of the connector files, as loaded (keyed, see the module docs).
     pub inputs: String,
     /// Fingerprint of each environment's live custom connectors when the plan was made.
     pub environments: Vec<SavedEnv>,
@@ -34,6 +42,7 @@ pub struct SavedPlan {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SavedEnv {
     pub name: String,
+    /// Keyed fingerprint of the environment's live connectors.
     pub live: String,
 }
 
@@ -41,18 +50,66 @@ fn hex(d: impl AsRef<[u8]>) -> String {
     d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Fingerprint of the desired connectors of each environment (order-independent within an
-/// environment; environments in the order given).
-pub fn inputs_fingerprint(per_env: &[(&str, &[Desired])]) -> String {
-    let mut h = Sha256::new();
-    for (env, desired) in per_env {
-        h.update(b"env\t");
-        h.update(env.as_bytes());
-        h.update(b"\n");
-        h.update(desired_fingerprint(desired).as_bytes());
-        h.update(b"\n");
+/// A new random salt, as hex.
+pub fn new_salt() -> std::io::Result<String> {
+    crate::local_dir::random_bytes::<16>().map(hex)
+}
+
+/// Keyed fingerprint of the desired connectors of each environment (order-independent within
+/// an environment; environments in the order given). `per_env` holds each environment's name,
+/// key and desired connectors.
+pub fn inputs_fingerprint(salt: &str, per_env: &[(&str, &[u8], &[Desired])]) -> String {
+    let mut key = Sha256::new();
+    key.update(b"skconn saved plan key\n");
+    key.update(salt.as_bytes());
+    let mut message = Vec::new();
+    for (env, env_key, desired) in per_env {
+        key.update(b"\n");
+        key.update(env.as_bytes());
+        key.update(b"\t");
+        key.update(Sha256::digest(env_key));
+        message.extend_from_slice(b"env\t");
+        message.extend_from_slice(env.as_bytes());
+        message.push(b'\n');
+        message.extend_from_slice(desired_fingerprint(desired).as_bytes());
+        message.push(b'\n');
     }
-    hex(h.finalize())
+    hex(hmac_sha256(&key.finalize(), &message))
+}
+
+/// An environment's live fingerprint, keyed like the inputs' (the live connectors hold the
+/// values of masked variables once applied).
+pub fn keyed_live_fingerprint(salt: &str, env: &str, env_key: &[u8], live: &[Live]) -> String {
+    let key = Sha256::new()
+        .chain_update(b"skconn saved plan live key\n")
+        .chain_update(salt.as_bytes())
+        .chain_update(b"\n")
+        .chain_update(env.as_bytes())
+        .chain_update(b"\t")
+        .chain_update(Sha256::digest(env_key))
+        .finalize();
+    hex(hmac_sha256(&key, live_fingerprint(live).as_bytes()))
+}
+
+/// HMAC-SHA256 (RFC 2104).
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    const BLOCK: usize = 64;
+    let mut k = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| k.map(|b| b ^ byte);
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(message)
+        .finalize();
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .into()
 }
 
 /// Fingerprint of one set of desired connectors (order-independent).
@@ -96,4 +153,27 @@ fn set_hash(mut items: Vec<String>) -> String {
         h.update(b"\n");
     }
     hex(h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc_4231() {
+        // Test case 2.
+        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(
+            hex(mac),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn the_fingerprint_depends_on_salt_and_key() {
+        let a = inputs_fingerprint("s1", &[("dev", b"k1", &[])]);
+        assert_ne!(a, inputs_fingerprint("s2", &[("dev", b"k1", &[])]));
+        assert_ne!(a, inputs_fingerprint("s1", &[("dev", b"k2", &[])]));
+        assert_eq!(a, inputs_fingerprint("s1", &[("dev", b"k1", &[])]));
+    }
 }

@@ -112,6 +112,10 @@ impl Failure {
             }
             Failure::Token { problem, .. } => *problem == AuthProblem::Unavailable,
             Failure::Transport {
+                kind: TransportKind::Tls | TransportKind::Proxy | TransportKind::TooLarge,
+                ..
+            } => false,
+            Failure::Transport {
                 token_request: true,
                 ..
             }
@@ -132,7 +136,26 @@ impl Failure {
                 kind,
                 token_request,
                 ..
-            } => !token_request && *kind != TransportKind::Connect,
+            } => {
+                !token_request
+                    && !matches!(
+                        kind,
+                        TransportKind::Connect | TransportKind::Tls | TransportKind::Proxy
+                    )
+            }
+        }
+    }
+
+    /// The method and path of the request that failed: the token request's when getting a
+    /// token failed, else the API request's.
+    fn request<'a>(&self, req: &'a Request<'_>) -> (&'static str, &'a str) {
+        match self {
+            Failure::Token { .. }
+            | Failure::Transport {
+                token_request: true,
+                ..
+            } => ("POST", TOKEN_PATH),
+            _ => (method_name(&req.method), req.path.as_str()),
         }
     }
 
@@ -225,6 +248,19 @@ pub(crate) fn classify_transport(e: &reqwest::Error, timeout: Duration) -> (Tran
         root = Some(s.to_string());
         source = s.source();
     }
+    let chain = chain_text(e).to_ascii_lowercase();
+    if chain.contains("tunnel") || chain.contains("proxy") {
+        let detail = root.unwrap_or_else(|| "proxy error".into());
+        return (TransportKind::Proxy, detail);
+    }
+    if chain.contains("certificate")
+        || chain.contains("handshake")
+        || chain.contains("unknownissuer")
+        || chain.contains("tls")
+    {
+        let detail = root.unwrap_or_else(|| "TLS error".into());
+        return (TransportKind::Tls, detail);
+    }
     if e.is_connect() {
         let detail = root.unwrap_or_else(|| "connect error".into());
         return (TransportKind::Connect, detail);
@@ -256,6 +292,50 @@ pub(crate) fn classify_transport(e: &reqwest::Error, timeout: Duration) -> (Tran
     (kind, detail)
 }
 
+/// The messages of an error's sources, without the top one (which holds the URL).
+fn chain_text(e: &reqwest::Error) -> String {
+    let mut out = String::new();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        out.push_str(&s.to_string());
+        out.push(' ');
+        out.push_str(&format!("{s:?}"));
+        out.push('\n');
+        source = s.source();
+    }
+    out
+}
+
+/// An answer's body, read up to [`super::MAX_ANSWER_BYTES`].
+pub(crate) async fn read_capped(
+    mut response: reqwest::Response,
+    timeout: Duration,
+) -> Result<Vec<u8>, (TransportKind, String)> {
+    let cap = super::MAX_ANSWER_BYTES;
+    let too_large = || {
+        (
+            TransportKind::TooLarge,
+            format!("larger than {} MiB; skconn stopped reading it", cap >> 20),
+        )
+    };
+    if response.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > cap {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => return Err(classify_transport(&e, timeout)),
+        }
+    }
+}
+
 impl Client {
     /// Sends a request with the retry policy of the module docs.
     pub(crate) async fn send(&self, req: &Request<'_>) -> Result<Answer, RemoteError> {
@@ -270,6 +350,7 @@ impl Client {
             env: self.env.clone(),
             method: method_name(&req.method),
             path: req.path.clone(),
+            host: self.host.clone(),
             attempts,
             elapsed: started.elapsed(),
             maybe_applied,
@@ -332,25 +413,27 @@ impl Client {
             // gives up.
             let rate_limited = failure.is_rate_limit();
             if rate_limited && self.pause.extend_to(Instant::now() + delay) {
-                tracing::info!(env = %self.env, method = %req.method, path = %req.path,
+                let (method, path) = failure.request(req);
+                tracing::info!(env = %self.env, method, path,
                     status = %failure.label(), wait_ms = delay.as_millis() as u64,
                     "rate limited: pausing every request to this environment");
             }
             let left = deadline.saturating_duration_since(Instant::now());
+            let (method, path) = failure.request(req);
             if !failure.retryable(req.kind) || attempts >= budget || delay >= left {
                 if failure.retryable(req.kind) {
-                    tracing::warn!(env = %self.env, method = %req.method, path = %req.path,
+                    tracing::warn!(env = %self.env, host = %self.host, method, path,
                         error = %failure.label(), attempt = attempts,
                         "giving up: {}", if attempts >= budget { "no attempts left" } else { "the deadline would pass" });
                 }
                 return Err(failure.into_error(info(attempts, maybe_applied), &self.client_id));
             }
             if rate_limited {
-                tracing::warn!(env = %self.env, method = %req.method, path = %req.path,
+                tracing::warn!(env = %self.env, host = %self.host, method, path,
                     status = %failure.label(), attempt = attempts, wait_ms = delay.as_millis() as u64,
                     "rate limited; retrying after the pause");
             } else {
-                tracing::warn!(env = %self.env, method = %req.method, path = %req.path,
+                tracing::warn!(env = %self.env, host = %self.host, method, path,
                     error = %failure.label(), attempt = attempts, wait_ms = delay.as_millis() as u64,
                     "request failed; retrying");
                 tokio::time::sleep(delay).await;
@@ -404,7 +487,18 @@ impl Client {
         let response = builder.send().await.map_err(&failed)?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(&failed)?.to_vec();
+        let body = read_capped(response, timeout)
+            .await
+            .map_err(|(kind, detail)| {
+                (
+                    Failure::Transport {
+                        kind,
+                        detail,
+                        token_request: false,
+                    },
+                    Some(token.generation),
+                )
+            })?;
         tracing::debug!(env = %self.env, method = %req.method, path = %req.path, attempt, status,
             elapsed_ms = started.elapsed().as_millis() as u64, "request");
         if (200..300).contains(&status) {

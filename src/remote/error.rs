@@ -6,6 +6,7 @@
 //! client secret or an access token: the token request's form is never kept, and the token
 //! endpoint's successful answer is never part of an error.
 
+use crate::escape::inert;
 use serde_json::Value;
 use std::fmt;
 use std::time::Duration;
@@ -19,6 +20,8 @@ pub struct CallInfo {
     pub method: &'static str,
     /// The request path as sent (percent-encoded), without host and query.
     pub path: String,
+    /// The host (and port) the request went to, e.g. `acme.scalekit.dev`.
+    pub host: String,
     /// Requests sent (or tried) for this call, first one included.
     pub attempts: u32,
     /// Time from the first attempt to the failure, waits included.
@@ -40,6 +43,9 @@ impl CallInfo {
         )?;
         if self.maybe_applied {
             f.write_str(" (the request may have been carried out)")?;
+        }
+        if !self.host.is_empty() {
+            write!(f, " [host {}]", self.host)?;
         }
         Ok(())
     }
@@ -170,10 +176,10 @@ impl ErrorBody {
             }
         }
         if !labels.is_empty() {
-            write!(f, " ({})", labels.join(", "))?;
+            write!(f, " ({})", inert(&labels.join(", ")))?;
         }
         if let Some(m) = &self.message {
-            write!(f, ": {m}")?;
+            write!(f, ": {}", inert(m))?;
         }
         for v in &self.field_violations {
             let text = match (v.field.is_empty(), v.description.is_empty()) {
@@ -183,11 +189,11 @@ impl ErrorBody {
             };
             let already = self.message.as_deref().is_some_and(|m| m.contains(&text));
             if !already {
-                write!(f, "; {text}")?;
+                write!(f, "; {}", inert(&text))?;
             }
         }
         if let Some(id) = &self.request_id {
-            write!(f, " [request {id}]")?;
+            write!(f, " [request {}]", inert(id))?;
         }
         Ok(())
     }
@@ -281,6 +287,7 @@ impl fmt::Display for AuthError {
             write!(f, ": {}", status_text(status))?;
         }
         self.body.write_details(f)?;
+        write!(f, " (request: {} {})", self.call.method, self.call.path)?;
         self.call.write_tail(f)
     }
 }
@@ -296,6 +303,14 @@ pub enum TransportKind {
     Dropped,
     /// Any other I/O or protocol failure after the connection was made.
     Other,
+    /// The TLS handshake failed (most often: a certificate not signed by a trusted CA). Not
+    /// retried; the request was not sent.
+    Tls,
+    /// A proxy refused or failed the connection (e.g. `407 Proxy Authentication Required`, a
+    /// refused CONNECT). Not retried; the request was not sent.
+    Proxy,
+    /// The answer was larger than skconn reads (see `remote::MAX_ANSWER_BYTES`).
+    TooLarge,
 }
 
 /// A request got no HTTP answer.
@@ -316,12 +331,30 @@ impl fmt::Display for TransportError {
             TransportKind::Timeout => "timed out",
             TransportKind::Dropped => "the connection was lost",
             TransportKind::Other => "the request failed",
+            TransportKind::Tls => "the TLS connection could not be made",
+            TransportKind::Proxy => "the proxy refused or failed the connection",
+            TransportKind::TooLarge => "the answer is too large",
         };
         write!(f, "{}: {} {} failed: {what}", c.env, c.method, c.path)?;
         if !self.detail.is_empty() {
-            write!(f, " ({})", self.detail)?;
+            write!(f, " ({})", inert(&self.detail))?;
         }
-        c.write_tail(f)
+        c.write_tail(f)?;
+        match self.kind {
+            TransportKind::Tls => write!(
+                f,
+                ". {host}'s certificate is not trusted: if {host} is reached through a \
+                 TLS-inspecting proxy or uses a private CA, set `ca_file:` for environment {env} \
+                 in skconn.yaml (or pass --ca-file, or set SSL_CERT_FILE) to that CA's PEM file",
+                host = c.host,
+                env = c.env
+            ),
+            TransportKind::Proxy => f.write_str(
+                ". The error came from the proxy (HTTPS_PROXY / HTTP_PROXY), not from the \
+                 environment: check the proxy's address and credentials, or add the host to NO_PROXY",
+            ),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -577,11 +610,13 @@ fn non_empty_str(v: Option<&Value>) -> Option<String> {
     }
 }
 
-/// A non-JSON body as one short line of text.
+/// A non-JSON body as one short line of text. Secrets are redacted before the cut (and again
+/// when the message is written), so the cut cannot leave the start of one behind.
 fn plain_text(bytes: &[u8]) -> Option<String> {
     const MAX: usize = 300;
     let text = String::from_utf8_lossy(bytes);
-    let mut line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut line = crate::secret::redact(&line).into_owned();
     if line.is_empty() {
         return None;
     }
@@ -622,6 +657,7 @@ mod tests {
             env: "dev".into(),
             method: "PUT",
             path: "/api/v1/custom-providers/my_asana:1".into(),
+            host: String::new(),
             attempts: 1,
             elapsed: Duration::from_millis(200),
             maybe_applied: false,

@@ -6,6 +6,11 @@
 //! - [`Client`] holds one keep-alive HTTP client, one cached token and one rate-limit pause per
 //!   environment; share it by reference (or in an `Arc`) between concurrent callers.
 //! - Plain `http://` is refused except for loopback hosts (the local emulator).
+//! - TLS trusts the operating system's roots, the bundled web PKI roots, `SSL_CERT_FILE` /
+//!   `SSL_CERT_DIR`, and the CA files of [`ClientOptions::ca_files`]. Certificate and handshake
+//!   failures are not retried and name the host and `ca_file`.
+//! - Loopback is never proxied; other hosts honour `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY`.
+//! - Answers are read up to [`MAX_ANSWER_BYTES`].
 //! - Errors ([`RemoteError`]) name the environment, the request, the server's answer and the
 //!   attempts made; see `error` for their shapes and `call` for the retry policy.
 //!
@@ -16,6 +21,7 @@
 mod call;
 mod error;
 mod retry;
+mod tls;
 mod token;
 mod usage;
 
@@ -65,6 +71,9 @@ pub struct ClientOptions {
     pub base_backoff: Duration,
     /// Upper bound of one backoff delay.
     pub max_backoff: Duration,
+    /// PEM files of CA certificates to trust besides the operating system's roots, the bundled
+    /// web PKI roots and `SSL_CERT_FILE` / `SSL_CERT_DIR`.
+    pub ca_files: Vec<std::path::PathBuf>,
 }
 
 impl Default for ClientOptions {
@@ -76,6 +85,7 @@ impl Default for ClientOptions {
             deadline: Duration::from_secs(300),
             base_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(30),
+            ca_files: Vec::new(),
         }
     }
 }
@@ -84,6 +94,9 @@ impl Default for ClientOptions {
 /// error proves the request was not sent, so it is worth telling apart from a slow answer.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The largest answer skconn reads; past it the request fails with a clear error.
+pub const MAX_ANSWER_BYTES: usize = 32 << 20;
+
 /// A client for one environment. Share it by reference (or in an `Arc`) between concurrent
 /// callers: they share its connections, its token and its rate-limit pause.
 pub struct Client {
@@ -91,6 +104,8 @@ pub struct Client {
     url: url::Url,
     /// The URL without a trailing slash; paths are appended to it.
     base: String,
+    /// `host` or `host:port`, for messages.
+    host: String,
     client_id: String,
     http: reqwest::Client,
     options: ClientOptions,
@@ -133,19 +148,34 @@ impl Client {
                 "the client_secret of client_id `{client_id}` is empty"
             )));
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(options.timeout)
             .connect_timeout(options.timeout.min(CONNECT_TIMEOUT))
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("skconn/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("skconn/", env!("CARGO_PKG_VERSION")));
+        // Loopback (the local environment, a test server) is never sent through a proxy: the
+        // request would carry the client secret, in clear, to whatever the proxy is.
+        if is_loopback(&url) {
+            builder = builder.no_proxy();
+        }
+        for cert in tls::extra_roots(&options.ca_files).map_err(&invalid)? {
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder
             .build()
             .map_err(|e| invalid(format!("the HTTP client could not be set up: {e}")))?;
         let base = url.as_str().trim_end_matches('/').to_string();
+        let host = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => String::new(),
+        };
         let tokens = token::Tokens::new(&env, &base, &client_id, &client_secret);
         Ok(Client {
             env,
             url,
             base,
+            host,
             client_id,
             http,
             options,
@@ -357,6 +387,12 @@ pub fn encode_segment(s: &str) -> String {
 
 /// `https://` anywhere; `http://` only on loopback; no credentials, query or fragment.
 fn check_url(url: &url::Url) -> Result<(), String> {
+    // First, so that no message below prints a URL holding credentials.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "the URL must not hold a user name or password; use client_id and client_secret".into(),
+        );
+    }
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(url) => {}
@@ -374,11 +410,6 @@ fn check_url(url: &url::Url) -> Result<(), String> {
     }
     if url.host().is_none() {
         return Err(format!("the URL {url} has no host"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(
-            "the URL must not hold a user name or password; use client_id and client_secret".into(),
-        );
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(format!(
@@ -435,6 +466,7 @@ mod tests {
             "http://localhost.example.com",
             "ftp://acme.scalekit.dev",
             "https://user:pw@acme.scalekit.dev",
+            "http://user:pw@acme.scalekit.dev",
             "https://acme.scalekit.dev/?x=1",
         ] {
             let err = Client::new(endpoint(bad), ClientOptions::default()).unwrap_err();

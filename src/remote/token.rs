@@ -178,9 +178,15 @@ impl Tokens {
         };
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let bytes = match response.bytes().await {
+        let bytes = match super::call::read_capped(response, timeout).await {
             Ok(b) => b,
-            Err(e) => return Err(transport_failure(&self.env, &e, timeout, started)),
+            Err((kind, detail)) => {
+                return Err(Failure::Transport {
+                    kind,
+                    detail,
+                    token_request: true,
+                })
+            }
         };
         tracing::debug!(
             env = %self.env,

@@ -1,9 +1,9 @@
 //! The forms of `skconn compare`: its own text, its own Markdown (own heading and marker, so a
 //! workflow never mistakes it for a plan comment) and its own JSON document.
 
+use crate::escape::html;
 use crate::output::Style;
 use crate::plan::compare::{Comparison, OnlyIn};
-use crate::render::markdown::html;
 use crate::render::text::{diff_lines, object_lines};
 use serde_json::{json, Value};
 use std::fmt::Write;

@@ -33,6 +33,9 @@ fn env(e: &EnvPlan) -> Value {
         "summary": {"create": s.create, "adopt": s.adopt, "update": s.update, "delete": s.delete, "unchanged": s.unchanged},
         "changes": e.changes.iter().map(change).collect::<Vec<_>>(),
         "not_managed": e.not_managed,
+        "other_owners": e.other_owners.iter()
+            .map(|(n, o)| json!({"display_name": n, "owner": o}))
+            .collect::<Vec<_>>(),
     })
 }
 

@@ -2,6 +2,7 @@
 //! summary and a table, field diffs in collapsible blocks. It stays under GitHub's comment limit,
 //! cutting whole entries and saying so.
 
+use crate::escape::inert;
 use crate::plan::{Action, Change, Plan};
 use crate::render::text::{diff_lines, object_lines, summary_line};
 use std::fmt::Write;
@@ -76,6 +77,14 @@ pub fn plan(plan: &Plan, limit: usize) -> String {
                 .map(|n| format!("`{}`", escape(n)))
                 .collect();
             let _ = writeln!(head, "Not managed, left alone: {}\n", names.join(", "));
+        }
+        if !env.other_owners.is_empty() {
+            let names: Vec<String> = env
+                .other_owners
+                .iter()
+                .map(|(n, o)| format!("`{}` (owner `{}`)", escape(n), escape(o)))
+                .collect();
+            let _ = writeln!(head, "Owned by others, left alone: {}\n", names.join(", "));
         }
         if !push(&mut out, &head, budget) {
             omitted += env.changes.len();
@@ -225,7 +234,7 @@ fn detail(c: &Change) -> String {
     if !lines.is_empty() {
         s.push_str("```diff\n");
         for l in lines {
-            let _ = writeln!(s, "{}", l.replace("```", "` ` `"));
+            let _ = writeln!(s, "{}", inert(&l).replace("```", "` ` `"));
         }
         s.push_str("```\n\n");
     }
@@ -239,16 +248,4 @@ fn detail(c: &Change) -> String {
     s
 }
 
-/// Escapes characters that would break a table cell or inline markup.
-fn escape(s: &str) -> String {
-    s.replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// Escapes text for inline HTML.
-pub(crate) fn html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
+pub(crate) use crate::escape::{html, markdown as escape};

@@ -2,6 +2,7 @@
 
 use crate::apply::{EnvOutcome, Status};
 use crate::error::Diagnostic;
+use crate::escape::inert;
 use crate::output::Style;
 use crate::plan::{Action, Change, EnvPlan, FieldChange, Op, Plan, Summary};
 use serde_json::Value;
@@ -63,11 +64,30 @@ fn env_plan(s: &mut String, env: &EnvPlan, style: &Style) {
         let _ = writeln!(s, "  {} unchanged.", env.unchanged);
     }
     if !env.not_managed.is_empty() {
-        let names: Vec<String> = env.not_managed.iter().map(|n| format!("\"{n}\"")).collect();
+        let names: Vec<String> = env
+            .not_managed
+            .iter()
+            .map(|n| format!("\"{}\"", inert(n)))
+            .collect();
         let _ = writeln!(
             s,
             "  {}",
             style.dim(&format!("Not managed, left alone: {}", names.join(", ")))
+        );
+    }
+    if !env.other_owners.is_empty() {
+        let names: Vec<String> = env
+            .other_owners
+            .iter()
+            .map(|(n, o)| format!("\"{}\" (owner {})", inert(n), inert(o)))
+            .collect();
+        let _ = writeln!(
+            s,
+            "  {}",
+            style.dim(&format!(
+                "Owned by others, left alone: {}",
+                names.join(", ")
+            ))
         );
     }
     let _ = writeln!(s, "{}\n", summary_line(&env.summary()));
@@ -107,13 +127,17 @@ fn change(s: &mut String, c: &Change, style: &Style) {
         "  {} {} \"{}\"",
         paint(style, sign(c.action)),
         c.action.verb(),
-        c.display_name
+        inert(&c.display_name)
     );
     if let Some(id) = &c.identifier {
-        let _ = write!(head, " {}", style.dim(&format!("[{id}]")));
+        let _ = write!(head, " {}", style.dim(&format!("[{}]", inert(id))));
     }
     if let Some(f) = &c.file {
-        let _ = write!(head, " {}", style.dim(&format!("({})", f.display())));
+        let _ = write!(
+            head,
+            " {}",
+            style.dim(&format!("({})", inert(&f.display().to_string())))
+        );
     }
     if c.drift {
         let _ = write!(head, " {}", style.yellow("(drift: edited outside skconn)"));
@@ -137,7 +161,7 @@ fn change(s: &mut String, c: &Change, style: &Style) {
                 (true, '+') => style.green("+"),
                 (true, _) => style.red("-"),
             };
-            let _ = writeln!(s, "      {indent}{mark} {line}");
+            let _ = writeln!(s, "      {indent}{mark} {}", inert(&line));
         }
     }
     for (mark, line) in diff_lines(&c.diff) {
@@ -146,10 +170,10 @@ fn change(s: &mut String, c: &Change, style: &Style) {
             '-' => style.red("-"),
             _ => style.yellow("~"),
         };
-        let _ = writeln!(s, "      {mark} {line}");
+        let _ = writeln!(s, "      {mark} {}", inert(&line));
     }
     for w in &c.warnings {
-        let _ = writeln!(s, "      {} {}", style.yellow("!"), w.message);
+        let _ = writeln!(s, "      {} {}", style.yellow("!"), inert(&w.message));
     }
 }
 
@@ -323,6 +347,7 @@ pub fn value(v: Option<&Value>) -> String {
 fn value_up_to(v: Option<&Value>, limit: usize) -> String {
     let Some(v) = v else { return "(none)".into() };
     // Masked values are removed before cutting, so a cut can never leave a secret's start.
+    // JSON escapes every control character, so the value is inert.
     let s = crate::secret::redact(&serde_json::to_string(v).unwrap_or_default()).into_owned();
     if s.chars().count() > limit {
         let cut: String = s.chars().take(limit).collect();
@@ -338,22 +363,27 @@ pub fn outcome(outcomes: &[EnvOutcome], style: &Style) -> String {
     for env in outcomes {
         let _ = writeln!(s, "{}", style.bold(&format!("Environment {}:", env.name)));
         if let Some(e) = &env.error {
-            let _ = writeln!(s, "  {} {}", style.red("error:"), e);
+            let _ = writeln!(s, "  {} {}", style.red("error:"), inert(e));
         }
         for o in &env.changes {
-            let what = format!("{} \"{}\"", o.action.verb(), o.display_name);
+            let what = format!("{} \"{}\"", o.action.verb(), inert(&o.display_name));
             let line = match &o.status {
                 Status::Applied { note } => {
-                    let mut l =
-                        format!("  {} {}", style.green("✓"), past(o.action, &o.display_name));
+                    let mut l = format!(
+                        "  {} {}",
+                        style.green("✓"),
+                        past(o.action, &inert(&o.display_name))
+                    );
                     if let Some(n) = note {
-                        let _ = write!(l, " {}", style.dim(&format!("({n})")));
+                        let _ = write!(l, " {}", style.dim(&format!("({})", inert(n))));
                     }
                     l
                 }
-                Status::Failed(msg) => format!("  {} {what} failed: {msg}", style.red("✗")),
+                Status::Failed(msg) => {
+                    format!("  {} {what} failed: {}", style.red("✗"), inert(msg))
+                }
                 Status::NotAttempted(why) => {
-                    format!("  {} {what} not attempted: {why}", style.dim("·"))
+                    format!("  {} {what} not attempted: {}", style.dim("·"), inert(why))
                 }
                 Status::Blocked(why) => {
                     format!("  {} {what} not applied, {why}", style.red("⊘"))
@@ -380,21 +410,26 @@ fn past(action: Action, name: &str) -> String {
 pub fn diagnostics(list: &[Diagnostic], style: &Style) -> String {
     let mut s = String::new();
     for d in list {
-        let _ = write!(s, "{} {}: ", style.red("error:"), style.bold(&d.location()));
+        let _ = write!(
+            s,
+            "{} {}: ",
+            style.red("error:"),
+            style.bold(&inert(&d.location()))
+        );
         if let Some(f) = &d.field {
-            let _ = write!(s, "{}: ", style.cyan(f));
+            let _ = write!(s, "{}: ", style.cyan(&inert(f)));
         }
-        let _ = writeln!(s, "{}", d.message);
+        let _ = writeln!(s, "{}", inert(&d.message));
         if let Some(h) = &d.help {
-            let _ = writeln!(s, "  {} {h}", style.dim("help:"));
+            let _ = writeln!(s, "  {} {}", style.dim("help:"), inert(h));
         }
     }
     s
 }
 
-/// GitHub Actions annotations for input problems (`::error file=…,line=…,col=…::message`).
-pub fn github_annotations(list: &[Diagnostic]) -> String {
-    let mut s = String::new();
+/// Writes a GitHub Actions `::error` annotation for each input problem (file, line, column;
+/// escaped per GitHub's rules).
+pub fn github_annotations(list: &[Diagnostic]) {
     for d in list {
         let mut msg = String::new();
         if let Some(f) = &d.field {
@@ -404,24 +439,15 @@ pub fn github_annotations(list: &[Diagnostic]) -> String {
         if let Some(h) = &d.help {
             let _ = write!(msg, " (help: {h})");
         }
-        let msg = msg
-            .replace('%', "%25")
-            .replace('\r', "%0D")
-            .replace('\n', "%0A");
-        let file = d
-            .file
-            .display()
-            .to_string()
-            .replace(',', "%2C")
-            .replace(':', "%3A");
-        let _ = write!(s, "::error file={file}");
+        let file = d.file.display().to_string();
+        let (line, col) = (d.line.to_string(), d.column.to_string());
+        let mut props = vec![("file", file.as_str())];
         if d.line > 0 {
-            let _ = write!(s, ",line={}", d.line);
+            props.push(("line", line.as_str()));
         }
         if d.column > 0 {
-            let _ = write!(s, ",col={}", d.column);
+            props.push(("col", col.as_str()));
         }
-        let _ = writeln!(s, "::{msg}");
+        crate::output::annotation("error", &props, &msg);
     }
-    s
 }

@@ -103,7 +103,11 @@ pub(super) async fn run(
             msg.push_str("\n  - ");
             msg.push_str(u);
         }
-        output::err(&format!("{} {msg}\n", ctx.err_style.yellow("warning:")));
+        output::err(&format!(
+            "{} {}\n",
+            ctx.err_style.yellow("warning:"),
+            crate::escape::inert_lines(&msg)
+        ));
     }
     let applied: usize = outcomes.iter().map(|o| o.counts().0).sum();
     let failed = outcomes.iter().any(|o| !o.all_applied());

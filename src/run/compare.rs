@@ -1,7 +1,7 @@
 //! `skconn compare ENV_A ENV_B`: how two environments' live connectors differ, by display name,
 //! in its own text, Markdown and JSON forms (see `render::compare`).
 
-use super::{connect, list_all, Context};
+use super::{connect_all, list_all, Context};
 use crate::cli::{CompareArgs, Format};
 use crate::error::{exit, Error, Result};
 use crate::output;
@@ -20,16 +20,16 @@ pub(super) async fn run(
         )));
     }
     let settings = ctx.settings(config)?;
+    // The files are loaded, though compare reads only live connectors: their `${VAR}` values
+    // are what the live connectors hold, and must be masked here as in every output.
+    ctx.load_all(&settings)?;
     let mut envs = Vec::new();
     for name in [&args.a, &args.b] {
         let found = settings.select(std::slice::from_ref(name))?;
         envs.push(found[0].clone());
     }
     let client = super::client_options(&args.http);
-    let connections = envs
-        .iter()
-        .map(|e| connect(e, &client))
-        .collect::<Result<Vec<_>>>()?;
+    let connections = connect_all(&envs.iter().collect::<Vec<_>>(), &client)?;
     let lives = list_all(&connections).await?;
     let c = compare(&args.a, &lives[0], &args.b, &lives[1]);
     let text = match args.format {

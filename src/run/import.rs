@@ -3,7 +3,7 @@
 //! shows each imported connector as an adoption and nothing else; applying it adds skconn's
 //! marker, after which the connector is managed like any other.
 
-use super::{connect, relative, Context};
+use super::{connect_all, relative, Context};
 use crate::cli::ImportArgs;
 use crate::error::{exit, Error, Result};
 use crate::model::Live;
@@ -25,7 +25,7 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) 
                 .chain(d.previous_names.iter().map(String::as_str))
         })
         .collect();
-    let conn = connect(&env, &super::client_options(&args.http))?;
+    let conn = connect_all(&[&env], &super::client_options(&args.http))?.remove(0);
     let live = conn.client.list().await?;
     for n in &args.names {
         if !live.iter().any(|l| &l.display_name == n) {
@@ -45,6 +45,16 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) 
     let mut skipped = Vec::new();
     for l in &live {
         if !args.names.is_empty() && !args.names.contains(&l.display_name) {
+            continue;
+        }
+        if let Some(theirs) = l.owner().filter(|o| *o != settings.owner) {
+            // Another repository's skconn owns it: a file for it here would be refused.
+            if !args.names.is_empty() {
+                skipped.push(format!(
+                    "\"{}\" is owned by `{theirs}`, not by this repository's owner `{}`",
+                    l.display_name, settings.owner
+                ));
+            }
             continue;
         }
         if defined.contains(l.display_name.as_str()) {
@@ -68,7 +78,7 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) 
             continue;
         }
         let text = to_yaml(l, &env.name);
-        std::fs::write(&path, text)
+        output::write_file(&path, &text)
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
         written.push(path);
     }

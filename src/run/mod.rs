@@ -10,7 +10,6 @@ use crate::output::{self, Style};
 use crate::plan::safety::Overrides;
 use crate::remote::ClientOptions;
 use crate::render;
-use crate::secret;
 use crate::settings::Settings;
 
 mod apply;
@@ -25,7 +24,7 @@ mod saved;
 mod usage;
 
 pub use apply::DEFAULT_PARALLELISM;
-use prepare::{connect, list_all};
+use prepare::{connect_all, list_all};
 
 /// Runs a parsed command line; returns the exit code.
 pub async fn run(cli: Cli) -> Result<i32> {
@@ -46,7 +45,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Completions(args) => docs::completions(args.shell),
         Command::Man => docs::man(),
         Command::Validate => {
-            let settings = ctx.settings_offline(cli.config.as_deref())?;
+            let settings = ctx.settings(cli.config.as_deref())?;
             let loaded = ctx.load_all(&settings)?;
             if !ctx.quiet {
                 output::out(&format!(
@@ -84,6 +83,7 @@ fn client_options(http: &HttpArgs) -> ClientOptions {
         timeout: std::time::Duration::from_secs(http.timeout.max(1)),
         max_attempts: http.max_attempts.max(1),
         deadline: std::time::Duration::from_secs(http.deadline.max(1)),
+        ca_files: http.ca_file.iter().cloned().collect(),
         ..ClientOptions::default()
     }
 }
@@ -93,19 +93,9 @@ impl Context {
         Settings::resolve(config, &|k| std::env::var(k).ok())
     }
 
-    /// Settings for a command that talks to no environment (`validate`): it needs no credentials,
-    /// so a variable `skconn.yaml` names that is not set reads as a placeholder, never sent.
-    fn settings_offline(&self, config: Option<&std::path::Path>) -> Result<Settings> {
-        Settings::resolve(config, &|k| {
-            std::env::var(k)
-                .ok()
-                .or_else(|| Some("https://unset.invalid".to_string()))
-        })
-    }
-
     /// Loads the connector files for every configured environment (overrides merged,
-    /// `${VAR}`s expanded), and registers the values that came from hidden variables for
-    /// masking, so that no output shows them.
+    /// `${VAR}`s expanded); the loader registers the values that came from hidden variables
+    /// for redaction, so that no output shows them.
     fn load_all(&self, settings: &Settings) -> Result<crate::load::Loaded> {
         let environments: Vec<String> = settings
             .environments
@@ -120,30 +110,6 @@ impl Context {
         };
         let loaded = crate::load::load_dir_with(&settings.root, &settings.connectors_dir, &opts)
             .map_err(Error::Input)?;
-        for value in &loaded.masked {
-            // As written, and as it appears inside a JSON string (JSON output, saved plans).
-            let json = serde_json::to_string(value).unwrap_or_default();
-            let inner = json
-                .strip_prefix('"')
-                .and_then(|j| j.strip_suffix('"'))
-                .unwrap_or(value);
-            for form in [value.as_str(), inner] {
-                secret::register(form);
-                // As Markdown tables and HTML escape it.
-                let escaped = form
-                    .replace('&', "&amp;")
-                    .replace('<', "&lt;")
-                    .replace('>', "&gt;");
-                secret::register(&escaped);
-                secret::register(&escaped.replace('|', "\\|"));
-                secret::register(
-                    &form
-                        .replace('|', "\\|")
-                        .replace('<', "&lt;")
-                        .replace('>', "&gt;"),
-                );
-            }
-        }
         for f in &loaded.ignored {
             tracing::info!("ignored {} (not a .yaml or .yml file)", f.display());
         }
@@ -173,15 +139,7 @@ fn step_summary(markdown: &str) {
     let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
         return;
     };
-    let written = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .and_then(|mut f| {
-            use std::io::Write;
-            f.write_all(secret::redact(markdown).as_bytes())?;
-            f.write_all(b"\n")
-        });
+    let written = output::append_file(std::path::Path::new(&path), &format!("{markdown}\n"));
     if let Err(e) = written {
         tracing::warn!(
             "cannot write the job summary to {}: {e}",
@@ -215,13 +173,21 @@ pub fn report_error(e: &Error, color: crate::cli::ColorChoice) -> i32 {
     if let Error::Input(list) = e {
         output::err(&render::text::diagnostics(list, &style));
         if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
-            output::out(&render::text::github_annotations(list));
+            render::text::github_annotations(list);
         }
     }
-    let mut msg = format!("{} {e}", style.red("error:"));
+    let mut msg = format!(
+        "{} {}",
+        style.red("error:"),
+        crate::escape::inert_lines(&e.to_string())
+    );
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        msg.push_str(&format!("\n  caused by: {s}"));
+        let text = s.to_string();
+        msg.push_str(&format!(
+            "\n  caused by: {}",
+            crate::escape::inert_lines(&text)
+        ));
         source = s.source();
     }
     output::err(&format!("{msg}\n"));

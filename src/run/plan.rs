@@ -9,7 +9,6 @@ use crate::error::{exit, Error, Result};
 use crate::output::{self, Style};
 use crate::plan::Plan;
 use crate::render;
-use crate::secret;
 
 pub(super) fn render_plan(plan: &Plan, format: PlanFormat, style: &Style) -> String {
     match format {
@@ -41,7 +40,7 @@ fn error_text(e: &Error) -> String {
         msg.push_str(&format!("\n  caused by: {s}"));
         source = s.source();
     }
-    secret::redact(&msg).into_owned()
+    crate::secret::redact(&msg).into_owned()
 }
 
 pub(super) async fn run(
@@ -80,24 +79,32 @@ pub(super) async fn run(
         return Err(refuse(&p.plan.refused));
     }
     if let Some(out) = &args.out {
+        let salt = crate::plan::saved::new_salt()
+            .map_err(|e| Error::io("cannot make a random salt for the saved plan", e))?;
         let saved = crate::plan::saved::SavedPlan {
             kind: crate::plan::saved::KIND.into(),
             format_version: crate::plan::saved::FORMAT_VERSION.into(),
             skconn_version: env!("CARGO_PKG_VERSION").into(),
-            inputs: saved::inputs_fingerprint(&p),
+            inputs: saved::inputs_fingerprint(&salt, &p),
             environments: p
                 .connections
                 .iter()
                 .zip(&p.lives)
                 .map(|(c, l)| crate::plan::saved::SavedEnv {
                     name: c.env.name.clone(),
-                    live: crate::plan::saved::live_fingerprint(l),
+                    live: crate::plan::saved::keyed_live_fingerprint(
+                        &salt,
+                        &c.env.name,
+                        c.plan_key.expose().as_bytes(),
+                        l,
+                    ),
                 })
                 .collect(),
+            salt,
             plan: render::json::plan(&p.plan),
         };
         let text = serde_json::to_string_pretty(&saved).unwrap_or_default();
-        std::fs::write(out, secret::redact(&text).as_bytes())
+        output::write_file(out, &text)
             .map_err(|e| Error::io(format!("cannot write the plan to {}", out.display()), e))?;
         if args.format == PlanFormat::Text && !ctx.quiet {
             output::out(&format!(

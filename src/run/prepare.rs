@@ -2,12 +2,13 @@
 //! listing them, and diffing them against the files. It never writes to an environment.
 
 use super::Context;
+use crate::credentials::{self, Credentials};
 use crate::emulator::{self, Emulator};
 use crate::error::{Error, Result};
 use crate::model::{Desired, Live};
 use crate::output;
 use crate::plan::safety::{self, Overrides, Policy};
-use crate::plan::{self, EnvPlan, Plan};
+use crate::plan::{self, ownership, EnvPlan, Plan};
 use crate::remote::{Client, ClientOptions, Endpoint};
 use crate::secret::{self, Secret};
 use crate::settings::{Environment, Target};
@@ -17,25 +18,70 @@ use std::sync::Arc;
 pub(super) struct Connection {
     pub(super) env: Environment,
     pub(super) client: Arc<Client>,
+    /// What keys this environment's part of a saved plan: its client secret, or for a local
+    /// environment the key kept in `.skconn/`.
+    pub(super) plan_key: Secret,
     _emulator: Option<Emulator>,
 }
 
-pub(super) fn connect(env: &Environment, options: &ClientOptions) -> Result<Connection> {
-    let (endpoint, emulator) = match &env.target {
-        Target::Remote {
-            url,
-            client_id,
-            client_secret,
-        } => (
-            Endpoint {
-                env: env.name.clone(),
-                url: url.clone(),
-                client_id: client_id.clone(),
-                client_secret: client_secret.clone(),
+/// Resolves the credentials of these environments — of these only — and connects to each.
+/// Every missing or invalid credential of every one of them is reported at once; nothing is
+/// sent before all are resolved.
+pub(super) fn connect_all(
+    envs: &[&Environment],
+    options: &ClientOptions,
+) -> Result<Vec<Connection>> {
+    let lookup = |k: &str| std::env::var(k).ok();
+    let mut problems = Vec::new();
+    let mut resolved = Vec::new();
+    for env in envs {
+        match &env.target {
+            Target::Remote(spec) => match credentials::resolve(&env.name, spec, &lookup) {
+                Ok(c) => resolved.push(Some(c)),
+                Err(d) => {
+                    problems.extend(d);
+                    resolved.push(None);
+                }
             },
-            None,
-        ),
-        Target::Local { state_file } => {
+            Target::Local { .. } => resolved.push(None),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Input(problems));
+    }
+    envs.iter()
+        .zip(resolved)
+        .map(|(env, creds)| connect(env, creds, options))
+        .collect()
+}
+
+fn connect(
+    env: &Environment,
+    creds: Option<Credentials>,
+    options: &ClientOptions,
+) -> Result<Connection> {
+    let mut options = options.clone();
+    let (endpoint, emulator, plan_key) = match (&env.target, creds) {
+        (Target::Remote(_), Some(c)) => {
+            options.ca_files.extend(c.ca_file);
+            (
+                Endpoint {
+                    env: env.name.clone(),
+                    url: c.url,
+                    client_id: c.client_id,
+                    client_secret: c.client_secret.clone(),
+                },
+                None,
+                c.client_secret,
+            )
+        }
+        (Target::Remote(_), None) => {
+            return Err(Error::Local(format!(
+                "environment {}: credentials were not resolved",
+                env.name
+            )))
+        }
+        (Target::Local { state_file }, _) => {
             let secret = Secret::new(format!("local-{:016x}", fastrand::u64(..)));
             let config = emulator::Config {
                 client_id: "skconn-local".into(),
@@ -43,10 +89,13 @@ pub(super) fn connect(env: &Environment, options: &ClientOptions) -> Result<Conn
                 state_file: Some(state_file.clone()),
                 ..emulator::Config::default()
             };
-            if let Some(dir) = state_file.parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
-            }
+            let dir = state_file.parent().unwrap_or(std::path::Path::new("."));
+            crate::local_dir::ensure(dir)
+                .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+            let key = crate::local_dir::plan_key(dir).map_err(|e| {
+                Error::io(format!("cannot read the plan key in {}", dir.display()), e)
+            })?;
+            let key: String = key.iter().map(|b| format!("{b:02x}")).collect();
             let emu = Emulator::spawn(config).map_err(|e| Error::Local(e.to_string()))?;
             let url = url::Url::parse(&emu.url()).map_err(|e| Error::Local(e.to_string()))?;
             (
@@ -57,13 +106,15 @@ pub(super) fn connect(env: &Environment, options: &ClientOptions) -> Result<Conn
                     client_secret: secret,
                 },
                 Some(emu),
+                Secret::new(key),
             )
         }
     };
-    let client = Client::new(endpoint, options.clone())?;
+    let client = Client::new(endpoint, options)?;
     Ok(Connection {
         env: env.clone(),
         client: Arc::new(client),
+        plan_key,
         _emulator: emulator,
     })
 }
@@ -88,7 +139,8 @@ pub(super) async fn list_all(connections: &[Connection]) -> Result<Vec<Vec<Live>
             Ok(live) => out.push(live),
             Err(e) => {
                 if first_error.is_some() {
-                    output::err(&format!("error: {e}\n"));
+                    let text = e.to_string();
+                    output::err(&format!("error: {}\n", crate::escape::inert_lines(&text)));
                 } else {
                     first_error = Some(e);
                 }
@@ -126,16 +178,24 @@ pub(super) async fn prepare(
         .iter()
         .map(|e| loaded.per_env.remove(&e.name).unwrap_or_default())
         .collect();
-    let connections = selected
-        .into_iter()
-        .map(|e| connect(e, client))
-        .collect::<Result<Vec<_>>>()?;
+    let connections = connect_all(&selected, client)?;
     let lives = list_all(&connections).await?;
     let mut environments = Vec::new();
     let mut refusals = Vec::new();
-    for ((c, live), desired) in connections.iter().zip(&lives).zip(&desired) {
-        let mut env_plan = plan::diff_env(&c.env.name, desired, live, c.env.prune);
+    let mut conflicts = Vec::new();
+    let mut lives_ours = Vec::new();
+    for ((c, live), desired) in connections.iter().zip(lives).zip(&desired) {
+        let (ours, others) = ownership::split(live, &settings.owner);
+        conflicts.extend(ownership::conflicts(
+            &c.env.name,
+            &settings.owner,
+            desired,
+            &others,
+        ));
+        let mut env_plan = plan::diff_env(&c.env.name, desired, &ours, c.env.prune);
+        ownership::mark(&mut env_plan, &settings.owner, &others);
         mask_replaced_values(&mut env_plan);
+        lives_ours.push(ours);
         let policy = Policy {
             protect: c.env.protect.clone(),
             ..Policy::default()
@@ -143,6 +203,10 @@ pub(super) async fn prepare(
         refusals.extend(safety::check(&env_plan, desired.is_empty(), &policy, allow));
         environments.push(env_plan);
     }
+    if !conflicts.is_empty() {
+        return Err(Error::Input(conflicts));
+    }
+    let lives = lives_ours;
     let mut plan = Plan {
         environments,
         refused: refusals,

@@ -7,15 +7,21 @@ use crate::plan::saved::{self, SavedPlan};
 use crate::render;
 use crate::secret;
 
-/// The fingerprint of what the selected environments want.
-pub(super) fn inputs_fingerprint(p: &Prepared) -> String {
-    let sets: Vec<(&str, &[Desired])> = p
+/// The keyed fingerprint of what the selected environments want.
+pub(super) fn inputs_fingerprint(salt: &str, p: &Prepared) -> String {
+    let sets: Vec<(&str, &[u8], &[Desired])> = p
         .connections
         .iter()
         .zip(&p.desired)
-        .map(|(c, d)| (c.env.name.as_str(), d.as_slice()))
+        .map(|(c, d)| {
+            (
+                c.env.name.as_str(),
+                c.plan_key.expose().as_bytes(),
+                d.as_slice(),
+            )
+        })
         .collect();
-    saved::inputs_fingerprint(&sets)
+    saved::inputs_fingerprint(salt, &sets)
 }
 
 /// A JSON value as it is written to a file: masked values replaced by `***`.
@@ -57,9 +63,12 @@ pub(super) fn check_saved(file: &std::path::Path, p: &Prepared) -> Result<Checke
         )));
     }
     let mut moved = Vec::new();
-    let inputs_same = saved.inputs == inputs_fingerprint(p);
+    let inputs_same = saved.inputs == inputs_fingerprint(&saved.salt, p);
     if !inputs_same {
-        moved.push("the connector files changed since the plan was made".to_string());
+        moved.push(
+            "the connector files changed since the plan was made (or an environment's credentials did)"
+                .to_string(),
+        );
     }
     let names: Vec<&str> = p.connections.iter().map(|c| c.env.name.as_str()).collect();
     let saved_names: Vec<&str> = saved.environments.iter().map(|e| e.name.as_str()).collect();
@@ -71,7 +80,13 @@ pub(super) fn check_saved(file: &std::path::Path, p: &Prepared) -> Result<Checke
         ));
     } else {
         for ((c, live), s) in p.connections.iter().zip(&p.lives).zip(&saved.environments) {
-            if saved::live_fingerprint(live) != s.live {
+            let now = saved::keyed_live_fingerprint(
+                &saved.salt,
+                &c.env.name,
+                c.plan_key.expose().as_bytes(),
+                live,
+            );
+            if now != s.live {
                 moved.push(format!(
                     "environment {} changed since the plan was made (someone or something wrote to it)",
                     c.env.name

@@ -36,13 +36,16 @@ fn typos_in_skconn_yaml_are_reported_at_their_key_with_a_suggestion_all_at_once(
 fn a_quote_hint_never_changes_the_value_it_suggests_quoting() {
     // skconn.yaml: values that YAML reads as numbers.
     let repo = with_config(
-        "environments:\n  dev:\n    url: local\n    client_id: 1.10\n    client_secret: 0x1F\n",
+        "environments:\n  dev:\n    url: local\n    client_id: 1.10\n    client_secret: 0x1F\nconnectors_dir: 0x1F\n",
     );
     repo.skconn(["validate"])
         .code(1)
         .stderr_has("skconn.yaml:4:16: environments.dev.client_id: expected text, found a number")
         .stderr_has("put the value in quotes: `\"1.10\"`")
+        .stderr_has("connectors_dir: expected text, found a number")
         .stderr_has("put the value in quotes: `\"0x1F\"`")
+        // A credential's value is never repeated, not even to suggest quoting it.
+        .stderr_has("client_secret: expected text, found a number\n  help: put the value in quotes (or better")
         .stderr_lacks("\"1.1\"")
         .stderr_lacks("\"31\"");
     // Connector files too.

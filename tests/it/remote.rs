@@ -158,7 +158,10 @@ async fn a_token_refused_twice_is_an_error_after_exactly_one_refresh() {
         text.starts_with("dev: GET /api/v1/providers failed: 401 Unauthorized (UNAUTHENTICATED): the access token has expired [request req_"),
         "{text}"
     );
-    assert!(text.ends_with(" after 2 attempts in 0.0s"), "{text}");
+    assert!(
+        text.contains(" after 2 attempts in 0.0s [host 127.0.0.1:"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -180,7 +183,10 @@ async fn a_wrong_secret_is_a_clear_error_that_never_shows_the_secret() {
             ),
             "{text}"
         );
-        assert!(text.ends_with("after 1 attempt in 0.0s"), "{text}");
+        assert!(
+            text.contains("after 1 attempt in 0.0s [host 127.0.0.1:"),
+            "{text}"
+        );
         assert!(!text.contains(wrong) && !debug.contains(wrong), "{debug}");
         assert!(err.is_unauthenticated() && !err.is_retryable());
         assert!(!err.may_have_been_applied());
@@ -502,7 +508,7 @@ async fn a_create_whose_answer_was_lost_is_not_retried() {
     assert_eq!((err.status(), err.attempts()), (Some(503), 1));
     assert!(
         err.to_string()
-            .ends_with("after 1 attempt in 0.0s (the request may have been carried out)"),
+            .contains("s (the request may have been carried out) [host 127.0.0.1:"),
         "{err}"
     );
 
@@ -638,7 +644,10 @@ async fn a_refused_connection_is_retried_and_reported() {
         text.starts_with("dev: POST /oauth/token failed: could not connect ("),
         "{text}"
     );
-    assert!(text.ends_with(" after 2 attempts in 0.0s"), "{text}");
+    assert!(
+        text.contains(" after 2 attempts in 0.0s [host 127.0.0.1:"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -675,19 +684,49 @@ impl std::io::Write for Captured {
     }
 }
 
+thread_local! {
+    /// Where this thread's log lines go (nowhere when `None`).
+    static SINK: std::cell::RefCell<Option<Captured>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A writer for the process-wide subscriber: each thread's lines go to its own sink.
+struct ThreadSink;
+
+impl std::io::Write for ThreadSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        SINK.with(|s| {
+            if let Some(c) = s.borrow_mut().as_mut() {
+                c.write_all(buf)?;
+            }
+            Ok(buf.len())
+        })
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One process-wide subscriber at trace level, installed once. A scoped (thread-local)
+/// subscriber would race with the callsite interest that tests on other threads cache.
+fn capture_logs_of_this_thread(c: Captured) {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(|| ThreadSink)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+    });
+    SINK.with(|s| *s.borrow_mut() = Some(c));
+}
+
 #[test]
 fn logs_at_every_level_hold_no_secret_and_no_token() {
     let emu = emulator();
     let captured = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer({
-            let c = captured.clone();
-            move || c.clone()
-        })
-        .finish();
-    tracing::subscriber::with_default(subscriber, || {
+    capture_logs_of_this_thread(captured.clone());
+    {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -702,7 +741,8 @@ fn logs_at_every_level_hold_no_secret_and_no_token() {
             let bad = Client::new(endpoint(&emu, "bad-secret-0a9b8c7d"), options()).unwrap();
             bad.list().await.unwrap_err();
         });
-    });
+    }
+    SINK.with(|s| *s.borrow_mut() = None);
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("token request"), "{logs}");
     assert!(logs.contains("/api/v1/providers"), "{logs}");

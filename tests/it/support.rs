@@ -121,6 +121,18 @@ impl Repo {
         self.write_config()
     }
 
+    /// Adds lines at the end of skconn.yaml (top-level keys such as `owner:`).
+    pub fn config(mut self, extra: &str) -> Repo {
+        self.extra_config.push_str(extra);
+        self.write_config()
+    }
+
+    /// Removes a variable set for the skconn process.
+    pub fn unset(mut self, k: &str) -> Repo {
+        self.vars.retain(|(n, _)| n != k);
+        self
+    }
+
     /// Sets a variable for the skconn process.
     pub fn var(mut self, k: &str, v: &str) -> Repo {
         self.vars.push((k.into(), v.into()));
@@ -128,7 +140,10 @@ impl Repo {
     }
 
     fn write_config(self) -> Repo {
-        let mut text = String::from("environments:\n");
+        let mut text = String::new();
+        if !self.envs.is_empty() {
+            text.push_str("environments:\n");
+        }
         for (_, block) in &self.envs {
             text.push_str(block);
         }
