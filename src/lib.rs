@@ -17,6 +17,7 @@
 pub const SCHEMA_URL: &str = "../schema/connector.schema.json";
 
 pub mod apply;
+pub mod authoring;
 pub mod cli;
 pub mod emulator;
 pub mod error;

@@ -16,6 +16,7 @@ mod apply;
 mod compare;
 mod emulator;
 mod import;
+mod new;
 mod plan;
 mod prepare;
 mod saved;
@@ -60,6 +61,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Plan(args) => plan::run(&ctx, cli.config.as_deref(), args).await,
         Command::Compare(args) => compare::run(&ctx, cli.config.as_deref(), args).await,
         Command::Import(args) => import::run(&ctx, cli.config.as_deref(), args).await,
+        Command::New(args) => new::run(&ctx, cli.config.as_deref(), args).await,
         Command::Schema => {
             output::out(&crate::schema::schema_text());
             Ok(exit::OK)
