@@ -581,7 +581,7 @@ pub fn derive(label: &str, bytes: &[u8], opts: &Options) -> Result<Draft, Stop> 
                 ));
                 chosen = Some((n, u));
             } else if matching.len() > 1 {
-                return Err(choose_scheme(label, &usable, &from));
+                return Err(choose_scheme(label, &usable, from));
             } else {
                 unused_type_note = Some(format!(
                     "--type {} does not match any usable scheme of the document ({}); the connector uses --type and none of the document's schemes",
@@ -607,7 +607,7 @@ pub fn derive(label: &str, bytes: &[u8], opts: &Options) -> Result<Draft, Stop> 
             }
             chosen = Some((n, u));
         } else if usable.len() > 1 {
-            return Err(choose_scheme(label, &usable, &from));
+            return Err(choose_scheme(label, &usable, from));
         } else {
             return Err(Stop::Refuse(format!(
                 "{label} has no security scheme a connector can use ({from}: {}); skconn does not guess. \
@@ -861,7 +861,8 @@ fn choose_server(doc: &Doc, swagger: bool, opts: &Options, d: &mut Draft) -> Res
         }
     } else {
         let servers = doc.servers.clone().unwrap_or_default();
-        let mut pick: Option<(String, Option<Map<String, Value>>, usize)> = None;
+        type Pick = (String, Option<Map<String, Value>>, usize);
+        let mut pick: Option<Pick> = None;
         for (i, s) in servers.iter().enumerate() {
             let Some(u) = server_url(s) else { continue };
             let trial = apply_variables(u, s.variables.as_ref());
