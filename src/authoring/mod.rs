@@ -258,9 +258,12 @@ pub fn title_case(raw: &str) -> String {
         .iter()
         .map(|w| {
             let lower = w.to_lowercase();
-            if ["id", "sid", "api", "url", "uri", "oauth", "mcp"].contains(&lower.as_str()) {
+            if ["id", "sid", "api", "url", "uri", "oauth", "mcp", "openid"]
+                .contains(&lower.as_str())
+            {
                 match lower.as_str() {
                     "oauth" => "OAuth".to_string(),
+                    "openid" => "OpenID".to_string(),
                     other => other.to_uppercase(),
                 }
             } else {
@@ -393,6 +396,7 @@ mod tests {
     fn titles() {
         assert_eq!(title_case("tasks:read"), "Tasks Read");
         assert_eq!(title_case("accountSid"), "Account SID");
+        assert_eq!(title_case("openid"), "OpenID");
         assert_eq!(
             title_case("workspaces.typeahead:read"),
             "Workspaces Typeahead Read"

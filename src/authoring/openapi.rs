@@ -1161,8 +1161,9 @@ fn pattern_from_scheme(
                 let l = s.to_ascii_lowercase();
                 l == "offline_access" || l == "offline" || l.contains("refresh")
             });
-            if !offline {
-                d.warn("no offline-access scope (e.g. `offline_access`) is declared: if the provider needs one for refresh tokens, add it to available_scopes");
+            let openid = all.iter().any(|(s, _, _)| s == "openid");
+            if openid && !offline {
+                d.warn("the provider speaks OpenID Connect (scope `openid`) but declares no offline-access scope: if refresh tokens need `offline_access` (or the provider's own), add it to available_scopes");
             }
             d.uncomment(&at("oauth_config"));
             let mut c = Map::new();

@@ -817,3 +817,56 @@ fn mcp_probe_of_something_else_is_refused() {
         .stderr_has("answered 404")
         .stderr_has("--type");
 }
+
+#[test]
+fn mcp_probe_falls_back_to_the_well_known_paths() {
+    // No `resource_metadata` in the challenge: the metadata is at the root well-known path,
+    // and the authorization server offers only OpenID Connect discovery, without registration.
+    let server = Server::start(|base| {
+        let prm = json!({"resource": format!("{base}/mcp"),
+                         "authorization_servers": [format!("{base}/")]});
+        let oidc = json!({"issuer": format!("{base}/"),
+                          "authorization_endpoint": format!("{base}/authorize"),
+                          "token_endpoint": format!("{base}/token")});
+        Router::new()
+            .route(
+                "/mcp",
+                post(|| async {
+                    (
+                        StatusCode::UNAUTHORIZED,
+                        [(header::WWW_AUTHENTICATE, "Bearer realm=\"acme\"")],
+                    )
+                }),
+            )
+            .route(
+                "/.well-known/oauth-protected-resource",
+                get(move || async move { Json(prm) }),
+            )
+            .route(
+                "/.well-known/openid-configuration",
+                get(move || async move { Json(oidc) }),
+            )
+            .fallback(|| async { StatusCode::NOT_FOUND })
+    });
+    let repo = Repo::new();
+    let out = repo.skconn([
+        "new",
+        "Acme Discovered",
+        "--from-mcp",
+        &format!("{}/mcp", server.url),
+        "--proxy-url",
+        "https://mcp.acme.example.net/mcp",
+    ]);
+    out.code(0)
+        .stderr_has("neither dynamic client registration nor client ID metadata documents")
+        .stderr_has("code_challenge_methods_supported");
+    let c = written(&repo, "connectors/acme-discovered.yaml");
+    assert_eq!(pattern(&c)["type"], "OAUTH");
+    assert_eq!(pattern(&c)["oauth_config"], json!({"pkce_enabled": true}));
+    let t = text(&repo, "connectors/acme-discovered.yaml");
+    assert!(
+        t.contains("# Found: OAuth (protected-resource metadata) → OAUTH"),
+        "{t}"
+    );
+    validates(&repo, 1);
+}
