@@ -395,11 +395,14 @@ fn apply_variables(raw: &str, vars: Option<&Map<String, Value>>) -> Base {
                 Value::Number(n) => Some(n.to_string()),
                 _ => None,
             });
-            let mut hint = default.clone();
-            if let Some(values) = var.and_then(|v| v.get("enum")).and_then(Value::as_array) {
-                let values: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
-                hint = Some(format!("one of: {}", values.join(", ")));
-            }
+            let enum_values: Option<Vec<&str>> = var
+                .and_then(|v| v.get("enum"))
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect());
+            let hint = match &enum_values {
+                Some(values) => Some(format!("one of: {}", values.join(", "))),
+                None => default.clone(),
+            };
             if !b
                 .fields
                 .iter()
@@ -409,7 +412,11 @@ fn apply_variables(raw: &str, vars: Option<&Map<String, Value>>) -> Base {
                     .push(path_param(&field_name, &label, hint.as_deref()));
                 b.notes.push(format!(
                     "server variable `{name}` becomes the placeholder `{{{{{field_name}}}}}`, filled by a path-parameter field{}",
-                    default.map(|d| format!(" (its default `{d}` is the hint)")).unwrap_or_default()
+                    match (&enum_values, &default) {
+                        (Some(_), _) => " (its allowed values are the hint)".to_string(),
+                        (None, Some(d)) => format!(" (its default `{d}` is the hint)"),
+                        (None, None) => String::new(),
+                    }
                 ));
             }
         }
@@ -1161,6 +1168,19 @@ fn pattern_from_scheme(
                 let l = s.to_ascii_lowercase();
                 l == "offline_access" || l == "offline" || l.contains("refresh")
             });
+            let pseudo: Vec<&str> = all
+                .iter()
+                .filter(|(s, desc, _)| {
+                    s == "none" || desc.to_ascii_lowercase().contains("no scope required")
+                })
+                .map(|(s, _, _)| s.as_str())
+                .collect();
+            if !pseudo.is_empty() {
+                d.warn(format!(
+                    "pseudo-scope(s) {} (\"no scope required\"): not a scope to request; remove from available_scopes",
+                    pseudo.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+                ));
+            }
             let openid = all.iter().any(|(s, _, _)| s == "openid");
             if openid && !offline {
                 d.warn("the provider speaks OpenID Connect (scope `openid`) but declares no offline-access scope: if refresh tokens need `offline_access` (or the provider's own), add it to available_scopes");

@@ -58,8 +58,8 @@ pub fn pattern(
             "Username and password".into(),
             format!("Your {service} username and password."),
         ),
-        Kind::Bearer => ("API token".into(), format!("A {service} API token.")),
-        Kind::ApiKey => ("API key".into(), format!("A {service} API key.")),
+        Kind::Bearer => ("API token".into(), format!("Your {service} API token.")),
+        Kind::ApiKey => ("API key".into(), format!("Your {service} API key.")),
         Kind::NoAuth => (
             "No authentication".into(),
             "A public server; nothing to enter.".into(),

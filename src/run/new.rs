@@ -310,14 +310,42 @@ fn prompt_error(e: dialoguer::Error) -> Error {
     Error::Usage(format!("no answer: {e}"))
 }
 
-/// The file that already defines `name`, if the connectors folder loads.
+/// The file under the connectors folder that already uses `name` as its display name or a
+/// previous name. Read leniently: a file that does not parse is left to `validate`.
 fn defined_elsewhere(root: &Path, dir: &Path, name: &str) -> Option<String> {
-    let loaded = crate::load::load_dir_report(root, dir).ok()?;
-    loaded
-        .connectors
-        .iter()
-        .find(|c| c.display_name == name || c.previous_names.iter().any(|p| p == name))
-        .map(|c| c.origin.file.display().to_string())
+    let mut stack = vec![dir.to_path_buf()];
+    let mut files = Vec::new();
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let hidden = e.file_name().to_string_lossy().starts_with('.');
+            if hidden {
+                continue;
+            }
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(p);
+            } else if crate::load::is_connector_file(&p) {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    files.into_iter().find_map(|p| {
+        let meta = std::fs::metadata(&p).ok()?;
+        if meta.len() > crate::load::MAX_FILE_BYTES {
+            return None;
+        }
+        let v: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(&p).ok()?).ok()?;
+        let same = v.get("display_name").and_then(|n| n.as_str()) == Some(name)
+            || v.get("skconn")
+                .and_then(|s| s.get("previous_names"))
+                .and_then(|l| l.as_sequence())
+                .is_some_and(|l| l.iter().any(|n| n.as_str() == Some(name)));
+        same.then(|| relative(root, &p))
+    })
 }
 
 fn report_notes(ctx: &Context, d: &Draft, explain: bool) {

@@ -175,7 +175,13 @@ fn new_never_overwrites_a_file() {
 
 #[test]
 fn a_display_name_another_file_has_is_refused() {
-    let repo = Repo::new();
+    let repo = Repo::new().connector(
+        "sub/old.yaml",
+        "display_name: Acme Old\nproxy_url: https://${HOST}\nauth_patterns: [{type: NO_AUTH}]\nskconn: {previous_names: [Acme Older]}\n",
+    );
+    repo.skconn(["new", "Acme Older", "--type", "bearer"])
+        .code(1)
+        .stderr_has("connectors/sub/old.yaml already defines a connector named \"Acme Older\"");
     repo.skconn(["new", "Acme CRM", "--type", "bearer"]).code(0);
     repo.skconn([
         "new",
@@ -309,7 +315,9 @@ fn slack_is_swagger_2_and_old() {
     assert_eq!(described, 67 - 63);
     let bot = all.iter().find(|s| s["scope"] == "chat:write:bot").unwrap();
     assert_eq!(bot["description"], "Author messages as a bot");
-    out.stderr_has("Swagger 2.0").stderr_has("1.7.0");
+    out.stderr_has("Swagger 2.0")
+        .stderr_has("1.7.0")
+        .stderr_has("pseudo-scope(s) `none`");
 }
 
 #[test]
