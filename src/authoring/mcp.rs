@@ -467,7 +467,7 @@ pub fn build(p: &Probe, opts: &Options) -> Result<Draft, Stop> {
         ),
         (_, k) => format!("--type {}", k.flag()),
     };
-    let mut prov = vec![
+    let prov = vec![
         "Derived by `skconn new --from-mcp`. Review every value before `skconn apply`.".to_string(),
         format!(
             "Probed: {} (unauthenticated initialize → {})",
@@ -475,28 +475,7 @@ pub fn build(p: &Probe, opts: &Options) -> Result<Draft, Stop> {
         ),
         format!("Found: {what} → {}", kind.api_type()),
     ];
-    let heuristics: Vec<String> = d
-        .notes_of(super::NoteKind::Heuristic)
-        .map(str::to_string)
-        .collect();
-    let warnings: Vec<String> = d
-        .notes_of(super::NoteKind::Warning)
-        .map(str::to_string)
-        .collect();
-    prov.push(if heuristics.is_empty() {
-        "Heuristics: none".into()
-    } else {
-        "Heuristics:".into()
-    });
-    prov.extend(heuristics.iter().map(|h| format!("  - {h}")));
-    if !warnings.is_empty() {
-        prov.push("Warnings:".into());
-        prov.extend(warnings.iter().map(|w| format!("  - {w}")));
-    }
-    d.provenance = prov
-        .iter()
-        .flat_map(|l| super::openapi::wrap(l, 96))
-        .collect();
+    d.set_provenance(prov);
     Ok(d)
 }
 

@@ -134,6 +134,31 @@ impl Draft {
             .map(|n| n.text.as_str())
     }
 
+    /// Sets the provenance header: `head` lines, then the heuristics and warnings noted so far,
+    /// wrapped to fit a comment.
+    pub fn set_provenance(&mut self, head: Vec<String>) {
+        let mut prov = head;
+        let heuristics: Vec<String> = self
+            .notes_of(NoteKind::Heuristic)
+            .map(str::to_string)
+            .collect();
+        let warnings: Vec<String> = self
+            .notes_of(NoteKind::Warning)
+            .map(str::to_string)
+            .collect();
+        if heuristics.is_empty() {
+            prov.push("Heuristics: none".into());
+        } else {
+            prov.push("Heuristics:".into());
+            prov.extend(heuristics.iter().map(|h| format!("  - {h}")));
+        }
+        if !warnings.is_empty() {
+            prov.push("Warnings:".into());
+            prov.extend(warnings.iter().map(|w| format!("  - {w}")));
+        }
+        self.provenance = prov.iter().flat_map(|l| writer::wrap(l, 96)).collect();
+    }
+
     /// The display name, once set.
     pub fn display_name(&self) -> &str {
         self.connector

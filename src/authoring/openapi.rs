@@ -473,17 +473,7 @@ pub fn derive(label: &str, bytes: &[u8], opts: &Options) -> Result<Draft, Stop> 
             .and_then(|c| c.security_schemes.as_ref())
             .unwrap_or(&empty)
     };
-    let resolve_scheme = |v: &Value| -> Value {
-        match str_of(v, "$ref") {
-            Some(r) => r
-                .rsplit('/')
-                .next()
-                .and_then(|n| defined.get(n))
-                .cloned()
-                .unwrap_or(Value::Null),
-            None => v.clone(),
-        }
-    };
+    let resolve_scheme = |v: &Value| resolve_ref(v, defined);
     let mut global_names: Vec<String> = Vec::new();
     for req in doc.security.iter().flatten() {
         for k in req.keys() {
@@ -767,15 +757,7 @@ pub fn derive(label: &str, bytes: &[u8], opts: &Options) -> Result<Draft, Stop> 
     }
 
     // ---- provenance ----
-    let heuristics: Vec<String> = d
-        .notes_of(super::NoteKind::Heuristic)
-        .map(str::to_string)
-        .collect();
-    let warnings: Vec<String> = d
-        .notes_of(super::NoteKind::Warning)
-        .map(str::to_string)
-        .collect();
-    let mut prov = vec![
+    let prov = vec![
         "Derived by `skconn new --from-openapi`. Review every value before `skconn apply`;"
             .to_string(),
         "run it again on a new version of the document and compare.".into(),
@@ -795,17 +777,7 @@ pub fn derive(label: &str, bytes: &[u8], opts: &Options) -> Result<Draft, Stop> 
             ),
         },
     ];
-    if heuristics.is_empty() {
-        prov.push("Heuristics: none".into());
-    } else {
-        prov.push("Heuristics:".into());
-        prov.extend(heuristics.iter().map(|h| format!("  - {h}")));
-    }
-    if !warnings.is_empty() {
-        prov.push("Warnings:".into());
-        prov.extend(warnings.iter().map(|w| format!("  - {w}")));
-    }
-    d.provenance = prov.into_iter().flat_map(|l| wrap(&l, 96)).collect();
+    d.set_provenance(prov);
     Ok(d)
 }
 
@@ -957,17 +929,7 @@ fn operations_report(
             .and_then(|c| c.parameters.as_ref())
             .unwrap_or(&empty)
     };
-    let resolve = |p: &Value| -> Value {
-        match str_of(p, "$ref") {
-            Some(r) => r
-                .rsplit('/')
-                .next()
-                .and_then(|n| shared_params.get(n))
-                .cloned()
-                .unwrap_or(Value::Null),
-            None => p.clone(),
-        }
-    };
+    let resolve = |p: &Value| resolve_ref(p, shared_params);
     let mut skip_headers = vec![
         "authorization".to_string(),
         "accept".into(),
@@ -1272,35 +1234,23 @@ fn absolute(u: &str, server: &str, d: &mut Draft) -> String {
     joined
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// A `$ref` to a local component (`#/components/securitySchemes/X`, `#/parameters/X`) replaced
+/// by the component; anything else as it is. Only one level: components are not dereferenced
+/// further.
+fn resolve_ref(v: &Value, components: &Map<String, Value>) -> Value {
+    match str_of(v, "$ref") {
+        Some(r) => r
+            .rsplit('/')
+            .next()
+            .and_then(|n| components.get(n))
+            .cloned()
+            .unwrap_or(Value::Null),
+        None => v.clone(),
+    }
 }
 
-/// Splits a long header line at spaces; continuation lines are indented.
-pub(super) fn wrap(line: &str, width: usize) -> Vec<String> {
-    if line.chars().count() <= width {
-        return vec![line.to_string()];
-    }
-    let body = line.trim_start_matches([' ', '-']);
-    let lead = &line[..line.len() - body.len()];
-    let pad = " ".repeat(lead.len() + 2);
-    let mut out = Vec::new();
-    let mut cur = lead.to_string();
-    let mut empty = true;
-    for w in body.split(' ') {
-        if !empty && cur.chars().count() + 1 + w.chars().count() > width {
-            out.push(std::mem::take(&mut cur));
-            cur.push_str(&pad);
-            empty = true;
-        }
-        if !empty {
-            cur.push(' ');
-        }
-        cur.push_str(w);
-        empty = false;
-    }
-    out.push(cur);
-    out
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -1326,15 +1276,5 @@ mod tests {
         assert_eq!(b.url, "https://{{hostname}}.eu/api/v3");
         assert_eq!(b.fields.len(), 1);
         assert_eq!(b.fields[0]["hint"], "HOSTNAME");
-    }
-
-    #[test]
-    fn wraps() {
-        let w = wrap(&format!("  - {}", "word ".repeat(40)), 40);
-        assert!(
-            w.len() > 3 && w.iter().all(|l| l.chars().count() <= 40),
-            "{w:?}"
-        );
-        assert!(w[1].starts_with("    "));
     }
 }

@@ -194,6 +194,33 @@ fn scalar(v: &Value) -> String {
     }
 }
 
+/// Splits a long header line at spaces; continuation lines are indented.
+pub fn wrap(line: &str, width: usize) -> Vec<String> {
+    if line.chars().count() <= width {
+        return vec![line.to_string()];
+    }
+    let body = line.trim_start_matches([' ', '-']);
+    let lead = &line[..line.len() - body.len()];
+    let pad = " ".repeat(lead.len() + 2);
+    let mut out = Vec::new();
+    let mut cur = lead.to_string();
+    let mut empty = true;
+    for w in body.split(' ') {
+        if !empty && cur.chars().count() + 1 + w.chars().count() > width {
+            out.push(std::mem::take(&mut cur));
+            cur.push_str(&pad);
+            empty = true;
+        }
+        if !empty {
+            cur.push(' ');
+        }
+        cur.push_str(w);
+        empty = false;
+    }
+    out.push(cur);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,5 +288,15 @@ mod tests {
             !schema_line(other.path(), &other.path().join("connectors/a.yaml"))
                 .contains("$schema=..")
         );
+    }
+
+    #[test]
+    fn wraps() {
+        let w = wrap(&format!("  - {}", "word ".repeat(40)), 40);
+        assert!(
+            w.len() > 3 && w.iter().all(|l| l.chars().count() <= 40),
+            "{w:?}"
+        );
+        assert!(w[1].starts_with("    "));
     }
 }
