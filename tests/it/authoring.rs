@@ -878,3 +878,70 @@ fn mcp_probe_falls_back_to_the_well_known_paths() {
     );
     validates(&repo, 1);
 }
+
+/// Runs `skconn ARGS` in a pseudo-terminal (util-linux `script`), typing `keys`.
+#[cfg(target_os = "linux")]
+fn in_terminal(repo: &Repo, args: &str, keys: &str) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("script")
+        .args([
+            "-qec",
+            &format!("{} {args}", env!("CARGO_BIN_EXE_skconn")),
+            "/dev/null",
+        ])
+        .current_dir(repo.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(keys.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn in_a_terminal_missing_answers_are_asked_for() {
+    const DOWN: &str = "\x1b[B";
+    let repo = Repo::new();
+    // Name, then the third type (bearer), then the base URL.
+    let screen = in_terminal(
+        &repo,
+        "new",
+        &format!("Acme Asked\r{DOWN}{DOWN}\rhttps://api.asked.example.net\r"),
+    );
+    assert!(
+        screen.contains("wrote connectors/acme-asked.yaml"),
+        "{screen}"
+    );
+    let c = written(&repo, "connectors/acme-asked.yaml");
+    assert_eq!(c["display_name"], "Acme Asked");
+    assert_eq!(pattern(&c)["type"], "BEARER");
+    assert_eq!(c["proxy_url"], "https://api.asked.example.net");
+
+    // Several schemes: the second one is picked from the list.
+    let screen = in_terminal(
+        &repo,
+        &format!("new --from-openapi {}", fixture("several-schemes.yaml")),
+        &format!("{DOWN}\r"),
+    );
+    assert!(
+        screen.contains("wrote connectors/acme-payments.yaml"),
+        "{screen}"
+    );
+    assert_eq!(
+        pattern(&written(&repo, "connectors/acme-payments.yaml"))["type"],
+        "BEARER"
+    );
+    validates(&repo, 2);
+}
