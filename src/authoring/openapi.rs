@@ -50,7 +50,7 @@ struct Doc {
     components: Option<Components>,
     #[serde(rename = "securityDefinitions")]
     security_definitions: Option<Map<String, Value>>,
-    parameters: Option<Map<String, Value>>,
+    parameters: Option<BTreeMap<String, Param>>,
     host: Option<Value>,
     #[serde(rename = "basePath")]
     base_path: Option<Value>,
@@ -70,7 +70,7 @@ struct Info {
 struct Components {
     #[serde(rename = "securitySchemes")]
     security_schemes: Option<Map<String, Value>>,
-    parameters: Option<Map<String, Value>>,
+    parameters: Option<BTreeMap<String, Param>>,
 }
 
 #[derive(Debug, Default, Deserialize, Clone)]
@@ -82,7 +82,7 @@ struct Server {
 #[derive(Debug, Default, Deserialize)]
 struct PathItem {
     servers: Option<Vec<Server>>,
-    parameters: Option<Vec<Value>>,
+    parameters: Option<Vec<Param>>,
     get: Option<Operation>,
     put: Option<Operation>,
     post: Option<Operation>,
@@ -97,7 +97,19 @@ struct PathItem {
 struct Operation {
     security: Option<Vec<Map<String, Value>>>,
     servers: Option<Vec<Server>>,
-    parameters: Option<Vec<Value>>,
+    parameters: Option<Vec<Param>>,
+}
+
+/// A parameter, or a `$ref` to a shared one: only what the header check needs (its schema and
+/// everything else are skipped unread).
+#[derive(Debug, Default, Deserialize)]
+struct Param {
+    #[serde(rename = "$ref")]
+    reference: Option<Value>,
+    name: Option<Value>,
+    #[serde(rename = "in")]
+    location: Option<Value>,
+    required: Option<Value>,
 }
 
 impl PathItem {
@@ -920,7 +932,7 @@ fn operations_report(
     global_names: &[String],
     key_header: Option<&str>,
 ) {
-    let empty = Map::new();
+    let empty = BTreeMap::new();
     let shared_params = if swagger {
         doc.parameters.as_ref().unwrap_or(&empty)
     } else {
@@ -929,7 +941,6 @@ fn operations_report(
             .and_then(|c| c.parameters.as_ref())
             .unwrap_or(&empty)
     };
-    let resolve = |p: &Value| resolve_ref(p, shared_params);
     let mut skip_headers = vec![
         "authorization".to_string(),
         "accept".into(),
@@ -980,11 +991,13 @@ fn operations_report(
                 .flatten()
                 .chain(item.parameters.iter().flatten())
             {
-                let p = resolve(p);
-                if str_of(&p, "in") != Some("header") {
+                let Some(p) = resolve_param(p, shared_params) else {
+                    continue;
+                };
+                if p.location.as_ref().and_then(Value::as_str) != Some("header") {
                     continue;
                 }
-                let Some(name) = str_of(&p, "name") else {
+                let Some(name) = p.name.as_ref().and_then(Value::as_str) else {
                     continue;
                 };
                 let lower = name.to_ascii_lowercase();
@@ -992,7 +1005,7 @@ fn operations_report(
                     continue; // the operation's own parameter overrides the path item's
                 }
                 seen.push(lower.clone());
-                if p.get("required") == Some(&Value::Bool(true)) && !skip_headers.contains(&lower) {
+                if p.required == Some(Value::Bool(true)) && !skip_headers.contains(&lower) {
                     headers.entry(lower).or_insert((name.to_string(), 0)).1 += 1;
                 }
             }
@@ -1234,7 +1247,16 @@ fn absolute(u: &str, server: &str, d: &mut Draft) -> String {
     joined
 }
 
-/// A `$ref` to a local component (`#/components/securitySchemes/X`, `#/parameters/X`) replaced
+/// A parameter, or the shared one its `$ref` names (`#/components/parameters/X`, Swagger
+/// `#/parameters/X`).
+fn resolve_param<'a>(p: &'a Param, shared: &'a BTreeMap<String, Param>) -> Option<&'a Param> {
+    match p.reference.as_ref().and_then(Value::as_str) {
+        Some(r) => r.rsplit('/').next().and_then(|n| shared.get(n)),
+        None => Some(p),
+    }
+}
+
+/// A `$ref` to a local component (`#/components/securitySchemes/X`) replaced
 /// by the component; anything else as it is. Only one level: components are not dereferenced
 /// further.
 fn resolve_ref(v: &Value, components: &Map<String, Value>) -> Value {
