@@ -945,3 +945,19 @@ fn in_a_terminal_missing_answers_are_asked_for() {
     );
     validates(&repo, 2);
 }
+
+#[test]
+fn new_needs_no_credentials_and_follows_connectors_dir() {
+    // The environment's variables are not set here: `new` still works, in `connectors_dir`.
+    let repo = Repo::new().file(
+        "skconn.yaml",
+        "connectors_dir: defs\nenvironments:\n  prod:\n    url: ${PROD_URL}\n    client_id: ${PROD_ID}\n    client_secret: ${PROD_SECRET}\n",
+    );
+    repo.skconn(["new", "Acme Defs", "--type", "basic"])
+        .code(0)
+        .stdout_has("wrote defs/acme-defs.yaml");
+    assert_eq!(
+        written(&repo, "defs/acme-defs.yaml")["auth_patterns"][0]["type"],
+        "BASIC"
+    );
+}
