@@ -452,7 +452,7 @@ pub fn build(p: &Probe, opts: &Options) -> Result<Draft, Stop> {
         true,
         &name,
         opts.header.as_deref(),
-        Vec::new(),
+        template::placeholder_fields(&proxy_url),
     );
     d.connector.insert("auth_patterns".into(), json!([pattern]));
 

@@ -646,7 +646,11 @@ pub fn derive(label: &str, bytes: &[u8], opts: &Options) -> Result<Draft, Stop> 
     let base = match &opts.proxy_url {
         Some(u) => {
             d.decide(format!("proxy_url `{u}` from --proxy-url"));
-            apply_variables(u, None)
+            Base {
+                url: u.clone(),
+                fields: template::placeholder_fields(u),
+                notes: Vec::new(),
+            }
         }
         None => choose_server(&doc, swagger, opts, &mut d).map_err(Stop::Refuse)?,
     };

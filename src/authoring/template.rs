@@ -37,6 +37,25 @@ pub fn path_param(name: &str, label: &str, hint: Option<&str>) -> Value {
     f
 }
 
+/// A path-parameter field for each `{{placeholder}}` of a URL the user gave.
+pub fn placeholder_fields(url: &str) -> Vec<Value> {
+    let mut out: Vec<Value> = Vec::new();
+    let mut rest = url;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else { break };
+        let name = after[..end].trim();
+        if !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !out.iter().any(|f| f["field_name"] == json!(name))
+        {
+            out.push(path_param(name, &super::title_case(name), None));
+        }
+        rest = &after[end + 2..];
+    }
+    out
+}
+
 /// An auth pattern of `kind` with the usual field names. `path_params` go into `fields`, or
 /// `account_fields` for OAuth. Values the user must fill in are commented in `draft` (pattern
 /// index 0).
@@ -167,8 +186,12 @@ pub fn build(input: &Input) -> Draft {
         )),
     );
     d.comment("description", "FILL IN: one sentence users read.");
+    let mut params = Vec::new();
     let url = match &input.proxy_url {
-        Some(u) => u.clone(),
+        Some(u) => {
+            params = placeholder_fields(u);
+            u.clone()
+        }
         None => {
             d.comment(
                 "proxy_url",
@@ -192,7 +215,7 @@ pub fn build(input: &Input) -> Draft {
         input.mcp,
         &input.display_name,
         input.header.as_deref(),
-        Vec::new(),
+        params,
     );
     d.connector
         .insert("auth_patterns".into(), Value::Array(vec![Value::Object(p)]));

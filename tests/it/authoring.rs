@@ -142,6 +142,31 @@ fn every_template_round_trips_through_validate() {
 }
 
 #[test]
+fn placeholders_of_a_given_proxy_url_get_fields() {
+    let repo = Repo::new();
+    repo.skconn([
+        "new",
+        "Acme Tenant",
+        "--type",
+        "oauth",
+        "--proxy-url",
+        "https://{{subdomain}}.acme.example.net/api",
+    ])
+    .code(0);
+    let c = written(&repo, "connectors/acme-tenant.yaml");
+    let f = &pattern(&c)["account_fields"][0];
+    assert_eq!(f["field_name"], "subdomain");
+    assert_eq!(f["is_path_param"], true);
+    let (c, _) = from_openapi(
+        &fixture("custom-header.json"),
+        &["--proxy-url", "https://{{region}}.search.example.net"],
+    );
+    assert_eq!(c["proxy_url"], "https://{{region}}.search.example.net");
+    assert_eq!(pattern(&c)["fields"][1]["field_name"], "region");
+    validates(&repo, 1);
+}
+
+#[test]
 fn new_never_overwrites_a_file() {
     let repo = Repo::new().connector("acme-crm.yaml", "# mine\n");
     repo.skconn(["new", "Acme CRM", "--type", "bearer"])
