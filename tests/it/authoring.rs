@@ -560,6 +560,9 @@ fn a_relative_server_needs_a_base_url() {
         .stderr_has("--base-url");
     let (c, _) = from_openapi(&doc, &["--base-url", "https://acme.example.net/"]);
     assert_eq!(c["proxy_url"], "https://acme.example.net/api/v3");
+    let (c, out) = from_openapi(&doc, &["--base-url", "https://your-company.net"]);
+    assert_eq!(c["proxy_url"], "https://your-company.net/api/v3");
+    out.stderr_has("`your-company.net` looks like a placeholder");
 }
 
 #[test]
