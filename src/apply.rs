@@ -3,7 +3,9 @@
 //!
 //! Order: creates and updates first (in parallel, bounded), deletes last, so that nothing is
 //! removed before what replaces it exists. A create whose answer was lost is never blindly sent
-//! again: the environment is listed and a connector of that name counts as created.
+//! again: the environment is listed and a connector of that name counts as created. A delete
+//! the plan shows as blocked (the connector still has connections) is never sent: it is
+//! reported with the steps that unblock it.
 
 use crate::model::Live;
 use crate::plan::{Action, Change, EnvPlan};
@@ -14,9 +16,14 @@ use tokio::sync::Semaphore;
 /// What happened to one change.
 #[derive(Debug, Clone)]
 pub enum Status {
-    Applied { note: Option<String> },
+    Applied {
+        note: Option<String>,
+    },
     Failed(String),
     NotAttempted(String),
+    /// Held back by the plan: a delete of a connector still in use, which the server refuses.
+    /// Not sent; the text says what to do first.
+    Blocked(String),
 }
 
 #[derive(Debug, Clone)]
@@ -45,7 +52,7 @@ impl EnvOutcome {
             match o.status {
                 Status::Applied { .. } => c.0 += 1,
                 Status::Failed(_) => c.1 += 1,
-                Status::NotAttempted(_) => c.2 += 1,
+                Status::NotAttempted(_) | Status::Blocked(_) => c.2 += 1,
             }
         }
         c
@@ -57,6 +64,16 @@ impl EnvOutcome {
                 .changes
                 .iter()
                 .all(|o| matches!(o.status, Status::Applied { .. }))
+    }
+
+    /// Whether something went wrong: an error, a failed change, a change not attempted. A
+    /// blocked change was planned as such and is not a failure (later environments go on).
+    pub fn has_failures(&self) -> bool {
+        self.error.is_some()
+            || self
+                .changes
+                .iter()
+                .any(|o| matches!(o.status, Status::Failed(_) | Status::NotAttempted(_)))
     }
 
     /// Every change of `plan` marked as not attempted, for an environment that was skipped.
@@ -91,7 +108,10 @@ pub async fn apply_env(
     let total = plan.changes.len();
     let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut results: Vec<Option<ChangeOutcome>> = vec![None; total];
-    let phases: [&[Action]; 2] = [&[Action::Create, Action::Update], &[Action::Delete]];
+    let phases: [&[Action]; 2] = [
+        &[Action::Create, Action::Adopt, Action::Update],
+        &[Action::Delete],
+    ];
     for actions in phases {
         let sem = Arc::new(Semaphore::new(parallelism.max(1)));
         let mut set = tokio::task::JoinSet::new();
@@ -154,7 +174,8 @@ async fn apply_change(client: &Client, change: &Change) -> ChangeOutcome {
                 Err(msg) => Status::Failed(msg),
             }
         }
-        Action::Update => {
+        // Adopting is an update with the same content: it writes the marker.
+        Action::Update | Action::Adopt => {
             let body = change.body.as_ref().expect("an update carries its body");
             let id = change
                 .identifier
@@ -167,6 +188,9 @@ async fn apply_change(client: &Client, change: &Change) -> ChangeOutcome {
                 }
                 Err(e) => Status::Failed(e.to_string()),
             }
+        }
+        Action::Delete if crate::plan::usage::blocked(change) => {
+            Status::Blocked(unblock_steps(change))
         }
         Action::Delete => {
             let id = change
@@ -192,6 +216,24 @@ async fn apply_change(client: &Client, change: &Change) -> ChangeOutcome {
         status,
         written,
     }
+}
+
+/// Why a blocked delete was not sent, and what to do before it can be.
+fn unblock_steps(change: &Change) -> String {
+    let what = match &change.usage {
+        Some(crate::plan::Usage::Known {
+            connections,
+            connected_accounts,
+        }) => format!(
+            "{} connection(s) with {} connected account(s)",
+            connections.counts.total, connected_accounts.total
+        ),
+        _ => "connections".to_string(),
+    };
+    format!(
+        "blocked: in use by {what}. To delete it: in the Scalekit dashboard, open the connector \"{}\" and its connections; delete each connection's connected accounts (their users lose access until they connect again), then delete the connections (draft and disabled ones too); then run skconn apply again",
+        change.display_name
+    )
 }
 
 /// How many times a create is sent when listing proves that the earlier try did not land.

@@ -4,14 +4,16 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-const LONG_ABOUT: &str = "\
-skconn keeps Scalekit custom connectors as YAML files in git and makes every environment match them.
+const LONG_ABOUT: &str =
+    "skconn keeps Scalekit custom connectors as YAML files in git and makes every \
+environment match them.
 
-Each file under connectors/ is one connector, written as the API object in YAML. `skconn plan` loads
-the files, lists the custom connectors of every environment configured in skconn.yaml and prints what
-would change; `skconn apply` makes those changes. Without a skconn.yaml, skconn uses the environment
-named by SCALEKIT_ENVIRONMENT_URL, SCALEKIT_CLIENT_ID and SCALEKIT_CLIENT_SECRET, or, when those are
-not set, an embedded local environment kept in .skconn/local.json, so it works with no credentials.";
+Each file under connectors/ is one connector, written as the API object in YAML. `skconn plan` \
+loads the files, lists the custom connectors of every environment configured in skconn.yaml and \
+prints what would change; `skconn apply` makes those changes. Without a skconn.yaml, skconn uses \
+the environment named by SCALEKIT_ENVIRONMENT_URL, SCALEKIT_CLIENT_ID and SCALEKIT_CLIENT_SECRET, \
+or, when those are not set, an embedded local environment kept in .skconn/local.json, so it works \
+with no credentials.";
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -20,42 +22,34 @@ Exit codes:
   2  plan --detailed-exitcode: changes present
   3  the plan was refused as unsafe
   4  apply: some changes were applied and some failed
-  5  apply: every change was applied, but the server did not keep what was written
+  5  apply: all applied, but the server did not keep what was written
 
 Environment:
   NO_COLOR           disables colour (as does --color never)
+  GITHUB_ACTIONS     `true` turns colour on in the job log (--color auto)
   RUST_LOG           log filter, e.g. skconn=debug (overrides -v/-q)
   SKCONN_CONFIG      the configuration file (as --config)";
 
+/// The help heading of the flags every command takes.
+const GLOBAL: &str = "Global options";
+
 #[derive(Debug, Parser)]
-#[command(name = "skconn", version, about = "GitOps for Scalekit custom connectors: validate, plan and apply connectors/ to every environment", long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+#[command(name = "skconn", max_term_width = 100, version = crate::build_info::VERSION_LINE, about = "GitOps for Scalekit custom connectors: validate, plan and apply connectors/ to every environment", long_about = LONG_ABOUT, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// The configuration file. Its folder is the repository root.
-    #[arg(long, global = true, value_name = "PATH", env = "SKCONN_CONFIG")]
+    /// The configuration file; its folder is the repository root.
+    #[arg(long, global = true, value_name = "PATH", env = "SKCONN_CONFIG", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
 
     /// More detail on stderr: -v info, -vv debug, -vvv trace.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
 
-    /// Only errors on stderr.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    /// Print only errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL)]
     pub quiet: bool,
 
-    /// Timeout of one HTTP request, in seconds (retries get their own).
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30)]
-    pub timeout: u64,
-
-    /// Attempts per request before giving up (retries on 429, 5xx, timeouts, lost connections).
-    #[arg(long, global = true, value_name = "N", default_value_t = 6)]
-    pub max_attempts: u32,
-
-    /// Overall limit for one request and its retries, in seconds.
-    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 300)]
-    pub deadline: u64,
-
-    /// When to use colour. `auto` uses it on a terminal unless NO_COLOR is set.
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    /// When to colour: `auto` on a terminal or in GitHub Actions, unless NO_COLOR is set.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = GLOBAL)]
     pub color: ColorChoice,
 
     #[command(subcommand)]
@@ -71,28 +65,72 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Load and check every connector file and skconn.yaml. Sends nothing anywhere.
+    /// Check the connector files and skconn.yaml; sends nothing.
     Validate,
     /// Show what apply would change in each environment.
     Plan(PlanArgs),
-    /// Plan, ask for confirmation, then make every environment match the files.
+    /// Plan, confirm, then make every environment match the files.
     Apply(ApplyArgs),
-    /// Show how two environments' live connectors differ (exit 2 when they do).
+    /// Show how two environments' connectors differ (exit 2 if so).
     Compare(CompareArgs),
     /// Write a connector file for each live connector that has none yet.
     Import(ImportArgs),
-    /// Write a new connector file: from a template, an OpenAPI document, or by probing an MCP server.
+    /// Write a new connector file from a template, an OpenAPI document or an MCP server.
     #[command(long_about = NEW_LONG_ABOUT, after_help = NEW_AFTER_HELP)]
     New(NewArgs),
-    /// Print the JSON Schema of connector files.
-    Schema,
-    /// Run the Scalekit-compatible emulator in the foreground (for demos and tests).
+    /// Print the JSON Schema of connector files (or of skconn.yaml).
+    Schema(SchemaArgs),
+    /// Run the Scalekit-compatible emulator (for demos and tests).
     Emulator(EmulatorArgs),
+    /// Start a connectors repository (config, examples, schemas, CI).
+    Init(InitArgs),
+    /// Print the completion script for a shell.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `skconn man > skconn.1`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Writes skconn.yaml, connectors/example.yaml, schema/*.schema.json and .gitignore, plus
+.github/workflows/skconn-{plan,apply,drift}.yml (--ci github) or .gitlab-ci.yml (--ci gitlab).
+Never overwrites a file: existing ones are listed as skipped. Ends by printing the variables and
+secrets to set, per environment. Needs no credentials.")]
+pub struct InitArgs {
+    /// The folder to start the repository in (created if missing).
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+
+    /// An environment, in the order apply visits them (repeatable; default: dev, prod).
+    #[arg(long = "env", value_name = "NAME")]
+    pub envs: Vec<String>,
+
+    /// The CI files to write.
+    #[arg(long, value_enum, default_value_t = CiChoice::Github, value_name = "CI")]
+    pub ci: CiChoice,
+}
+
+/// Which CI system `skconn init` writes files for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CiChoice {
+    /// GitHub Actions workflows in .github/workflows/.
+    Github,
+    /// A .gitlab-ci.yml that runs skconn's container image.
+    Gitlab,
+    /// No CI files.
+    None,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// Only these environments (repeatable). Default: every environment in skconn.yaml.
+    /// Only this environment (repeatable; all by default).
     #[arg(long = "env", value_name = "NAME")]
     pub envs: Vec<String>,
 
@@ -100,9 +138,9 @@ pub struct PlanArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
 
-    /// Output format on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT")]
-    pub format: Format,
+    /// Output format of the plan on stdout.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text, value_name = "FORMAT")]
+    pub format: PlanFormat,
 
     /// Also save the plan to FILE, for `skconn apply FILE`.
     #[arg(long, value_name = "FILE")]
@@ -110,34 +148,83 @@ pub struct PlanArgs {
 
     #[command(flatten)]
     pub safety: SafetyArgs,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+/// How skconn talks HTTP: only on the commands that call an environment.
+#[derive(Debug, Clone, Copy, Args)]
+#[command(next_help_heading = "HTTP options")]
+pub struct HttpArgs {
+    /// Timeout of one HTTP request, in seconds; each retry gets a timeout of its own.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+
+    /// Attempts per HTTP request; 429, 5xx and network errors are retried.
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    pub max_attempts: u32,
+
+    /// Overall limit for one HTTP request and all its retries, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub deadline: u64,
+}
+
+/// The output formats of `plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// Terraform-like text, coloured on a terminal.
+    Text,
+    /// One JSON document, a contract with a format_version.
+    Json,
+    /// Markdown for pull-request comments, under GitHub's 65,536-character limit.
+    Markdown,
+    /// The requests apply would send, as documented curl commands.
+    Curl,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which schema to print.
+    #[arg(value_enum, default_value_t = SchemaKind::Connector, value_name = "WHICH")]
+    pub which: SchemaKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    /// Connector files (connectors/*.yaml).
+    Connector,
+    /// The configuration file (skconn.yaml).
+    Config,
 }
 
 /// Flags that let a plan past the safety checks.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct SafetyArgs {
-    /// Go past the change threshold (by default a plan may not delete, or update, more than 30%
-    /// of an environment's managed connectors once it holds at least 10).
+    /// Go past the change threshold: by default, a plan may not delete or update over 30% of
+    /// the managed connectors of an environment holding 10 or more.
     #[arg(long)]
     pub force: bool,
 
-    /// Let an empty or missing connectors folder delete connectors.
+    /// Allow deletes although the connectors folder is empty or missing.
     #[arg(long)]
     pub allow_empty: bool,
 }
 
+/// The output formats of `compare`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// Terraform-like text, coloured on a terminal.
+    /// Text for people, coloured on a terminal.
     Text,
-    /// One JSON document (a documented contract with a format_version).
+    /// One JSON document, a contract with a format_version.
     Json,
-    /// Markdown for pull-request comments, under GitHub's 65,536-character limit.
+    /// Markdown, for pull-request comments and job summaries.
     Markdown,
 }
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// Only these environments (repeatable). Default: every environment in skconn.yaml.
+    /// Only this environment (repeatable; all by default).
     #[arg(long = "env", value_name = "NAME")]
     pub envs: Vec<String>,
 
@@ -149,12 +236,16 @@ pub struct ApplyArgs {
     #[arg(value_name = "PLAN_FILE")]
     pub plan_file: Option<PathBuf>,
 
-    /// Requests in flight at once per environment (default 8, or `parallelism` in skconn.yaml).
+    /// Requests in flight at once per environment; the default is `parallelism` in skconn.yaml,
+    /// or 8.
     #[arg(long, value_name = "N")]
     pub parallelism: Option<usize>,
 
     #[command(flatten)]
     pub safety: SafetyArgs,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 #[derive(Debug, Args)]
@@ -167,9 +258,12 @@ pub struct CompareArgs {
     #[arg(value_name = "ENV_B")]
     pub b: String,
 
-    /// Output format on stdout.
+    /// Output format of the comparison on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT")]
     pub format: Format,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 #[derive(Debug, Args)]
@@ -183,9 +277,12 @@ pub struct ImportArgs {
     #[arg(long = "name", value_name = "DISPLAY_NAME")]
     pub names: Vec<String>,
 
-    /// Overwrite files that already exist.
+    /// Overwrite connector files that already exist.
     #[arg(long)]
     pub force: bool,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 #[derive(Debug, Args)]
@@ -226,6 +323,21 @@ pub struct EmulatorArgs {
     /// Inject a fault (repeatable); see the README for the syntax.
     #[arg(long = "fault", value_name = "SPEC")]
     pub faults: Vec<String>,
+
+    /// Give a connector a connection (repeatable): PROVIDER_KEY=NAME[:STATUS[:ACCOUNTS]], e.g.
+    /// `my_asana:48213=asana-live:COMPLETED:37`. A connector with connections refuses deletion.
+    #[arg(long = "connection", value_name = "SPEC")]
+    pub connections: Vec<String>,
+
+    /// How a delete of a connector with connections is refused: 400 (FAILED_PRECONDITION) or
+    /// 403 (PERMISSION_DENIED).
+    #[arg(long, default_value = "400", value_name = "STATUS", value_parser = ["400", "403"])]
+    pub in_use_status: String,
+
+    /// Serve no app-connections listing (`/api/v1/connections/app` answers 404), as a server
+    /// without that preview endpoint.
+    #[arg(long)]
+    pub no_app_connections: bool,
 }
 
 const NEW_LONG_ABOUT: &str = "\
@@ -309,6 +421,15 @@ pub struct NewArgs {
     /// Print every decision and its reason on stderr.
     #[arg(long)]
     pub explain: bool,
+
+    /// Timeout of each request fetching a document or probing a server, in seconds.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 30,
+        help_heading = "HTTP options"
+    )]
+    pub timeout: u64,
 }
 
 /// The auth patterns `skconn new --type` writes.

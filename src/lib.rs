@@ -5,12 +5,14 @@
 //!
 //! ```text
 //! files ──load──▶ Desired ─┐
-//!                          ├─normalize─▶ plan::diff ─▶ Plan ─┬─▶ render (text, json, markdown)
+//!                          ├─normalize─▶ plan::diff ─▶ Plan ─┬─▶ render (text, json, markdown, curl)
 //! API ───remote─▶ Live ────┘                                 └─▶ apply ──remote──▶ API
 //! ```
 //!
-//! `settings` resolves flags, environment variables and `skconn.yaml` once; `run` wires the
-//! commands; `emulator` is a Scalekit-compatible server used by tests and the local environment.
+//! `settings` resolves flags, environment variables and `skconn.yaml` once (its vocabulary is
+//! `config`); `run` wires the commands; `emulator` is a Scalekit-compatible server used by tests
+//! and the local environment; `scaffold` renders the files `skconn init` writes; `build_info` is
+//! what the build knew (version, commit, target).
 
 /// Where editors find the JSON Schema of connector files (the committed copy in this
 /// repository, `schema/connector.schema.json`, is the same document).
@@ -18,7 +20,9 @@ pub const SCHEMA_URL: &str = "../schema/connector.schema.json";
 
 pub mod apply;
 pub mod authoring;
+pub mod build_info;
 pub mod cli;
+pub mod config;
 pub mod emulator;
 pub mod error;
 pub mod load;
@@ -29,6 +33,7 @@ pub mod plan;
 pub mod remote;
 pub mod render;
 pub mod run;
+pub mod scaffold;
 pub mod schema;
 pub mod secret;
 pub mod settings;

@@ -28,8 +28,8 @@ fn real_main() -> i32 {
             };
         }
     };
-    init_logging(cli.verbose, cli.quiet);
     let color = cli.color;
+    init_logging(cli.verbose, cli.quiet, color);
     let code = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -46,7 +46,7 @@ fn real_main() -> i32 {
     code
 }
 
-fn init_logging(verbose: u8, quiet: bool) {
+fn init_logging(verbose: u8, quiet: bool, color: skconn::cli::ColorChoice) {
     use tracing_subscriber::EnvFilter;
     let default = match (quiet, verbose) {
         (true, _) => "error",
@@ -59,7 +59,10 @@ fn init_logging(verbose: u8, quiet: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(LogWriter)
-        .with_ansi(skconn::output::stderr_is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_ansi(skconn::output::use_color(
+            color,
+            skconn::output::stderr_is_terminal(),
+        ))
         .with_target(false)
         .init();
 }

@@ -44,14 +44,15 @@ impl Style {
     }
 }
 
-/// Whether to colour a stream: `always`, `never`, or on a terminal unless `NO_COLOR` is set
-/// (to anything but the empty string) or `TERM=dumb`.
+/// Whether to colour a stream: `always`, `never`, or on a terminal or in a GitHub Actions job
+/// log (`GITHUB_ACTIONS=true`, whose log shows colours) unless `NO_COLOR` is set (to anything
+/// but the empty string) or `TERM=dumb`.
 pub fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            is_terminal
+            (is_terminal || std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true"))
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                 && std::env::var("TERM").map_or(true, |t| t != "dumb")
         }

@@ -11,6 +11,7 @@
 //!     client_id: ${SCALEKIT_DEV_CLIENT_ID}
 //!     client_secret: ${SCALEKIT_DEV_CLIENT_SECRET}
 //!     prune: managed                  # off (default) | managed | all
+//!     usage: off                      # on (default) | off: no usage look-ups in plans
 //! show_vars: [API_HOST]               # variables whose values connector files may show
 //! ```
 //!
@@ -33,6 +34,14 @@ pub enum Prune {
     Managed,
     /// Delete every custom connector not in the files.
     All,
+}
+
+/// Whether plans look up who uses a connector before deleting it or changing its auth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum UsageSwitch {
+    On,
+    Off,
 }
 
 /// Where an environment lives.
@@ -58,6 +67,9 @@ pub struct Environment {
     pub protect: Vec<String>,
     /// Requests in flight at once, when set in skconn.yaml.
     pub parallelism: Option<usize>,
+    /// Look up connections and connected accounts for deletes and auth-relevant updates
+    /// (`usage: on`, the default; `usage: off` for a token without that permission).
+    pub usage: bool,
 }
 
 /// Everything a command needs to know, resolved.
@@ -100,6 +112,8 @@ struct FileEnvironment {
     protect: Vec<String>,
     #[serde(default)]
     parallelism: Option<usize>,
+    #[serde(default)]
+    usage: Option<UsageSwitch>,
 }
 
 /// Reads the process environment. A function so that resolution can be tested without touching
@@ -172,6 +186,7 @@ impl Settings {
                     prune: Prune::Off,
                     protect: Vec::new(),
                     parallelism: None,
+                    usage: true,
                 }
             }
             None => Environment {
@@ -182,6 +197,7 @@ impl Settings {
                 prune: Prune::Managed,
                 protect: Vec::new(),
                 parallelism: None,
+                usage: true,
             },
         };
         Ok(Settings {
@@ -200,6 +216,12 @@ impl Settings {
                 .map_err(|e| Error::io("cannot read the working directory", e))?,
         };
         let display = path.to_path_buf();
+        // The vocabulary first: every unknown key, misspelt word and wrong type at once, each
+        // at its line and column.
+        let problems = crate::config::check(&display, text);
+        if !problems.is_empty() {
+            return Err(Error::Input(problems));
+        }
         let config: FileConfig = serde_yaml::from_str(text).map_err(|e| {
             let mut d = Diagnostic::new(&display, yaml_message(&e))
                 .help("see the README section on skconn.yaml for the format");
@@ -240,7 +262,7 @@ impl Settings {
                         Diagnostic::new(&display, yaml_message(&e))
                             .at(l, c)
                             .field(format!("environments.{name}"))
-                            .help("an environment has `url`, `client_id`, `client_secret`, and optionally `prune: off|managed|all`, `protect: [names]`, `parallelism: N`"),
+                            .help("an environment has `url`, `client_id`, `client_secret`, and optionally `prune: off|managed|all`, `protect: [names]`, `parallelism: N`, `usage: on|off`"),
                     );
                     continue;
                 }
@@ -339,6 +361,7 @@ impl Settings {
                 prune,
                 protect: env.protect,
                 parallelism: env.parallelism,
+                usage: env.usage != Some(UsageSwitch::Off),
             });
         }
         if config.environments.is_empty() {
@@ -515,6 +538,59 @@ mod tests {
         assert_eq!(all.value, "1---${A}");
         assert_eq!(all.used, [("A".to_string(), "1".to_string())]);
         assert_eq!(all.missing, ["B", "C"]);
+    }
+
+    /// The field names serde reads for a struct (serde hands them to `deserialize_struct`).
+    fn serde_fields<T: for<'de> Deserialize<'de>>() -> &'static [&'static str] {
+        use serde::de::{value::Error as E, Error, Visitor};
+        struct Capture<'a>(&'a mut &'static [&'static str]);
+        impl<'de> serde::Deserializer<'de> for Capture<'_> {
+            type Error = E;
+            fn deserialize_any<V: Visitor<'de>>(self, _: V) -> std::result::Result<V::Value, E> {
+                Err(E::custom("not a struct"))
+            }
+            fn deserialize_struct<V: Visitor<'de>>(
+                self,
+                _: &'static str,
+                fields: &'static [&'static str],
+                _: V,
+            ) -> std::result::Result<V::Value, E> {
+                *self.0 = fields;
+                Err(E::custom("captured"))
+            }
+            serde::forward_to_deserialize_any! {
+                bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+                byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+                identifier ignored_any
+            }
+        }
+        let mut fields: &'static [&'static str] = &[];
+        let _ = T::deserialize(Capture(&mut fields));
+        fields
+    }
+
+    /// The vocabulary table (`config`) and what this module reads are the same keys: a key
+    /// added to one must be added to the other.
+    #[test]
+    fn the_config_vocabulary_names_exactly_the_keys_read_here() {
+        let names = |keys: &[crate::config::Key]| {
+            let mut v: Vec<&str> = keys.iter().map(|k| k.name).collect();
+            v.sort_unstable();
+            v
+        };
+        let sorted = |f: &[&'static str]| {
+            let mut v = f.to_vec();
+            v.sort_unstable();
+            v
+        };
+        assert_eq!(
+            names(crate::config::TOP),
+            sorted(serde_fields::<FileConfig>())
+        );
+        assert_eq!(
+            names(crate::config::ENVIRONMENT),
+            sorted(serde_fields::<FileEnvironment>())
+        );
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! to the contract in `scalekit-api.md`.
 //!
 //! It serves the token endpoint, the list, create, update and delete endpoints, with the
-//! contract's validation rules, error shapes, pagination, identifiers and server-owned fields.
+//! contract's validation rules, error shapes, pagination, identifiers and server-owned fields,
+//! and the connections and connected-accounts listings (`usage`) that say who uses a connector.
 //! skconn's client is tolerant; this server is strict, so that anything the client gets away
 //! with here is something the real server accepts too.
 //!
@@ -16,9 +17,11 @@
 mod fault;
 mod server;
 mod state;
+mod usage;
 mod validate;
 
 pub use fault::{Fault, FaultKind, Matcher, ParseFaultError, Rewrite};
+pub use usage::{InUseRefusal, SeedConnection, UsageOptions};
 
 use serde_json::{Map, Value};
 use server::Shared;
@@ -53,6 +56,10 @@ pub struct Config {
     pub faults: Vec<Fault>,
     /// A change the server makes to what it stores (see [`Rewrite`]).
     pub rewrite: Rewrite,
+    /// How the connections and connected-accounts endpoints answer (see [`UsageOptions`]).
+    pub usage: UsageOptions,
+    /// Connections created at start (see [`SeedConnection`]).
+    pub connections: Vec<SeedConnection>,
 }
 
 impl Default for Config {
@@ -68,6 +75,8 @@ impl Default for Config {
             seed: None,
             faults: Vec::new(),
             rewrite: Rewrite::None,
+            usage: UsageOptions::default(),
+            connections: Vec::new(),
         }
     }
 }
@@ -85,6 +94,8 @@ impl std::fmt::Debug for Config {
             .field("seed", &self.seed)
             .field("faults", &self.faults)
             .field("rewrite", &self.rewrite)
+            .field("usage", &self.usage)
+            .field("connections", &self.connections)
             .finish()
     }
 }
@@ -273,18 +284,102 @@ impl Emulator {
         inner.store.save().expect("emulator: save the state file");
     }
 
-    /// Marks a connector as having connections or connected accounts: deleting it then fails.
+    /// Adds a connection to the connector with this display name (as if made in the
+    /// dashboard; not counted as a request). `status` is `DRAFT`, `IN_PROGRESS` or
+    /// `COMPLETED`; `name` is the connection name (`key_id`). Returns the connection id. A
+    /// connector with connections refuses to be deleted.
+    ///
+    /// # Panics
+    /// If no connector has this display name, the status is unknown or the name is taken.
+    pub fn add_connection(
+        &self,
+        display_name: &str,
+        name: &str,
+        status: &str,
+        enabled: bool,
+    ) -> String {
+        let identifier = self
+            .connector(display_name)
+            .and_then(|c| c["identifier"].as_str().map(str::to_string))
+            .unwrap_or_else(|| {
+                panic!("emulator add_connection: no connector named {display_name:?}")
+            });
+        self.add_connection_for_key(&identifier, name, status, enabled)
+    }
+
+    /// Adds a connection whose `provider_key` is exactly `provider_key` (a suffixed key, or
+    /// one of a connector that does not exist).
+    pub fn add_connection_for_key(
+        &self,
+        provider_key: &str,
+        name: &str,
+        status: &str,
+        enabled: bool,
+    ) -> String {
+        let mut inner = self.shared.lock();
+        let salt = inner.store.salt;
+        let id = inner
+            .store
+            .usage
+            .add_connection(salt, provider_key, name, status, enabled);
+        inner.store.save().expect("emulator: save the state file");
+        id
+    }
+
+    /// Adds `count` connected accounts with this status (`ACTIVE`, `EXPIRED`, `PENDING_AUTH`,
+    /// `PENDING_VERIFICATION`, `DISCONNECTED`) to the connection named `connection`.
+    ///
+    /// # Panics
+    /// If there is no such connection, or the status is unknown.
+    pub fn add_connected_accounts(&self, connection: &str, status: &str, count: usize) {
+        let mut inner = self.shared.lock();
+        let salt = inner.store.salt;
+        inner
+            .store
+            .usage
+            .add_accounts(salt, connection, status, count);
+        inner.store.save().expect("emulator: save the state file");
+    }
+
+    /// Removes the connections of the connector with this display name and their connected
+    /// accounts (what a user does in the dashboard before deleting it). Returns how many
+    /// connections went.
     ///
     /// # Panics
     /// If no connector has this display name.
-    pub fn set_in_use(&self, display_name: &str, in_use: bool) {
+    pub fn remove_connections(&self, display_name: &str) -> usize {
+        let identifier = self
+            .connector(display_name)
+            .and_then(|c| c["identifier"].as_str().map(str::to_string))
+            .unwrap_or_else(|| {
+                panic!("emulator remove_connections: no connector named {display_name:?}")
+            });
         let mut inner = self.shared.lock();
-        inner
-            .store
-            .by_name_mut(display_name)
-            .unwrap_or_else(|| panic!("emulator set_in_use: no connector named {display_name:?}"))
-            .in_use = in_use;
+        let n = inner.store.usage.remove_for(&identifier);
         inner.store.save().expect("emulator: save the state file");
+        n
+    }
+
+    /// Every connection, as the API lists it.
+    pub fn connections(&self) -> Vec<Value> {
+        self.shared.lock().store.usage.rendered_connections()
+    }
+
+    /// Every connected account, as the API lists it (end-user identifiers included: tests
+    /// search skconn's output for them).
+    pub fn connected_accounts(&self) -> Vec<Value> {
+        self.shared.lock().store.usage.rendered_accounts()
+    }
+
+    /// The most connections and connected-accounts requests that were ever in progress at
+    /// once.
+    pub fn usage_max_in_flight(&self) -> usize {
+        self.shared.lock().usage_load.max
+    }
+
+    /// Changes how the connections and connected-accounts endpoints answer.
+    pub fn set_usage_options(&self, f: impl FnOnce(&mut UsageOptions)) {
+        f(&mut self.shared.lock().usage_options);
     }
 
     /// Every request received since the start (or the last [`Emulator::clear_requests`]), in

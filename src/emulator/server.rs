@@ -46,6 +46,10 @@ pub(crate) struct Inner {
     cleared: usize,
     pub writes: usize,
     pub rewrite: Rewrite,
+    /// How the connections and connected-accounts endpoints answer.
+    pub usage_options: super::usage::UsageOptions,
+    /// Usage requests in progress, and the most there ever were at once.
+    pub usage_load: super::usage::Load,
     rng: fastrand::Rng,
 }
 
@@ -61,7 +65,12 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub fn new(config: &Config) -> std::io::Result<Shared> {
-        let store = Store::open(config.state_file.clone(), config.seed)?;
+        let mut store = Store::open(config.state_file.clone(), config.seed)?;
+        if !config.connections.is_empty() {
+            let salt = store.salt;
+            store.usage.seed(salt, &config.connections);
+            store.save()?;
+        }
         let mut inner = Inner {
             store,
             tokens: HashMap::new(),
@@ -71,6 +80,8 @@ impl Shared {
             cleared: 0,
             writes: 0,
             rewrite: config.rewrite.clone(),
+            usage_options: config.usage.clone(),
+            usage_load: super::usage::Load::default(),
             rng: fastrand::Rng::new(),
         };
         for fault in &config.faults {
@@ -247,6 +258,9 @@ async fn handle(shared: &Shared, kill: &Notify, req: Request<Incoming>) -> Respo
         {
             inner.writes += 1;
         }
+        if super::usage::handles(&path) {
+            inner.usage_load.start();
+        }
         let request_id = format!("req_{:016x}", inner.rng.u64(..));
         (number, fault, request_id)
     };
@@ -312,7 +326,13 @@ fn finish(
     mut resp: Response<Body>,
 ) -> Response<Body> {
     let status = resp.status().as_u16();
-    shared.lock().set_status(number, status);
+    {
+        let mut inner = shared.lock();
+        inner.set_status(number, status);
+        if super::usage::handles(path) {
+            inner.usage_load.end();
+        }
+    }
     tracing::debug!(method = %method, path = %path, status, "emulator");
     if !resp.headers().contains_key(header::CONTENT_TYPE) {
         resp.headers_mut().insert(
@@ -350,6 +370,20 @@ fn route(shared: &Shared, req: &Req) -> Response<Body> {
         LIST_PATH => return method_not_allowed(&req.request_id),
         CUSTOM_PATH if req.method == Method::POST => create(shared, req),
         CUSTOM_PATH => return method_not_allowed(&req.request_id),
+        p if super::usage::handles(p) => {
+            if req.method != Method::GET {
+                return method_not_allowed(&req.request_id);
+            }
+            let inner = shared.lock();
+            super::usage::list(
+                &inner.store.usage,
+                &inner.usage_options,
+                inner.store.salt,
+                p,
+                &req.query,
+            )
+            .map(|v| json_response(StatusCode::OK, &v))
+        }
         _ => match path
             .strip_prefix(CUSTOM_PATH)
             .and_then(|p| p.strip_prefix('/'))
@@ -699,16 +733,20 @@ fn update(shared: &Shared, req: &Req, identifier: &str) -> Result<Response<Body>
 
 fn delete(shared: &Shared, identifier: &str) -> Result<Response<Body>, ApiError> {
     let mut inner = shared.lock();
+    let exists = inner
+        .store
+        .items()
+        .iter()
+        .any(|s| s.identifier == identifier);
+    if exists {
+        if let Some(refusal) =
+            super::usage::refuse_delete(&inner.store.usage, &inner.usage_options, identifier)
+        {
+            return Err(refusal);
+        }
+    }
     inner.store.delete(identifier).map_err(|e| match e {
         StoreError::NotFound => not_found(identifier),
-        StoreError::InUse => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            9,
-            "FAILED_PRECONDITION",
-            format!(
-                "custom provider {identifier} has connections or connected accounts; remove them in the dashboard before deleting it"
-            ),
-        ),
         e => store_error(e, identifier),
     })?;
     save(&inner)?;
@@ -740,12 +778,6 @@ fn store_error(e: StoreError, display_name: &str) -> ApiError {
             format!("a provider with display_name \"{display_name}\" already exists"),
         ),
         StoreError::NotFound => not_found(display_name),
-        StoreError::InUse => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            9,
-            "FAILED_PRECONDITION",
-            "the provider is in use",
-        ),
     }
 }
 
@@ -771,7 +803,7 @@ fn percent_decode(s: &str) -> Option<String> {
 // Errors
 
 /// An error in the gRPC-gateway status shape.
-struct ApiError {
+pub(crate) struct ApiError {
     status: StatusCode,
     code: u32,
     error_code: &'static str,
@@ -781,7 +813,7 @@ struct ApiError {
 }
 
 impl ApiError {
-    fn new(
+    pub(crate) fn new(
         status: StatusCode,
         code: u32,
         error_code: &'static str,
@@ -801,7 +833,7 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, 3, "INVALID_ARGUMENT", message)
     }
 
-    fn invalid_field(field: &str, description: &str) -> ApiError {
+    pub(crate) fn invalid_field(field: &str, description: &str) -> ApiError {
         ApiError::violations(vec![Violation {
             field: field.to_string(),
             description: description.to_string(),
@@ -826,7 +858,7 @@ impl ApiError {
         }
     }
 
-    fn not_found(message: impl Into<String>) -> ApiError {
+    pub(crate) fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, 5, "NOT_FOUND", message)
     }
 

@@ -21,9 +21,6 @@ pub(crate) struct Stored {
     pub seq: u64,
     pub id: String,
     pub identifier: String,
-    /// Connections or connected accounts exist: delete is refused.
-    #[serde(default)]
-    pub in_use: bool,
     /// The API fields (never the server-owned ones), as validated, or as an out-of-band edit
     /// left them.
     pub body: Map<String, Value>,
@@ -84,6 +81,9 @@ struct Persisted {
     salt: u64,
     next_seq: u64,
     connectors: Vec<Stored>,
+    /// Connections and connected accounts (see `usage`); left out while there are none.
+    #[serde(default, skip_serializing_if = "super::usage::UsageData::is_empty")]
+    usage: super::usage::UsageData,
 }
 
 /// Why a create or update was refused.
@@ -92,7 +92,6 @@ pub(crate) enum StoreError {
     NotFound,
     /// Another connector already has this display name.
     Duplicate,
-    InUse,
 }
 
 /// The connectors of one environment, in creation order.
@@ -103,6 +102,8 @@ pub(crate) struct Store {
     next_seq: u64,
     items: Vec<Stored>,
     file: Option<PathBuf>,
+    /// The environment's connections and connected accounts.
+    pub usage: super::usage::UsageData,
 }
 
 impl Store {
@@ -135,6 +136,7 @@ impl Store {
                         next_seq: p.next_seq,
                         items,
                         file,
+                        usage: p.usage,
                     });
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -146,6 +148,7 @@ impl Store {
             next_seq: 1,
             items: Vec::new(),
             file,
+            usage: super::usage::UsageData::default(),
         })
     }
 
@@ -159,6 +162,7 @@ impl Store {
             salt: self.salt,
             next_seq: self.next_seq,
             connectors: self.items.clone(),
+            usage: self.usage.clone(),
         };
         let mut text = serde_json::to_string_pretty(&p).map_err(io::Error::other)?;
         text.push('\n');
@@ -213,7 +217,6 @@ impl Store {
             seq,
             id,
             identifier,
-            in_use: false,
             body,
         });
         Ok(self.items.last().expect("just pushed"))
@@ -247,9 +250,6 @@ impl Store {
             .iter()
             .position(|s| s.identifier == identifier)
             .ok_or(StoreError::NotFound)?;
-        if self.items[index].in_use {
-            return Err(StoreError::InUse);
-        }
         Ok(self.items.remove(index))
     }
 

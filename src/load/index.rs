@@ -56,6 +56,11 @@ pub(crate) struct Index {
     pub duplicates: Vec<Duplicate>,
     /// Where each document starts.
     pub documents: Vec<Pos>,
+    /// The text of each plain scalar value as written (`1.10`, `0x1F`), by path.
+    raws: HashMap<String, String>,
+    /// The text of each key YAML reads as a number, boolean or null, as written, by path (the
+    /// path names the key as the loader does: `1.10` is `1.1`).
+    raw_keys: HashMap<String, String>,
 }
 
 impl Index {
@@ -84,6 +89,17 @@ impl Index {
             .cloned()
             .collect();
         index
+    }
+
+    /// The text of the plain scalar at `path` as written, if it is one.
+    pub fn raw(&self, path: &str) -> Option<&str> {
+        self.raws.get(path).map(String::as_str)
+    }
+
+    /// The text of the key of `path` as written, when YAML reads it as something else than
+    /// the text (`1.10`, `0x1F`, `true`).
+    pub fn raw_key(&self, path: &str) -> Option<&str> {
+        self.raw_keys.get(path).map(String::as_str)
     }
 
     #[cfg(test)]
@@ -227,6 +243,9 @@ impl Builder {
                 });
             }
         } else {
+            if let Event::Scalar(raw, TScalarStyle::Plain, ..) = ev {
+                self.index.raws.insert(self.path.clone(), raw.clone());
+            }
             self.index.nodes.insert(
                 self.path.clone(),
                 Node {
@@ -255,7 +274,15 @@ impl Builder {
 
     /// Handles a node in key position.
     fn key(&mut self, ev: &Event, pos: Pos) {
+        let mut raw = None;
         let name = match ev {
+            Event::Scalar(s, TScalarStyle::Plain, ..) => match as_loaded_key(s) {
+                Some(loaded) => {
+                    raw = Some(s.clone());
+                    loaded
+                }
+                None => s.clone(),
+            },
             Event::Scalar(s, ..) => s.clone(),
             Event::Alias(_) => "*".into(),
             _ => {
@@ -281,8 +308,36 @@ impl Builder {
                 }
             }
         }
+        if let Some(raw) = raw {
+            let path = if *base > 0 {
+                format!("{}.{name}", &self.path[..*base])
+            } else {
+                name.clone()
+            };
+            self.index.raw_keys.insert(path, raw);
+        }
         *key = Some((name, pos));
     }
+}
+
+/// How the loader names a plain key that YAML reads as a number, boolean or null (`1.10` is
+/// `1.1`, `0x1F` is `31`), when it differs from the text; `None` for a key read as text.
+fn as_loaded_key(text: &str) -> Option<String> {
+    let maybe = text.starts_with(|c: char| c.is_ascii_digit() || "+-.~".contains(c))
+        || matches!(
+            text,
+            "true" | "True" | "TRUE" | "false" | "False" | "FALSE" | "null" | "Null" | "NULL"
+        );
+    if !maybe {
+        return None;
+    }
+    let loaded = match serde_yaml::from_str::<serde_yaml::Value>(text).ok()? {
+        serde_yaml::Value::Number(n) => n.to_string(),
+        serde_yaml::Value::Bool(b) => b.to_string(),
+        serde_yaml::Value::Null => "null".to_string(),
+        _ => return None,
+    };
+    (loaded != text).then_some(loaded)
 }
 
 impl MarkedEventReceiver for Builder {

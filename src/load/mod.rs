@@ -74,10 +74,10 @@
 //! marked event parser (`index`), to turn field paths into lines and columns; valid files are
 //! parsed once.
 
-mod index;
+pub(crate) mod index;
 mod parse;
 mod per_env;
-mod validate;
+pub(crate) mod validate;
 mod vocab;
 
 use crate::error::Diagnostic;
@@ -470,7 +470,29 @@ fn locate(file: &Path, index: &Index, problems: Vec<Problem>) -> Vec<Diagnostic>
                 At::Value => index.value_pos(path),
                 At::Parent => index::parent(path).and_then(|parent| index.key_pos(parent)),
             };
-            let mut d = Diagnostic::new(file, p.message).help(p.help);
+            // A hint to quote a value quotes it as written (`1.10`, not the number read, `1.1`).
+            let (message, help) = match (p.quote_hint, at) {
+                (true, At::Key) => match index.raw_key(path) {
+                    Some(raw) => (
+                        // The key as written in the message too: "the key `1.10` is a number".
+                        match p.message.split_once('`').and_then(|(head, rest)| {
+                            rest.split_once('`')
+                                .map(|(_, tail)| format!("{head}`{raw}`{tail}"))
+                        }) {
+                            Some(m) => m,
+                            None => p.message,
+                        },
+                        format!("put the key in quotes: `\"{raw}\": ...`"),
+                    ),
+                    None => (p.message, p.help),
+                },
+                (true, _) => match index.raw(path) {
+                    Some(raw) => (p.message, format!("put the value in quotes: `\"{raw}\"`")),
+                    None => (p.message, p.help),
+                },
+                _ => (p.message, p.help),
+            };
+            let mut d = Diagnostic::new(file, message).help(help);
             if let Some(pos) = pos {
                 d = d.at(pos.line, pos.column);
             }

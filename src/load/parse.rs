@@ -269,12 +269,15 @@ fn convert_map(
         };
         push_key(path, &key);
         if let Some(kind) = bad {
-            problems.push(Problem::new(
+            let mut p = Problem::new(
                 path.as_str(),
                 At::Key,
                 format!("the key `{key}` is {kind}; keys must be strings"),
                 format!("put the key in quotes: `\"{key}\": ...`"),
-            ));
+            );
+            // Quoted as written (`1.10`, not `1.1`) where the text is known.
+            p.quote_hint = true;
+            problems.push(p);
         }
         let value = convert(v, path, problems);
         path.truncate(base);

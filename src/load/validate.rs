@@ -41,6 +41,8 @@ pub(crate) struct Problem {
     pub help: String,
     /// Where to point instead of `field`, when the value came from elsewhere (an override).
     pub located_at: Option<(String, At)>,
+    /// The help suggests quoting the value: write it as the text has it, not as it was read.
+    pub quote_hint: bool,
 }
 
 impl Problem {
@@ -56,6 +58,7 @@ impl Problem {
             message: message.into(),
             help: help.into(),
             located_at: None,
+            quote_hint: false,
         }
     }
 }
@@ -237,6 +240,8 @@ impl Checker<'_> {
     }
 
     fn wrong_type(&mut self, path: &str, expected: &str, found: &Value) {
+        let quote_hint =
+            expected == "a string" && matches!(found, Value::Bool(_) | Value::Number(_));
         let help = match found {
             Value::Null => "write a value after the colon, or remove the key".to_string(),
             _ if expected == "a string" => match found {
@@ -266,6 +271,9 @@ impl Checker<'_> {
             format!("expected {expected}, found {}", describe(found)),
             help,
         );
+        if let Some(p) = self.problems.last_mut() {
+            p.quote_hint = quote_hint;
+        }
     }
 
     fn unknown_key(&mut self, obj: &'static Obj, key: &str, path: &str) {

@@ -1,17 +1,30 @@
 //! The plan: a value computed by a pure function from the desired and the live connectors.
 //!
 //! [`diff_env`] does no I/O, no printing and no async. A [`Plan`] is sorted, counted and
-//! serialisable; `render` shows it and `apply` carries it out.
+//! serialisable; `render` shows it and `apply` carries it out. Field changes are computed by
+//! meaning in [`diff`] (the identity rules of lists are its one table); what a reviewer is
+//! warned about, and which changes are auth-relevant, is [`warnings`]; `view` is the readable
+//! form of a whole connector (a change's `before` and `after`); `compare` is the same diff
+//! between two environments.
 
+pub mod compare;
+pub mod diff;
 pub mod safety;
 pub mod saved;
+pub mod usage;
+pub mod view;
+pub mod warnings;
+
+pub use diff::{FieldChange, Op};
+pub use safety::Refusal;
+pub use usage::{needs_usage, Usage};
+pub use warnings::{is_auth_relevant, Warning, WarningKind};
 
 use crate::model::{self, Desired, Live};
-use crate::normalize::normalize;
 use crate::settings::Prune;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 /// What happens to one connector.
@@ -19,6 +32,8 @@ use std::path::PathBuf;
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Create,
+    /// A live connector skconn did not write, equal to its file: written once with the marker.
+    Adopt,
     Update,
     Delete,
 }
@@ -27,28 +42,16 @@ impl Action {
     pub fn verb(self) -> &'static str {
         match self {
             Action::Create => "create",
+            Action::Adopt => "adopt",
             Action::Update => "update",
             Action::Delete => "delete",
         }
     }
-}
 
-/// The kind of one field change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Op {
-    Add,
-    Remove,
-    Replace,
-}
-
-/// One field that changes, by JSON pointer into the connector object.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FieldChange {
-    pub op: Op,
-    pub path: String,
-    pub old: Option<Value>,
-    pub new: Option<Value>,
+    /// Whether applying it writes a body (create, adopt, update).
+    pub fn writes_body(self) -> bool {
+        self != Action::Delete
+    }
 }
 
 /// One change to one connector.
@@ -57,26 +60,34 @@ pub struct Change {
     pub action: Action,
     /// The connector's display name after the change (before it, for deletes).
     pub display_name: String,
-    /// The live identifier (updates and deletes).
+    /// The live identifier (adopts, updates and deletes).
     pub identifier: Option<String>,
-    /// The file the connector comes from (creates and updates).
+    /// The file the connector comes from (creates, adopts and updates).
     pub file: Option<PathBuf>,
-    /// The complete body to send (creates and updates): update replaces the whole object.
+    /// The complete body to send (creates, adopts and updates): update replaces the whole
+    /// object. Marker included.
     #[serde(skip)]
     pub body: Option<Value>,
-    /// Field-level changes (updates), in the order of the object.
+    /// The live connector as people read it (`view::readable`); `None` for a create.
+    pub before: Option<Value>,
+    /// The connector the files want, as people read it; `None` for a delete.
+    pub after: Option<Value>,
+    /// Field-level changes (updates), by meaning (see `diff`).
     pub diff: Vec<FieldChange>,
     /// The live object was edited outside skconn since skconn last wrote it.
     pub drift: bool,
-    /// Things a reviewer should know: re-authorization, scope changes, adoption.
-    pub warnings: Vec<String>,
+    /// Things a reviewer should know: re-authorization, scope changes, adoption, renames.
+    pub warnings: Vec<Warning>,
+    /// Who depends on the connector (deletes and auth-relevant updates); `None` when not
+    /// looked up. Filled in after the diff, by `run::usage`.
+    pub usage: Option<Usage>,
 }
 
 /// The changes to one environment.
 #[derive(Debug, Clone, Serialize)]
 pub struct EnvPlan {
     pub name: String,
-    /// Sorted: by action (create, update, delete), then display name.
+    /// Sorted: by action (create, adopt, update, delete), then display name.
     pub changes: Vec<Change>,
     /// Connectors in the files that already match.
     pub unchanged: usize,
@@ -91,6 +102,7 @@ pub struct EnvPlan {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub create: usize,
+    pub adopt: usize,
     pub update: usize,
     pub delete: usize,
     pub unchanged: usize,
@@ -98,11 +110,12 @@ pub struct Summary {
 
 impl Summary {
     pub fn total_changes(&self) -> usize {
-        self.create + self.update + self.delete
+        self.create + self.adopt + self.update + self.delete
     }
 
     pub fn add(&mut self, other: Summary) {
         self.create += other.create;
+        self.adopt += other.adopt;
         self.update += other.update;
         self.delete += other.delete;
         self.unchanged += other.unchanged;
@@ -118,6 +131,7 @@ impl EnvPlan {
         for c in &self.changes {
             match c.action {
                 Action::Create => s.create += 1,
+                Action::Adopt => s.adopt += 1,
                 Action::Update => s.update += 1,
                 Action::Delete => s.delete += 1,
             }
@@ -134,9 +148,18 @@ impl EnvPlan {
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     pub environments: Vec<EnvPlan>,
+    /// Why the plan is refused as unsafe (empty when it is safe); set by the safety checks.
+    pub refused: Vec<Refusal>,
 }
 
 impl Plan {
+    pub fn new(environments: Vec<EnvPlan>) -> Plan {
+        Plan {
+            environments,
+            refused: Vec::new(),
+        }
+    }
+
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
         for e in &self.environments {
@@ -149,10 +172,6 @@ impl Plan {
         self.environments.iter().any(EnvPlan::has_changes)
     }
 }
-
-/// The warning every update carries (the contract: updates change future authorizations).
-pub const REAUTH_WARNING: &str =
-    "existing connections and connected accounts may need to re-authorize after this update";
 
 /// Computes the changes that make `live` match `desired` in one environment.
 pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) -> EnvPlan {
@@ -178,46 +197,62 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
                 identifier: None,
                 file: Some(d.origin.file.clone()),
                 body: Some(model::body_to_send(&d.body)),
+                before: None,
+                after: Some(view::readable(&d.body)),
                 diff: Vec::new(),
                 drift: false,
                 warnings: Vec::new(),
+                usage: None,
             });
             continue;
         };
         claimed.insert(l.display_name.as_str());
         let field_changes = field_diff(&l.body, &d.body);
-        // A connector that already matches its file is unchanged, marked or not: writing it
-        // only to add the marker would be a change with no content (and would make import
-        // round trips noisy). It carries the marker from its next real update on.
-        if field_changes.is_empty() {
+        let adopt = !l.is_managed();
+        if field_changes.is_empty() && !adopt {
             unchanged += 1;
             continue;
         }
-        let adopt = !l.is_managed();
         let mut warnings = Vec::new();
         if l.display_name != d.display_name {
-            warnings.push(format!(
-                "renames \"{}\" in place (identifier and connections are kept)",
-                l.display_name
+            warnings.push(Warning::new(
+                WarningKind::Rename,
+                format!(
+                    "renames \"{}\" in place (identifier and connections are kept)",
+                    l.display_name
+                ),
             ));
         }
-        if adopt {
-            warnings.push(
-                "not yet managed by skconn: applying adopts it (adds skconn's marker to its metadata)"
-                    .to_string(),
-            );
-        }
-        warnings.extend(scope_warnings(&l.body, &d.body));
-        warnings.push(REAUTH_WARNING.to_string());
+        let action = if field_changes.is_empty() {
+            // Matches its file but skconn did not write it: written once with the marker (the
+            // same body, so nothing else changes), managed like any other from then on.
+            warnings.push(Warning::new(
+                WarningKind::Adopt,
+                "not yet managed by skconn: applying adopts it (writes the same body with skconn's marker); from then on a `prune: managed` environment deletes it when its file goes",
+            ));
+            Action::Adopt
+        } else {
+            if adopt {
+                warnings.push(Warning::new(
+                    WarningKind::Adopt,
+                    "not yet managed by skconn: this update also adopts it (adds skconn's marker to its metadata)",
+                ));
+            }
+            warnings.extend(warnings::update_warnings(&l.body, &d.body, &field_changes));
+            Action::Update
+        };
         changes.push(Change {
-            action: Action::Update,
+            action,
             display_name: d.display_name.clone(),
             identifier: Some(l.identifier.clone()),
             file: Some(d.origin.file.clone()),
             body: Some(model::body_to_send(&d.body)),
+            before: Some(view::readable(&l.body)),
+            after: Some(view::readable(&d.body)),
             diff: field_changes,
             drift: has_drifted(l),
             warnings,
+            usage: None,
         });
     }
 
@@ -234,7 +269,10 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
         if delete {
             let mut warnings = Vec::new();
             if !l.is_managed() {
-                warnings.push("not created by skconn (prune: all deletes it)".to_string());
+                warnings.push(Warning::new(
+                    WarningKind::NotCreatedBySkconn,
+                    "not created by skconn (prune: all deletes it)",
+                ));
             }
             changes.push(Change {
                 action: Action::Delete,
@@ -242,9 +280,12 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
                 identifier: Some(l.identifier.clone()),
                 file: None,
                 body: None,
+                before: Some(view::readable(&l.body)),
+                after: None,
                 diff: Vec::new(),
                 drift: has_drifted(l),
                 warnings,
+                usage: None,
             });
         } else {
             not_managed.push(l.display_name.clone());
@@ -270,75 +311,17 @@ fn has_drifted(l: &Live) -> bool {
     }
 }
 
-/// Field-level changes from `live` to `desired`, over the normalised forms. Top-level keys the
-/// live object has but skconn does not send (fields a newer server added) are not compared.
+/// Field-level changes from `live` to `desired`, by meaning, over the normalised forms.
+/// Top-level keys the live object has but skconn does not send (fields a newer server added)
+/// are not compared.
 pub fn field_diff(live: &Value, desired: &Value) -> Vec<FieldChange> {
-    let mut live_n = normalize(live);
-    let desired_n = normalize(desired);
+    // Normalised, in reading order: changes are listed in the order a person reads the file.
+    let mut live_n = view::readable(live);
+    let desired_n = view::readable(desired);
     if let (Some(l), Some(d)) = (live_n.as_object_mut(), desired_n.as_object()) {
         l.retain(|k, _| model::API_FIELDS.contains(&k.as_str()) || d.contains_key(k));
     }
-    let patch = json_patch::diff(&live_n, &desired_n);
-    patch
-        .0
-        .into_iter()
-        .filter_map(|op| match op {
-            json_patch::PatchOperation::Add(a) => Some(FieldChange {
-                op: Op::Add,
-                path: a.path.to_string(),
-                old: None,
-                new: Some(a.value),
-            }),
-            json_patch::PatchOperation::Remove(r) => Some(FieldChange {
-                op: Op::Remove,
-                old: live_n.pointer(r.path.as_str()).cloned(),
-                path: r.path.to_string(),
-                new: None,
-            }),
-            json_patch::PatchOperation::Replace(r) => Some(FieldChange {
-                op: Op::Replace,
-                old: live_n.pointer(r.path.as_str()).cloned(),
-                path: r.path.to_string(),
-                new: Some(r.value),
-            }),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The OAuth scope names of every pattern of a connector body.
-fn scopes(body: &Value) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for p in body
-        .get("auth_patterns")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let list = p
-            .pointer("/oauth_config/available_scopes")
-            .and_then(Value::as_array);
-        for s in list.into_iter().flatten() {
-            if let Some(name) = s.get("scope").and_then(Value::as_str) {
-                out.insert(name.to_string());
-            }
-        }
-    }
-    out
-}
-
-fn scope_warnings(live: &Value, desired: &Value) -> Vec<String> {
-    let (old, new) = (scopes(live), scopes(desired));
-    let added: Vec<&str> = new.difference(&old).map(String::as_str).collect();
-    let removed: Vec<&str> = old.difference(&new).map(String::as_str).collect();
-    let mut out = Vec::new();
-    if !added.is_empty() {
-        out.push(format!("OAuth scopes added: {}", added.join(", ")));
-    }
-    if !removed.is_empty() {
-        out.push(format!("OAuth scopes removed: {}", removed.join(", ")));
-    }
-    out
+    diff::diff(&live_n, &desired_n)
 }
 
 #[cfg(test)]
@@ -402,10 +385,18 @@ mod tests {
         assert!(c
             .diff
             .iter()
-            .any(|f| f.path == "/proxy_url" && f.old == Some(json!("https://a"))));
-        assert!(c.warnings.iter().any(|w| w == "OAuth scopes added: write"));
-        assert!(c.warnings.iter().any(|w| w == "OAuth scopes removed: read"));
-        assert!(c.warnings.iter().any(|w| w == REAUTH_WARNING));
+            .any(|f| f.path == "proxy_url" && f.old == Some(json!("https://a"))));
+        let has = |kind, start: &str| {
+            c.warnings
+                .iter()
+                .any(|w| w.kind == kind && w.message.starts_with(start))
+        };
+        assert!(has(WarningKind::Scopes, "OAuth scopes added: write;"));
+        assert!(has(WarningKind::Scopes, "OAuth scopes removed: read;"));
+        assert!(has(
+            WarningKind::Reauthorize,
+            "changes how connections authenticate (proxy_url)"
+        ));
         assert!(!c.drift);
     }
 
@@ -447,7 +438,7 @@ mod tests {
     }
 
     #[test]
-    fn unmanaged_match_is_unchanged_when_equal_and_adopted_when_not() {
+    fn unmanaged_match_is_adopted_when_equal_and_updated_when_not() {
         let b = json!({"proxy_url": "https://a"});
         let p = diff_env(
             "dev",
@@ -455,8 +446,13 @@ mod tests {
             &[live("A", b.clone(), false)],
             Prune::Off,
         );
-        assert!(p.changes.is_empty());
-        assert_eq!(p.unchanged, 1);
+        assert_eq!(p.changes.len(), 1);
+        assert_eq!(p.changes[0].action, Action::Adopt);
+        assert!(p.changes[0].diff.is_empty());
+        assert_eq!(p.summary().adopt, 1);
+        assert_eq!(p.unchanged, 0);
+        let body = p.changes[0].body.as_ref().unwrap();
+        assert_eq!(body["metadata"][model::MARKER_KEY], model::MARKER_VALUE);
         let changed = json!({"proxy_url": "https://b"});
         let p = diff_env(
             "dev",
@@ -465,6 +461,9 @@ mod tests {
             Prune::Off,
         );
         assert_eq!(p.changes[0].action, Action::Update);
-        assert!(p.changes[0].warnings.iter().any(|w| w.contains("adopts")));
+        assert!(p.changes[0]
+            .warnings
+            .iter()
+            .any(|w| w.kind == WarningKind::Adopt));
     }
 }

@@ -2,6 +2,25 @@
 //! a threshold on how much of an environment one plan may change. Pure.
 
 use crate::plan::{Action, EnvPlan};
+use serde::Serialize;
+
+/// Why one environment's plan is refused, and how to proceed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    pub environment: String,
+    pub reason: String,
+    pub how_to_proceed: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "environment {}: {}; {}",
+            self.environment, self.reason, self.how_to_proceed
+        )
+    }
+}
 
 /// An environment's safety settings.
 #[derive(Debug, Clone)]
@@ -40,7 +59,12 @@ pub fn check(
     input_is_empty: bool,
     policy: &Policy,
     allow: Overrides,
-) -> Vec<String> {
+) -> Vec<Refusal> {
+    let refusal = |reason: String, how: String| Refusal {
+        environment: env.name.clone(),
+        reason,
+        how_to_proceed: how,
+    };
     let mut reasons = Vec::new();
     let deletes: Vec<&str> = env
         .changes
@@ -56,17 +80,19 @@ pub fn check(
 
     for name in &deletes {
         if policy.protect.iter().any(|p| p == name) {
-            reasons.push(format!(
-                "environment {}: \"{name}\" is protected (skconn.yaml `protect:`) and cannot be deleted; restore its file or remove it from `protect`",
-                env.name
+            reasons.push(refusal(
+                format!("\"{name}\" is protected (skconn.yaml `protect:`) and cannot be deleted"),
+                format!("restore its file, or remove \"{name}\" from `protect` in skconn.yaml if it really must go"),
             ));
         }
     }
     if input_is_empty && !deletes.is_empty() && !allow.allow_empty {
-        reasons.push(format!(
-            "environment {}: the connectors folder is empty or missing, and the plan would delete {} connector(s); if that is really meant, pass --allow-empty",
-            env.name,
-            deletes.len()
+        reasons.push(refusal(
+            format!(
+                "the connectors folder is empty or missing, and the plan would delete {} connector(s)",
+                deletes.len()
+            ),
+            "check that the job checked out the repository; if deleting them is really meant, pass --allow-empty".into(),
         ));
     }
     let managed = env.managed_live;
@@ -74,10 +100,12 @@ pub fn check(
         let limit = policy.max_change_percent as usize;
         for (count, what) in [(deletes.len(), "delete"), (updates, "update")] {
             if count * 100 > managed * limit {
-                reasons.push(format!(
-                    "environment {}: the plan would {what} {count} of {managed} managed connectors ({}%), more than the {limit}% allowed; review it and pass --force to go ahead",
-                    env.name,
-                    count * 100 / managed
+                reasons.push(refusal(
+                    format!(
+                        "the plan would {what} {count} of {managed} managed connectors ({}%), more than the {limit}% allowed",
+                        count * 100 / managed
+                    ),
+                    "review it and pass --force to go ahead".into(),
                 ));
             }
         }

@@ -2,8 +2,9 @@
 //!
 //! A saved plan holds the JSON plan, a fingerprint of the connector files (after expansion) and
 //! one of each environment's live state. `apply FILE` recomputes all three and applies only if
-//! nothing moved. No secrets are stored: fingerprints are hashes, bodies are not saved (they are
-//! rebuilt from the unchanged files).
+//! nothing moved. No secrets are stored: fingerprints are hashes, the plan's `before`/`after`
+//! objects are masked, and the bodies to send are not saved (they are rebuilt from the
+//! unchanged files).
 
 use crate::model::{sort_keys, Desired, Live};
 use crate::normalize::normalize;
@@ -14,7 +15,7 @@ use sha2::{Digest, Sha256};
 /// What identifies a saved plan file.
 pub const KIND: &str = "skconn-saved-plan";
 /// The version of the saved plan format.
-pub const FORMAT_VERSION: &str = "1";
+pub const FORMAT_VERSION: &str = "2";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct SavedPlan {

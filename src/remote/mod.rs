@@ -1,6 +1,7 @@
 //! The live side: the only code in skconn that knows HTTP. It gets the access token, lists,
 //! creates, updates and deletes the custom providers ("connectors") of one environment, and
-//! retries what is safe to retry.
+//! retries what is safe to retry. `usage` reads who uses a connector (connections and
+//! connected-account counts), never anything that carries credentials.
 //!
 //! - [`Client`] holds one keep-alive HTTP client, one cached token and one rate-limit pause per
 //!   environment; share it by reference (or in an `Arc`) between concurrent callers.
@@ -16,11 +17,14 @@ mod call;
 mod error;
 mod retry;
 mod token;
+mod usage;
 
 pub use error::{
     ApiError, AuthError, AuthProblem, CallInfo, ErrorBody, FieldViolation, ProtocolError,
     RemoteError, ThrottledError, TransportError, TransportKind,
 };
+
+pub use usage::{AccountTally, Connection as AppConnection, PROVIDER_FILTER_MAX};
 
 use crate::model::Live;
 use crate::secret::Secret;
@@ -335,7 +339,7 @@ fn provider_of(answer: &Answer) -> Result<Live, RemoteError> {
 /// Percent-encodes an opaque identifier as exactly one path segment: everything but
 /// unreserved characters, `:` and `@` is encoded (so `/`, `?`, `#`, `%` and spaces are), and a
 /// segment of only dots is encoded so that no URL parser takes it for `.` or `..`.
-fn encode_segment(s: &str) -> String {
+pub fn encode_segment(s: &str) -> String {
     let all_dots = s.bytes().all(|b| b == b'.');
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {

@@ -2,8 +2,8 @@
 //! summary and a table, field diffs in collapsible blocks. It stays under GitHub's comment limit,
 //! cutting whole entries and saying so.
 
-use crate::plan::{Action, Change, Op, Plan};
-use crate::render::text::{summary_line, value};
+use crate::plan::{Action, Change, Plan};
+use crate::render::text::{diff_lines, object_lines, summary_line};
 use std::fmt::Write;
 
 /// GitHub's limit on a comment body, in characters.
@@ -12,10 +12,53 @@ pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
 /// Room kept for the truncation note and the closing lines.
 const RESERVE: usize = 1_024;
 
+/// The marker that tells a plan comment from others (a workflow updates the comment holding it).
+pub const PLAN_MARKER: &str = "<!-- skconn-plan -->";
+
+/// The body written when a plan could not be made, so that a pull-request comment never keeps
+/// showing an older plan. `message` is the error, as it is printed (redacted on output).
+pub fn failed(message: &str) -> String {
+    let mut out = format!("{PLAN_MARKER}\n## skconn plan\n\n");
+    out.push_str(
+        "> [!WARNING]\n> **The plan failed: no plan was made, and nothing was changed.**\n\n",
+    );
+    out.push_str("```text\n");
+    out.push_str(&crate::secret::redact(message).replace("```", "` ` `"));
+    if !message.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(
+        "```\n\nFix the cause and run `skconn plan` again; see the job log for details.\n",
+    );
+    out
+}
+
+/// The refusals of a plan, as a block that cannot be missed.
+fn refused(plan: &Plan) -> String {
+    if plan.refused.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "> [!CAUTION]\n> **Refused as unsafe: `skconn apply` will change nothing while these hold.**\n>\n",
+    );
+    for r in &plan.refused {
+        let _ = writeln!(
+            out,
+            "> - environment `{}`: {}. **To proceed:** {}.",
+            escape(&r.environment),
+            escape(&r.reason),
+            escape(&r.how_to_proceed)
+        );
+    }
+    out.push('\n');
+    out
+}
+
 /// The plan as Markdown of at most `limit` characters.
 pub fn plan(plan: &Plan, limit: usize) -> String {
     let budget = limit.saturating_sub(RESERVE);
-    let mut out = String::from("<!-- skconn-plan -->\n## skconn plan\n\n");
+    let mut out = format!("{PLAN_MARKER}\n## skconn plan\n\n");
+    out.push_str(&refused(plan));
     let total = plan.summary();
     if plan.environments.len() > 1 {
         let _ = writeln!(out, "**Total:** {}\n", summary_line(&total));
@@ -53,9 +96,7 @@ pub fn plan(plan: &Plan, limit: usize) -> String {
                 omitted += 1;
                 continue;
             }
-            if !c.diff.is_empty() || !c.warnings.is_empty() {
-                details.push_str(&detail(c));
-            }
+            details.push_str(&detail(c));
         }
         out.push('\n');
         // Details after the table; each one whole or not at all.
@@ -93,12 +134,14 @@ fn push(out: &mut String, s: &str, budget: usize) -> bool {
 fn row(c: &Change) -> String {
     let (icon, action) = match c.action {
         Action::Create => ("🟢", "create"),
+        Action::Adopt => ("🔵", "adopt"),
         Action::Update => ("🟡", "update"),
         Action::Delete => ("🔴", "delete"),
     };
     let mut what = match c.action {
-        Action::Create => "new connector".to_string(),
-        Action::Delete => "removed".to_string(),
+        Action::Create => format!("new connector{}", facts(c.after.as_ref())),
+        Action::Delete => format!("removed{}", facts(c.before.as_ref())),
+        Action::Adopt => "skconn's marker added; nothing else changes".to_string(),
         Action::Update => {
             let paths: Vec<String> = c
                 .diff
@@ -117,40 +160,82 @@ fn row(c: &Change) -> String {
     if c.drift {
         what.push_str(" ⚠️ **drift**: edited outside skconn");
     }
+    if crate::plan::usage::blocked(c) {
+        let _ = write!(what, " ⛔ **{}**", super::usage::BLOCKED);
+    }
+    if let Some(u) = &c.usage {
+        let _ = write!(what, "<br>{}", escape(&super::usage::markdown(u)));
+    }
     format!(
         "| {icon} | {action} | {} | {what} |\n",
         escape(&c.display_name)
     )
 }
 
+/// ` (BEARER, `https://…`)`: a whole connector's auth types and proxy URL, for the table.
+fn facts(connector: Option<&serde_json::Value>) -> String {
+    let Some(c) = connector else {
+        return String::new();
+    };
+    let mut parts: Vec<String> = c
+        .get("auth_patterns")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.get("type").and_then(serde_json::Value::as_str))
+        .map(escape)
+        .collect();
+    if let Some(url) = c.get("proxy_url").and_then(serde_json::Value::as_str) {
+        parts.push(format!("`{}`", escape(url)));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
+}
+
+/// One connector's collapsible block: the whole object for creates and deletes, the diff for
+/// updates, then the warnings.
 fn detail(c: &Change) -> String {
     let mut s = format!(
         "<details><summary>{} <code>{}</code></summary>\n\n",
         c.action.verb(),
         html(&c.display_name)
     );
-    if !c.diff.is_empty() {
+    let mut lines: Vec<String> = Vec::new();
+    let whole = match c.action {
+        Action::Create => c.after.as_ref().map(|v| ('+', v)),
+        Action::Delete => c.before.as_ref().map(|v| ('-', v)),
+        _ => None,
+    };
+    if let Some((sign, v)) = whole {
+        // The sign first, so that the diff block colours every line.
+        lines.extend(
+            object_lines(v)
+                .into_iter()
+                .map(|(indent, _, l)| format!("{sign} {indent}{l}")),
+        );
+    }
+    lines.extend(diff_lines(&c.diff).into_iter().map(|(m, l)| {
+        // `!` marks a changed line in a diff block.
+        let m = if m == '~' { '!' } else { m };
+        format!("{m} {l}")
+    }));
+    if !lines.is_empty() {
         s.push_str("```diff\n");
-        for f in &c.diff {
-            match f.op {
-                Op::Add => {
-                    let _ = writeln!(s, "+ {}: {}", f.path, value(f.new.as_ref()));
-                }
-                Op::Remove => {
-                    let _ = writeln!(s, "- {}: {}", f.path, value(f.old.as_ref()));
-                }
-                Op::Replace => {
-                    let _ = writeln!(s, "- {}: {}", f.path, value(f.old.as_ref()));
-                    let _ = writeln!(s, "+ {}: {}", f.path, value(f.new.as_ref()));
-                }
-            }
+        for l in lines {
+            let _ = writeln!(s, "{}", l.replace("```", "` ` `"));
         }
         s.push_str("```\n\n");
     }
     for w in &c.warnings {
-        let _ = writeln!(s, "- ⚠️ {}", escape(w));
+        let _ = writeln!(s, "- ⚠️ {}", escape(&w.message));
     }
-    s.push_str("\n</details>\n");
+    if !c.warnings.is_empty() {
+        s.push('\n');
+    }
+    s.push_str("</details>\n");
     s
 }
 
@@ -161,7 +246,8 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-fn html(s: &str) -> String {
+/// Escapes text for inline HTML.
+pub(crate) fn html(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

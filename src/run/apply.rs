@@ -19,13 +19,26 @@ pub(super) async fn run(
     config: Option<&std::path::Path>,
     args: ApplyArgs,
 ) -> Result<i32> {
-    let p = prepare(ctx, config, &args.envs, overrides(args.safety)).await?;
+    let p = prepare(
+        ctx,
+        config,
+        &args.envs,
+        overrides(args.safety),
+        &super::client_options(&args.http),
+    )
+    .await?;
     if let Some(file) = &args.plan_file {
-        saved::check_saved(file, &p)?;
+        if saved::check_saved(file, &p)? == saved::Checked::AlreadyApplied {
+            output::out(&format!(
+                "The saved plan {} was already applied: every environment it covers matches the files. Nothing to do.\n",
+                file.display()
+            ));
+            return Ok(exit::OK);
+        }
     }
     output::out(&render::text::plan(&p.plan, &ctx.style));
-    if !p.refusals.is_empty() {
-        return Err(refuse(&p.refusals));
+    if !p.plan.refused.is_empty() {
+        return Err(refuse(&p.plan.refused));
     }
     if !p.plan.has_changes() {
         output::out("Nothing to apply: every environment matches the files.\n");
@@ -60,7 +73,7 @@ pub(super) async fn run(
             .or(conn.env.parallelism)
             .unwrap_or(DEFAULT_PARALLELISM);
         let outcome = apply_one(conn, env_plan, parallelism, progress_on).await;
-        if !outcome.all_applied() {
+        if outcome.has_failures() {
             stop = Some(format!(
                 "environment {} did not apply cleanly",
                 env_plan.name

@@ -1,16 +1,12 @@
-//! `skconn compare ENV_A ENV_B`: how two environments' live connectors differ, by display name.
-//!
-//! It reuses the planner: A's connectors play the files, B is the live side, so the result reads
-//! as "what it would take to make B match A" and renders in every plan format.
+//! `skconn compare ENV_A ENV_B`: how two environments' live connectors differ, by display name,
+//! in its own text, Markdown and JSON forms (see `render::compare`).
 
-use super::plan::render_plan;
 use super::{connect, list_all, Context};
-use crate::cli::CompareArgs;
+use crate::cli::{CompareArgs, Format};
 use crate::error::{exit, Error, Result};
-use crate::model::{self, Desired, Origin};
 use crate::output;
-use crate::plan::{self, Plan};
-use crate::settings::Prune;
+use crate::plan::compare::compare;
+use crate::render;
 
 pub(super) async fn run(
     ctx: &Context,
@@ -29,42 +25,23 @@ pub(super) async fn run(
         let found = settings.select(std::slice::from_ref(name))?;
         envs.push(found[0].clone());
     }
+    let client = super::client_options(&args.http);
     let connections = envs
         .iter()
-        .map(|e| connect(e, &ctx.client))
+        .map(|e| connect(e, &client))
         .collect::<Result<Vec<_>>>()?;
     let lives = list_all(&connections).await?;
-    let reference: Vec<Desired> = lives[0]
-        .iter()
-        .map(|l| Desired {
-            display_name: l.display_name.clone(),
-            body: model::without_marker(&l.body),
-            previous_names: Vec::new(),
-            origin: Origin {
-                file: format!("environment {}", args.a).into(),
-            },
-        })
-        .collect();
-    let name = format!("{} compared with {}", args.b, args.a);
-    let mut env_plan = plan::diff_env(&name, &reference, &lives[1], Prune::All);
-    for c in &mut env_plan.changes {
-        c.file = None;
-        c.drift = false;
-        c.body = None;
-        c.warnings.retain(|w| w.starts_with("OAuth scopes"));
-    }
-    env_plan.not_managed.clear();
-    let differ = env_plan.has_changes();
-    if args.format == crate::cli::Format::Text && !ctx.quiet {
-        output::out(&format!(
-            "Comparing {b} with {a}: `+` only in {a}, `-` only in {b}, `~` differs ({b}'s value → {a}'s).\n\n",
-            a = args.a,
-            b = args.b
-        ));
-    }
-    let plan = Plan {
-        environments: vec![env_plan],
+    let c = compare(&args.a, &lives[0], &args.b, &lives[1]);
+    let text = match args.format {
+        Format::Text => render::compare::text(&c, &ctx.style),
+        Format::Markdown => render::compare::markdown(&c),
+        Format::Json => {
+            let mut s =
+                serde_json::to_string_pretty(&render::compare::json(&c)).unwrap_or_default();
+            s.push('\n');
+            s
+        }
     };
-    output::out(&render_plan(&plan, args.format, &ctx.style));
-    Ok(if differ { exit::CHANGES } else { exit::OK })
+    output::out(&text);
+    Ok(if c.differs() { exit::CHANGES } else { exit::OK })
 }

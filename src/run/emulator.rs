@@ -16,6 +16,22 @@ pub(super) async fn run(args: EmulatorArgs) -> Result<i32> {
                 .map_err(|e| Error::Usage(format!("--fault {spec}: {e}")))?,
         );
     }
+    let mut connections = Vec::new();
+    for spec in &args.connections {
+        connections.push(
+            spec.parse::<emulator::SeedConnection>()
+                .map_err(|e| Error::Usage(format!("--connection {spec}: {e}")))?,
+        );
+    }
+    let usage = emulator::UsageOptions {
+        app_connections_missing: args.no_app_connections,
+        in_use_refusal: if args.in_use_status == "403" {
+            emulator::InUseRefusal::Forbidden
+        } else {
+            emulator::InUseRefusal::FailedPrecondition
+        },
+        ..emulator::UsageOptions::default()
+    };
     let config = emulator::Config {
         listen: args.listen,
         client_id: args.client_id.clone(),
@@ -25,6 +41,8 @@ pub(super) async fn run(args: EmulatorArgs) -> Result<i32> {
         token_ttl: std::time::Duration::from_secs(args.token_ttl),
         latency: std::time::Duration::from_millis(args.latency_ms),
         faults,
+        usage,
+        connections,
         ..emulator::Config::default()
     };
     let client_id = args.client_id;

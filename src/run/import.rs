@@ -1,38 +1,17 @@
 //! `skconn import --env NAME`: writes a connector file for each live connector that no file
-//! defines yet, so that connectors built by hand in the dashboard can be adopted. Importing and
-//! then planning shows no changes.
+//! defines yet, so that connectors built by hand in the dashboard can be adopted. The next plan
+//! shows each imported connector as an adoption and nothing else; applying it adds skconn's
+//! marker, after which the connector is managed like any other.
 
 use super::{connect, relative, Context};
 use crate::cli::ImportArgs;
 use crate::error::{exit, Error, Result};
-use crate::model::{self, Live};
-use crate::normalize::normalize;
+use crate::model::Live;
 use crate::output;
+use crate::plan::view;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use std::path::Path;
-
-/// Top-level keys in the order a person reads a connector.
-const TOP_ORDER: &[&str] = &[
-    "display_name",
-    "description",
-    "proxy_url",
-    "proxy_enabled",
-    "icon_src",
-    "metadata",
-    "auth_patterns",
-];
-
-/// Keys that lead inside nested objects, in this order; the rest follow sorted.
-const LEADING: &[&str] = &[
-    "type",
-    "field_name",
-    "scope",
-    "value",
-    "label",
-    "display_name",
-    "description",
-];
 
 pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) -> Result<i32> {
     let settings = ctx.settings(config)?;
@@ -46,7 +25,7 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) 
                 .chain(d.previous_names.iter().map(String::as_str))
         })
         .collect();
-    let conn = connect(&env, &ctx.client)?;
+    let conn = connect(&env, &super::client_options(&args.http))?;
     let live = conn.client.list().await?;
     for n in &args.names {
         if !live.iter().any(|l| &l.display_name == n) {
@@ -105,6 +84,12 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) 
         env.name,
         skipped.len()
     ));
+    if !written.is_empty() {
+        output::out(&format!(
+            "They are not managed by skconn yet: `skconn plan` shows them as adoptions, and `skconn apply --env {}` adopts them (writes each once with skconn's marker, nothing else changes). Commit the files first.\n",
+            env.name
+        ));
+    }
     // What was written must load: check it now rather than at the next plan.
     if !written.is_empty() {
         ctx.load(&settings)?;
@@ -124,47 +109,29 @@ pub fn file_stem(display_name: &str) -> String {
 /// The canonical YAML file for a live connector: API fields only, server-owned fields and
 /// skconn's marker removed, zero values left out, keys in reading order.
 pub fn to_yaml(l: &Live, env: &str) -> String {
-    let body = normalize(&model::without_marker(&l.body));
+    let body = view::readable(&l.body);
     let obj = body.as_object().cloned().unwrap_or_default();
+    // `proxy_enabled: true` is the files' default; `false` (absent once normalised) is written.
+    let enabled = obj.contains_key("proxy_enabled");
     let mut out = Map::new();
-    for k in TOP_ORDER {
-        match (*k, obj.get(*k)) {
-            ("proxy_enabled", Some(_)) => {} // true is the files' default
-            ("proxy_enabled", None) => {
-                out.insert("proxy_enabled".into(), Value::Bool(false));
-            }
-            (_, Some(v)) => {
-                out.insert(k.to_string(), order(v));
-            }
-            (_, None) => {}
+    for (k, v) in obj {
+        if k == "proxy_enabled" {
+            continue;
         }
+        let after_url = k == "proxy_url";
+        out.insert(k, v);
+        if after_url && !enabled {
+            out.insert("proxy_enabled".into(), Value::Bool(false));
+        }
+    }
+    if !enabled {
+        out.entry("proxy_enabled").or_insert(Value::Bool(false));
     }
     let yaml = serde_yaml::to_string(&Value::Object(out)).unwrap_or_default();
     format!(
         "# yaml-language-server: $schema={}\n# Imported from environment {env} by skconn import.\n{yaml}",
         crate::SCHEMA_URL
     )
-}
-
-fn order(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort_by_key(|k| {
-                (
-                    LEADING.iter().position(|l| l == k).unwrap_or(LEADING.len()),
-                    k.as_str(),
-                )
-            });
-            Value::Object(
-                keys.into_iter()
-                    .map(|k| (k.clone(), order(&m[k])))
-                    .collect(),
-            )
-        }
-        Value::Array(a) => Value::Array(a.iter().map(order).collect()),
-        other => other.clone(),
-    }
 }
 
 #[cfg(test)]

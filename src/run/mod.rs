@@ -1,8 +1,9 @@
 //! The commands: each resolves settings, drives load → remote → plan → render / apply, and
-//! returns an exit code. This is the only layer that sees all the others. Each command's wiring
-//! lives in a file of its own; this file holds only the dispatch and what every command shares.
+//! returns an exit code (`init`, `completions` and `man` resolve no settings at all). This is the
+//! only layer that sees all the others. Each command's wiring lives in a file of its own; this
+//! file holds only the dispatch and what every command shares.
 
-use crate::cli::{Cli, Command, SafetyArgs};
+use crate::cli::{Cli, Command, HttpArgs, SafetyArgs, SchemaKind};
 use crate::error::{exit, Error, Result};
 use crate::model::Desired;
 use crate::output::{self, Style};
@@ -14,12 +15,15 @@ use crate::settings::Settings;
 
 mod apply;
 mod compare;
+mod docs;
 mod emulator;
 mod import;
+mod init;
 mod new;
 mod plan;
 mod prepare;
 mod saved;
+mod usage;
 
 pub use apply::DEFAULT_PARALLELISM;
 use prepare::{connect, list_all};
@@ -36,17 +40,14 @@ pub async fn run(cli: Cli) -> Result<i32> {
         style,
         err_style,
         quiet: cli.quiet,
-        client: ClientOptions {
-            timeout: std::time::Duration::from_secs(cli.timeout.max(1)),
-            max_attempts: cli.max_attempts.max(1),
-            deadline: std::time::Duration::from_secs(cli.deadline.max(1)),
-            ..ClientOptions::default()
-        },
     };
     match cli.command {
         Command::Emulator(args) => emulator::run(args).await,
+        Command::Init(args) => init::run(&ctx, args),
+        Command::Completions(args) => docs::completions(args.shell),
+        Command::Man => docs::man(),
         Command::Validate => {
-            let settings = ctx.settings(cli.config.as_deref())?;
+            let settings = ctx.settings_offline(cli.config.as_deref())?;
             let loaded = ctx.load_all(&settings)?;
             if !ctx.quiet {
                 output::out(&format!(
@@ -62,8 +63,11 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Compare(args) => compare::run(&ctx, cli.config.as_deref(), args).await,
         Command::Import(args) => import::run(&ctx, cli.config.as_deref(), args).await,
         Command::New(args) => new::run(&ctx, cli.config.as_deref(), args).await,
-        Command::Schema => {
-            output::out(&crate::schema::schema_text());
+        Command::Schema(args) => {
+            output::out(&match args.which {
+                SchemaKind::Connector => crate::schema::schema_text(),
+                SchemaKind::Config => crate::schema::config_schema_text(),
+            });
             Ok(exit::OK)
         }
         Command::Apply(args) => apply::run(&ctx, cli.config.as_deref(), args).await,
@@ -74,12 +78,31 @@ struct Context {
     style: Style,
     err_style: Style,
     quiet: bool,
-    client: ClientOptions,
+}
+
+/// The HTTP client's options from the command's HTTP flags.
+fn client_options(http: &HttpArgs) -> ClientOptions {
+    ClientOptions {
+        timeout: std::time::Duration::from_secs(http.timeout.max(1)),
+        max_attempts: http.max_attempts.max(1),
+        deadline: std::time::Duration::from_secs(http.deadline.max(1)),
+        ..ClientOptions::default()
+    }
 }
 
 impl Context {
     fn settings(&self, config: Option<&std::path::Path>) -> Result<Settings> {
         Settings::resolve(config, &|k| std::env::var(k).ok())
+    }
+
+    /// Settings for a command that talks to no environment (`validate`): it needs no credentials,
+    /// so a variable `skconn.yaml` names that is not set reads as a placeholder, never sent.
+    fn settings_offline(&self, config: Option<&std::path::Path>) -> Result<Settings> {
+        Settings::resolve(config, &|k| {
+            std::env::var(k)
+                .ok()
+                .or_else(|| Some("https://unset.invalid".to_string()))
+        })
     }
 
     /// Loads the connector files for every configured environment (overrides merged,
@@ -169,11 +192,11 @@ fn step_summary(markdown: &str) {
     }
 }
 
-fn refuse(refusals: &[String]) -> Error {
+fn refuse(refusals: &[crate::plan::Refusal]) -> Error {
     let mut msg = String::from("the plan was refused as unsafe; nothing was changed:");
     for r in refusals {
         msg.push_str("\n  - ");
-        msg.push_str(r);
+        msg.push_str(&r.to_string());
     }
     Error::Unsafe(msg)
 }

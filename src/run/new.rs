@@ -10,7 +10,7 @@ use crate::authoring::{
 use crate::cli::{AuthType, NewArgs};
 use crate::error::{exit, Error, Result};
 use crate::output;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The answers a draft needs; flags first, then the terminal.
 #[derive(Debug, Default)]
@@ -28,7 +28,10 @@ enum Source {
 }
 
 pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: NewArgs) -> Result<i32> {
-    let (root, connectors_dir) = layout(ctx, config)?;
+    // The repository's layout only: `new` talks to no environment and needs no credentials.
+    let settings = ctx.settings_offline(config)?;
+    let (root, connectors_dir) = (settings.root, settings.connectors_dir);
+    let timeout = std::time::Duration::from_secs(args.timeout.max(1));
     let interactive = output::stdin_is_terminal() && output::stderr_is_terminal();
     let mut answers = Answers {
         name: args.name.clone().or(args.display_name.clone()),
@@ -46,11 +49,7 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: NewArgs) -> 
     }
 
     let source = if let Some(src) = &args.from_openapi {
-        Source::OpenApi(
-            fetch::read(src, ctx.client.timeout)
-                .await
-                .map_err(Error::Usage)?,
-        )
+        Source::OpenApi(fetch::read(src, timeout).await.map_err(Error::Usage)?)
     } else if let Some(url) = &args.from_mcp {
         if !ctx.quiet {
             output::err(&format!(
@@ -61,9 +60,7 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: NewArgs) -> 
             ));
         }
         Source::Mcp(Box::new(
-            mcp::probe(url, ctx.client.timeout)
-                .await
-                .map_err(Error::Usage)?,
+            mcp::probe(url, timeout).await.map_err(Error::Usage)?,
         ))
     } else {
         template_answers(&mut answers, interactive)?;
@@ -193,32 +190,6 @@ fn kind(t: AuthType) -> Kind {
         AuthType::ApiKey => Kind::ApiKey,
         AuthType::NoAuth => Kind::NoAuth,
     }
-}
-
-/// The repository root and the connectors folder. `new` needs no environment: when the
-/// settings cannot be resolved (credentials not set here), only `connectors_dir` is read from
-/// the configuration file.
-fn layout(ctx: &Context, config: Option<&Path>) -> Result<(PathBuf, PathBuf)> {
-    if let Ok(s) = ctx.settings(config) {
-        return Ok((s.root, s.connectors_dir));
-    }
-    let path = config.map_or_else(|| PathBuf::from("skconn.yaml"), Path::to_path_buf);
-    let cwd =
-        std::env::current_dir().map_err(|e| Error::io("cannot read the working directory", e))?;
-    let root = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => cwd,
-    };
-    let dir = std::fs::read_to_string(&path)
-        .ok()
-        .and_then(|t| serde_yaml::from_str::<serde_yaml::Value>(&t).ok())
-        .and_then(|v| {
-            v.get("connectors_dir")
-                .and_then(|d| d.as_str())
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| "connectors".into());
-    Ok((root.clone(), root.join(dir)))
 }
 
 fn check_name(n: &str) -> Result<()> {

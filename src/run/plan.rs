@@ -1,24 +1,47 @@
-//! `skconn plan`: prepare, render in the chosen format, optionally save the plan.
+//! `skconn plan`: prepare, render in the chosen format, optionally save the plan. A plan that
+//! fails still writes its Markdown (or JSON) body, saying it failed and why, so that a
+//! pull-request comment never keeps showing an older plan.
 
 use super::prepare::prepare;
-use super::{overrides, refuse, saved, step_summary, Context};
-use crate::cli::{Format, PlanArgs};
+use super::{client_options, overrides, refuse, saved, step_summary, Context};
+use crate::cli::{PlanArgs, PlanFormat};
 use crate::error::{exit, Error, Result};
 use crate::output::{self, Style};
 use crate::plan::Plan;
 use crate::render;
 use crate::secret;
 
-pub(super) fn render_plan(plan: &Plan, format: Format, style: &Style) -> String {
+pub(super) fn render_plan(plan: &Plan, format: PlanFormat, style: &Style) -> String {
     match format {
-        Format::Text => render::text::plan(plan, style),
-        Format::Json => {
-            let mut s = serde_json::to_string_pretty(&render::json::plan(plan)).unwrap_or_default();
-            s.push('\n');
-            s
+        PlanFormat::Text => render::text::plan(plan, style),
+        PlanFormat::Json => pretty(&render::json::plan(plan)),
+        PlanFormat::Markdown => {
+            render::markdown::plan(plan, render::markdown::GITHUB_COMMENT_LIMIT)
         }
-        Format::Markdown => render::markdown::plan(plan, render::markdown::GITHUB_COMMENT_LIMIT),
+        PlanFormat::Curl => render::curl::plan(plan),
     }
+}
+
+fn pretty(v: &serde_json::Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// The message of an error as `report_error` prints it (without colour), for failure bodies.
+fn error_text(e: &Error) -> String {
+    let mut msg = e.to_string();
+    if let Error::Input(list) = e {
+        for d in list {
+            msg.push_str(&format!("\n{d}"));
+        }
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(&format!("\n  caused by: {s}"));
+        source = s.source();
+    }
+    secret::redact(&msg).into_owned()
 }
 
 pub(super) async fn run(
@@ -26,14 +49,35 @@ pub(super) async fn run(
     config: Option<&std::path::Path>,
     args: PlanArgs,
 ) -> Result<i32> {
-    let p = prepare(ctx, config, &args.envs, overrides(args.safety)).await?;
+    let prepared = prepare(
+        ctx,
+        config,
+        &args.envs,
+        overrides(args.safety),
+        &client_options(&args.http),
+    )
+    .await;
+    let p = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            let message = error_text(&e);
+            let failed_md = render::markdown::failed(&message);
+            match args.format {
+                PlanFormat::Markdown => output::out(&failed_md),
+                PlanFormat::Json => output::out(&pretty(&render::json::failed(&message))),
+                PlanFormat::Text | PlanFormat::Curl => {}
+            }
+            step_summary(&failed_md);
+            return Err(e);
+        }
+    };
     output::out(&render_plan(&p.plan, args.format, &ctx.style));
     step_summary(&render::markdown::plan(
         &p.plan,
         render::markdown::GITHUB_COMMENT_LIMIT,
     ));
-    if !p.refusals.is_empty() {
-        return Err(refuse(&p.refusals));
+    if !p.plan.refused.is_empty() {
+        return Err(refuse(&p.plan.refused));
     }
     if let Some(out) = &args.out {
         let saved = crate::plan::saved::SavedPlan {
@@ -55,7 +99,7 @@ pub(super) async fn run(
         let text = serde_json::to_string_pretty(&saved).unwrap_or_default();
         std::fs::write(out, secret::redact(&text).as_bytes())
             .map_err(|e| Error::io(format!("cannot write the plan to {}", out.display()), e))?;
-        if args.format == Format::Text && !ctx.quiet {
+        if args.format == PlanFormat::Text && !ctx.quiet {
             output::out(&format!(
                 "Saved the plan to {}. Apply exactly it with: skconn apply {}\n",
                 out.display(),

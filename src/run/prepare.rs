@@ -107,9 +107,8 @@ pub(super) struct Prepared {
     /// Per connection (same order), that environment's desired connectors.
     pub(super) desired: Vec<Vec<Desired>>,
     pub(super) lives: Vec<Vec<Live>>,
+    /// The plan; `plan.refused` says why it is refused as unsafe (empty when safe).
     pub(super) plan: Plan,
-    /// Per environment, why its plan is refused as unsafe (empty when safe).
-    pub(super) refusals: Vec<String>,
 }
 
 pub(super) async fn prepare(
@@ -117,6 +116,7 @@ pub(super) async fn prepare(
     config: Option<&std::path::Path>,
     envs: &[String],
     allow: Overrides,
+    client: &ClientOptions,
 ) -> Result<Prepared> {
     let settings = ctx.settings(config)?;
     let selected = settings.select(envs)?;
@@ -128,7 +128,7 @@ pub(super) async fn prepare(
         .collect();
     let connections = selected
         .into_iter()
-        .map(|e| connect(e, &ctx.client))
+        .map(|e| connect(e, client))
         .collect::<Result<Vec<_>>>()?;
     let lives = list_all(&connections).await?;
     let mut environments = Vec::new();
@@ -143,28 +143,53 @@ pub(super) async fn prepare(
         refusals.extend(safety::check(&env_plan, desired.is_empty(), &policy, allow));
         environments.push(env_plan);
     }
-    let plan = Plan { environments };
+    let mut plan = Plan {
+        environments,
+        refused: refusals,
+    };
+    // After the pure diff: who uses what the plan deletes or changes in an auth-relevant way.
+    super::usage::look_up(&connections, &mut plan, super::DEFAULT_PARALLELISM).await;
     Ok(Prepared {
         connections,
         desired,
         lives,
         plan,
-        refusals,
     })
 }
 
 /// Where a field's new value holds a masked value, its old value is masked whole: it is most
-/// likely the same secret before a rotation, which skconn cannot recognise by itself.
-fn mask_replaced_values(env_plan: &mut EnvPlan) {
+/// likely the same secret before a rotation, which skconn cannot recognise by itself. The same
+/// old value is masked in the change's `before` object.
+pub(super) fn mask_replaced_values(env_plan: &mut EnvPlan) {
     for c in &mut env_plan.changes {
+        let mut old_values = Vec::new();
         for f in &mut c.diff {
             let masked_new = f.new.as_ref().is_some_and(|v| {
                 let text = v.to_string();
                 secret::redact(&text) != text
             });
             if masked_new && f.old.is_some() {
+                old_values.extend(f.old.take());
                 f.old = Some(serde_json::Value::String("***".into()));
             }
         }
+        if let Some(before) = c.before.as_mut() {
+            for old in &old_values {
+                mask_value(before, old);
+            }
+        }
+    }
+}
+
+/// Replaces every occurrence of `target` inside `v` by `"***"`.
+fn mask_value(v: &mut serde_json::Value, target: &serde_json::Value) {
+    if v == target {
+        *v = serde_json::Value::String("***".into());
+        return;
+    }
+    match v {
+        serde_json::Value::Object(m) => m.values_mut().for_each(|c| mask_value(c, target)),
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|c| mask_value(c, target)),
+        _ => {}
     }
 }

@@ -27,8 +27,18 @@ fn redacted_json(v: &serde_json::Value) -> serde_json::Value {
     }
 }
 
+/// What a saved plan's check found.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Checked {
+    /// Nothing moved: apply it.
+    Current,
+    /// The environments moved, the files did not, and they now match the files: the plan was
+    /// already applied (by an earlier `apply FILE`, or otherwise).
+    AlreadyApplied,
+}
+
 /// Loads a saved plan and checks that nothing it was made from has moved.
-pub(super) fn check_saved(file: &std::path::Path, p: &Prepared) -> Result<()> {
+pub(super) fn check_saved(file: &std::path::Path, p: &Prepared) -> Result<Checked> {
     let text = std::fs::read_to_string(file)
         .map_err(|e| Error::io(format!("cannot read the saved plan {}", file.display()), e))?;
     let saved: SavedPlan = serde_json::from_str(&text).map_err(|e| {
@@ -47,7 +57,8 @@ pub(super) fn check_saved(file: &std::path::Path, p: &Prepared) -> Result<()> {
         )));
     }
     let mut moved = Vec::new();
-    if saved.inputs != inputs_fingerprint(p) {
+    let inputs_same = saved.inputs == inputs_fingerprint(p);
+    if !inputs_same {
         moved.push("the connector files changed since the plan was made".to_string());
     }
     let names: Vec<&str> = p.connections.iter().map(|c| c.env.name.as_str()).collect();
@@ -68,12 +79,21 @@ pub(super) fn check_saved(file: &std::path::Path, p: &Prepared) -> Result<()> {
             }
         }
     }
-    if moved.is_empty() && saved.plan != redacted_json(&render::json::plan(&p.plan)) {
-        moved
-            .push("the plan computed now differs from the saved one (skconn.yaml changed?)".into());
+    if moved.is_empty() {
+        let now = redacted_json(&render::json::plan(&p.plan));
+        if let Some(why) = super::usage::saved_plan_moved(&saved.plan, &now) {
+            moved.push(why);
+        }
     }
     if moved.is_empty() {
-        return Ok(());
+        return Ok(Checked::Current);
+    }
+    let had_changes = saved.plan["environments"].as_array().is_some_and(|envs| {
+        envs.iter()
+            .any(|e| e["changes"].as_array().is_some_and(|c| !c.is_empty()))
+    });
+    if inputs_same && had_changes && !p.plan.has_changes() && p.plan.refused.is_empty() {
+        return Ok(Checked::AlreadyApplied);
     }
     let mut msg = format!(
         "refusing to apply the saved plan {}; nothing was changed:",

@@ -89,7 +89,7 @@ fn one_changed_file_gives_one_put_with_the_whole_body() {
     repo.skconn(["plan"])
         .code(0)
         .stdout_has("~ update \"Demo Bearer\"")
-        .stdout_has("/description: \"A bearer token API\" → \"A changed description\"")
+        .stdout_has("~ description: \"A bearer token API\" → \"A changed description\"")
         .stdout_has("Plan: 0 to create, 1 to update, 0 to delete.");
     repo.skconn(["apply", "--auto-approve"]).code(0);
     let puts: Vec<_> = dev

@@ -598,15 +598,23 @@ async fn update_replaces_the_whole_object() {
 async fn in_use_connectors_cannot_be_deleted() {
     let emu = start(Config::default());
     let identifier = identifier_of(&emu.insert(asana("My Asana")));
-    emu.set_in_use("My Asana", true);
+    emu.add_connection("My Asana", "asana-draft", "DRAFT", false);
     let c = Client::login(&emu).await;
     let r = c.delete(&identifier).await;
     r.assert_error(400, 9, "FAILED_PRECONDITION");
-    assert!(r.body["message"].as_str().unwrap().contains("connect"));
+    assert!(r.body["message"]
+        .as_str()
+        .unwrap()
+        .contains("remove the related connections or connected accounts"));
     assert!(emu.connector("My Asana").is_some());
+    // The other reading of the contract: a 403.
+    emu.set_usage_options(|o| o.in_use_refusal = skconn::emulator::InUseRefusal::Forbidden);
+    c.delete(&identifier)
+        .await
+        .assert_error(403, 7, "PERMISSION_DENIED");
     // Updates are still allowed.
     assert_eq!(c.update(&identifier, &asana("My Asana")).await.status, 200);
-    emu.set_in_use("My Asana", false);
+    assert_eq!(emu.remove_connections("My Asana"), 1);
     assert_eq!(c.delete(&identifier).await.status, 200);
 }
 
@@ -1040,7 +1048,8 @@ async fn the_state_file_keeps_connectors_and_identifiers_across_restarts() {
     let c = Client::login(&emu).await;
     assert_eq!(c.create(&asana("My Asana")).await.status, 201);
     emu.insert(minimal("Busy"));
-    emu.set_in_use("Busy", true);
+    emu.add_connection("Busy", "busy-1", "COMPLETED", true);
+    emu.add_connected_accounts("busy-1", "ACTIVE", 2);
     let before = emu.connectors();
     drop(c);
     drop(emu);
@@ -1426,4 +1435,155 @@ fn the_config_never_shows_the_client_secret() {
         ..Config::default()
     };
     assert!(!format!("{config:?}").contains("very-secret-value"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connections and connected accounts
+
+#[tokio::test]
+async fn connections_and_connected_accounts_are_listed_with_their_filters_and_limits() {
+    let emu = start(Config::default());
+    let id = identifier_of(&emu.insert(asana("My Asana")));
+    emu.insert(minimal("Other"));
+    emu.add_connection("My Asana", "asana-live", "COMPLETED", true);
+    emu.add_connection("My Asana", "asana-draft", "DRAFT", false);
+    emu.add_connection_for_key(&format!("{id}:eu"), "asana-eu", "IN_PROGRESS", true);
+    emu.add_connection("Other", "other-1", "COMPLETED", true);
+    emu.add_connected_accounts("asana-live", "ACTIVE", 25);
+    emu.add_connected_accounts("asana-live", "EXPIRED", 3);
+    let c = Client::login(&emu).await;
+
+    // App connections: provider filter (suffixes included), page size at most 30, pages.
+    let r = c
+        .get(&format!(
+            "/api/v1/connections/app?provider={id}&page_size=2"
+        ))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["total_size"], 3);
+    assert_eq!(r.body["connections"].as_array().unwrap().len(), 2);
+    let next = r.body["next_page_token"].as_str().unwrap().to_string();
+    assert!(!next.is_empty());
+    let r = c
+        .get(&format!(
+            "/api/v1/connections/app?provider={id}&page_size=2&page_token={next}"
+        ))
+        .await;
+    assert_eq!(r.body["connections"][0]["key_id"], "asana-eu");
+    assert_eq!(r.body["next_page_token"], "");
+    c.get("/api/v1/connections/app?page_size=31")
+        .await
+        .assert_error(400, 3, "INVALID_ARGUMENT");
+    c.get("/api/v1/connections/app?owner=x")
+        .await
+        .assert_error(400, 3, "INVALID_ARGUMENT");
+    c.get("/api/v1/connections/app?page_token=nonsense")
+        .await
+        .assert_error(400, 3, "INVALID_ARGUMENT");
+
+    // The full listing: only completed and enabled ones without include=all.
+    let keys = |r: &Resp| -> Vec<String> {
+        r.body["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["key_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        keys(&c.get("/api/v1/connections").await),
+        ["asana-live", "other-1"]
+    );
+    assert_eq!(
+        keys(&c.get("/api/v1/connections?include=all").await),
+        ["asana-live", "asana-draft", "asana-eu", "other-1"]
+    );
+
+    // Connected accounts: by connection name, page size at most 100, total_size.
+    let r = c
+        .get("/api/v1/connected_accounts?connector=asana-live&page_size=10")
+        .await;
+    assert_eq!(r.body["total_size"], 28);
+    assert_eq!(r.body["connected_accounts"].as_array().unwrap().len(), 10);
+    let a = &r.body["connected_accounts"][0];
+    assert!(a["identifier"].as_str().unwrap().contains('@'));
+    assert!(a["id"].as_str().unwrap().starts_with("ca_"));
+    assert!(a.get("authorization_details").is_none());
+    c.get("/api/v1/connected_accounts?page_size=101")
+        .await
+        .assert_error(400, 3, "INVALID_ARGUMENT");
+    c.get("/api/v1/connected_accounts?connector=a/b")
+        .await
+        .assert_error(400, 3, "INVALID_ARGUMENT");
+    c.get("/api/v1/connected_accounts?connector=a&connection_names=b")
+        .await
+        .assert_error(400, 3, "INVALID_ARGUMENT");
+    let r = c
+        .get("/api/v1/connected_accounts?connection_names=asana-live&connection_names=other-1&page_size=100")
+        .await;
+    assert_eq!(r.body["total_size"], 28);
+
+    // Switches: the preview endpoint missing, no total, a planted token-like field.
+    emu.set_usage_options(|o| {
+        o.app_connections_missing = true;
+        o.hide_total_size = true;
+        o.extra_secret = Some("planted-token".into());
+    });
+    c.get("/api/v1/connections/app")
+        .await
+        .assert_error(404, 5, "NOT_FOUND");
+    let r = c
+        .get("/api/v1/connected_accounts?connector=asana-live")
+        .await;
+    assert_eq!(r.body["total_size"], 0);
+    assert_eq!(
+        r.body["connected_accounts"][0]["authorization_details"]["oauth_token"]["access_token"],
+        "planted-token"
+    );
+    let r = c.get("/api/v1/connections?include=all").await;
+    assert_eq!(
+        r.body["connections"][0]["oauth_config"]["client_secret"],
+        "planted-token"
+    );
+    assert_eq!(
+        c.send(Method::POST, "/api/v1/connections", Some(&json!({})))
+            .await
+            .status,
+        405
+    );
+}
+
+#[tokio::test]
+async fn connections_given_at_start_are_served_and_refuse_the_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let emu = start(Config {
+        state_file: Some(file.clone()),
+        ..Config::default()
+    });
+    let id = identifier_of(&emu.insert(minimal("Busy")));
+    drop(emu);
+    // The identifier is server-made: start again with a connection pointing at it.
+    let config = Config {
+        state_file: Some(file.clone()),
+        connections: vec![format!("{id}=busy-live:COMPLETED:3").parse().unwrap()],
+        usage: skconn::emulator::UsageOptions {
+            in_use_refusal: skconn::emulator::InUseRefusal::Forbidden,
+            ..Default::default()
+        },
+        ..Config::default()
+    };
+    let emu = start(config.clone());
+    assert_eq!(emu.connections().len(), 1);
+    assert_eq!(emu.connected_accounts().len(), 3);
+    let c = Client::login(&emu).await;
+    c.delete(&id)
+        .await
+        .assert_error(403, 7, "PERMISSION_DENIED");
+    drop(c);
+    drop(emu);
+    // Kept in the state file, and not seeded twice.
+    let emu = start(config);
+    assert_eq!(emu.connections().len(), 1);
+    assert_eq!(emu.connected_accounts().len(), 3);
 }

@@ -14,7 +14,7 @@ fn hand_made(name: &str, description: &str) -> serde_json::Value {
 }
 
 #[test]
-fn import_writes_files_that_plan_as_no_changes() {
+fn import_writes_files_that_plan_as_adoptions() {
     let dev = emulator();
     dev.insert(hand_made("Hand Made One", "first"));
     dev.insert(hand_made("Hand Made Two", "second"));
@@ -30,7 +30,8 @@ fn import_writes_files_that_plan_as_no_changes() {
         .code(0)
         .stdout_has("wrote connectors/hand-made-one.yaml")
         .stdout_has("wrote connectors/public-mcp.yaml")
-        .stdout_has("Imported 2 connector(s) from environment dev; 0 skipped.");
+        .stdout_has("Imported 2 connector(s) from environment dev; 0 skipped.")
+        .stdout_has("`skconn apply --env dev` adopts them");
     assert!(
         dev.requests()
             .iter()
@@ -45,11 +46,19 @@ fn import_writes_files_that_plan_as_no_changes() {
     // The MCP connector without auth had proxy_enabled false on the server: kept explicitly.
     let mcp = std::fs::read_to_string(repo.path().join("connectors/public-mcp.yaml")).unwrap();
     assert!(mcp.contains("proxy_enabled: false"), "{mcp}");
-    // Round trip: only the file that differed from the live one shows.
+    // Round trip: the imported connectors are adoptions and nothing else; the file that
+    // differed from the live one is an update (which adopts it too).
     repo.skconn(["plan"])
         .code(0)
+        .stdout_has("= adopt \"Hand Made One\"")
+        .stdout_has("= adopt \"Public MCP\"")
         .stdout_has("~ update \"Hand Made Two\"")
-        .stdout_has("Plan: 0 to create, 1 to update, 0 to delete.");
+        .stdout_has("this update also adopts it")
+        .stdout_has("Plan: 0 to create, 2 to adopt, 1 to update, 0 to delete.");
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    repo.skconn(["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_has("Plan: 0 to create, 0 to update, 0 to delete.");
 }
 
 #[test]
@@ -122,25 +131,60 @@ fn compare_reports_exactly_the_differing_connectors() {
     repo.skconn(["apply", "--auto-approve"]).code(0);
     repo.skconn(["compare", "dev", "prod"])
         .code(0)
-        .stdout_has("No changes.");
+        .stdout_has("No differences");
     prod.edit("Asana Tasks", |c| {
         c["description"] = json!("edited in prod")
     });
     dev.insert(hand_made("Only In Dev", "x"));
     let out = repo.skconn(["compare", "dev", "prod"]);
     out.code(2)
-        .stdout_has("~ update \"Asana Tasks\"")
-        .stdout_has("/description: \"edited in prod\" → ")
-        .stdout_has("+ create \"Only In Dev\"")
-        .stdout_has("Plan: 1 to create, 1 to update, 0 to delete.");
+        .stdout_has("~ differs: \"Asana Tasks\"")
+        .stdout_has("~ description: \"Read and update tasks")
+        .stdout_has(" → \"edited in prod\"")
+        .stdout_has("+ only in dev: \"Only In Dev\"")
+        .stdout_has("1 only in dev, 0 only in prod, 1 different, 7 the same.");
+    // The JSON document, field by field.
     let json_out = repo.skconn(["compare", "dev", "prod", "--format", "json"]);
+    json_out.code(2);
     let doc: serde_json::Value = serde_json::from_str(&json_out.stdout).unwrap();
-    let changes = doc["environments"][0]["changes"].as_array().unwrap();
-    let names: Vec<&str> = changes
-        .iter()
-        .map(|c| c["display_name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["Only In Dev", "Asana Tasks"]);
+    assert_eq!(doc["format_version"], "1");
+    let c = &doc["compare"];
+    assert_eq!(c["a"], "dev");
+    assert_eq!(c["b"], "prod");
+    assert_eq!(c["same"], 7);
+    assert_eq!(c["only_in_b"], json!([]));
+    let only_a = c["only_in_a"].as_array().unwrap();
+    assert_eq!(only_a.len(), 1);
+    assert_eq!(only_a[0]["display_name"], "Only In Dev");
+    assert!(only_a[0]["identifier"]
+        .as_str()
+        .unwrap()
+        .starts_with("only_in_dev"));
+    assert_eq!(only_a[0]["connector"]["description"], "x");
+    assert_eq!(only_a[0]["connector"]["metadata"]["team"], "support");
+    let different = c["different"].as_array().unwrap();
+    assert_eq!(different.len(), 1);
+    let d = &different[0];
+    assert_eq!(d["display_name"], "Asana Tasks");
+    assert_eq!(
+        d["identifier_a"],
+        dev.connector("Asana Tasks").unwrap()["identifier"]
+    );
+    assert_eq!(
+        d["identifier_b"],
+        prod.connector("Asana Tasks").unwrap()["identifier"]
+    );
+    assert_eq!(
+        d["diff"],
+        json!([{"op": "replace", "path": "description", "pointer": "/description",
+                "old": dev.connector("Asana Tasks").unwrap()["description"], "new": "edited in prod"}])
+    );
+    // Markdown: its own heading and marker, never the plan's.
+    repo.skconn(["compare", "dev", "prod", "--format", "markdown"])
+        .code(2)
+        .stdout_has("<!-- skconn-compare -->\n## skconn compare: `dev` and `prod`")
+        .stdout_lacks("skconn-plan")
+        .stdout_has("### Only in `dev`");
     repo.skconn(["compare", "dev", "dev"])
         .code(1)
         .stderr_has("two different environments");

@@ -483,13 +483,9 @@ fn deep_nesting_is_refused_without_overflowing_the_stack() {
         "duplicate.yaml",
         format!("a: 1\na: 2\nb:\n{}x\n", "- ".repeat(500_000)),
     );
-    let start = Instant::now();
+    // No wall-clock bound here: on a loaded machine it fails for the wrong reason. What matters
+    // is that loading returns (no stack overflow) with one diagnostic per file.
     let diags = repo.errors();
-    assert!(
-        start.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        start.elapsed()
-    );
     let files: Vec<String> = diags.iter().map(|d| d.file.display().to_string()).collect();
     assert_eq!(
         files,

@@ -2,6 +2,8 @@
 //! loopback: the emulator is started in this process, the `skconn` binary in a child process.
 
 mod authoring;
+mod config;
+mod distribution;
 mod e2e;
 mod emulator;
 mod environments;
@@ -10,6 +12,8 @@ mod overrides;
 mod plans;
 mod property;
 mod remote;
+mod review;
 mod safety;
 mod schema;
 mod support;
+mod usage;

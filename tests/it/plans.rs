@@ -58,12 +58,13 @@ fn json_plan_is_a_documented_contract() {
     let out = repo.skconn(["plan", "--format", "json", "--detailed-exitcode"]);
     out.code(2);
     let doc: Value = serde_json::from_str(&out.stdout).expect("stdout is one JSON document");
-    assert_eq!(doc["format_version"], "1");
+    assert_eq!(doc["format_version"], "2");
+    assert_eq!(doc["refused"], json!([]));
     let env = &doc["environments"][0];
     assert_eq!(env["name"], "dev");
     assert_eq!(
         env["summary"],
-        json!({"create": 1, "update": 1, "delete": 1, "unchanged": 1})
+        json!({"create": 1, "adopt": 0, "update": 1, "delete": 1, "unchanged": 1})
     );
     assert_eq!(env["not_managed"], json!(["Hand Made"]));
     let changes = env["changes"].as_array().unwrap();
@@ -77,7 +78,10 @@ fn json_plan_is_a_documented_contract() {
             "action",
             "display_name",
             "identifier",
+            "file",
             "drift",
+            "before",
+            "after",
             "diff",
             "warnings",
         ] {
@@ -85,9 +89,24 @@ fn json_plan_is_a_documented_contract() {
         }
         assert_eq!(c["drift"], false);
     }
+    let create = &changes[0];
     assert!(
-        changes[0]["identifier"].is_null(),
+        create["identifier"].is_null(),
         "a create has no identifier yet"
+    );
+    assert!(create["before"].is_null());
+    assert_eq!(create["after"]["display_name"], "Brand New");
+    assert_eq!(create["after"]["proxy_url"], "https://api.demo.example.com");
+    assert_eq!(
+        create["after"]["auth_patterns"][0]["fields"][0]["field_name"],
+        "token"
+    );
+    let delete = &changes[2];
+    assert!(delete["after"].is_null());
+    assert_eq!(delete["before"]["description"], "to be deleted");
+    assert!(
+        delete["before"]["metadata"].is_null(),
+        "skconn's marker is not content: {delete}"
     );
     let update = &changes[1];
     assert_eq!(update["display_name"], "Demo OAuth");
@@ -95,29 +114,38 @@ fn json_plan_is_a_documented_contract() {
         .as_str()
         .unwrap()
         .starts_with("demo_oauth"));
-    let diff = update["diff"].as_array().unwrap();
-    assert!(diff
-        .iter()
-        .all(|d| ["add", "remove", "replace"].contains(&d["op"].as_str().unwrap())));
-    assert!(diff.iter().any(|d| d["path"]
+    assert_eq!(
+        update["before"]["auth_patterns"][0]["oauth_config"]["available_scopes"][1]["scope"],
+        "write"
+    );
+    assert_eq!(
+        update["after"]["auth_patterns"][0]["oauth_config"]["available_scopes"][1]["scope"],
+        "admin"
+    );
+    // By meaning: one scope added, one removed, each named by its identity.
+    assert_eq!(
+        update["diff"],
+        json!([
+            {"op": "add", "path": "auth_patterns[OAUTH].oauth_config.available_scopes[admin]",
+             "pointer": "/auth_patterns/0/oauth_config/available_scopes/1",
+             "old": null, "new": {"scope": "admin", "display_name": "Admin"}},
+            {"op": "remove", "path": "auth_patterns[OAUTH].oauth_config.available_scopes[write]",
+             "pointer": "/auth_patterns/0/oauth_config/available_scopes/1",
+             "old": {"scope": "write", "display_name": "Write"}, "new": null},
+        ])
+    );
+    let warnings = update["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert_eq!(warnings[0]["kind"], "scopes");
+    assert!(warnings[0]["message"]
         .as_str()
         .unwrap()
-        .starts_with("/auth_patterns/0/oauth_config/available_scopes/1")));
-    let warnings: Vec<&str> = update["warnings"]
-        .as_array()
+        .starts_with("OAuth scopes added: admin;"));
+    assert_eq!(warnings[1]["kind"], "scopes");
+    assert!(warnings[1]["message"]
+        .as_str()
         .unwrap()
-        .iter()
-        .map(|w| w.as_str().unwrap())
-        .collect();
-    assert!(
-        warnings.contains(&"OAuth scopes added: admin"),
-        "{warnings:?}"
-    );
-    assert!(
-        warnings.contains(&"OAuth scopes removed: write"),
-        "{warnings:?}"
-    );
-    assert!(warnings.iter().any(|w| w.contains("re-authorize")));
+        .starts_with("OAuth scopes removed: write;"));
 
     // The whole document. Identifiers depend on the order of parallel creates: redacted.
     insta::assert_snapshot!("json_plan", redact_identifiers(&out.stdout));
@@ -197,7 +225,7 @@ fn a_saved_plan_is_applied_exactly() {
     }
     let saved: Value = serde_json::from_str(&saved).unwrap();
     assert_eq!(saved["kind"], "skconn-saved-plan");
-    assert_eq!(saved["plan"]["format_version"], "1");
+    assert_eq!(saved["plan"]["format_version"], "2");
 
     dev.clear_requests();
     // A saved plan is the approval: no prompt, no --auto-approve needed.
@@ -207,11 +235,11 @@ fn a_saved_plan_is_applied_exactly() {
     assert_eq!(write_count(&dev), 3);
     assert!(dev.connector("Brand New").is_some());
     assert!(dev.connector("Gone Soon").is_none());
-    // Applying it again: the environment moved (it was applied), so it is refused.
+    // Applying it again: it was already applied, and says so; nothing is sent.
     dev.clear_requests();
     repo.skconn(["apply", plan_file.to_str().unwrap()])
-        .code(1)
-        .stderr_has("environment dev changed since the plan was made");
+        .code(0)
+        .stdout_has("was already applied");
     assert_eq!(write_count(&dev), 0);
 }
 
@@ -292,8 +320,8 @@ fn a_field_the_server_rewrites_is_caught_by_the_settle_check() {
     repo.skconn(["apply", "--auto-approve"])
         .code(5)
         .stderr_has("the server did not keep what skconn wrote")
-        .stderr_has("\"Upper Host\" /proxy_url")
-        .stderr_has("write \"https://api.demo.example.com/v1\" at /proxy_url in connectors/a.yaml");
+        .stderr_has("\"Upper Host\" proxy_url")
+        .stderr_has("write \"https://api.demo.example.com/v1\" at proxy_url in connectors/a.yaml");
     // Following the hint settles it.
     let repo = repo.edit("connectors/a.yaml", |t| t.replace("API.Demo", "api.demo"));
     repo.skconn(["apply", "--auto-approve"]).code(0);

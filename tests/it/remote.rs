@@ -367,7 +367,7 @@ async fn deleting_a_connector_in_use_is_recognised() {
     let emu = emulator();
     let c = client(&emu);
     let live = c.create(&body("Busy")).await.unwrap();
-    emu.set_in_use("Busy", true);
+    emu.add_connection("Busy", "busy-1", "COMPLETED", true);
     let err = c.delete(&live.identifier).await.unwrap_err();
     assert!(err.is_in_use(), "{err}");
     assert!(!err.is_retryable() && !err.is_not_found());

@@ -112,11 +112,15 @@ fn a_401_mid_run_refreshes_the_token_once() {
 }
 
 #[test]
-fn an_in_use_delete_fails_alone_the_rest_applies_and_a_rerun_plans_only_it() {
+fn an_in_use_delete_without_usage_look_ups_fails_alone_the_rest_applies_and_a_rerun_plans_only_it()
+{
     let dev = emulator();
-    let repo = repo_with(4, &dev, "managed");
+    // `usage: off`: nothing is looked up, so the delete is sent and the server refuses it.
+    let repo = repo_with(4, &dev, "managed").edit("skconn.yaml", |t| {
+        t.replace("prune: managed", "prune: managed\n    usage: off")
+    });
     repo.skconn(["apply", "--auto-approve"]).code(0);
-    dev.set_in_use("Conn 00", true);
+    dev.add_connection("Conn 00", "conn-00", "COMPLETED", true);
     let repo = repo
         .remove("connectors/c00.yaml")
         .remove("connectors/c01.yaml")
@@ -139,7 +143,13 @@ fn an_in_use_delete_fails_alone_the_rest_applies_and_a_rerun_plans_only_it() {
         .code(0)
         .stdout_has("- delete \"Conn 00\"")
         .stdout_has("Plan: 0 to create, 0 to update, 1 to delete.");
-    dev.set_in_use("Conn 00", false);
+    assert!(
+        !dev.requests()
+            .iter()
+            .any(|r| r.path.starts_with("/api/v1/connect")),
+        "usage: off looks nothing up"
+    );
+    dev.remove_connections("Conn 00");
     repo.skconn(["apply", "--auto-approve"]).code(0);
     repo.skconn(["plan", "--detailed-exitcode"]).code(0);
 }
@@ -152,7 +162,7 @@ fn a_failing_environment_stops_the_next_one_and_says_what_was_not_attempted() {
         .env("dev", &dev, "managed")
         .env("prod", &prod, "managed");
     dev.push_fault(Fault::status(500).method("POST").path(WRITES).always());
-    let out = repo.skconn(["--max-attempts", "2", "apply", "--auto-approve"]);
+    let out = repo.skconn(["apply", "--max-attempts", "2", "--auto-approve"]);
     out.code(1)
         .stdout_has("✗ create \"Alpha\" failed")
         .stdout_has("500")
@@ -339,7 +349,7 @@ fn no_secret_shows_under_faults_at_trace_level() {
     let mut all = String::new();
     for args in [
         vec!["plan"],
-        vec!["--max-attempts", "2", "apply", "--auto-approve"],
+        vec!["apply", "--max-attempts", "2", "--auto-approve"],
         vec!["plan", "--format", "json"],
         vec!["plan", "--format", "markdown"],
     ] {

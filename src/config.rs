@@ -1,0 +1,350 @@
+//! The vocabulary of `skconn.yaml`, as one table, and the check of a configuration text against
+//! it: every problem at once, each at the offending key's (or value's) line and column, with
+//! "did you mean" for keys and for words.
+//!
+//! The tables [`TOP`] and [`ENVIRONMENT`] are the only list of keys: the check, the JSON Schema
+//! (`schema::config_schema`) and the README follow them. Adding a key is one line here (and
+//! reading it in `settings`). Pure: no I/O.
+
+use crate::error::Diagnostic;
+use crate::load::index::Index;
+use crate::load::validate::suggest;
+use serde_yaml::Value;
+use std::path::Path;
+
+/// The type of a key's value.
+#[derive(Debug, Clone, Copy)]
+pub enum Ty {
+    /// Text; `${VAR}` is replaced by the variable's value.
+    Text,
+    /// One of these words.
+    OneOf(&'static [&'static str]),
+    /// A whole number of at least `min`.
+    Integer { min: u64 },
+    /// A list of text.
+    TextList,
+    /// The environments: a map from names to maps of [`ENVIRONMENT`] keys.
+    Environments,
+}
+
+/// One key of `skconn.yaml`.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    pub name: &'static str,
+    pub ty: Ty,
+    pub required: bool,
+    pub description: &'static str,
+}
+
+const fn key(name: &'static str, ty: Ty, description: &'static str) -> Key {
+    Key {
+        name,
+        ty,
+        required: false,
+        description,
+    }
+}
+
+const fn required(name: &'static str, ty: Ty, description: &'static str) -> Key {
+    Key {
+        name,
+        ty,
+        required: true,
+        description,
+    }
+}
+
+/// The values of `prune`.
+pub const PRUNE_VALUES: &[&str] = &["off", "managed", "all"];
+/// The values of `usage`.
+pub const USAGE_VALUES: &[&str] = &["on", "off"];
+
+/// The keys at the top of `skconn.yaml`.
+pub const TOP: &[Key] = &[
+    key("connectors_dir", Ty::Text, "The folder of connector files, relative to skconn.yaml (default `connectors`)."),
+    required("environments", Ty::Environments, "The environments, applied in the order written: a map from names (letters, digits, `-`, `_`) to environments."),
+    key("show_vars", Ty::TextList, "Variables whose values connector files may show in plans (every other `${VAR}` value is masked)."),
+];
+
+/// The keys of one environment.
+pub const ENVIRONMENT: &[Key] = &[
+    required("url", Ty::Text, "The environment URL from the Scalekit dashboard (https://...), or `local` for the embedded emulator."),
+    key("client_id", Ty::Text, "The client id; required for a remote environment. Usually `${VARIABLE}`."),
+    key("client_secret", Ty::Text, "The client secret; required for a remote environment. Always `${VARIABLE}`, never the secret itself."),
+    key("prune", Ty::OneOf(PRUNE_VALUES), "What to delete: `off` (default) nothing, `managed` connectors skconn wrote whose file is gone, `all` every custom connector not in the files."),
+    key("protect", Ty::TextList, "Display names no plan may delete, whatever the flags."),
+    key("parallelism", Ty::Integer { min: 1 }, "Requests in flight at once when applying (default 8)."),
+    key("usage", Ty::OneOf(USAGE_VALUES), "`on` (default): plans look up the connections and connected accounts of connectors they delete or change in an auth-relevant way; `off` for a token without that permission."),
+];
+
+/// Checks a configuration text against the vocabulary. An empty list when it fits (the
+/// settings still check what the vocabulary cannot: variables, URLs, names). A text that is not
+/// YAML gives no problems here: the YAML reader reports it.
+pub fn check(file: &Path, text: &str) -> Vec<Diagnostic> {
+    let Ok(doc) = serde_yaml::from_str::<Value>(text) else {
+        return Vec::new();
+    };
+    let Value::Mapping(top) = doc else {
+        return Vec::new();
+    };
+    let mut c = Checker {
+        file,
+        index: Index::build(text),
+        out: Vec::new(),
+    };
+    c.map(&top, TOP, "", "skconn.yaml");
+    c.out.sort_by_key(|d| (d.line, d.column));
+    c.out
+}
+
+struct Checker<'a> {
+    file: &'a Path,
+    index: Index,
+    out: Vec<Diagnostic>,
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn describe(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "text",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a map",
+        Value::Tagged(_) => "a tagged value",
+    }
+}
+
+impl Checker<'_> {
+    fn at_key(&mut self, path: &str, message: String, help: String) {
+        let pos = self.index.key_pos(path);
+        self.push(pos, path, message, help);
+    }
+
+    fn at_value(&mut self, path: &str, message: String, help: String) {
+        let pos = self.index.value_pos(path);
+        self.push(pos, path, message, help);
+    }
+
+    fn push(
+        &mut self,
+        pos: Option<crate::load::index::Pos>,
+        path: &str,
+        message: String,
+        help: String,
+    ) {
+        let mut d = Diagnostic::new(self.file, message).help(help);
+        if let Some(p) = pos {
+            d = d.at(p.line, p.column);
+        }
+        if !path.is_empty() {
+            d = d.field(path);
+        }
+        self.out.push(d);
+    }
+
+    fn map(&mut self, m: &serde_yaml::Mapping, keys: &[Key], path: &str, what: &str) {
+        for (k, v) in m {
+            let Some(name) = k.as_str() else {
+                self.at_key(
+                    path,
+                    format!("a key in {what} is not text"),
+                    "write `name: value`".into(),
+                );
+                continue;
+            };
+            let here = join(path, name);
+            match keys.iter().find(|key| key.name == name) {
+                Some(key) => self.value(key, v, &here),
+                None => {
+                    let known: Vec<&str> = keys.iter().map(|k| k.name).collect();
+                    let help = match suggest(name, known.iter().copied()) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => format!("known keys here: {}", known.join(", ")),
+                    };
+                    self.at_key(&here, format!("unknown key `{name}` in {what}"), help);
+                }
+            }
+        }
+        for key in keys.iter().filter(|k| k.required) {
+            if !m.contains_key(key.name) {
+                let message = format!("`{}` is missing from {what}", key.name);
+                let help = format!("add `{}:` ({})", key.name, key.description);
+                match path {
+                    "" => self.push(None, "", message, help),
+                    _ => self.at_key(path, message, help),
+                }
+            }
+        }
+    }
+
+    fn value(&mut self, key: &Key, v: &Value, path: &str) {
+        match (key.ty, v) {
+            (Ty::Text, Value::String(_)) => {}
+            (Ty::Text, _) => self.not_text(path, v),
+            (Ty::OneOf(words), Value::String(s)) if words.contains(&s.as_str()) => {}
+            (Ty::OneOf(words), _) => {
+                let found = match v {
+                    Value::String(s) => format!("`{s}`"),
+                    other => describe(other).to_string(),
+                };
+                let help = match v.as_str().and_then(|s| suggest(s, words.iter().copied())) {
+                    Some(s) => format!("did you mean `{s}`? (one of {})", words.join(", ")),
+                    None => format!("use one of {}", words.join(", ")),
+                };
+                self.at_value(
+                    path,
+                    format!(
+                        "`{}` must be one of {}, found {found}",
+                        key.name,
+                        words.join(", ")
+                    ),
+                    help,
+                );
+            }
+            (Ty::Integer { min }, Value::Number(n)) if n.as_u64().is_some_and(|n| n >= min) => {}
+            (Ty::Integer { min }, _) => {
+                let help = match v {
+                    Value::String(s) if s.trim().parse::<u64>().is_ok() => {
+                        format!(
+                            "write the number without quotes: `{}: {}`",
+                            key.name,
+                            s.trim()
+                        )
+                    }
+                    _ => format!("write a whole number of at least {min}"),
+                };
+                self.at_value(
+                    path,
+                    format!(
+                        "`{}` must be a whole number of at least {min}, found {}",
+                        key.name,
+                        self.shown(path, v)
+                    ),
+                    help,
+                );
+            }
+            (Ty::TextList, Value::Sequence(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    if !item.is_string() {
+                        self.not_text(&format!("{path}[{i}]"), item);
+                    }
+                }
+            }
+            (Ty::TextList, _) => self.at_value(
+                path,
+                format!("`{}` must be a list, found {}", key.name, describe(v)),
+                format!("write `{}: [a, b]`, or one `- item` per line", key.name),
+            ),
+            (Ty::Environments, Value::Mapping(envs)) => {
+                for (name, env) in envs {
+                    let Some(name) = name.as_str() else { continue };
+                    let here = join(path, name);
+                    match env {
+                        Value::Mapping(m) => {
+                            self.map(m, ENVIRONMENT, &here, &format!("environment `{name}`"))
+                        }
+                        other => self.at_value(
+                            &here,
+                            format!("environment `{name}` must be a map, found {}", describe(other)),
+                            "indent `url:`, `client_id:`, `client_secret:` and `prune:` under the environment's name".into(),
+                        ),
+                    }
+                }
+            }
+            (Ty::Environments, _) => self.at_value(
+                path,
+                format!(
+                    "`environments` must be a map of names to environments, found {}",
+                    describe(v)
+                ),
+                "write `environments:` and, indented under it, `dev:` with `url: ...` under that"
+                    .into(),
+            ),
+        }
+    }
+
+    /// A value as written, for messages.
+    fn shown(&self, path: &str, v: &Value) -> String {
+        match self.index.raw(path) {
+            Some(raw) => format!("`{raw}`"),
+            None => describe(v).to_string(),
+        }
+    }
+
+    /// A value that should be text: quoting it is the fix, written exactly as the file has it
+    /// (`1.10` stays `"1.10"`, `0x1F` stays `"0x1F"`).
+    fn not_text(&mut self, path: &str, v: &Value) {
+        let help = match (v, self.index.raw(path)) {
+            (Value::Bool(_) | Value::Number(_), Some(raw)) => {
+                format!("put the value in quotes: `\"{raw}\"`")
+            }
+            (Value::Null, _) => "write a value after the colon, or remove the key".into(),
+            _ => "write a single text value".into(),
+        };
+        self.at_value(path, format!("expected text, found {}", describe(v)), help);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_text(text: &str) -> Vec<Diagnostic> {
+        check(Path::new("skconn.yaml"), text)
+    }
+
+    #[test]
+    fn typos_are_found_at_their_key_with_a_suggestion_all_at_once() {
+        let text = "environments:\n  dev:\n    url: local\n    prnue: managed\n  prod:\n    url: local\n    prune: manged\nshow_var: [A]\n";
+        let d = check_text(text);
+        assert_eq!(d.len(), 3, "{d:#?}");
+        assert_eq!((d[0].line, d[0].column), (4, 5));
+        assert_eq!(d[0].help.as_deref(), Some("did you mean `prune`?"));
+        assert_eq!((d[1].line, d[1].column), (7, 12));
+        assert!(d[1]
+            .help
+            .as_deref()
+            .unwrap()
+            .starts_with("did you mean `managed`?"));
+        assert_eq!((d[2].line, d[2].column), (8, 1));
+        assert_eq!(d[2].help.as_deref(), Some("did you mean `show_vars`?"));
+    }
+
+    #[test]
+    fn a_quote_hint_keeps_the_value_as_written() {
+        let d = check_text(
+            "environments:\n  dev:\n    url: local\n    client_id: 1.10\n    client_secret: 0x1F\n",
+        );
+        assert_eq!(d.len(), 2);
+        assert_eq!(
+            d[0].help.as_deref(),
+            Some("put the value in quotes: `\"1.10\"`")
+        );
+        assert_eq!(
+            d[1].help.as_deref(),
+            Some("put the value in quotes: `\"0x1F\"`")
+        );
+        assert_eq!((d[0].line, d[0].column), (4, 16));
+    }
+
+    #[test]
+    fn missing_url_and_bad_parallelism() {
+        let d = check_text("environments:\n  dev:\n    parallelism: 0\n");
+        assert_eq!(d.len(), 2, "{d:#?}");
+        assert!(d
+            .iter()
+            .any(|d| d.message.contains("`url` is missing") && d.line == 2));
+        assert!(d
+            .iter()
+            .any(|d| d.message.contains("at least 1") && d.line == 3));
+    }
+}

@@ -1,0 +1,106 @@
+//! The plan as the curl commands of Scalekit's documentation: per environment, the token
+//! request, then one request per change with the exact body apply would send (marker
+//! included), in apply's order. For teams whose policy is that a person runs the writes to
+//! Production, and for reviewers who think in requests.
+//!
+//! Credentials and the token are shell variables (`$SCALEKIT_ENVIRONMENT_URL`,
+//! `$SCALEKIT_CLIENT_ID`, `$SCALEKIT_CLIENT_SECRET`, `$env_access_token`): never a real secret
+//! or token. Masked values stay masked (`***`): replace them before running a command.
+
+use crate::plan::{Action, Change, EnvPlan, Plan};
+use crate::render::text::summary_line;
+use std::fmt::Write;
+
+use crate::remote::{encode_segment, CUSTOM_PROVIDERS_PATH as PATH};
+
+pub fn plan(plan: &Plan) -> String {
+    let mut s = String::from(
+        "#!/bin/sh\n# The requests `skconn apply` would send, as curl commands. Run them in this order.\n",
+    );
+    if !plan.refused.is_empty() {
+        s.push_str("#\n# REFUSED as unsafe: skconn apply would send none of these.\n");
+        for r in &plan.refused {
+            let _ = writeln!(
+                s,
+                "#   environment {}: {}; {}",
+                r.environment, r.reason, r.how_to_proceed
+            );
+        }
+    }
+    for env in &plan.environments {
+        env_commands(&mut s, env);
+    }
+    s
+}
+
+fn env_commands(s: &mut String, env: &EnvPlan) {
+    let _ = writeln!(
+        s,
+        "\n# ---- Environment {}: {}",
+        env.name,
+        summary_line(&env.summary())
+    );
+    if env.changes.is_empty() {
+        s.push_str("# No changes: nothing to send.\n");
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "# Set SCALEKIT_ENVIRONMENT_URL, SCALEKIT_CLIENT_ID and SCALEKIT_CLIENT_SECRET to environment {}'s values first.",
+        env.name
+    );
+    s.push_str(
+        "env_access_token=$(curl --location --request POST \"$SCALEKIT_ENVIRONMENT_URL/oauth/token\" \\\n  \
+         --header \"Content-Type: application/x-www-form-urlencoded\" \\\n  \
+         --data-urlencode \"grant_type=client_credentials\" \\\n  \
+         --data-urlencode \"client_id=$SCALEKIT_CLIENT_ID\" \\\n  \
+         --data-urlencode \"client_secret=$SCALEKIT_CLIENT_SECRET\" | jq -r '.access_token')\n",
+    );
+    for c in &env.changes {
+        command(s, c);
+    }
+}
+
+fn command(s: &mut String, c: &Change) {
+    let (method, url) = match (c.action, &c.identifier) {
+        (Action::Create, _) => ("POST", PATH.to_string()),
+        (Action::Delete, Some(id)) => ("DELETE", format!("{PATH}/{}", encode_segment(id))),
+        (_, Some(id)) => ("PUT", format!("{PATH}/{}", encode_segment(id))),
+        (_, None) => ("PUT", format!("{PATH}/IDENTIFIER")),
+    };
+    let mut what = format!("\n# {} \"{}\"", c.action.verb(), c.display_name);
+    if let Some(f) = &c.file {
+        let _ = write!(what, " ({})", f.display());
+    }
+    let _ = writeln!(s, "{what}");
+    let _ = write!(
+        s,
+        "curl --location --request {method} \"$SCALEKIT_ENVIRONMENT_URL{}\" \\\n  --header \"Authorization: Bearer $env_access_token\"",
+        shell_double(&url)
+    );
+    match c.body.as_ref().filter(|_| c.action.writes_body()) {
+        Some(body) => {
+            // Masked before quoting, so that quoting cannot hide a secret from the masking.
+            let json = serde_json::to_string_pretty(body).unwrap_or_default();
+            let json = crate::secret::redact(&json);
+            let _ = writeln!(
+                s,
+                " \\\n  --header \"Content-Type: application/json\" \\\n  --data '{}'",
+                json.replace('\'', "'\\''")
+            );
+        }
+        None => s.push('\n'),
+    }
+}
+
+/// Escapes what is special inside a double-quoted shell word.
+fn shell_double(s: &str) -> String {
+    let mut out = String::new();
+    for ch in s.chars() {
+        if matches!(ch, '"' | '\\' | '$' | '`') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}

@@ -1,0 +1,455 @@
+//! Starting a connectors repository (`skconn init`): the files a new repository needs —
+//! `skconn.yaml`, an example connector, the JSON Schemas those files name, a `.gitignore` and the
+//! CI files — rendered from the templates in `templates/`, the one place they live.
+//!
+//! This module only renders text and creates files that do not exist yet. It must never
+//! overwrite a file, read credentials or settings, or talk to any environment.
+
+use crate::build_info;
+use crate::schema::{self, Describes};
+use std::path::{Path, PathBuf};
+
+/// Which CI system to write files for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ci {
+    Github,
+    Gitlab,
+    None,
+}
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Environment names, in the order apply visits them.
+    pub environments: Vec<String>,
+    pub ci: Ci,
+}
+
+/// The environments `init` writes when none are named.
+pub const DEFAULT_ENVIRONMENTS: [&str; 2] = ["dev", "prod"];
+
+/// Third-party actions the GitHub workflows use, pinned by full commit SHA: (action, SHA, tag).
+pub const PINNED_ACTIONS: &[(&str, &str, &str)] = &[
+    (
+        "actions/checkout",
+        "3d3c42e5aac5ba805825da76410c181273ba90b1",
+        "v7.0.1",
+    ),
+    (
+        "actions/upload-artifact",
+        "bbbca2ddaa5d8feaa63e36b76fdaad77386f024f",
+        "v7.0.0",
+    ),
+];
+
+/// One file to write, its path relative to the repository root (with `/` separators).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    pub path: String,
+    pub text: String,
+}
+
+/// What [`write`] did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Files created, relative to the root.
+    pub written: Vec<String>,
+    /// Files that existed already and were left as they were.
+    pub skipped: Vec<String>,
+}
+
+const SKCONN_YAML: &str = include_str!("templates/skconn.yaml");
+const ENVIRONMENT: &str = include_str!("templates/environment.yaml");
+const EXAMPLE: &str = include_str!("templates/example.yaml");
+const GITIGNORE: &str = include_str!("templates/gitignore");
+const GH_PLAN: &str = include_str!("templates/github/skconn-plan.yml");
+const GH_APPLY: &str = include_str!("templates/github/skconn-apply.yml");
+const GH_APPLY_JOB: &str = include_str!("templates/github/apply-job.yml");
+const GH_DRIFT: &str = include_str!("templates/github/skconn-drift.yml");
+const GH_CREDENTIALS: &str = include_str!("templates/github/credentials.yml");
+const GITLAB_CI: &str = include_str!("templates/gitlab/gitlab-ci.yml");
+const GITLAB_APPLY_JOB: &str = include_str!("templates/gitlab/apply-job.yml");
+
+/// The folder, relative to the root, that holds the schema documents.
+pub const SCHEMA_DIR: &str = "schema";
+
+/// Checks the environment names: the rules of `skconn.yaml` (letters, digits, `-`, `_`), no
+/// repeats, and distinct variable names (`a-b` and `a_b` would share `SCALEKIT_A_B_URL`).
+pub fn check_environments(names: &[String]) -> Result<(), String> {
+    let mut stems: Vec<(String, &str)> = Vec::new();
+    for name in names {
+        let valid = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            return Err(format!(
+                "`{name}` is not a valid environment name; use letters, digits, `-` and `_` (e.g. dev, prod)"
+            ));
+        }
+        let stem = variable_stem(name);
+        if let Some((_, other)) = stems.iter().find(|(s, _)| *s == stem) {
+            return Err(if *other == name.as_str() {
+                format!("environment `{name}` is named twice")
+            } else {
+                format!("environments `{other}` and `{name}` would share the variables SCALEKIT_{stem}_*; rename one")
+            });
+        }
+        stems.push((stem, name));
+    }
+    Ok(())
+}
+
+/// `prod` → `PROD`, `eu-prod` → `EU_PROD`: the middle of an environment's variable names.
+pub fn variable_stem(name: &str) -> String {
+    name.to_ascii_uppercase().replace('-', "_")
+}
+
+/// How the GitHub workflows install skconn: through skconn's action at the commit this binary was
+/// built from (a full SHA, with the version in a comment), or, when the build did not know its
+/// commit, at the version's tag.
+pub fn action_reference() -> String {
+    match build_info::full_commit() {
+        Some(sha) => format!(
+            "{}@{} # v{}",
+            build_info::REPOSITORY,
+            sha.to_ascii_lowercase(),
+            build_info::VERSION
+        ),
+        None => format!("{}@v{}", build_info::REPOSITORY, build_info::VERSION),
+    }
+}
+
+fn pinned(action: &str) -> String {
+    let (name, sha, tag) = PINNED_ACTIONS
+        .iter()
+        .find(|(n, _, _)| *n == action)
+        .expect("every action a template uses is pinned");
+    format!("{name}@{sha} # {tag}")
+}
+
+/// Replaces each `{{key}}` of `template` by its value, in the order given (so a value may hold
+/// keys that come later). GitHub's own `${{ expression }}`s have spaces and are left alone.
+fn render(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = template.to_string();
+    for (key, value) in values {
+        out = out.replace(&format!("{{{{{key}}}}}"), value);
+    }
+    out
+}
+
+/// Every file `init` writes for these options, in the order it writes them.
+pub fn files(opts: &Options) -> Vec<File> {
+    let documents = schema::documents();
+    let schema_line = |describes: Describes, prefix: &str| {
+        documents
+            .iter()
+            .find(|d| d.describes == describes)
+            .map(|d| {
+                format!(
+                    "# yaml-language-server: $schema={prefix}{SCHEMA_DIR}/{}\n",
+                    d.file_name
+                )
+            })
+            .unwrap_or_default()
+    };
+    let version = build_info::VERSION;
+    let environments: String = opts
+        .environments
+        .iter()
+        .map(|name| {
+            render(
+                ENVIRONMENT,
+                &[("name", name), ("stem", &variable_stem(name))],
+            )
+        })
+        .collect();
+    let mut files = vec![
+        File {
+            path: "skconn.yaml".into(),
+            text: render(
+                SKCONN_YAML,
+                &[
+                    ("schema_line", &schema_line(Describes::ConfigFile, "")),
+                    ("environments", environments.trim_end()),
+                ],
+            ),
+        },
+        File {
+            path: "connectors/example.yaml".into(),
+            text: render(
+                EXAMPLE,
+                &[("schema_line", &schema_line(Describes::ConnectorFile, "../"))],
+            ),
+        },
+    ];
+    for doc in &documents {
+        files.push(File {
+            path: format!("{SCHEMA_DIR}/{}", doc.file_name),
+            text: doc.text.clone(),
+        });
+    }
+    files.push(File {
+        path: ".gitignore".into(),
+        text: GITIGNORE.into(),
+    });
+    match opts.ci {
+        Ci::Github => files.extend(github(opts, version)),
+        Ci::Gitlab => files.push(gitlab(opts, version)),
+        Ci::None => {}
+    }
+    files
+}
+
+fn github(opts: &Options, version: &str) -> Vec<File> {
+    let action = action_reference();
+    let checkout = pinned("actions/checkout");
+    let upload = pinned("actions/upload-artifact");
+    let credentials: String = opts
+        .environments
+        .iter()
+        .map(|name| render(GH_CREDENTIALS, &[("stem", &variable_stem(name))]))
+        .collect();
+    let credentials = credentials.trim_end();
+    let mut jobs = Vec::new();
+    for (i, name) in opts.environments.iter().enumerate() {
+        let needs = match i {
+            0 => String::new(),
+            _ => format!("\n    needs: apply-{}", opts.environments[i - 1]),
+        };
+        jobs.push(render(
+            GH_APPLY_JOB,
+            &[
+                ("name", name),
+                ("stem", &variable_stem(name)),
+                ("needs", &needs),
+            ],
+        ));
+    }
+    let common = |template: &str, extra: &[(&str, &str)]| {
+        // The extra values (blocks of jobs) first: they hold the keys that follow.
+        let mut values = extra.to_vec();
+        values.extend_from_slice(&[
+            ("version", version),
+            ("action", action.as_str()),
+            ("checkout", checkout.as_str()),
+            ("upload_artifact", upload.as_str()),
+            ("repository_credentials", credentials),
+        ]);
+        render(template, &values)
+    };
+    let jobs = jobs.join("\n");
+    vec![
+        File {
+            path: ".github/workflows/skconn-plan.yml".into(),
+            text: common(GH_PLAN, &[]),
+        },
+        File {
+            path: ".github/workflows/skconn-apply.yml".into(),
+            text: common(GH_APPLY, &[("apply_jobs", jobs.trim_end())]),
+        },
+        File {
+            path: ".github/workflows/skconn-drift.yml".into(),
+            text: common(GH_DRIFT, &[]),
+        },
+    ]
+}
+
+fn gitlab(opts: &Options, version: &str) -> File {
+    let jobs: String = opts
+        .environments
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let needs = match i {
+                0 => String::new(),
+                _ => format!("apply-{}", opts.environments[i - 1]),
+            };
+            render(GITLAB_APPLY_JOB, &[("name", name), ("needs", &needs)])
+        })
+        .collect();
+    File {
+        path: ".gitlab-ci.yml".into(),
+        text: render(
+            GITLAB_CI,
+            &[
+                ("version", version),
+                ("image", build_info::IMAGE),
+                ("apply_jobs", jobs.trim_end()),
+            ],
+        ),
+    }
+}
+
+/// Creates each file under `root` unless it exists (then it is skipped, never touched).
+pub fn write(root: &Path, files: &[File]) -> std::io::Result<Outcome> {
+    let mut outcome = Outcome::default();
+    for file in files {
+        let path: PathBuf = root.join(file.path.split('/').collect::<PathBuf>());
+        if std::fs::symlink_metadata(&path).is_ok() {
+            outcome.skipped.push(file.path.clone());
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let created = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path);
+        match created {
+            Ok(mut f) => {
+                use std::io::Write;
+                f.write_all(file.text.as_bytes())?;
+                outcome.written.push(file.path.clone());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                outcome.skipped.push(file.path.clone());
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(outcome)
+}
+
+/// What to do after `init`: the variables and secrets to set, per environment.
+pub fn next_steps(opts: &Options, dir: &str) -> String {
+    let mut out = String::from("Next steps:\n");
+    let mut n = 1;
+    let mut step = |text: String| {
+        out.push_str(&format!("  {n}. {text}\n"));
+        n += 1;
+    };
+    if dir != "." {
+        step(format!("cd {dir}"));
+    }
+    step("edit connectors/example.yaml into your first connector (or run `skconn import --env NAME` to write files for the connectors an environment already has), then `skconn validate`".into());
+    let mut vars = String::from("set each environment's credentials (`skconn plan` and `skconn apply` read them; `skconn validate` needs none):");
+    for name in &opts.environments {
+        let stem = variable_stem(name);
+        vars.push_str(&format!(
+            "\n       {name}: SCALEKIT_{stem}_URL, SCALEKIT_{stem}_CLIENT_ID, SCALEKIT_{stem}_CLIENT_SECRET"
+        ));
+    }
+    step(vars);
+    match opts.ci {
+        Ci::Github => {
+            let mut text = String::from("on GitHub (Settings, Secrets and variables, Actions):");
+            text.push_str("\n       for plans and drift checks, repository variables SCALEKIT_<ENV>_URL and SCALEKIT_<ENV>_CLIENT_ID and repository secrets SCALEKIT_<ENV>_CLIENT_SECRET, for every environment");
+            for name in &opts.environments {
+                let stem = variable_stem(name);
+                text.push_str(&format!(
+                    "\n       for applies, the GitHub environment `{name}` with variables SCALEKIT_{stem}_URL, SCALEKIT_{stem}_CLIENT_ID and secret SCALEKIT_{stem}_CLIENT_SECRET"
+                ));
+            }
+            if let Some(last) = opts.environments.last() {
+                text.push_str(&format!(
+                    "\n       protect `{last}` with required reviewers and the deployment branch `main`"
+                ));
+            }
+            step(text);
+        }
+        Ci::Gitlab => step(format!(
+            "in GitLab (Settings, CI/CD, Variables): SCALEKIT_<ENV>_URL, SCALEKIT_<ENV>_CLIENT_ID and the masked, protected SCALEKIT_<ENV>_CLIENT_SECRET, each scoped to the environment of the same name; add a pipeline schedule for the drift check. The jobs run {}:{}",
+            build_info::IMAGE,
+            build_info::VERSION
+        )),
+        Ci::None => {}
+    }
+    step("commit, open a pull request and read the plan; merge to apply".into());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(ci: Ci) -> Options {
+        Options {
+            environments: vec!["dev".into(), "eu-prod".into()],
+            ci,
+        }
+    }
+
+    #[test]
+    fn every_placeholder_is_filled() {
+        for ci in [Ci::Github, Ci::Gitlab, Ci::None] {
+            for f in files(&opts(ci)) {
+                if f.path.ends_with(".json") {
+                    continue;
+                }
+                let left = f.text.split("{{").skip(1).find(|rest| {
+                    rest.split("}}").next().is_some_and(|k| {
+                        !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                    })
+                });
+                assert!(left.is_none(), "{}:\n{}", f.path, f.text);
+            }
+        }
+    }
+
+    #[test]
+    fn files_name_only_schemas_that_are_written() {
+        let all = files(&opts(Ci::None));
+        for f in &all {
+            for line in f.text.lines() {
+                if let Some(target) = line.strip_prefix("# yaml-language-server: $schema=") {
+                    let base = Path::new(&f.path).parent().unwrap();
+                    let joined = base.join(target);
+                    let mut parts: Vec<String> = Vec::new();
+                    for c in joined.components() {
+                        match c {
+                            std::path::Component::ParentDir => {
+                                parts.pop();
+                            }
+                            std::path::Component::Normal(s) => {
+                                parts.push(s.to_string_lossy().into())
+                            }
+                            _ => {}
+                        }
+                    }
+                    let resolved = parts.join("/");
+                    assert!(
+                        all.iter().any(|g| g.path == resolved),
+                        "{} names {resolved}, which init does not write",
+                        f.path
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn apply_jobs_follow_the_order_and_hold_only_their_own_secret() {
+        let all = files(&opts(Ci::Github));
+        let apply = &all
+            .iter()
+            .find(|f| f.path.ends_with("skconn-apply.yml"))
+            .unwrap()
+            .text;
+        let dev = apply.find("  apply-dev:").unwrap();
+        let prod = apply.find("  apply-eu-prod:").unwrap();
+        assert!(dev < prod);
+        assert!(apply[prod..].contains("needs: apply-dev"));
+        assert!(!apply[dev..prod].contains("SCALEKIT_EU_PROD_"));
+        assert!(!apply[prod..].contains("SCALEKIT_DEV_"));
+    }
+
+    #[test]
+    fn environment_names_are_checked() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(check_environments(&names(&["dev", "prod"])).is_ok());
+        assert!(check_environments(&names(&["dev", "dev"])).is_err());
+        assert!(check_environments(&names(&["a-b", "a_b"])).is_err());
+        assert!(check_environments(&names(&["no spaces"])).is_err());
+        assert!(check_environments(&names(&[""])).is_err());
+    }
+
+    #[test]
+    fn render_replaces_every_key() {
+        assert_eq!(
+            render("{{a}}-{{b}}-{{a}}", &[("a", "1"), ("b", "2")]),
+            "1-2-1"
+        );
+    }
+}
