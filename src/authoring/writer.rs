@@ -25,8 +25,8 @@ pub fn schema_line(root: &Path, file: &Path) -> String {
         }
     }
     format!(
-        "# Editor completion: `skconn schema > {SCHEMA_FILE}` writes the schema; then point a \
-         `# yaml-language-server: $schema=` line here at it."
+        "# Editor completion: `skconn init` (or `skconn schema > {SCHEMA_FILE}`) writes the \
+         schema; then point a `# yaml-language-server: $schema=` line here at it."
     )
 }
 

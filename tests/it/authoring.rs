@@ -989,3 +989,25 @@ fn new_needs_no_credentials_and_follows_connectors_dir() {
         "BASIC"
     );
 }
+
+#[test]
+fn a_server_that_never_answers_times_out() {
+    let server = Server::start(|_| {
+        Router::new().fallback(|| async {
+            std::future::pending::<()>().await;
+            StatusCode::OK
+        })
+    });
+    Repo::new()
+        .skconn([
+            "new",
+            "X",
+            "--from-mcp",
+            &format!("{}/mcp", server.url),
+            "--timeout",
+            "1",
+        ])
+        .code(1)
+        .stderr_has("cannot reach")
+        .stderr_has("timed out");
+}
