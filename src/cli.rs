@@ -79,6 +79,9 @@ pub enum Command {
     Compare(CompareArgs),
     /// Write a connector file for each live connector that has none yet.
     Import(ImportArgs),
+    /// Write a new connector file from a template, an OpenAPI document or an MCP server.
+    #[command(long_about = NEW_LONG_ABOUT, after_help = NEW_AFTER_HELP)]
+    New(NewArgs),
     /// Print the JSON Schema of connector files (or of skconn.yaml).
     Schema(SchemaArgs),
     /// Run the Scalekit-compatible emulator (for demos and tests).
@@ -344,4 +347,111 @@ pub struct EmulatorArgs {
     /// without that preview endpoint.
     #[arg(long)]
     pub no_app_connections: bool,
+}
+
+const NEW_LONG_ABOUT: &str = "\
+Write a new connector file, connectors/<name>.yaml (or --out FILE), and check it with the loader.
+An existing file is never overwritten. Nothing is sent to any Scalekit environment.
+
+From a template: `skconn new \"Acme CRM\" --type bearer` writes a valid file for that pattern with
+the usual field names and a comment on every value to fill in.
+
+From an OpenAPI 3.x or Swagger 2.0 document (file or https URL): --from-openapi derives the auth
+pattern from the document's security schemes, proxy_url from its servers, the display name and
+description from info. The file starts with a provenance comment (source, SHA-256, scheme,
+heuristics); --explain prints every decision. skconn refuses to guess: several usable schemes need
+--scheme, none needs --type.
+
+From a remote MCP server: --from-mcp probes it without credentials as the MCP authorization
+specification defines (401 challenge, protected-resource metadata, authorization-server
+metadata) and writes an MCP OAUTH (PKCE), static-credential or NO_AUTH connector.
+
+In a terminal, missing answers are asked for; otherwise they are an error naming the flags.";
+
+const NEW_AFTER_HELP: &str = "\
+Examples:
+  skconn new \"Acme CRM\" --type oauth
+  skconn new \"Acme MCP\" --type oauth --mcp --proxy-url https://mcp.acme.com/mcp
+  skconn new --from-openapi openapi.yaml --scheme oauth2 --explain
+  skconn new --from-openapi https://api.acme.com/openapi.json --type bearer
+  skconn new --from-mcp https://mcp.acme.com/mcp";
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The connector's display name: letters, digits and spaces.
+    #[arg(value_name = "DISPLAY_NAME")]
+    pub display_name: Option<String>,
+
+    /// The display name (as DISPLAY_NAME); with --from-openapi it replaces the document's title.
+    #[arg(long, value_name = "NAME", conflicts_with = "display_name")]
+    pub name: Option<String>,
+
+    /// The auth pattern. With --from-openapi or --from-mcp: when the source does not say.
+    #[arg(long = "type", value_enum, value_name = "TYPE")]
+    pub kind: Option<AuthType>,
+
+    /// An MCP server connector (`is_mcp: true`; OAuth is PKCE with dynamic registration).
+    #[arg(long)]
+    pub mcp: bool,
+
+    /// The API's base URL (https, may hold {{placeholders}}); replaces a derived one.
+    #[arg(long, value_name = "URL")]
+    pub proxy_url: Option<String>,
+
+    /// The header an API key is sent in (--type api-key), e.g. X-API-Key.
+    #[arg(long, value_name = "NAME")]
+    pub header: Option<String>,
+
+    /// Write this file instead of connectors/<name>.yaml.
+    #[arg(long, value_name = "FILE", conflicts_with = "stdout")]
+    pub out: Option<PathBuf>,
+
+    /// Print the file on stdout instead of writing it.
+    #[arg(long)]
+    pub stdout: bool,
+
+    /// Derive the connector from an OpenAPI 3.x or Swagger 2.0 document (JSON or YAML, a file
+    /// or an https URL).
+    #[arg(long, value_name = "PATH|URL", conflicts_with = "from_mcp")]
+    pub from_openapi: Option<String>,
+
+    /// Derive the connector by probing a remote MCP server (unauthenticated, read-only).
+    #[arg(long, value_name = "URL")]
+    pub from_mcp: Option<String>,
+
+    /// With --from-openapi: the security scheme to use, by its name in the document.
+    #[arg(long, value_name = "NAME", requires = "from_openapi")]
+    pub scheme: Option<String>,
+
+    /// With --from-openapi: the https URL a relative server URL is resolved against.
+    #[arg(long, value_name = "URL", requires = "from_openapi")]
+    pub base_url: Option<String>,
+
+    /// Print every decision and its reason on stderr.
+    #[arg(long)]
+    pub explain: bool,
+
+    /// Timeout of each request fetching a document or probing a server, in seconds.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 30,
+        help_heading = "HTTP options"
+    )]
+    pub timeout: u64,
+}
+
+/// The auth patterns `skconn new --type` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthType {
+    /// OAUTH: authorization code (REST), or PKCE with dynamic registration (--mcp).
+    Oauth,
+    /// BASIC: username and password.
+    Basic,
+    /// BEARER: a token sent as `Authorization: Bearer <token>`.
+    Bearer,
+    /// API_KEY: a key in a header (--header).
+    ApiKey,
+    /// NO_AUTH: nothing to enter (public MCP servers).
+    NoAuth,
 }

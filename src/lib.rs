@@ -19,6 +19,7 @@
 pub const SCHEMA_URL: &str = "../schema/connector.schema.json";
 
 pub mod apply;
+pub mod authoring;
 pub mod build_info;
 pub mod cli;
 pub mod config;

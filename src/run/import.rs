@@ -113,20 +113,7 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) 
 
 /// `Asana Tasks` → `asana-tasks`.
 pub fn file_stem(display_name: &str) -> String {
-    let mut s = String::new();
-    for c in display_name.trim().chars() {
-        if c.is_ascii_alphanumeric() {
-            s.push(c.to_ascii_lowercase());
-        } else if !s.ends_with('-') && !s.is_empty() {
-            s.push('-');
-        }
-    }
-    let s = s.trim_end_matches('-').to_string();
-    if s.is_empty() {
-        "connector".into()
-    } else {
-        s
-    }
+    crate::authoring::slug(display_name)
 }
 
 /// The canonical YAML file for a live connector: API fields only, server-owned fields and

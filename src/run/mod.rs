@@ -18,6 +18,7 @@ mod docs;
 mod emulator;
 mod import;
 mod init;
+mod new;
 mod plan;
 mod prepare;
 mod saved;
@@ -60,6 +61,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Plan(args) => plan::run(&ctx, cli.config.as_deref(), args).await,
         Command::Compare(args) => compare::run(&ctx, cli.config.as_deref(), args).await,
         Command::Import(args) => import::run(&ctx, cli.config.as_deref(), args).await,
+        Command::New(args) => new::run(&ctx, cli.config.as_deref(), args).await,
         Command::Schema(args) => {
             output::out(&match args.which {
                 SchemaKind::Connector => crate::schema::schema_text(),

@@ -1,0 +1,367 @@
+//! `skconn new`: wires the authoring module to the command line — reads or probes the source,
+//! asks for missing answers in a terminal (or names the flags that give them), validates the
+//! file with the loader, and writes it without ever overwriting one. Sends nothing to any
+//! Scalekit environment.
+
+use super::{relative, Context};
+use crate::authoring::{
+    self, fetch, mcp, openapi, template, writer, Draft, Kind, NoteKind, Slot, Stop,
+};
+use crate::cli::{AuthType, NewArgs};
+use crate::error::{exit, Error, Result};
+use crate::output;
+use std::path::Path;
+
+/// The answers a draft needs; flags first, then the terminal.
+#[derive(Debug, Default)]
+struct Answers {
+    name: Option<String>,
+    kind: Option<Kind>,
+    header: Option<String>,
+    scheme: Option<String>,
+}
+
+enum Source {
+    Template,
+    OpenApi(fetch::Source),
+    Mcp(Box<mcp::Probe>),
+}
+
+pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: NewArgs) -> Result<i32> {
+    // The repository's layout only: `new` talks to no environment and needs no credentials.
+    let settings = ctx.settings(config)?;
+    let (root, connectors_dir) = (settings.root, settings.connectors_dir);
+    let timeout = std::time::Duration::from_secs(args.timeout.max(1));
+    let interactive = output::stdin_is_terminal() && output::stderr_is_terminal();
+    let mut answers = Answers {
+        name: args.name.clone().or(args.display_name.clone()),
+        kind: args.kind.map(kind),
+        header: args.header.clone(),
+        scheme: args.scheme.clone(),
+    };
+    if let Some(n) = &answers.name {
+        check_name(n)?;
+    }
+    if answers.header.is_some() && !matches!(answers.kind, None | Some(Kind::ApiKey)) {
+        return Err(Error::Usage(
+            "--header applies only to --type api-key (the header the key is sent in)".into(),
+        ));
+    }
+
+    let source = if let Some(src) = &args.from_openapi {
+        Source::OpenApi(fetch::read(src, timeout).await.map_err(Error::Usage)?)
+    } else if let Some(url) = &args.from_mcp {
+        if !ctx.quiet {
+            output::err(&format!(
+                "Probing {} without credentials…\n",
+                fetch::check_url(url)
+                    .map(|u| fetch::label(&u))
+                    .map_err(Error::Usage)?
+            ));
+        }
+        Source::Mcp(Box::new(
+            mcp::probe(url, timeout).await.map_err(Error::Usage)?,
+        ))
+    } else {
+        template_answers(&mut answers, interactive)?;
+        Source::Template
+    };
+
+    let mut proxy_url = args.proxy_url.clone();
+    if matches!(source, Source::Template) && proxy_url.is_none() && interactive {
+        let u: String = dialoguer::Input::new()
+            .with_prompt("Base URL of the API (https; empty: fill it in later)")
+            .allow_empty(true)
+            .interact_text()
+            .map_err(prompt_error)?;
+        proxy_url = Some(u.trim().to_string()).filter(|u| !u.is_empty());
+    }
+
+    let draft = loop {
+        let attempt = match &source {
+            Source::Template => Ok(template::build(&template::Input {
+                display_name: answers.name.clone().unwrap_or_default(),
+                kind: answers.kind.unwrap_or(Kind::Bearer),
+                mcp: args.mcp,
+                proxy_url: proxy_url.clone(),
+                header: answers.header.clone(),
+            })),
+            Source::OpenApi(src) => openapi::derive(
+                &src.label,
+                &src.bytes,
+                &openapi::Options {
+                    scheme: answers.scheme.clone(),
+                    kind: answers.kind,
+                    name: answers.name.clone(),
+                    base_url: args.base_url.clone(),
+                    proxy_url: proxy_url.clone(),
+                    mcp: args.mcp,
+                    header: answers.header.clone(),
+                },
+            ),
+            Source::Mcp(probe) => mcp::build(
+                probe,
+                &mcp::Options {
+                    name: answers.name.clone(),
+                    kind: answers.kind,
+                    header: answers.header.clone(),
+                    proxy_url: proxy_url.clone(),
+                },
+            ),
+        };
+        match attempt {
+            Ok(d) => break d,
+            Err(Stop::Refuse(m)) => return Err(Error::Usage(m)),
+            Err(Stop::Choose(c)) => {
+                if !interactive {
+                    return Err(Error::Usage(format!(
+                        "{}\n(no terminal to ask in: pass {})",
+                        c.message,
+                        c.slot.flag()
+                    )));
+                }
+                let answer = ask(&c.question, &c.options)?;
+                match c.slot {
+                    Slot::Scheme => answers.scheme = Some(answer),
+                    Slot::Type => answers.kind = Kind::from_flag(&answer),
+                    Slot::Header => answers.header = Some(answer),
+                    Slot::Name => {
+                        check_name(&answer)?;
+                        answers.name = Some(answer)
+                    }
+                }
+            }
+        }
+    };
+
+    let target = if args.stdout {
+        None
+    } else {
+        Some(match &args.out {
+            Some(p) => p.clone(),
+            None => connectors_dir.join(format!("{}.yaml", authoring::slug(draft.display_name()))),
+        })
+    };
+    let schema_at = target
+        .clone()
+        .unwrap_or_else(|| connectors_dir.join("new.yaml"));
+    let text = writer::render(&draft, &writer::schema_line(&root, &schema_at));
+    let shown = target
+        .as_deref()
+        .map(|t| relative(&root, t))
+        .unwrap_or_else(|| "(stdout)".into());
+
+    // What is written must load.
+    crate::load::load_str(Path::new(&shown), &text).map_err(Error::Input)?;
+    if let Some(other) = defined_elsewhere(&root, &connectors_dir, draft.display_name()) {
+        return Err(Error::Usage(format!(
+            "{other} already defines a connector named \"{}\"; pick another display name (first argument or --name)",
+            draft.display_name()
+        )));
+    }
+    report_notes(ctx, &draft, args.explain);
+
+    match target {
+        None => output::out(&text),
+        Some(path) => {
+            write_new(&path, &text, &shown)?;
+            output::out(&format!("wrote {shown}\n"));
+            if !ctx.quiet {
+                let fill = text.matches("FILL IN").count();
+                output::err(&format!(
+                    "Next: {}review it, then `skconn plan`.\n",
+                    if fill > 0 {
+                        format!("fill in the {fill} value(s) marked FILL IN, ")
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn kind(t: AuthType) -> Kind {
+    match t {
+        AuthType::Oauth => Kind::Oauth,
+        AuthType::Basic => Kind::Basic,
+        AuthType::Bearer => Kind::Bearer,
+        AuthType::ApiKey => Kind::ApiKey,
+        AuthType::NoAuth => Kind::NoAuth,
+    }
+}
+
+fn check_name(n: &str) -> Result<()> {
+    let clean = authoring::sanitize_name(n);
+    if clean == n && !n.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "display name \"{n}\": only letters, digits and spaces are allowed (at most 200 characters){}",
+        if clean.is_empty() {
+            String::new()
+        } else {
+            format!(", e.g. \"{clean}\"")
+        }
+    )))
+}
+
+/// The template's required answers: asked in a terminal, otherwise all named in one error.
+fn template_answers(a: &mut Answers, interactive: bool) -> Result<()> {
+    let types = Kind::ALL.map(Kind::flag).join("|");
+    if !interactive {
+        let mut missing = Vec::new();
+        if a.name.is_none() {
+            missing.push(
+                "the display name as the first argument (e.g. \"Acme CRM\") or --name NAME"
+                    .to_string(),
+            );
+        }
+        if a.kind.is_none() {
+            missing.push(format!("--type {types}"));
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        return Err(Error::Usage(format!(
+            "skconn new needs answers that no terminal can be asked for here; pass:\n  - {}\n(or --from-openapi PATH|URL, or --from-mcp URL)",
+            missing.join("\n  - ")
+        )));
+    }
+    if a.name.is_none() {
+        let n: String = dialoguer::Input::new()
+            .with_prompt("Display name (letters, digits and spaces)")
+            .validate_with(|s: &String| check_name(s).map_err(|e| e.to_string()))
+            .interact_text()
+            .map_err(prompt_error)?;
+        a.name = Some(n);
+    }
+    if a.kind.is_none() {
+        let options: Vec<(String, String)> = Kind::ALL
+            .iter()
+            .map(|k| {
+                (
+                    k.flag().to_string(),
+                    format!("{} ({})", k.flag(), k.api_type()),
+                )
+            })
+            .collect();
+        a.kind = Kind::from_flag(&ask("Auth pattern", &options)?);
+    }
+    if a.kind == Some(Kind::ApiKey) && a.header.is_none() {
+        let h: String = dialoguer::Input::new()
+            .with_prompt("Header the key is sent in")
+            .default("Authorization".into())
+            .interact_text()
+            .map_err(prompt_error)?;
+        a.header = Some(h);
+    }
+    Ok(())
+}
+
+fn ask(question: &str, options: &[(String, String)]) -> Result<String> {
+    if options.is_empty() {
+        return dialoguer::Input::<String>::new()
+            .with_prompt(question)
+            .interact_text()
+            .map_err(prompt_error);
+    }
+    let labels: Vec<&str> = options.iter().map(|o| o.1.as_str()).collect();
+    let i = dialoguer::Select::new()
+        .with_prompt(question)
+        .items(&labels)
+        .default(0)
+        .interact()
+        .map_err(prompt_error)?;
+    Ok(options[i].0.clone())
+}
+
+fn prompt_error(e: dialoguer::Error) -> Error {
+    Error::Usage(format!("no answer: {e}"))
+}
+
+/// The file under the connectors folder that already uses `name` as its display name or a
+/// previous name. Read leniently: a file that does not parse is left to `validate`.
+fn defined_elsewhere(root: &Path, dir: &Path, name: &str) -> Option<String> {
+    let mut stack = vec![dir.to_path_buf()];
+    let mut files = Vec::new();
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let hidden = e.file_name().to_string_lossy().starts_with('.');
+            if hidden {
+                continue;
+            }
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(p);
+            } else if crate::load::is_connector_file(&p) {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    files.into_iter().find_map(|p| {
+        let meta = std::fs::metadata(&p).ok()?;
+        if meta.len() > crate::load::MAX_FILE_BYTES {
+            return None;
+        }
+        let v: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(&p).ok()?).ok()?;
+        let same = v.get("display_name").and_then(|n| n.as_str()) == Some(name)
+            || v.get("skconn")
+                .and_then(|s| s.get("previous_names"))
+                .and_then(|l| l.as_sequence())
+                .is_some_and(|l| l.iter().any(|n| n.as_str() == Some(name)));
+        same.then(|| relative(root, &p))
+    })
+}
+
+fn report_notes(ctx: &Context, d: &Draft, explain: bool) {
+    let s = &ctx.err_style;
+    let mut text = String::new();
+    if explain {
+        for n in &d.notes {
+            let tag = match n.kind {
+                NoteKind::Decision => s.cyan("decision:"),
+                NoteKind::Heuristic => s.yellow("heuristic:"),
+                NoteKind::Warning => continue,
+            };
+            text.push_str(&format!("{tag} {}\n", n.text));
+        }
+    }
+    if !ctx.quiet || explain {
+        for w in d.notes_of(NoteKind::Warning) {
+            text.push_str(&format!("{} {w}\n", s.yellow("warning:")));
+        }
+    }
+    if !text.is_empty() {
+        output::err(&text);
+    }
+}
+
+/// Writes a file that must not exist yet.
+fn write_new(path: &Path, text: &str, shown: &str) -> Result<()> {
+    use std::io::Write;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::io(format!("cannot create {}", parent.display()), e))?;
+    }
+    let mut f = match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(Error::Usage(format!(
+                "{shown} already exists; skconn new never overwrites a file: pass --out FILE, another display name, or --stdout"
+            )))
+        }
+        Err(e) => return Err(Error::io(format!("cannot write {shown}"), e)),
+    };
+    f.write_all(crate::secret::redact(text).as_bytes())
+        .map_err(|e| Error::io(format!("cannot write {shown}"), e))
+}

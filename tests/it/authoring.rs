@@ -1,0 +1,1013 @@
+//! `skconn new`: templates, OpenAPI documents (the real ones in `../shared/openapi/` and small
+//! hand-written fixtures), and MCP probes against small servers on loopback. Every written file
+//! must pass `skconn validate`.
+
+use crate::support::{crate_root, Out, Repo};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+
+/// A real document from `../shared/openapi/` (never copied into the repository).
+fn shared(name: &str) -> String {
+    let p = crate_root().join("../shared/openapi").join(name);
+    assert!(p.is_file(), "{} is missing", p.display());
+    p.display().to_string()
+}
+
+fn fixture(name: &str) -> String {
+    crate_root()
+        .join("tests/fixtures/openapi")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// The file `new` wrote, parsed.
+fn written(repo: &Repo, rel: &str) -> Value {
+    let text = std::fs::read_to_string(repo.path().join(rel)).unwrap();
+    serde_yaml::from_str(&text).unwrap()
+}
+
+fn text(repo: &Repo, rel: &str) -> String {
+    std::fs::read_to_string(repo.path().join(rel)).unwrap()
+}
+
+#[track_caller]
+fn validates(repo: &Repo, n: usize) {
+    repo.skconn(["validate"])
+        .code(0)
+        .stdout_has(&format!("{n} connector file(s)"));
+}
+
+/// Runs `new --from-openapi DOC ARGS... --stdout` and returns the parsed connector, after
+/// checking that the same run writing a file passes `validate`.
+#[track_caller]
+fn from_openapi(doc: &str, args: &[&str]) -> (Value, Out) {
+    let repo = Repo::new();
+    let mut a = vec!["new", "--from-openapi", doc];
+    a.extend_from_slice(args);
+    let out = repo.skconn(&a);
+    out.code(0);
+    let rel = out
+        .stdout
+        .strip_prefix("wrote ")
+        .and_then(|s| s.lines().next())
+        .unwrap_or_else(|| panic!("no path printed\n{out}"))
+        .to_string();
+    validates(&repo, 1);
+    (written(&repo, &rel), out)
+}
+
+fn pattern(c: &Value) -> &Value {
+    &c["auth_patterns"][0]
+}
+
+fn scopes(c: &Value) -> Vec<&str> {
+    pattern(c)["oauth_config"]["available_scopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["scope"].as_str().unwrap())
+        .collect()
+}
+
+// ---- templates ------------------------------------------------------------------------------
+
+#[test]
+fn every_template_round_trips_through_validate() {
+    let repo = Repo::new().file("schema/connector.schema.json", "{}");
+    let cases: &[(&str, &[&str], &str)] = &[
+        ("Acme OAuth", &["--type", "oauth"], "OAUTH"),
+        ("Acme Basic", &["--type", "basic"], "BASIC"),
+        ("Acme Bearer", &["--type", "bearer"], "BEARER"),
+        ("Acme Key", &["--type", "api-key"], "API_KEY"),
+        (
+            "Acme Header Key",
+            &["--type", "api-key", "--header", "X-Api-Key"],
+            "API_KEY",
+        ),
+        ("Acme Public", &["--type", "no-auth"], "NO_AUTH"),
+        ("Acme MCP", &["--type", "oauth", "--mcp"], "OAUTH"),
+        ("Acme Open MCP", &["--type", "no-auth", "--mcp"], "NO_AUTH"),
+        (
+            "Acme Token MCP",
+            &[
+                "--type",
+                "bearer",
+                "--mcp",
+                "--proxy-url",
+                "https://mcp.acme.example.net/mcp",
+            ],
+            "BEARER",
+        ),
+    ];
+    for (i, (name, args, ty)) in cases.iter().enumerate() {
+        let mut a = vec!["new", name];
+        a.extend_from_slice(args);
+        let out = repo.skconn(&a);
+        let slug = name.to_lowercase().replace(' ', "-");
+        out.code(0)
+            .stdout_has(&format!("wrote connectors/{slug}.yaml"));
+        let rel = format!("connectors/{slug}.yaml");
+        let t = text(&repo, &rel);
+        assert!(
+            t.starts_with("# yaml-language-server: $schema=../schema/connector.schema.json\n"),
+            "{t}"
+        );
+        let c = written(&repo, &rel);
+        assert_eq!(c["display_name"], *name);
+        assert_eq!(pattern(&c)["type"], *ty);
+        validates(&repo, i + 1);
+    }
+    let c = written(&repo, "connectors/acme-mcp.yaml");
+    assert_eq!(pattern(&c)["is_mcp"], true);
+    assert_eq!(pattern(&c)["oauth_config"], json!({"pkce_enabled": true}));
+    let c = written(&repo, "connectors/acme-oauth.yaml");
+    assert_eq!(pattern(&c)["oauth_config"]["pkce_enabled"], true);
+    assert!(text(&repo, "connectors/acme-oauth.yaml")
+        .contains("# FILL IN: the provider's token endpoint."));
+    let c = written(&repo, "connectors/acme-header-key.yaml");
+    assert_eq!(pattern(&c)["auth_header_key_override"], "X-Api-Key");
+    assert_eq!(pattern(&c)["fields"][0]["field_name"], "api_key");
+    let c = written(&repo, "connectors/acme-basic.yaml");
+    assert_eq!(pattern(&c)["fields"][0]["field_name"], "username");
+    assert_eq!(pattern(&c)["fields"][1]["input_type"], "password");
+    let c = written(&repo, "connectors/acme-token-mcp.yaml");
+    assert_eq!(c["proxy_url"], "https://mcp.acme.example.net/mcp");
+    assert_eq!(pattern(&c)["is_mcp"], true);
+    assert_eq!(pattern(&c)["fields"][0]["field_name"], "token");
+}
+
+#[test]
+fn placeholders_of_a_given_proxy_url_get_fields() {
+    let repo = Repo::new();
+    repo.skconn([
+        "new",
+        "Acme Tenant",
+        "--type",
+        "oauth",
+        "--proxy-url",
+        "https://{{subdomain}}.acme.example.net/api",
+    ])
+    .code(0);
+    let c = written(&repo, "connectors/acme-tenant.yaml");
+    let f = &pattern(&c)["account_fields"][0];
+    assert_eq!(f["field_name"], "subdomain");
+    assert_eq!(f["is_path_param"], true);
+    let (c, _) = from_openapi(
+        &fixture("custom-header.json"),
+        &["--proxy-url", "https://{{region}}.search.example.net"],
+    );
+    assert_eq!(c["proxy_url"], "https://{{region}}.search.example.net");
+    assert_eq!(pattern(&c)["fields"][1]["field_name"], "region");
+    validates(&repo, 1);
+}
+
+#[test]
+fn new_never_overwrites_a_file() {
+    let repo = Repo::new().connector("acme-crm.yaml", "# mine\n");
+    repo.skconn(["new", "Acme CRM", "--type", "bearer"])
+        .code(1)
+        .stderr_has("connectors/acme-crm.yaml already exists")
+        .stderr_has("never overwrites");
+    assert_eq!(text(&repo, "connectors/acme-crm.yaml"), "# mine\n");
+    repo.skconn([
+        "new",
+        "Acme CRM",
+        "--type",
+        "bearer",
+        "--out",
+        "connectors/acme-crm.yaml",
+    ])
+    .code(1);
+    assert_eq!(text(&repo, "connectors/acme-crm.yaml"), "# mine\n");
+    // --out elsewhere works, and the schema line is never a path that does not exist.
+    repo.skconn([
+        "new",
+        "Acme CRM",
+        "--type",
+        "bearer",
+        "--out",
+        "other/crm.yaml",
+    ])
+    .code(0)
+    .stdout_has("wrote other/crm.yaml");
+    assert!(!text(&repo, "other/crm.yaml").contains("$schema=../"));
+}
+
+#[test]
+fn a_display_name_another_file_has_is_refused() {
+    let repo = Repo::new().connector(
+        "sub/old.yaml",
+        "display_name: Acme Old\nproxy_url: https://${HOST}\nauth_patterns: [{type: NO_AUTH}]\nskconn: {previous_names: [Acme Older]}\n",
+    );
+    repo.skconn(["new", "Acme Older", "--type", "bearer"])
+        .code(1)
+        .stderr_has("connectors/sub/old.yaml already defines a connector named \"Acme Older\"");
+    repo.skconn(["new", "Acme CRM", "--type", "bearer"]).code(0);
+    repo.skconn([
+        "new",
+        "Acme CRM",
+        "--type",
+        "basic",
+        "--out",
+        "connectors/x.yaml",
+    ])
+    .code(1)
+    .stderr_has("already defines a connector named \"Acme CRM\"");
+    assert!(!repo.path().join("connectors/x.yaml").exists());
+}
+
+#[test]
+fn without_a_terminal_missing_answers_name_the_flags() {
+    let repo = Repo::new();
+    repo.skconn(["new"])
+        .code(1)
+        .stderr_has("the display name as the first argument")
+        .stderr_has("--type oauth|basic|bearer|api-key|no-auth");
+    repo.skconn(["new", "Acme CRM"])
+        .code(1)
+        .stderr_has("--type oauth|basic|bearer|api-key|no-auth")
+        .stderr_lacks("first argument");
+    repo.skconn(["new", "Acme-CRM", "--type", "bearer"])
+        .code(1)
+        .stderr_has("only letters, digits and spaces")
+        .stderr_has("\"Acme CRM\"");
+    assert!(!repo.path().join("connectors").exists());
+}
+
+#[test]
+fn stdout_prints_the_file_and_writes_nothing() {
+    let repo = Repo::new();
+    repo.skconn(["new", "Acme CRM", "--type", "oauth", "--stdout"])
+        .code(0)
+        .stdout_has("display_name: Acme CRM\n")
+        .stdout_has("type: OAUTH");
+    assert!(!repo.path().join("connectors").exists());
+}
+
+// ---- the real documents -----------------------------------------------------------------------
+
+#[test]
+fn asana_needs_a_scheme_and_gives_oauth_or_bearer() {
+    let repo = Repo::new();
+    repo.skconn(["new", "--from-openapi", &shared("asana.yaml")])
+        .code(1)
+        .stderr_has("personalAccessToken")
+        .stderr_has("oauth2")
+        .stderr_has("--scheme");
+    assert!(!repo.path().join("connectors").exists());
+
+    let (c, _) = from_openapi(&shared("asana.yaml"), &["--scheme", "oauth2"]);
+    assert_eq!(c["display_name"], "Asana");
+    assert_eq!(c["proxy_url"], "https://app.asana.com/api/1.0");
+    assert_eq!(
+        c["description"],
+        "This is the interface for interacting with the Asana Platform."
+    );
+    let p = pattern(&c);
+    assert_eq!(p["type"], "OAUTH");
+    assert_eq!(
+        p["oauth_config"]["authorize_uri"],
+        "https://app.asana.com/-/oauth_authorize"
+    );
+    assert_eq!(
+        p["oauth_config"]["token_uri"],
+        "https://app.asana.com/-/oauth_token"
+    );
+    let s = scopes(&c);
+    assert_eq!(s.len(), 50);
+    for extra in ["goals:write", "stories:delete", "workspaces.typeahead:read"] {
+        assert!(s.contains(&extra), "{extra}");
+    }
+    let all = p["oauth_config"]["available_scopes"].as_array().unwrap();
+    assert!(all.iter().all(|s| s["required"] == false));
+    let read = all.iter().find(|s| s["scope"] == "tasks:read").unwrap();
+    assert_eq!(read["display_name"], "Tasks Read");
+    assert_eq!(read["description"], "View access to tasks");
+
+    let (c, _) = from_openapi(&shared("asana.yaml"), &["--scheme", "personalAccessToken"]);
+    assert_eq!(pattern(&c)["type"], "BEARER");
+    assert_eq!(pattern(&c)["fields"][0]["field_name"], "token");
+    assert_eq!(c["proxy_url"], "https://app.asana.com/api/1.0");
+}
+
+#[test]
+fn xero_gives_oauth_and_warns_about_its_tenant_header() {
+    let (c, out) = from_openapi(&shared("xero-accounting.yaml"), &[]);
+    let p = pattern(&c);
+    assert_eq!(p["type"], "OAUTH");
+    assert_eq!(
+        p["oauth_config"]["authorize_uri"],
+        "https://login.xero.com/identity/connect/authorize"
+    );
+    assert_eq!(
+        p["oauth_config"]["token_uri"],
+        "https://identity.xero.com/connect/token"
+    );
+    let s = scopes(&c);
+    assert_eq!(s.len(), 16);
+    assert!(s.contains(&"accounting.transactions") && s.contains(&"accounting.settings.read"));
+    assert_eq!(c["proxy_url"], "https://api.xero.com/api.xro/2.0");
+    assert_eq!(c["description"], "");
+    out.stderr_has("`xero-tenant-id` is required by 235 of 235 operations")
+        .stderr_has("offline_access");
+}
+
+#[test]
+fn slack_is_swagger_2_and_old() {
+    let (c, out) = from_openapi(&shared("slack-web.json"), &[]);
+    let p = pattern(&c);
+    assert_eq!(p["type"], "OAUTH");
+    assert_eq!(
+        p["oauth_config"]["authorize_uri"],
+        "https://slack.com/oauth/authorize"
+    );
+    assert_eq!(
+        p["oauth_config"]["token_uri"],
+        "https://slack.com/api/oauth.access"
+    );
+    assert_eq!(c["proxy_url"], "https://slack.com/api");
+    let all = p["oauth_config"]["available_scopes"].as_array().unwrap();
+    assert_eq!(all.len(), 67);
+    let described = all
+        .iter()
+        .filter(|s| s.get("description").is_some())
+        .count();
+    assert_eq!(described, 67 - 63);
+    let bot = all.iter().find(|s| s["scope"] == "chat:write:bot").unwrap();
+    assert_eq!(bot["description"], "Author messages as a bot");
+    out.stderr_has("Swagger 2.0")
+        .stderr_has("1.7.0")
+        .stderr_has("pseudo-scope(s) `none`");
+}
+
+#[test]
+fn pagerduty_mcp_is_refused_then_takes_a_type() {
+    let repo = Repo::new();
+    repo.skconn(["new", "--from-openapi", &shared("pagerduty-mcp.json")])
+        .code(1)
+        .stderr_has("defines no security scheme")
+        .stderr_has("--type")
+        .stderr_has("--from-mcp");
+    let (c, _) = from_openapi(
+        &shared("pagerduty-mcp.json"),
+        &["--type", "bearer", "--mcp"],
+    );
+    assert_eq!(c["proxy_url"], "https://mcp.pagerduty.com");
+    assert_eq!(c["display_name"], "PagerDuty MCP API");
+    assert_eq!(pattern(&c)["type"], "BEARER");
+    assert_eq!(pattern(&c)["is_mcp"], true);
+}
+
+#[test]
+fn twilio_gives_basic_and_a_sanitised_name() {
+    let (c, out) = from_openapi(&shared("twilio-api-v2010.json"), &["--explain"]);
+    assert_eq!(c["display_name"], "Twilio Api");
+    assert_eq!(c["description"], "This is the public Twilio REST API.");
+    assert_eq!(c["proxy_url"], "https://api.twilio.com");
+    let p = pattern(&c);
+    assert_eq!(p["type"], "BASIC");
+    assert_eq!(p["fields"][0]["field_name"], "username");
+    assert_eq!(p["fields"][0]["label"], "Account SID");
+    assert_eq!(p["fields"][1]["field_name"], "password");
+    assert_eq!(p["fields"][1]["label"], "Auth Token");
+    out.stderr_has("sanitised from the title `Twilio - Api`")
+        .stderr_has("decision:")
+        .stderr_lacks("another server");
+}
+
+#[test]
+fn github_is_refused_then_takes_a_type() {
+    let repo = Repo::new();
+    repo.skconn(["new", "--from-openapi", &shared("github.yaml")])
+        .code(1)
+        .stderr_has("defines no security scheme")
+        .stderr_has("--type");
+    let (c, _) = from_openapi(
+        &shared("github.yaml"),
+        &["--type", "bearer", "--name", "GitHub"],
+    );
+    assert_eq!(pattern(&c)["type"], "BEARER");
+    assert_eq!(pattern(&c)["fields"][0]["field_name"], "token");
+    assert_eq!(c["proxy_url"], "https://api.github.com");
+}
+
+#[test]
+fn the_provenance_header_names_source_hash_scheme_and_heuristics() {
+    let repo = Repo::new().file("schema/connector.schema.json", "{}");
+    let doc = shared("twilio-api-v2010.json");
+    repo.skconn(["new", "--from-openapi", &doc]).code(0);
+    let t = text(&repo, "connectors/twilio-api.yaml");
+    let mut lines = t.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "# yaml-language-server: $schema=../schema/connector.schema.json"
+    );
+    use sha2::Digest;
+    let sha: String = sha2::Sha256::digest(std::fs::read(&doc).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(t.contains(&format!("# Source: {doc}\n")), "{t}");
+    assert!(t.contains(&format!("# SHA-256: {sha}\n")), "{t}");
+    assert!(
+        t.contains("# Security scheme: accountSid_authToken → BASIC\n"),
+        "{t}"
+    );
+    assert!(t.contains("# Heuristics:\n"), "{t}");
+}
+
+// ---- the rules, on small documents ------------------------------------------------------------
+
+#[test]
+fn swagger_2_flows() {
+    let (c, out) = from_openapi(&fixture("swagger2-flows.yaml"), &[]);
+    let p = pattern(&c);
+    assert_eq!(p["type"], "OAUTH");
+    assert_eq!(
+        p["oauth_config"]["authorize_uri"],
+        "https://auth.acme.example.net/authorize"
+    );
+    assert_eq!(c["proxy_url"], "https://ledger.acme.example.net/v1");
+    assert_eq!(c["description"], "The Acme ledger API.");
+    assert_eq!(scopes(&c), ["ledger:read", "ledger:write", "ledger:admin"]);
+    let all = p["oauth_config"]["available_scopes"].as_array().unwrap();
+    assert!(
+        all[1].get("description").is_none(),
+        "a description equal to the scope is dropped"
+    );
+    out.stderr_has("Swagger 2.0");
+
+    Repo::new()
+        .skconn(["new", "--from-openapi", &fixture("swagger2-m2m.json")])
+        .code(1)
+        .stderr_has("client credentials")
+        .stderr_has("--type");
+    Repo::new()
+        .skconn([
+            "new",
+            "--from-openapi",
+            &fixture("swagger2-flows.yaml"),
+            "--scheme",
+            "browser",
+        ])
+        .code(1)
+        .stderr_has("implicit");
+}
+
+#[test]
+fn server_variables_become_placeholders_with_fields() {
+    let (c, out) = from_openapi(&fixture("server-variables.yaml"), &["--explain"]);
+    assert_eq!(c["proxy_url"], "https://{{tenant}}.acme.example.io/v2/api");
+    let f = &pattern(&c)["fields"];
+    assert_eq!(f[0]["field_name"], "token");
+    assert_eq!(f[1]["field_name"], "tenant");
+    assert_eq!(f[1]["is_path_param"], true);
+    assert_eq!(f[1]["hint"], "mycompany");
+    assert_eq!(f[1]["label"], "Your tenant's subdomain.");
+    out.stderr_has("`protocol` set to `https`")
+        .stderr_has("one allowed value, `v2`")
+        .stderr_has("another server, `https://upload.acme.example.io`");
+
+    let (c, _) = from_openapi(&fixture("server-variables-oauth.json"), &[]);
+    assert_eq!(c["proxy_url"], "https://{{region}}.api.acme.example.io");
+    assert_eq!(c["description"], "Regional Acme data.");
+    let p = pattern(&c);
+    assert_eq!(p["account_fields"][0]["field_name"], "region");
+    assert_eq!(p["account_fields"][0]["hint"], "one of: eu, us");
+    assert_eq!(p["fields"], json!([]));
+}
+
+#[test]
+fn several_schemes_need_a_choice() {
+    let doc = fixture("several-schemes.yaml");
+    Repo::new()
+        .skconn(["new", "--from-openapi", &doc])
+        .code(1)
+        .stderr_has("3 usable security schemes")
+        .stderr_has("basicAuth")
+        .stderr_has("bearerAuth")
+        .stderr_has("keyAuth")
+        .stderr_has("--scheme NAME");
+    let (c, _) = from_openapi(&doc, &["--scheme", "keyAuth"]);
+    assert_eq!(pattern(&c)["type"], "API_KEY");
+    assert_eq!(pattern(&c)["auth_header_key_override"], "X-Acme-Key");
+    let (c, _) = from_openapi(&doc, &["--type", "basic"]);
+    assert_eq!(pattern(&c)["type"], "BASIC");
+    Repo::new()
+        .skconn(["new", "--from-openapi", &doc, "--scheme", "queryKey"])
+        .code(1)
+        .stderr_has("query");
+    Repo::new()
+        .skconn(["new", "--from-openapi", &doc, "--scheme", "nope"])
+        .code(1)
+        .stderr_has("defines no security scheme `nope`");
+}
+
+#[test]
+fn header_keys_prefixes_and_warnings() {
+    let (c, out) = from_openapi(&fixture("header-keys.yaml"), &[]);
+    let p = pattern(&c);
+    assert_eq!(p["type"], "API_KEY");
+    assert!(p.get("auth_header_key_override").is_none());
+    assert_eq!(
+        p["auth_field_mutations"]["api_key"]["prefix"],
+        "Token token="
+    );
+    assert_eq!(c["description"], "Alerts for Acme teams.");
+    out.stderr_has("`X-Tenant` is required by 2 of 3 operations")
+        .stderr_has("1 of 3 operations declare no security");
+    let t = out.stdout.clone();
+    assert!(t.starts_with("wrote "));
+
+    let (c, _) = from_openapi(&fixture("custom-header.json"), &[]);
+    let p = pattern(&c);
+    assert_eq!(p["auth_header_key_override"], "X-Api-Key");
+    assert!(p.get("auth_field_mutations").is_none());
+    assert_eq!(c["proxy_url"], "https://search.acme.example.net/v2");
+}
+
+#[test]
+fn no_usable_scheme_is_a_refusal() {
+    Repo::new()
+        .skconn(["new", "--from-openapi", &fixture("no-schemes.json")])
+        .code(1)
+        .stderr_has("defines no security scheme")
+        .stderr_has("--type");
+    Repo::new()
+        .skconn(["new", "--from-openapi", &fixture("query-key.yaml")])
+        .code(1)
+        .stderr_has("no security scheme a connector can use")
+        .stderr_has("query")
+        .stderr_has("cookie")
+        .stderr_has("--type");
+    let (c, _) = from_openapi(&fixture("no-schemes.json"), &["--type", "no-auth"]);
+    assert_eq!(pattern(&c)["type"], "NO_AUTH");
+    assert_eq!(c["proxy_url"], "https://open.acme.example.net");
+}
+
+#[test]
+fn a_relative_server_needs_a_base_url() {
+    let doc = fixture("relative-server.yaml");
+    Repo::new()
+        .skconn(["new", "--from-openapi", &doc])
+        .code(1)
+        .stderr_has("relative")
+        .stderr_has("--base-url");
+    let (c, _) = from_openapi(&doc, &["--base-url", "https://acme.example.net/"]);
+    assert_eq!(c["proxy_url"], "https://acme.example.net/api/v3");
+    let (c, out) = from_openapi(&doc, &["--base-url", "https://your-company.net"]);
+    assert_eq!(c["proxy_url"], "https://your-company.net/api/v3");
+    out.stderr_has("`your-company.net` looks like a placeholder");
+}
+
+#[test]
+fn not_a_document_is_an_error() {
+    let repo = Repo::new().file("doc.yaml", "title: nothing\n");
+    repo.skconn(["new", "--from-openapi", "doc.yaml"])
+        .code(1)
+        .stderr_has("not an OpenAPI or Swagger document");
+    repo.skconn(["new", "--from-openapi", "missing.yaml"])
+        .code(1)
+        .stderr_has("cannot read missing.yaml");
+}
+
+// ---- loopback servers -------------------------------------------------------------------------
+
+/// A server on 127.0.0.1 for the length of a test; `build` gets its base URL.
+struct Server {
+    url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(build: impl FnOnce(String) -> Router + Send + 'static) -> Server {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let url = format!("http://{}", listener.local_addr().unwrap());
+                let app = build(url.clone());
+                tx.send(url).unwrap();
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+        });
+        let url = rx.recv().unwrap();
+        Server {
+            url,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// What a probed server received: (method path, Authorization header present).
+type Log = Arc<Mutex<Vec<(String, bool)>>>;
+
+fn logged(log: &Log, method: &str, path: &str, headers: &HeaderMap) {
+    log.lock().unwrap().push((
+        format!("{method} {path}"),
+        headers.contains_key(header::AUTHORIZATION),
+    ));
+}
+
+#[test]
+fn openapi_from_a_url() {
+    let body = std::fs::read(fixture("custom-header.json")).unwrap();
+    let server = Server::start(move |_| {
+        Router::new().route("/openapi.json", get(move || async move { body.clone() }))
+    });
+    let repo = Repo::new();
+    let url = format!("{}/openapi.json", server.url);
+    repo.skconn(["new", "--from-openapi", &url])
+        .code(0)
+        .stdout_has("wrote connectors/acme-search.yaml");
+    assert!(text(&repo, "connectors/acme-search.yaml").contains(&format!("# Source: {url}\n")));
+    validates(&repo, 1);
+    // Plain http is refused before anything is sent, except on loopback.
+    repo.skconn(["new", "--from-openapi", "http://openapi.invalid/x.json"])
+        .code(1)
+        .stderr_has("plain http");
+}
+
+#[test]
+fn mcp_probe_finds_oauth() {
+    let log: Log = Arc::default();
+    let l = log.clone();
+    let server = Server::start(move |base| {
+        let (l1, l2, l3) = (l.clone(), l.clone(), l.clone());
+        let prm = format!("{base}/.well-known/oauth-protected-resource/mcp");
+        let prm_body = json!({"resource": format!("{base}/mcp"),
+                              "authorization_servers": [format!("{base}/auth")],
+                              "resource_name": "Acme Tools"});
+        let as_body = json!({"issuer": format!("{base}/auth"),
+                             "authorization_endpoint": format!("{base}/auth/authorize"),
+                             "token_endpoint": format!("{base}/auth/token"),
+                             "registration_endpoint": format!("{base}/auth/register"),
+                             "code_challenge_methods_supported": ["S256"]});
+        Router::new()
+            .route(
+                "/mcp",
+                post(move |h: HeaderMap| async move {
+                    logged(&l1, "POST", "/mcp", &h);
+                    (
+                        StatusCode::UNAUTHORIZED,
+                        [(
+                            header::WWW_AUTHENTICATE,
+                            format!("Bearer resource_metadata=\"{prm}\""),
+                        )],
+                        "",
+                    )
+                }),
+            )
+            .route(
+                "/.well-known/oauth-protected-resource/mcp",
+                get(move |h: HeaderMap| async move {
+                    logged(&l2, "GET", "/.well-known/oauth-protected-resource/mcp", &h);
+                    Json(prm_body)
+                }),
+            )
+            .route(
+                "/.well-known/oauth-authorization-server/auth",
+                get(move |h: HeaderMap| async move {
+                    logged(
+                        &l3,
+                        "GET",
+                        "/.well-known/oauth-authorization-server/auth",
+                        &h,
+                    );
+                    Json(as_body)
+                }),
+            )
+    });
+    let repo = Repo::new();
+    let url = format!("{}/mcp", server.url);
+    // Its URL is http (loopback): the connector's proxy_url must be given.
+    repo.skconn(["new", "--from-mcp", &url])
+        .code(1)
+        .stderr_has("--proxy-url");
+    let out = repo.skconn([
+        "new",
+        "--from-mcp",
+        &url,
+        "--proxy-url",
+        "https://mcp.acme.example.net/mcp",
+        "--explain",
+    ]);
+    out.code(0)
+        .stdout_has("wrote connectors/acme-tools.yaml")
+        .stderr_has("protected-resource metadata")
+        .stderr_has("dynamic client registration");
+    let c = written(&repo, "connectors/acme-tools.yaml");
+    assert_eq!(c["display_name"], "Acme Tools");
+    assert_eq!(c["proxy_url"], "https://mcp.acme.example.net/mcp");
+    let p = pattern(&c);
+    assert_eq!(p["type"], "OAUTH");
+    assert_eq!(p["is_mcp"], true);
+    assert_eq!(p["oauth_config"], json!({"pkce_enabled": true}));
+    validates(&repo, 1);
+    let log = log.lock().unwrap();
+    assert!(log
+        .iter()
+        .any(|(r, _)| r == "GET /.well-known/oauth-authorization-server/auth"));
+    assert!(
+        log.iter().all(|(_, auth)| !auth),
+        "no credentials are ever sent: {log:?}"
+    );
+}
+
+#[test]
+fn mcp_probe_finds_a_static_token() {
+    let server = Server::start(|_| {
+        Router::new()
+            .route(
+                "/mcp",
+                post(|| async { (StatusCode::UNAUTHORIZED, "token required").into_response() }),
+            )
+            .fallback(|| async { StatusCode::NOT_FOUND })
+    });
+    let url = format!("{}/mcp", server.url);
+    let repo = Repo::new();
+    repo.skconn([
+        "new",
+        "Acme Static",
+        "--from-mcp",
+        &url,
+        "--proxy-url",
+        "https://mcp.acme.example.net/mcp",
+    ])
+    .code(1)
+    .stderr_has("static credential")
+    .stderr_has("--type bearer")
+    .stderr_has("--header");
+    repo.skconn([
+        "new",
+        "Acme Static",
+        "--from-mcp",
+        &url,
+        "--type",
+        "api-key",
+        "--proxy-url",
+        "https://mcp.acme.example.net/mcp",
+    ])
+    .code(1)
+    .stderr_has("--header NAME");
+    repo.skconn([
+        "new",
+        "Acme Static",
+        "--from-mcp",
+        &url,
+        "--type",
+        "api-key",
+        "--header",
+        "X-Acme-Key",
+        "--proxy-url",
+        "https://mcp.acme.example.net/mcp",
+    ])
+    .code(0);
+    let c = written(&repo, "connectors/acme-static.yaml");
+    let p = pattern(&c);
+    assert_eq!(p["type"], "API_KEY");
+    assert_eq!(p["is_mcp"], true);
+    assert_eq!(p["auth_header_key_override"], "X-Acme-Key");
+    repo.skconn([
+        "new",
+        "Acme Bearer",
+        "--from-mcp",
+        &url,
+        "--type",
+        "bearer",
+        "--proxy-url",
+        "https://mcp.acme.example.net/mcp",
+    ])
+    .code(0);
+    assert_eq!(
+        pattern(&written(&repo, "connectors/acme-bearer.yaml"))["type"],
+        "BEARER"
+    );
+    validates(&repo, 2);
+}
+
+#[test]
+fn mcp_probe_finds_no_auth_probably() {
+    let server = Server::start(|_| {
+        Router::new()
+            .route(
+                "/mcp",
+                post(|| async {
+                    Json(json!({"jsonrpc": "2.0", "id": 1, "result": {
+                        "protocolVersion": "2025-06-18", "capabilities": {},
+                        "serverInfo": {"name": "Open Docs", "version": "1"}}}))
+                }),
+            )
+            .fallback(|| async { StatusCode::NOT_FOUND })
+    });
+    let repo = Repo::new();
+    let out = repo.skconn([
+        "new",
+        "--from-mcp",
+        &format!("{}/mcp", server.url),
+        "--proxy-url",
+        "https://docs.acme.example.net/mcp",
+    ]);
+    out.code(0).stderr_has("probable");
+    let c = written(&repo, "connectors/open-docs.yaml");
+    assert_eq!(pattern(&c)["type"], "NO_AUTH");
+    assert_eq!(pattern(&c)["is_mcp"], true);
+    assert!(text(&repo, "connectors/open-docs.yaml").contains("no authorization, probably"));
+    validates(&repo, 1);
+}
+
+#[test]
+fn mcp_probe_of_something_else_is_refused() {
+    let server = Server::start(|_| Router::new().fallback(|| async { StatusCode::NOT_FOUND }));
+    Repo::new()
+        .skconn(["new", "X", "--from-mcp", &format!("{}/mcp", server.url)])
+        .code(1)
+        .stderr_has("answered 404")
+        .stderr_has("--type");
+}
+
+#[test]
+fn mcp_probe_falls_back_to_the_well_known_paths() {
+    // No `resource_metadata` in the challenge: the metadata is at the root well-known path,
+    // and the authorization server offers only OpenID Connect discovery, without registration.
+    let server = Server::start(|base| {
+        let prm = json!({"resource": format!("{base}/mcp"),
+                         "authorization_servers": [format!("{base}/")]});
+        let oidc = json!({"issuer": format!("{base}/"),
+                          "authorization_endpoint": format!("{base}/authorize"),
+                          "token_endpoint": format!("{base}/token")});
+        Router::new()
+            .route(
+                "/mcp",
+                post(|| async {
+                    (
+                        StatusCode::UNAUTHORIZED,
+                        [(header::WWW_AUTHENTICATE, "Bearer realm=\"acme\"")],
+                    )
+                }),
+            )
+            .route(
+                "/.well-known/oauth-protected-resource",
+                get(move || async move { Json(prm) }),
+            )
+            .route(
+                "/.well-known/openid-configuration",
+                get(move || async move { Json(oidc) }),
+            )
+            .fallback(|| async { StatusCode::NOT_FOUND })
+    });
+    let repo = Repo::new();
+    let out = repo.skconn([
+        "new",
+        "Acme Discovered",
+        "--from-mcp",
+        &format!("{}/mcp", server.url),
+        "--proxy-url",
+        "https://mcp.acme.example.net/mcp",
+    ]);
+    out.code(0)
+        .stderr_has("neither dynamic client registration nor client ID metadata documents")
+        .stderr_has("code_challenge_methods_supported");
+    let c = written(&repo, "connectors/acme-discovered.yaml");
+    assert_eq!(pattern(&c)["type"], "OAUTH");
+    assert_eq!(pattern(&c)["oauth_config"], json!({"pkce_enabled": true}));
+    let t = text(&repo, "connectors/acme-discovered.yaml");
+    assert!(
+        t.contains("# Found: OAuth (protected-resource metadata) → OAUTH"),
+        "{t}"
+    );
+    validates(&repo, 1);
+}
+
+/// Runs `skconn ARGS` in a pseudo-terminal (util-linux `script`), typing `keys`.
+#[cfg(target_os = "linux")]
+fn in_terminal(repo: &Repo, args: &str, keys: &str) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("script")
+        .args([
+            "-qec",
+            &format!("{} {args}", env!("CARGO_BIN_EXE_skconn")),
+            "/dev/null",
+        ])
+        .current_dir(repo.path())
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(keys.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn in_a_terminal_missing_answers_are_asked_for() {
+    const DOWN: &str = "\x1b[B";
+    let repo = Repo::new();
+    // Name, then the third type (bearer), then the base URL.
+    let screen = in_terminal(
+        &repo,
+        "new",
+        &format!("Acme Asked\r{DOWN}{DOWN}\rhttps://api.asked.example.net\r"),
+    );
+    assert!(
+        screen.contains("wrote connectors/acme-asked.yaml"),
+        "{screen}"
+    );
+    let c = written(&repo, "connectors/acme-asked.yaml");
+    assert_eq!(c["display_name"], "Acme Asked");
+    assert_eq!(pattern(&c)["type"], "BEARER");
+    assert_eq!(c["proxy_url"], "https://api.asked.example.net");
+
+    // Several schemes: the second one is picked from the list.
+    let screen = in_terminal(
+        &repo,
+        &format!("new --from-openapi {}", fixture("several-schemes.yaml")),
+        &format!("{DOWN}\r"),
+    );
+    assert!(
+        screen.contains("wrote connectors/acme-payments.yaml"),
+        "{screen}"
+    );
+    assert_eq!(
+        pattern(&written(&repo, "connectors/acme-payments.yaml"))["type"],
+        "BEARER"
+    );
+    validates(&repo, 2);
+}
+
+#[test]
+fn new_needs_no_credentials_and_follows_connectors_dir() {
+    // The environment's variables are not set here: `new` still works, in `connectors_dir`.
+    let repo = Repo::new().file(
+        "skconn.yaml",
+        "connectors_dir: defs\nenvironments:\n  prod:\n    url: ${PROD_URL}\n    client_id: ${PROD_ID}\n    client_secret: ${PROD_SECRET}\n",
+    );
+    repo.skconn(["new", "Acme Defs", "--type", "basic"])
+        .code(0)
+        .stdout_has("wrote defs/acme-defs.yaml");
+    assert_eq!(
+        written(&repo, "defs/acme-defs.yaml")["auth_patterns"][0]["type"],
+        "BASIC"
+    );
+}
+
+#[test]
+fn a_server_that_never_answers_times_out() {
+    let server = Server::start(|_| {
+        Router::new().fallback(|| async {
+            std::future::pending::<()>().await;
+            StatusCode::OK
+        })
+    });
+    Repo::new()
+        .skconn([
+            "new",
+            "X",
+            "--from-mcp",
+            &format!("{}/mcp", server.url),
+            "--timeout",
+            "1",
+        ])
+        .code(1)
+        .stderr_has("cannot reach")
+        .stderr_has("timed out");
+}
