@@ -96,9 +96,9 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Writes skconn.yaml, connectors/example.yaml, schema/*.schema.json and .gitignore, plus
-.github/workflows/skconn-{plan,apply,drift}.yml (--ci github) or .gitlab-ci.yml (--ci gitlab).
-Never overwrites a file: existing ones are listed as skipped. Ends by printing the variables and
+Writes skconn.yaml, connectors/example.yaml, schema/*.schema.json and .gitignore, plus \
+.github/workflows/skconn-{plan,apply,drift}.yml (--ci github) or .gitlab-ci.yml (--ci gitlab). \
+Never overwrites a file: existing ones are listed as skipped. Ends by printing the variables and \
 secrets to set, per environment. Needs no credentials.")]
 pub struct InitArgs {
     /// The folder to start the repository in (created if missing).
@@ -350,21 +350,22 @@ pub struct EmulatorArgs {
 }
 
 const NEW_LONG_ABOUT: &str = "\
-Write a new connector file, connectors/<name>.yaml (or --out FILE), and check it with the loader.
-An existing file is never overwritten. Nothing is sent to any Scalekit environment.
+Write a new connector file, connectors/<name>.yaml (or --out FILE), and check it with the loader. \
+An existing file is never overwritten, and nothing is sent to any environment.
 
-From a template: `skconn new \"Acme CRM\" --type bearer` writes a valid file for that pattern with
+From a template: `skconn new \"Acme CRM\" --type bearer` writes a valid file for that pattern with \
 the usual field names and a comment on every value to fill in.
 
-From an OpenAPI 3.x or Swagger 2.0 document (file or https URL): --from-openapi derives the auth
-pattern from the document's security schemes, proxy_url from its servers, the display name and
-description from info. The file starts with a provenance comment (source, SHA-256, scheme,
-heuristics); --explain prints every decision. skconn refuses to guess: several usable schemes need
+From an OpenAPI 3.x or Swagger 2.0 document (file or https URL): --from-openapi derives the auth \
+pattern from the document's security schemes, proxy_url from its servers, the display name and \
+description from info. The file starts with a provenance comment (source, SHA-256, scheme, \
+heuristics); --explain prints every decision. skconn refuses to guess: several usable schemes need \
 --scheme, none needs --type.
 
-From a remote MCP server: --from-mcp probes it without credentials as the MCP authorization
-specification defines (401 challenge, protected-resource metadata, authorization-server
-metadata) and writes an MCP OAUTH (PKCE), static-credential or NO_AUTH connector.
+From a remote MCP server: --from-mcp probes the server without credentials, as the MCP \
+authorization specification defines (a 401 challenge, then the protected-resource and the \
+authorization server's metadata), and writes an MCP connector: OAUTH with PKCE, a static \
+credential, or NO_AUTH.
 
 In a terminal, missing answers are asked for; otherwise they are an error naming the flags.";
 
@@ -382,23 +383,23 @@ pub struct NewArgs {
     #[arg(value_name = "DISPLAY_NAME")]
     pub display_name: Option<String>,
 
-    /// The display name (as DISPLAY_NAME); with --from-openapi it replaces the document's title.
+    /// The display name (as DISPLAY_NAME); replaces an OpenAPI title.
     #[arg(long, value_name = "NAME", conflicts_with = "display_name")]
     pub name: Option<String>,
 
-    /// The auth pattern. With --from-openapi or --from-mcp: when the source does not say.
+    /// The auth pattern (with --from-*: when the source does not say).
     #[arg(long = "type", value_enum, value_name = "TYPE")]
     pub kind: Option<AuthType>,
 
-    /// An MCP server connector (`is_mcp: true`; OAuth is PKCE with dynamic registration).
+    /// An MCP server connector (`is_mcp: true`; OAuth with PKCE).
     #[arg(long)]
     pub mcp: bool,
 
-    /// The API's base URL (https, may hold {{placeholders}}); replaces a derived one.
+    /// The API's base URL (https, may hold {{placeholders}}).
     #[arg(long, value_name = "URL")]
     pub proxy_url: Option<String>,
 
-    /// The header an API key is sent in (--type api-key), e.g. X-API-Key.
+    /// The API key's header, e.g. X-API-Key (--type api-key).
     #[arg(long, value_name = "NAME")]
     pub header: Option<String>,
 
@@ -410,20 +411,19 @@ pub struct NewArgs {
     #[arg(long)]
     pub stdout: bool,
 
-    /// Derive the connector from an OpenAPI 3.x or Swagger 2.0 document (JSON or YAML, a file
-    /// or an https URL).
+    /// Derive it from an OpenAPI 3.x or Swagger 2.0 file or https URL.
     #[arg(long, value_name = "PATH|URL", conflicts_with = "from_mcp")]
     pub from_openapi: Option<String>,
 
-    /// Derive the connector by probing a remote MCP server (unauthenticated, read-only).
+    /// Derive it by probing a remote MCP server, without credentials.
     #[arg(long, value_name = "URL")]
     pub from_mcp: Option<String>,
 
-    /// With --from-openapi: the security scheme to use, by its name in the document.
+    /// With --from-openapi: the security scheme to use, by name.
     #[arg(long, value_name = "NAME", requires = "from_openapi")]
     pub scheme: Option<String>,
 
-    /// With --from-openapi: the https URL a relative server URL is resolved against.
+    /// With --from-openapi: the https URL relative servers resolve to.
     #[arg(long, value_name = "URL", requires = "from_openapi")]
     pub base_url: Option<String>,
 
@@ -431,7 +431,7 @@ pub struct NewArgs {
     #[arg(long)]
     pub explain: bool,
 
-    /// Timeout of each request fetching a document or probing a server, in seconds.
+    /// Seconds to wait for each request fetching a document or probing.
     #[arg(
         long,
         value_name = "SECONDS",

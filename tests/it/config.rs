@@ -196,6 +196,7 @@ fn help_has_no_orphaned_words() {
             "emulator",
             "init",
             "completions",
+            "new",
         ] {
             for flag in ["-h", "--help"] {
                 let args: Vec<&str> = [cmd, flag].into_iter().filter(|a| !a.is_empty()).collect();
