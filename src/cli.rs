@@ -21,11 +21,13 @@ Exit codes:
   3  the plan was refused as unsafe
   4  apply: some changes were applied and some failed
   5  apply: every change was applied, but the server did not keep what was written
+  130  interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM): the summary says what was applied
 
 Environment:
   NO_COLOR           disables colour (as does --color never)
   RUST_LOG           log filter, e.g. skconn=debug (overrides -v/-q)
-  SKCONN_CONFIG      the configuration file (as --config)";
+  SKCONN_CONFIG      the configuration file (as --config)
+  CI                 when set, apply refuses the implicit local environment (name it: --env local)";
 
 #[derive(Debug, Parser)]
 #[command(name = "skconn", version, about = "GitOps for Scalekit custom connectors: validate, plan and apply connectors/ to every environment", long_about = LONG_ABOUT, after_help = AFTER_HELP)]
@@ -50,9 +52,19 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "N", default_value_t = 6)]
     pub max_attempts: u32,
 
+    /// Longest wait a server may ask for before a retry (Retry-After, X-RateLimit-Reset), in
+    /// seconds; a request asked to wait longer fails with a clear error.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 120)]
+    pub max_wait: u64,
+
     /// Overall limit for one request and its retries, in seconds.
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 300)]
     pub deadline: u64,
+
+    /// How log lines on stderr are written: `text` for people, `json` (one object per line,
+    /// with level, target, environment, request, attempt and elapsed) for log pipelines.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
+    pub log_format: LogFormat,
 
     /// When to use colour. `auto` uses it on a terminal unless NO_COLOR is set.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
@@ -60,6 +72,14 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Plain lines for people.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

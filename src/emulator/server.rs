@@ -47,6 +47,8 @@ pub(crate) struct Inner {
     pub writes: usize,
     pub rewrite: Rewrite,
     rng: fastrand::Rng,
+    /// When each connector was created through the API (for the `lag` fault).
+    created_at: HashMap<String, Instant>,
 }
 
 /// State shared by the server and the [`super::Emulator`] handle.
@@ -72,6 +74,7 @@ impl Shared {
             writes: 0,
             rewrite: config.rewrite.clone(),
             rng: fastrand::Rng::new(),
+            created_at: HashMap::new(),
         };
         for fault in &config.faults {
             inner.push_fault(fault.clone());
@@ -203,6 +206,8 @@ struct Req {
     content_type: String,
     body: axum::body::Bytes,
     request_id: String,
+    /// A listing leaves out connectors created less than this long ago (`lag` fault).
+    lag: Option<Duration>,
 }
 
 async fn handle(shared: &Shared, kill: &Notify, req: Request<Incoming>) -> Response<Body> {
@@ -273,10 +278,14 @@ async fn handle(shared: &Shared, kill: &Notify, req: Request<Incoming>) -> Respo
         content_type,
         body,
         request_id: request_id.clone(),
+        lag: match &fault {
+            Some(FaultKind::Lag(d)) => Some(*d),
+            _ => None,
+        },
     };
 
     let resp = match fault {
-        None => route(shared, &req),
+        None | Some(FaultKind::Lag(_)) => route(shared, &req),
         Some(FaultKind::Latency(d)) => {
             tokio::time::sleep(d).await;
             route(shared, &req)
@@ -300,8 +309,155 @@ async fn handle(shared: &Shared, kill: &Notify, req: Request<Incoming>) -> Respo
             )
             .response(&request_id)
         }
+        Some(FaultKind::RateLimitReset(value)) => {
+            let mut resp = fault_status(429, None, &request_id);
+            let h = resp.headers_mut();
+            h.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                h.insert("x-ratelimit-reset", v);
+            }
+            resp
+        }
+        Some(FaultKind::PageSizeLimit(limit)) => {
+            let asked = url::form_urlencoded::parse(req.query.as_bytes())
+                .find(|(k, _)| k == "page_size")
+                .and_then(|(_, v)| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            if path == LIST_PATH && asked > limit {
+                ApiError::invalid_field("page_size", &format!("must be at most {limit}"))
+                    .response(&request_id)
+            } else {
+                route(shared, &req)
+            }
+        }
+        Some(FaultKind::Conflict) => {
+            if method == Method::POST && path == CUSTOM_PATH {
+                another_writer(shared, &req);
+            }
+            route(shared, &req)
+        }
+        Some(
+            kind @ (FaultKind::Truncated
+            | FaultKind::EmptyAnswer
+            | FaultKind::CamelCase
+            | FaultKind::IgnoreFilter),
+        ) => {
+            let done = route(shared, &req);
+            if done.status().is_success() {
+                reshape(done, &kind).await
+            } else {
+                done
+            }
+        }
     };
     finish(shared, number, &method, &path, resp)
+}
+
+/// Stores, as another writer would, a connector with the display name of this create but
+/// other content (and another content hash in its metadata).
+fn another_writer(shared: &Shared, req: &Req) {
+    let Ok(mut value) = serde_json::from_slice::<Value>(&req.body) else {
+        return;
+    };
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert(
+            "description".into(),
+            Value::String("written by another writer".into()),
+        );
+        if let Some(Value::Object(m)) = obj.get_mut("metadata") {
+            if m.contains_key("skconn_hash") {
+                m.insert("skconn_hash".into(), Value::String("0123456789ab".into()));
+            }
+        }
+    }
+    let Ok(body) = validate::connector_body(&value) else {
+        return;
+    };
+    let mut inner = shared.lock();
+    let body = rewritten(&inner.rewrite, body);
+    if inner.store.create(body).is_ok() {
+        let _ = inner.store.save();
+    }
+}
+
+/// A success answer reshaped the way a fault says.
+async fn reshape(resp: Response<Body>, kind: &FaultKind) -> Response<Body> {
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), MAX_BODY * 16)
+        .await
+        .unwrap_or_default();
+    let text: Vec<u8> = match kind {
+        FaultKind::Truncated => bytes[..bytes.len() / 2].to_vec(),
+        FaultKind::EmptyAnswer => b"{}".to_vec(),
+        FaultKind::CamelCase => match serde_json::from_slice::<Value>(&bytes) {
+            Ok(v) => camel_case(v).to_string().into_bytes(),
+            Err(_) => bytes.to_vec(),
+        },
+        FaultKind::IgnoreFilter => match serde_json::from_slice::<Value>(&bytes) {
+            Ok(mut v) => {
+                if let Some(Value::Array(list)) = v.get_mut("providers") {
+                    for (i, p) in state::default_providers().into_iter().enumerate() {
+                        list.insert(i, p);
+                    }
+                }
+                v.to_string().into_bytes()
+            }
+            Err(_) => bytes.to_vec(),
+        },
+        _ => bytes.to_vec(),
+    };
+    let mut out = Response::new(Body::from(text));
+    *out.status_mut() = status;
+    out.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    out
+}
+
+/// The keys of an answer and of its providers in lowerCamelCase (`display_name` →
+/// `displayName`); values are left as they are.
+fn camel_case(v: Value) -> Value {
+    fn key(k: &str) -> String {
+        let mut out = String::with_capacity(k.len());
+        let mut upper = false;
+        for c in k.chars() {
+            if c == '_' {
+                upper = true;
+            } else if upper {
+                out.push(c.to_ascii_uppercase());
+                upper = false;
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+    fn object(m: Map<String, Value>, deeper: bool) -> Value {
+        Value::Object(
+            m.into_iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Value::Array(a) if deeper => Value::Array(
+                            a.into_iter()
+                                .map(|p| match p {
+                                    Value::Object(m) => object(m, false),
+                                    other => other,
+                                })
+                                .collect(),
+                        ),
+                        Value::Object(m) if deeper => object(m, false),
+                        other => other,
+                    };
+                    (key(&k), v)
+                })
+                .collect(),
+        )
+    }
+    match v {
+        Value::Object(m) => object(m, true),
+        other => other,
+    }
 }
 
 fn finish(
@@ -565,13 +721,21 @@ fn list(shared: &Shared, req: &Req) -> Result<Response<Body>, ApiError> {
         .filter(|(_, p)| wanted(p.get("identifier").and_then(Value::as_str).unwrap_or("")))
         .map(|(i, p)| (i as u64 + 1, Item::Default(p)))
         .collect();
+    let lagging = |identifier: &str| {
+        req.lag.is_some_and(|lag| {
+            inner
+                .created_at
+                .get(identifier)
+                .is_some_and(|t| t.elapsed() < lag)
+        })
+    };
     if customs {
         all.extend(
             inner
                 .store
                 .items()
                 .iter()
-                .filter(|s| wanted(&s.identifier))
+                .filter(|s| wanted(&s.identifier) && !lagging(&s.identifier))
                 .map(|s| (state::custom_key(s.seq), Item::Custom(s))),
         );
     }
@@ -669,6 +833,11 @@ fn create(shared: &Shared, req: &Req) -> Result<Response<Body>, ApiError> {
         .map_err(|e| store_error(e, &name))?
         .render();
     save(&inner)?;
+    if let Some(identifier) = stored.get("identifier").and_then(Value::as_str) {
+        inner
+            .created_at
+            .insert(identifier.to_string(), Instant::now());
+    }
     Ok(json_response(
         StatusCode::CREATED,
         &json!({ "provider": stored }),

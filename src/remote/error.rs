@@ -354,11 +354,26 @@ pub struct ThrottledError {
     pub wait: Duration,
     /// What was left of the deadline.
     pub remaining: Duration,
+    /// Set when the wait was refused for passing `--max-wait` rather than the deadline.
+    pub max_wait: Option<Duration>,
 }
 
 impl fmt::Display for ThrottledError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.call;
+        if let Some(max) = self.max_wait {
+            write!(
+                f,
+                "{}: {} {} gave up: the environment asked to wait {} before trying again, more than --max-wait ({}); \
+                 run again later, or raise --max-wait",
+                c.env,
+                c.method,
+                c.path,
+                seconds(self.wait),
+                seconds(max)
+            )?;
+            return c.write_tail(f);
+        }
         write!(
             f,
             "{}: {} {} not sent: the environment is rate limited for another {}, more than the {} left before the deadline",

@@ -38,6 +38,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         client: ClientOptions {
             timeout: std::time::Duration::from_secs(cli.timeout.max(1)),
             max_attempts: cli.max_attempts.max(1),
+            max_wait: std::time::Duration::from_secs(cli.max_wait),
             deadline: std::time::Duration::from_secs(cli.deadline.max(1)),
             ..ClientOptions::default()
         },
