@@ -123,6 +123,11 @@ impl Live {
     }
 }
 
+/// The content hash in a body's metadata (a body skconn is about to send carries one).
+pub fn metadata_hash(body: &Value) -> Option<&str> {
+    metadata_value(body, HASH_KEY)
+}
+
 fn metadata_value<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
     body.get("metadata")?.get(key)?.as_str()
 }

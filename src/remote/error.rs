@@ -512,6 +512,12 @@ impl RemoteError {
         self.call().is_some_and(|c| c.maybe_applied)
     }
 
+    /// A success status whose body could not be used (a change was carried out).
+    pub fn is_unusable_success(&self) -> bool {
+        matches!(self, RemoteError::Protocol(p)
+            if p.status.is_some_and(|s| (200..300).contains(&s)) && p.call.method != "GET")
+    }
+
     fn is_api(&self) -> bool {
         matches!(self, RemoteError::Api(_))
     }

@@ -1,6 +1,6 @@
 //! The Terraform-like text form of a plan and of an apply's outcome.
 
-use crate::apply::{EnvOutcome, Status};
+use crate::apply::{ChangeOutcome, EnvOutcome, Status};
 use crate::error::Diagnostic;
 use crate::output::Style;
 use crate::plan::{Action, Change, EnvPlan, Op, Plan, Summary};
@@ -130,27 +130,28 @@ pub fn outcome(outcomes: &[EnvOutcome], style: &Style) -> String {
             let _ = writeln!(s, "  {} {}", style.red("error:"), e);
         }
         for o in &env.changes {
-            let what = format!("{} \"{}\"", o.action.verb(), o.display_name);
-            let line = match &o.status {
-                Status::Applied { note } => {
-                    let mut l =
-                        format!("  {} {}", style.green("✓"), past(o.action, &o.display_name));
-                    if let Some(n) = note {
-                        let _ = write!(l, " {}", style.dim(&format!("({n})")));
-                    }
-                    l
-                }
-                Status::Failed(msg) => format!("  {} {what} failed: {msg}", style.red("✗")),
-                Status::NotAttempted(why) => {
-                    format!("  {} {what} not attempted: {why}", style.dim("·"))
-                }
-            };
-            let _ = writeln!(s, "{line}");
+            let _ = writeln!(s, "  {}", outcome_line(o, style));
         }
         let (a, f, n) = env.counts();
         let _ = writeln!(s, "Applied {a} change(s), {f} failed, {n} not attempted.\n");
     }
     s
+}
+
+/// What happened to one change, on one line (`✓ created "A"`, `✗ update "B" failed: …`).
+pub fn outcome_line(o: &ChangeOutcome, style: &Style) -> String {
+    let what = format!("{} \"{}\"", o.action.verb(), o.display_name);
+    match &o.status {
+        Status::Applied { note } => {
+            let mut l = format!("{} {}", style.green("✓"), past(o.action, &o.display_name));
+            if let Some(n) = note {
+                let _ = write!(l, " {}", style.dim(&format!("({n})")));
+            }
+            l
+        }
+        Status::Failed(msg) => format!("{} {what} failed: {msg}", style.red("✗")),
+        Status::NotAttempted(why) => format!("{} {what} not attempted: {why}", style.dim("·")),
+    }
 }
 
 fn past(action: Action, name: &str) -> String {

@@ -16,6 +16,7 @@ mod apply;
 mod compare;
 mod emulator;
 mod import;
+mod interrupt;
 mod plan;
 mod prepare;
 mod saved;
@@ -43,6 +44,9 @@ pub async fn run(cli: Cli) -> Result<i32> {
             ..ClientOptions::default()
         },
     };
+    if !matches!(cli.command, Command::Emulator(_)) {
+        interrupt::install();
+    }
     match cli.command {
         Command::Emulator(args) => emulator::run(args).await,
         Command::Validate => {
