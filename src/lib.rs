@@ -18,6 +18,7 @@ pub const SCHEMA_URL: &str = "../schema/connector.schema.json";
 
 pub mod apply;
 pub mod cli;
+pub mod config_file;
 pub mod emulator;
 pub mod error;
 pub mod load;

@@ -11,12 +11,17 @@
 //!     client_id: ${SCALEKIT_DEV_CLIENT_ID}
 //!     client_secret: ${SCALEKIT_DEV_CLIENT_SECRET}
 //!     prune: managed                  # off (default) | managed | all
+//!     page_size: 1000                 # listing page size asked for (default 1000)
+//!     change_threshold: {percent: 30, min_managed: 10}   # or `off`
 //! show_vars: [API_HOST]               # variables whose values connector files may show
 //! ```
 //!
+//! The file is looked for as `skconn.yaml` (or `skconn.yml`) in the working directory and each
+//! folder above it up to the repository root (the folder holding `.git`).
+//!
 //! Without the file: one environment `default` from `SCALEKIT_ENVIRONMENT_URL`,
 //! `SCALEKIT_CLIENT_ID` and `SCALEKIT_CLIENT_SECRET` when they are set, otherwise the embedded
-//! `local` environment.
+//! `local` environment (marked [`Environment::implicit`]).
 
 use crate::error::{Diagnostic, Error, Result};
 use crate::secret::Secret;
@@ -58,6 +63,12 @@ pub struct Environment {
     pub protect: Vec<String>,
     /// Requests in flight at once, when set in skconn.yaml.
     pub parallelism: Option<usize>,
+    /// The page size asked for when listing, when set in skconn.yaml.
+    pub page_size: Option<usize>,
+    /// The change threshold, when set in skconn.yaml (`None`: the defaults).
+    pub change_threshold: Option<crate::plan::safety::Threshold>,
+    /// The local environment chosen for lack of any configuration, not named by the user.
+    pub implicit: bool,
 }
 
 /// Everything a command needs to know, resolved.
@@ -100,6 +111,10 @@ struct FileEnvironment {
     protect: Vec<String>,
     #[serde(default)]
     parallelism: Option<usize>,
+    #[serde(default)]
+    page_size: Option<usize>,
+    #[serde(default)]
+    change_threshold: Option<serde_yaml::Value>,
 }
 
 /// Reads the process environment. A function so that resolution can be tested without touching
@@ -111,14 +126,18 @@ impl Settings {
     pub fn resolve(config: Option<&Path>, lookup: EnvLookup<'_>) -> Result<Settings> {
         let (path, explicit) = match config {
             Some(p) => (p.to_path_buf(), true),
-            None => (PathBuf::from("skconn.yaml"), false),
+            None => match crate::config_file::discover()? {
+                Some(found) => (found, true),
+                None => (PathBuf::from("skconn.yaml"), false),
+            },
         };
-        match std::fs::read_to_string(&path) {
+        match crate::config_file::read(&path) {
             Ok(text) => Self::from_file(&path, &text, lookup),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+            Err(crate::config_file::ReadError::Refused(d)) => Err(Error::Input(vec![d])),
+            Err(crate::config_file::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
                 Self::without_file(lookup)
             }
-            Err(e) => Err(Error::Input(vec![Diagnostic::new(
+            Err(crate::config_file::ReadError::Io(e)) => Err(Error::Input(vec![Diagnostic::new(
                 &path,
                 format!("cannot read the configuration file: {e}"),
             )
@@ -172,6 +191,9 @@ impl Settings {
                     prune: Prune::Off,
                     protect: Vec::new(),
                     parallelism: None,
+                    page_size: None,
+                    change_threshold: None,
+                    implicit: false,
                 }
             }
             None => Environment {
@@ -182,6 +204,9 @@ impl Settings {
                 prune: Prune::Managed,
                 protect: Vec::new(),
                 parallelism: None,
+                page_size: None,
+                change_threshold: None,
+                implicit: true,
             },
         };
         Ok(Settings {
@@ -200,6 +225,7 @@ impl Settings {
                 .map_err(|e| Error::io("cannot read the working directory", e))?,
         };
         let display = path.to_path_buf();
+        crate::config_file::guard(&display, text).map_err(Error::Input)?;
         let config: FileConfig = serde_yaml::from_str(text).map_err(|e| {
             let mut d = Diagnostic::new(&display, yaml_message(&e))
                 .help("see the README section on skconn.yaml for the format");
@@ -240,7 +266,7 @@ impl Settings {
                         Diagnostic::new(&display, yaml_message(&e))
                             .at(l, c)
                             .field(format!("environments.{name}"))
-                            .help("an environment has `url`, `client_id`, `client_secret`, and optionally `prune: off|managed|all`, `protect: [names]`, `parallelism: N`"),
+                            .help("an environment has `url`, `client_id`, `client_secret`, and optionally `prune: off|managed|all`, `protect: [names]`, `parallelism: N`, `page_size: N`, `change_threshold: {percent: P, min_managed: N}` or `off`"),
                     );
                     continue;
                 }
@@ -333,12 +359,40 @@ impl Settings {
                         .help("remove it for the default (8), or set a positive number"),
                 );
             }
+            if env.page_size == Some(0) {
+                let (l, c) = at("page_size:");
+                problems.push(
+                    Diagnostic::new(&display, "page_size must be at least 1")
+                        .at(l, c)
+                        .field(format!("environments.{name}.page_size"))
+                        .help("remove it for the default (1000), or set a positive number"),
+                );
+            }
+            let change_threshold = match &env.change_threshold {
+                None => None,
+                Some(v) => match crate::plan::safety::Threshold::from_yaml(v) {
+                    Ok(t) => Some(t),
+                    Err(m) => {
+                        let (l, c) = at("change_threshold:");
+                        problems.push(
+                            Diagnostic::new(&display, m)
+                                .at(l, c)
+                                .field(format!("environments.{name}.change_threshold"))
+                                .help("write `change_threshold: {percent: 30, min_managed: 10}` or `change_threshold: off`"),
+                        );
+                        None
+                    }
+                },
+            };
             environments.push(Environment {
                 name: name.to_string(),
                 target,
                 prune,
                 protect: env.protect,
                 parallelism: env.parallelism,
+                page_size: env.page_size,
+                change_threshold,
+                implicit: false,
             });
         }
         if config.environments.is_empty() {

@@ -14,6 +14,7 @@
 //! that it is an independent reading of the contract.
 
 mod fault;
+mod persist;
 mod server;
 mod state;
 mod validate;

@@ -1,8 +1,8 @@
 //! What the emulated environment holds: its custom connectors, the counters that make its
 //! identifiers, and their persistence in a JSON file.
 //!
-//! The file is rewritten whole after every change, atomically (a temporary file renamed over
-//! it), so a crash never leaves half a state. Identifiers and the creation counter are saved
+//! The file is rewritten whole after each batch of changes, atomically (see `persist`), so a
+//! crash never leaves half a state; a store rereads the file when another process changed it. Identifiers and the creation counter are saved
 //! too: the local environment restarts the emulator on every run, and its connectors must keep
 //! their identifiers across runs, as a real environment's do.
 
@@ -78,6 +78,18 @@ impl Stored {
     }
 }
 
+/// A copy of the state, to be written to the state file.
+pub(crate) struct Snapshot(Persisted);
+
+impl Snapshot {
+    /// Writes it (see `persist::write_atomically`).
+    pub fn write(&self, path: &Path) -> io::Result<()> {
+        let mut text = serde_json::to_string_pretty(&self.0).map_err(io::Error::other)?;
+        text.push('\n');
+        super::persist::write_atomically(path, text.as_bytes())
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct Persisted {
     format: u32,
@@ -103,12 +115,50 @@ pub(crate) struct Store {
     next_seq: u64,
     items: Vec<Stored>,
     file: Option<PathBuf>,
+    /// The file's version this store last read or wrote.
+    seen: Option<super::persist::Fingerprint>,
 }
 
 impl Store {
     /// A new store, loaded from `file` if that exists. A saved state keeps its own salt, so
     /// `seed` only applies to a new state.
     pub fn open(file: Option<PathBuf>, seed: Option<u64>) -> io::Result<Store> {
+        let seen = file.as_deref().and_then(super::persist::fingerprint);
+        let mut store = Store::read(file, seed)?;
+        store.seen = seen;
+        Ok(store)
+    }
+
+    /// The state file, if there is one.
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
+    /// Rereads the state file if another process changed it since this store last read or
+    /// wrote it; a state without file is left alone.
+    pub fn refresh(&mut self) -> io::Result<()> {
+        let Some(path) = self.file.clone() else {
+            return Ok(());
+        };
+        let now = super::persist::fingerprint(&path);
+        if now.is_none() || now == self.seen {
+            return Ok(());
+        }
+        self.reload()
+    }
+
+    /// Rereads the state file unconditionally (after a failed save: nothing unsaved is kept).
+    pub fn reload(&mut self) -> io::Result<()> {
+        let Some(path) = self.file.clone() else {
+            return Ok(());
+        };
+        let seen = super::persist::fingerprint(&path);
+        let fresh = Store::read(Some(path), Some(self.salt))?;
+        *self = Store { seen, ..fresh };
+        Ok(())
+    }
+
+    fn read(file: Option<PathBuf>, seed: Option<u64>) -> io::Result<Store> {
         if let Some(path) = &file {
             match std::fs::read(path) {
                 Ok(bytes) => {
@@ -135,6 +185,7 @@ impl Store {
                         next_seq: p.next_seq,
                         items,
                         file,
+                        seen: None,
                     });
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -146,11 +197,35 @@ impl Store {
             next_seq: 1,
             items: Vec::new(),
             file,
+            seen: None,
         })
     }
 
+    /// What [`Store::save`] would write, taken quickly so that it can be written without
+    /// holding up other requests: the file and a copy of the state.
+    pub fn snapshot(&self) -> Option<(PathBuf, Snapshot)> {
+        let path = self.file.clone()?;
+        Some((
+            path,
+            Snapshot(Persisted {
+                format: FORMAT,
+                salt: self.salt,
+                next_seq: self.next_seq,
+                connectors: self.items.clone(),
+            }),
+        ))
+    }
+
+    /// Records that the file now holds what this store holds (after a snapshot was written).
+    pub fn mark_saved(&mut self) {
+        self.seen = self
+            .file
+            .as_deref()
+            .and_then(super::persist::fingerprint);
+    }
+
     /// Writes the state file, if there is one: a temporary file next to it, then a rename.
-    pub fn save(&self) -> io::Result<()> {
+    pub fn save(&mut self) -> io::Result<()> {
         let Some(path) = &self.file else {
             return Ok(());
         };
@@ -162,7 +237,9 @@ impl Store {
         };
         let mut text = serde_json::to_string_pretty(&p).map_err(io::Error::other)?;
         text.push('\n');
-        write_atomically(path, text.as_bytes())
+        super::persist::write_atomically(path, text.as_bytes())?;
+        self.seen = super::persist::fingerprint(path);
+        Ok(())
     }
 
     /// All connectors, in creation order.
@@ -298,17 +375,6 @@ fn slug(display_name: &str) -> String {
         out.push_str("provider");
     }
     out
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(".tmp");
-    let tmp = path.with_file_name(tmp_name);
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
 }
 
 /// The built-in providers every environment has. They are not custom connectors: the `CUSTOM`

@@ -721,6 +721,13 @@ fn check_files(files: Vec<(PathBuf, PathBuf)>, opts: &LoadOptions) -> Vec<Entry>
     })
 }
 
+/// Checks a YAML text that is not a connector file (`skconn.yaml`) with the connector files'
+/// guards: nesting depth, alias expansion, duplicate keys, several documents, syntax. At most
+/// [`MAX_DIAGNOSTICS_PER_FILE`] diagnostics.
+pub fn guard_yaml(file: &Path, text: &str) -> Result<(), Vec<Diagnostic>> {
+    parse::guard(file, text).map_err(cap_per_file)
+}
+
 /// Reads a file of at most [`MAX_FILE_BYTES`], refusing larger ones before reading them.
 fn read_file(path: &Path, shown: &Path) -> Result<Vec<u8>, Diagnostic> {
     let io_error = |e: io::Error| {

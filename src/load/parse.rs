@@ -17,6 +17,26 @@ pub(crate) struct Parsed {
 /// How deep collections may nest: serde_yaml's own limit, checked before serde_yaml runs.
 const MAX_DEPTH: usize = 128;
 
+/// The guards every YAML text skconn reads goes through before it is used (connector files and
+/// `skconn.yaml` alike): nesting depth, alias expansion ("billion laughs"), duplicate keys,
+/// several documents, syntax. The diagnostics name the place.
+pub(crate) fn guard(file: &Path, text: &str) -> Result<(), Vec<Diagnostic>> {
+    if flow_depth_estimate(text) > MAX_DEPTH {
+        if let Some(pos) = super::index::too_deep(text, MAX_DEPTH) {
+            return Err(vec![Diagnostic::new(
+                file,
+                format!("the YAML is nested too deeply (more than {MAX_DEPTH} levels)"),
+            )
+            .at(pos.line, pos.column)
+            .help("flatten the structure")]);
+        }
+    }
+    match serde_yaml::from_str::<serde_yaml::Value>(text) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(syntax_error(file, text, &e)),
+    }
+}
+
 /// Parses one YAML text (UTF-8, byte-order mark already removed).
 pub(crate) fn parse(file: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
     // libyaml's scanner slows down with the square of the depth of flow collections (`[[[...`);

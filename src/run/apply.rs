@@ -1,7 +1,7 @@
 //! `skconn apply`: prepare, confirm, apply each environment in order, check that it settled.
 
 use super::prepare::{prepare, Connection};
-use super::{interrupt, overrides, refuse, saved, step_summary, Context};
+use super::{forced, interrupt, overrides, refuse, saved, step_summary, Context};
 use crate::apply::{self, EnvOutcome, Status};
 use crate::cli::ApplyArgs;
 use crate::error::{exit, Error, Result};
@@ -21,6 +21,7 @@ pub(super) async fn run(
     config: Option<&std::path::Path>,
     args: ApplyArgs,
 ) -> Result<i32> {
+    refuse_implicit_local_in_ci(ctx, config, &args.envs)?;
     let p = prepare(ctx, config, &args.envs, overrides(args.safety)).await?;
     if let Some(file) = &args.plan_file {
         saved::check_saved(file, &p)?;
@@ -100,6 +101,7 @@ pub(super) async fn run(
         }
         outcomes.push(outcome);
     }
+    forced::update(&p.root, args.safety.force, &outcomes);
     let report = render::text::outcome(&outcomes, &ctx.style);
     output::out(&format!("\n{report}"));
     step_summary(&format!(
@@ -136,6 +138,35 @@ pub(super) async fn run(
         (false, _) if !unsettled.is_empty() => exit::UNSETTLED,
         (false, _) => exit::OK,
     })
+}
+
+/// With `CI` set, an apply to the local environment chosen for lack of configuration is almost
+/// certainly a mistake (a missing skconn.yaml or missing secrets): refused unless named with
+/// `--env local` (or configured with `url: local`).
+fn refuse_implicit_local_in_ci(
+    ctx: &Context,
+    config: Option<&std::path::Path>,
+    envs: &[String],
+) -> Result<()> {
+    let ci = std::env::var("CI")
+        .ok()
+        .filter(|v| !v.is_empty() && v != "false" && v != "0");
+    if ci.is_none() {
+        return Ok(());
+    }
+    let settings = ctx.settings(config)?;
+    let implicit = settings
+        .environments
+        .iter()
+        .any(|e| e.implicit && !envs.contains(&e.name));
+    if implicit {
+        return Err(Error::Usage(
+            "refusing to apply to the local environment (.skconn/local.json) in CI: no skconn.yaml was found and no SCALEKIT_* variables are set. \
+             Add skconn.yaml (or set SCALEKIT_ENVIRONMENT_URL, SCALEKIT_CLIENT_ID and SCALEKIT_CLIENT_SECRET), or name the local environment explicitly with --env local"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Waits between re-reads when a listing may lag behind writes: a few seconds in all.

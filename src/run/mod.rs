@@ -15,6 +15,7 @@ use crate::settings::Settings;
 mod apply;
 mod compare;
 mod emulator;
+mod forced;
 mod import;
 mod interrupt;
 mod plan;

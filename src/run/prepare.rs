@@ -60,7 +60,11 @@ pub(super) fn connect(env: &Environment, options: &ClientOptions) -> Result<Conn
             )
         }
     };
-    let client = Client::new(endpoint, options.clone())?;
+    let mut options = options.clone();
+    if let Some(n) = env.page_size {
+        options.page_size = n;
+    }
+    let client = Client::new(endpoint, options)?;
     Ok(Connection {
         env: env.clone(),
         client: Arc::new(client),
@@ -110,6 +114,8 @@ pub(super) struct Prepared {
     pub(super) plan: Plan,
     /// Per environment, why its plan is refused as unsafe (empty when safe).
     pub(super) refusals: Vec<String>,
+    /// The repository root (where `.skconn/` lives).
+    pub(super) root: std::path::PathBuf,
 }
 
 pub(super) async fn prepare(
@@ -120,6 +126,18 @@ pub(super) async fn prepare(
 ) -> Result<Prepared> {
     let settings = ctx.settings(config)?;
     let selected = settings.select(envs)?;
+    for e in &selected {
+        if let (true, Target::Local { state_file }) = (e.implicit, &e.target) {
+            if !ctx.quiet {
+                output::err(&format!(
+                    "{} no skconn.yaml and no SCALEKIT_* variables: using the local environment, an emulator on this machine that keeps its connectors in {} (not Scalekit)\n",
+                    ctx.err_style.yellow("notice:"),
+                    super::relative(&settings.root, state_file)
+                ));
+            }
+        }
+    }
+    let approved = super::forced::read(&settings.root);
     // Nothing is sent anywhere until every input file is valid.
     let mut loaded = ctx.load_all(&settings)?;
     let desired: Vec<Vec<Desired>> = selected
@@ -136,11 +154,21 @@ pub(super) async fn prepare(
     for ((c, live), desired) in connections.iter().zip(&lives).zip(&desired) {
         let mut env_plan = plan::diff_env(&c.env.name, desired, live, c.env.prune);
         mask_replaced_values(&mut env_plan);
-        let policy = Policy {
+        let mut policy = Policy {
             protect: c.env.protect.clone(),
             ..Policy::default()
         };
-        refusals.extend(safety::check(&env_plan, desired.is_empty(), &policy, allow));
+        if let Some(t) = c.env.change_threshold {
+            policy = t.apply_to(policy);
+        }
+        let already = approved.get(&c.env.name).map_or(&[][..], Vec::as_slice);
+        refusals.extend(safety::check_with(
+            &env_plan,
+            desired.is_empty(),
+            &policy,
+            allow,
+            already,
+        ));
         environments.push(env_plan);
     }
     let plan = Plan { environments };
@@ -150,6 +178,7 @@ pub(super) async fn prepare(
         lives,
         plan,
         refusals,
+        root: settings.root.clone(),
     })
 }
 
