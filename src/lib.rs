@@ -22,6 +22,7 @@ pub mod config_file;
 pub mod emulator;
 pub mod error;
 pub mod load;
+pub mod log;
 pub mod model;
 pub mod normalize;
 pub mod output;

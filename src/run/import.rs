@@ -88,7 +88,7 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) 
             ));
             continue;
         }
-        let text = to_yaml(l, &env.name);
+        let text = to_yaml_that_loads(l, &env.name);
         std::fs::write(&path, text)
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
         written.push(path);
@@ -134,9 +134,44 @@ pub fn file_stem(display_name: &str) -> String {
     }
 }
 
+/// [`to_yaml`], with the keys skconn's vocabulary does not know (the server stores auth
+/// patterns as free-form JSON) listed under `skconn.pass_through_keys`, so that the file
+/// validates and round-trips instead of making every later plan fail.
+pub fn to_yaml_that_loads(l: &Live, env: &str) -> String {
+    let mut pass: Vec<String> = Vec::new();
+    let mut text = to_yaml_with(l, env, &pass);
+    // Each round may reveal keys hidden behind the per-file diagnostics cap.
+    for _ in 0..8 {
+        let Err(diags) = crate::load::load_str(std::path::Path::new("imported.yaml"), &text)
+        else {
+            break;
+        };
+        let mut new: Vec<String> = diags
+            .iter()
+            .filter_map(|d| unknown_key(&d.message))
+            .filter(|k| !pass.contains(k))
+            .collect();
+        new.sort();
+        new.dedup();
+        if new.is_empty() {
+            break;
+        }
+        pass.extend(new);
+        text = to_yaml_with(l, env, &pass);
+    }
+    text
+}
+
+/// `unknown key `foo` in auth pattern` → `foo`.
+fn unknown_key(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown key `")?;
+    let end = rest.find('`')?;
+    Some(rest[..end].to_string())
+}
+
 /// The canonical YAML file for a live connector: API fields only, server-owned fields and
 /// skconn's marker removed, zero values left out, keys in reading order.
-pub fn to_yaml(l: &Live, env: &str) -> String {
+fn to_yaml_with(l: &Live, env: &str, pass_through: &[String]) -> String {
     let body = normalize(&model::without_marker(&l.body));
     let obj = body.as_object().cloned().unwrap_or_default();
     let mut out = Map::new();
@@ -151,6 +186,14 @@ pub fn to_yaml(l: &Live, env: &str) -> String {
             }
             (_, None) => {}
         }
+    }
+    if !pass_through.is_empty() {
+        let mut skconn = Map::new();
+        skconn.insert(
+            "pass_through_keys".into(),
+            Value::Array(pass_through.iter().cloned().map(Value::String).collect()),
+        );
+        out.insert("skconn".into(), Value::Object(skconn));
     }
     let yaml = serde_yaml::to_string(&Value::Object(out)).unwrap_or_default();
     format!(
