@@ -238,9 +238,9 @@ async fn apply_change(client: &Client, change: &Change) -> ChangeOutcome {
                     note: Some("it was already gone".into()),
                 },
                 Err(e) if e.is_in_use() || refused_delete(&e) => Status::Failed(format!(
-                    "\"{}\" {} still in use: {e}. Remove its connections and connected accounts in the Scalekit dashboard, then run apply again",
+                    "\"{}\" {} in use: {e}. Remove its connections and connected accounts in the Scalekit dashboard, then run apply again",
                     change.display_name,
-                    if e.is_in_use() { "is" } else { "may be" }
+                    if e.is_in_use() { "is still" } else { "may still be" }
                 )),
                 Err(e) => Status::Failed(e.to_string()),
             }

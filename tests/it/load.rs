@@ -483,10 +483,12 @@ fn deep_nesting_is_refused_without_overflowing_the_stack() {
         "duplicate.yaml",
         format!("a: 1\na: 2\nb:\n{}x\n", "- ".repeat(500_000)),
     );
+    // A bound against a hang or a quadratic blow-up, not a speed target (that is the
+    // benchmark's): generous, since the machine running the tests may be busy.
     let start = Instant::now();
     let diags = repo.errors();
     assert!(
-        start.elapsed() < Duration::from_secs(5),
+        start.elapsed() < Duration::from_secs(30),
         "{:?}",
         start.elapsed()
     );

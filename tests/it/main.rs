@@ -8,6 +8,7 @@ mod load;
 mod overrides;
 mod plans;
 mod property;
+mod robust;
 mod remote;
 mod safety;
 mod schema;
