@@ -375,7 +375,10 @@ fn measure_scale(opts: &Options, table: &mut Table) -> Result<(), String> {
         let run = repo.skconn(&emu, &["validate"])?;
         run.expect_code(1, "validate of a hostile file")?;
         if !run.stderr.contains("more problem(s) in this file") {
-            return Err(format!("validate did not cap its diagnostics\n{}", run.output()));
+            return Err(format!(
+                "validate did not cap its diagnostics\n{}",
+                run.output()
+            ));
         }
         runs.push(run);
     }
@@ -470,7 +473,9 @@ fn measure_scale(opts: &Options, table: &mut Table) -> Result<(), String> {
             .as_array()
             .map_or(0, Vec::len);
         if held != local_creates {
-            return Err(format!("the local environment holds {held}, not {local_creates}"));
+            return Err(format!(
+                "the local environment holds {held}, not {local_creates}"
+            ));
         }
         runs.push(run);
     }

@@ -113,7 +113,10 @@ mod tests {
         std::fs::write(root.join("skconn.yml"), "x").unwrap();
         assert_eq!(discover_from(&deep), Some(root.join("skconn.yml")));
         std::fs::write(root.join("a").join("skconn.yaml"), "x").unwrap();
-        assert_eq!(discover_from(&deep), Some(root.join("a").join("skconn.yaml")));
+        assert_eq!(
+            discover_from(&deep),
+            Some(root.join("a").join("skconn.yaml"))
+        );
         // Outside a repository: the working directory only.
         let lone = dir.path().join("lone").join("sub");
         std::fs::create_dir_all(&lone).unwrap();

@@ -77,7 +77,9 @@ fn json_line(level: &str, target: &str, elapsed: f64, mut fields: Map<String, Va
     obj.insert("target".into(), Value::String(target.to_string()));
     obj.insert(
         "message".into(),
-        fields.remove("message").unwrap_or(Value::String(String::new())),
+        fields
+            .remove("message")
+            .unwrap_or(Value::String(String::new())),
     );
     if let Some(env) = fields.remove("env") {
         obj.insert("environment".into(), env);

@@ -134,7 +134,9 @@ impl Settings {
         match crate::config_file::read(&path) {
             Ok(text) => Self::from_file(&path, &text, lookup),
             Err(crate::config_file::ReadError::Refused(d)) => Err(Error::Input(vec![d])),
-            Err(crate::config_file::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+            Err(crate::config_file::ReadError::Io(e))
+                if e.kind() == std::io::ErrorKind::NotFound && !explicit =>
+            {
                 Self::without_file(lookup)
             }
             Err(crate::config_file::ReadError::Io(e)) => Err(Error::Input(vec![Diagnostic::new(

@@ -218,10 +218,7 @@ impl Store {
 
     /// Records that the file now holds what this store holds (after a snapshot was written).
     pub fn mark_saved(&mut self) {
-        self.seen = self
-            .file
-            .as_deref()
-            .and_then(super::persist::fingerprint);
+        self.seen = self.file.as_deref().and_then(super::persist::fingerprint);
     }
 
     /// Writes the state file, if there is one: a temporary file next to it, then a rename.

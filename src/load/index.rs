@@ -166,7 +166,6 @@ pub(crate) fn parent(path: &str) -> Option<&str> {
     Some(&path[..cut.unwrap_or(0)])
 }
 
-
 /// How deep the index goes; deeper nodes are located at their nearest indexed ancestor.
 const MAX_DEPTH: usize = 130;
 

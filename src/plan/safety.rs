@@ -67,7 +67,9 @@ impl Threshold {
                     min_managed,
                 })
             }
-            _ => Err("change_threshold must be a map `{percent: P, min_managed: N}` or `off`".into()),
+            _ => {
+                Err("change_threshold must be a map `{percent: P, min_managed: N}` or `off`".into())
+            }
         }
     }
 

@@ -438,7 +438,9 @@ impl Client {
         let Some(wait) = rate_limit_reset(headers, SystemTime::now()) else {
             return;
         };
-        let wait = wait.min(self.options.max_backoff).min(self.options.max_wait);
+        let wait = wait
+            .min(self.options.max_backoff)
+            .min(self.options.max_wait);
         if !wait.is_zero() && self.pause.extend_to(Instant::now() + wait) {
             tracing::info!(env = %self.env, wait_ms = wait.as_millis() as u64,
                 "rate limit exhausted: pausing every request to this environment until it resets");

@@ -460,7 +460,12 @@ fn read_page(body: &[u8]) -> Result<Page, PageProblem> {
         let _ = name;
         match Live::from_provider(p) {
             Some(live) => items.push(live),
-            None => return Err(PageProblem::Unusable(format!("entry {} of `providers` is unusable", i + 1))),
+            None => {
+                return Err(PageProblem::Unusable(format!(
+                    "entry {} of `providers` is unusable",
+                    i + 1
+                )))
+            }
         }
     }
     let next = match page.get("next_page_token") {
@@ -648,7 +653,10 @@ mod tests {
             names(r#"{"providers":null,"next_page_token":null}"#),
             (vec![], String::new(), vec![])
         );
-        assert_eq!(names(r#"{"total_size":0}"#), (vec![], String::new(), vec![]));
+        assert_eq!(
+            names(r#"{"total_size":0}"#),
+            (vec![], String::new(), vec![])
+        );
         let page = r#"{"providers":[
             {"identifier":"a:1","display_name":"A","is_custom":true,"new_field":1},
             {"identifier":"google","display_name":"Google","is_custom":false},
@@ -677,9 +685,8 @@ mod tests {
         assert!(problem(r#"{"providers":{}}"#).starts_with("unusable"));
         let camel = problem(r#"{"providers":[],"nextPageToken":""}"#);
         assert!(camel.contains("`nextPageToken`") && camel.contains("`next_page_token`"));
-        let camel = problem(
-            r#"{"providers":[{"identifier":"a:1","displayName":"A","isCustom":true}]}"#,
-        );
+        let camel =
+            problem(r#"{"providers":[{"identifier":"a:1","displayName":"A","isCustom":true}]}"#);
         assert!(camel.starts_with("unusable"), "{camel}");
         let no_id = problem(r#"{"providers":[{"display_name":"A","is_custom":true}]}"#);
         assert!(no_id.contains("`identifier`"), "{no_id}");

@@ -91,14 +91,17 @@ pub(crate) fn rate_limit_reset(headers: &HeaderMap, now: SystemTime) -> Option<D
 const YEAR_SECS: f64 = 365.0 * 86_400.0;
 
 fn now_secs(now: SystemTime) -> f64 {
-    now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64()
+    now.duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
 }
 
 /// `Retry-After`: delay seconds (a decimal is tolerated) or an HTTP date.
 pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(YEAR_SECS)));
+        return (secs.is_finite() && secs >= 0.0)
+            .then(|| Duration::from_secs_f64(secs.min(YEAR_SECS)));
     }
     let at = parse_http_date(value)?;
     Some(at.duration_since(now).unwrap_or_default())
@@ -205,13 +208,19 @@ mod tests {
         h.insert("x-ratelimit-reset", HeaderValue::from_static("7"));
         assert_eq!(rate_limit_reset(&h, now), Some(Duration::from_secs(7)));
         // Milliseconds since the epoch.
-        h.insert("x-ratelimit-reset", HeaderValue::from_static("1700000005000"));
+        h.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from_static("1700000005000"),
+        );
         assert_eq!(rate_limit_reset(&h, now), Some(Duration::from_secs(5)));
         // Absurd values neither panic nor overflow: they become a year.
         for absurd in ["1e20", "1e300", "18446744073709551616", "9e18"] {
             h.insert("x-ratelimit-reset", HeaderValue::from_static(absurd));
             let wait = rate_limit_reset(&h, now).unwrap();
-            assert!(wait > Duration::from_secs(364 * 86_400), "{absurd}: {wait:?}");
+            assert!(
+                wait > Duration::from_secs(364 * 86_400),
+                "{absurd}: {wait:?}"
+            );
         }
         for junk in ["NaN", "inf", "-5", "soon", ""] {
             h.insert("x-ratelimit-reset", HeaderValue::from_static(junk));

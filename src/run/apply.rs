@@ -71,15 +71,15 @@ pub(super) async fn run(
         if !env_plan.has_changes() {
             continue;
         }
-        let parallelism = args
-            .parallelism
-            .or(conn.env.parallelism)
-            .unwrap_or(match conn.env.target {
-                // The embedded environment answers at once and batches its file writes: more
-                // requests in flight mean fewer, larger writes.
-                crate::settings::Target::Local { .. } => LOCAL_PARALLELISM,
-                _ => DEFAULT_PARALLELISM,
-            });
+        let parallelism =
+            args.parallelism
+                .or(conn.env.parallelism)
+                .unwrap_or(match conn.env.target {
+                    // The embedded environment answers at once and batches its file writes: more
+                    // requests in flight mean fewer, larger writes.
+                    crate::settings::Target::Local { .. } => LOCAL_PARALLELISM,
+                    _ => DEFAULT_PARALLELISM,
+                });
         let outcome = apply_one(conn, env_plan, parallelism, progress, stop_flag.clone()).await;
         if !outcome.all_applied() {
             stop = Some(format!(
@@ -182,16 +182,11 @@ async fn settle_check(
     desired: &[Desired],
     outcome: &EnvOutcome,
 ) -> Result<Vec<String>> {
-    let written: Vec<(&str, Option<&str>)> = outcome
+    let written: Vec<(&str, Option<&crate::model::Live>)> = outcome
         .changes
         .iter()
         .filter(|o| matches!(o.status, Status::Applied { .. }) && o.action != Action::Delete)
-        .map(|o| {
-            (
-                o.display_name.as_str(),
-                o.written.as_ref().map(|l| l.identifier.as_str()),
-            )
-        })
+        .map(|o| (o.display_name.as_str(), o.written.as_ref()))
         .collect();
     if written.is_empty() {
         return Ok(Vec::new());
@@ -199,37 +194,64 @@ async fn settle_check(
     let mut waits = SETTLE_WAITS_MS.iter();
     loop {
         let live = conn.client.list().await?;
-        let found = unsettled(conn, desired, &live, &written);
+        let (found, rewritten, lagging) = unsettled(conn, desired, &live, &written);
         if found.is_empty() {
             return Ok(found);
         }
-        match waits.next() {
+        // Only a listing that does not yet show what the server answered is worth reading
+        // again; a server that answered with its rewrite has settled.
+        match waits.next().filter(|_| lagging) {
             Some(ms) => {
                 tracing::info!(env = %conn.env.name, unsettled = found.len(), wait_ms = ms,
                     "the listing does not show every write yet; reading it again");
                 tokio::time::sleep(std::time::Duration::from_millis(*ms)).await;
             }
-            None => return Ok(found),
+            None => {
+                record_rewrites(conn, &rewritten).await;
+                return Ok(found);
+            }
         }
     }
 }
+
+/// Records, in the marker of each connector the server rewrote, the hash of what it kept, so
+/// that the next plan does not take the server's rewrite for an edit made outside skconn.
+async fn record_rewrites(conn: &Connection, rewritten: &[(String, serde_json::Value)]) {
+    for (identifier, body) in rewritten {
+        if let Err(e) = conn.client.update(identifier, body).await {
+            tracing::warn!(env = %conn.env.name, identifier = %identifier,
+                "could not record the server's rewrite in the marker: {e}");
+        }
+    }
+}
+
+/// What still differs after an apply: messages; for each connector the server rewrote, its
+/// identifier and the body that records the server's version in the marker; and whether the
+/// listing may simply lag behind the writes (it does not show what the server answered).
+type Unsettled = (Vec<String>, Vec<(String, serde_json::Value)>, bool);
 
 fn unsettled(
     conn: &Connection,
     desired: &[Desired],
     live: &[crate::model::Live],
-    written: &[(&str, Option<&str>)],
-) -> Vec<String> {
+    written: &[(&str, Option<&crate::model::Live>)],
+) -> Unsettled {
     let again = plan::diff_env(&conn.env.name, desired, live, crate::settings::Prune::Off);
     let mut out = Vec::new();
+    let mut rewritten = Vec::new();
+    let mut lagging = false;
     for c in again.changes.iter() {
-        let Some((_, identifier)) = written.iter().find(|(n, _)| *n == c.display_name) else {
+        let Some((_, answered)) = written.iter().find(|(n, _)| *n == c.display_name) else {
             continue;
         };
+        let identifier = answered.map(|l| l.identifier.as_str());
+        let listed = identifier.and_then(|id| live.iter().find(|l| l.identifier == id));
+        match (answered, listed) {
+            (Some(a), Some(l)) if a.body == l.body => {}
+            _ => lagging = true,
+        }
         if c.action == Action::Create {
-            let kept = identifier
-                .and_then(|id| live.iter().find(|l| l.identifier == id))
-                .map(|l| l.display_name.as_str());
+            let kept = listed.map(|l| l.display_name.as_str());
             out.push(match kept {
                 Some(kept) => format!(
                     "environment {}: \"{}\" was created, but the server keeps it under the name {:?}; write that name in the file (display names are compared exactly)",
@@ -241,6 +263,14 @@ fn unsettled(
                 ),
             });
             continue;
+        }
+        if let (Some(id), Some(body)) = (&c.identifier, &c.body) {
+            if let Some(l) = live.iter().find(|l| &l.identifier == id) {
+                let kept = crate::model::content_hash(&l.body);
+                if l.kept_hash() != Some(kept.as_str()) {
+                    rewritten.push((id.clone(), crate::model::with_kept_hash(body, &kept)));
+                }
+            }
         }
         for f in &c.diff {
             let file = c
@@ -266,7 +296,7 @@ fn unsettled(
             ));
         }
     }
-    out
+    (out, rewritten, lagging)
 }
 
 /// How `apply` shows changes as they complete.
@@ -299,8 +329,14 @@ async fn apply_one(
             render::text::outcome_line(outcome, &Style::PLAIN)
         )),
     });
-    let outcome =
-        apply::apply_env(conn.client.clone(), env_plan, parallelism, on_progress, stop).await;
+    let outcome = apply::apply_env(
+        conn.client.clone(),
+        env_plan,
+        parallelism,
+        on_progress,
+        stop,
+    )
+    .await;
     progress.finish();
     outcome
 }

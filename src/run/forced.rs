@@ -79,13 +79,21 @@ pub(super) fn update(root: &Path, force: bool, outcomes: &[EnvOutcome]) {
     }
     let raw: BTreeMap<&String, Vec<(&str, &String)>> = record
         .iter()
-        .map(|(env, list)| (env, list.iter().map(|(a, n)| (action_name(*a), n)).collect()))
+        .map(|(env, list)| {
+            (
+                env,
+                list.iter().map(|(a, n)| (action_name(*a), n)).collect(),
+            )
+        })
         .collect();
     let text = serde_json::to_string_pretty(&raw).unwrap_or_default();
     if let Some(dir) = file.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
     if let Err(e) = std::fs::write(&file, crate::secret::redact(&text).as_bytes()) {
-        tracing::warn!("cannot record the unfinished forced apply in {}: {e}", file.display());
+        tracing::warn!(
+            "cannot record the unfinished forced apply in {}: {e}",
+            file.display()
+        );
     }
 }

@@ -142,8 +142,7 @@ pub fn to_yaml_that_loads(l: &Live, env: &str) -> String {
     let mut text = to_yaml_with(l, env, &pass);
     // Each round may reveal keys hidden behind the per-file diagnostics cap.
     for _ in 0..8 {
-        let Err(diags) = crate::load::load_str(std::path::Path::new("imported.yaml"), &text)
-        else {
+        let Err(diags) = crate::load::load_str(std::path::Path::new("imported.yaml"), &text) else {
             break;
         };
         let mut new: Vec<String> = diags

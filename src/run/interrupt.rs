@@ -25,7 +25,8 @@ static STOP: OnceLock<Stop> = OnceLock::new();
 
 /// The process-wide stop flag that apply workers read.
 pub(super) fn stop_flag() -> Stop {
-    STOP.get_or_init(|| Arc::new(AtomicBool::new(false))).clone()
+    STOP.get_or_init(|| Arc::new(AtomicBool::new(false)))
+        .clone()
 }
 
 /// Starts listening for SIGINT and SIGTERM on the current runtime.
@@ -74,9 +75,7 @@ fn on_signal(code: i32, stop: &Stop) {
         std::process::exit(code);
     }
     if !APPLYING.load(Ordering::SeqCst) {
-        output::err(&format!(
-            "\nskconn: {name}; nothing was applied\n"
-        ));
+        output::err(&format!("\nskconn: {name}; nothing was applied\n"));
         std::process::exit(code);
     }
     stop.store(true, Ordering::SeqCst);

@@ -132,7 +132,7 @@ fn sigint_during_plan_exits_130_promptly() {
     fault(&dev, &format!("latency/60s:GET:*@{LIST}"));
     let mut cmd = repo.cmd(["plan"]);
     cmd.0.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.0.spawn().expect("skconn starts");
+    let child = cmd.0.spawn().expect("skconn starts");
     // Synchronise on the server: the listing has arrived, so skconn is waiting for it.
     while !dev
         .requests()
@@ -226,7 +226,9 @@ fn an_update_answered_with_an_empty_object_counts_as_done() {
     let dev = emulator();
     let repo = repo_with(1, &dev, "managed");
     repo.skconn(["apply", "--auto-approve"]).code(0);
-    let repo = repo.edit("connectors/c00.yaml", |t| t.replace("Conn 00 API", "Changed"));
+    let repo = repo.edit("connectors/c00.yaml", |t| {
+        t.replace("Conn 00 API", "Changed")
+    });
     fault(&dev, &format!("empty-answer:PUT@{WRITES}"));
     repo.skconn(["apply", "--auto-approve"])
         .code(0)
@@ -322,7 +324,9 @@ fn a_page_size_the_server_refuses_is_retried_smaller_and_page_size_is_configurab
     assert!(sizes[0].contains("page_size=1000"), "{sizes:?}");
     assert!(sizes[1].contains("page_size=100&") || sizes[1].ends_with("page_size=100"));
 
-    let repo = repo.edit("skconn.yaml", |t| t.replace("prune: managed", "prune: managed\n    page_size: 7"));
+    let repo = repo.edit("skconn.yaml", |t| {
+        t.replace("prune: managed", "prune: managed\n    page_size: 7")
+    });
     dev.clear_requests();
     repo.skconn(["plan"]).code(0);
     assert!(dev
@@ -618,4 +622,22 @@ fn import_of_unknown_keys_writes_a_file_that_plans_clean() {
     assert!(text.contains("pass_through_keys"), "{text}");
     repo.skconn(["validate"]).code(0);
     repo.skconn(["plan", "--detailed-exitcode"]).code(0);
+}
+
+#[test]
+fn a_field_the_server_rewrote_is_not_drift_in_the_next_plan() {
+    let dev = emulator_with(|c| c.rewrite = skconn::emulator::Rewrite::ProxyUrlTrailingSlash);
+    let repo = repo_with(1, &dev, "managed");
+    repo.skconn(["apply", "--auto-approve"])
+        .code(5)
+        .stderr_has("the server keeps \"https://api.example.com/\"");
+    let out = repo.skconn(["plan", "--format", "json"]);
+    out.code(0);
+    let plan: Value = serde_json::from_str(&out.stdout).unwrap();
+    let change = &plan["environments"][0]["changes"][0];
+    assert_eq!(change["display_name"], "Conn 00");
+    assert_eq!(change["drift"], false, "{out}");
+    repo.skconn(["plan"])
+        .code(0)
+        .stdout_lacks("edited outside skconn");
 }
