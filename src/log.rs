@@ -13,6 +13,26 @@ use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
+static JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static STARTED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+/// Writes a message meant for people on stderr (a notice, a per-change result line): as it is
+/// with `--log-format text`, as one JSON object with `--log-format json`, so that a log
+/// pipeline reads only JSON. `text` ends with a newline.
+pub fn message(level: &str, environment: Option<&str>, text: &str) {
+    if !JSON.load(std::sync::atomic::Ordering::Relaxed) {
+        crate::output::err(text);
+        return;
+    }
+    let mut fields = Map::new();
+    fields.insert("message".into(), Value::String(text.trim().to_string()));
+    if let Some(env) = environment {
+        fields.insert("env".into(), Value::String(env.to_string()));
+    }
+    let elapsed = STARTED.get_or_init(Instant::now).elapsed().as_secs_f64();
+    crate::output::err(&json_line(level, "skconn", elapsed, fields));
+}
+
 /// Sets up logging for the process: the level from `-v`/`-q` (or `RUST_LOG`), the format from
 /// `--log-format`.
 pub fn init(verbose: u8, quiet: bool, format: LogFormat) {
@@ -36,9 +56,10 @@ pub fn init(verbose: u8, quiet: bool, format: LogFormat) {
                 .init();
         }
         LogFormat::Json => {
+            JSON.store(true, std::sync::atomic::Ordering::Relaxed);
             let _ = tracing_subscriber::registry()
                 .with(JsonLines {
-                    started: Instant::now(),
+                    started: *STARTED.get_or_init(Instant::now),
                 })
                 .with(filter)
                 .try_init();

@@ -122,7 +122,7 @@ pub(super) async fn run(
     let applied: usize = outcomes.iter().map(|o| o.counts().0).sum();
     let failed = outcomes.iter().any(|o| !o.all_applied());
     if let Some(code) = interrupt::received() {
-        output::err(&format!(
+        crate::log::message("warn", None, &format!(
             "skconn was {}: {applied} change(s) applied, the rest not attempted; run apply again to finish\n",
             if code == interrupt::SIGTERM_EXIT { "terminated" } else { "interrupted" }
         ));
@@ -324,10 +324,18 @@ async fn apply_one(
     let on_progress: apply::OnProgress = Arc::new(move |done, total, outcome| match mode {
         ProgressMode::Off => {}
         ProgressMode::Line => p.update(&format!("{name}: applied {done}/{total}")),
-        ProgressMode::Lines => output::err(&format!(
-            "{name}: [{done}/{total}] {}\n",
-            render::text::outcome_line(outcome, &Style::PLAIN)
-        )),
+        ProgressMode::Lines => crate::log::message(
+            match outcome.status {
+                Status::Applied { .. } => "info",
+                Status::Failed(_) => "error",
+                Status::NotAttempted(_) => "warn",
+            },
+            Some(&name),
+            &format!(
+                "{name}: [{done}/{total}] {}\n",
+                render::text::outcome_line(outcome, &Style::PLAIN)
+            ),
+        ),
     });
     let outcome = apply::apply_env(
         conn.client.clone(),

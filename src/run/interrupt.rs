@@ -10,7 +10,6 @@
 //! second signal, which the user asked for.
 
 use crate::apply::Stop;
-use crate::output;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -69,17 +68,21 @@ fn on_signal(code: i32, stop: &Stop) {
         "interrupted"
     };
     if RECEIVED.swap(code, Ordering::SeqCst) != 0 {
-        output::err(&format!(
+        crate::log::message("error", None, &format!(
             "\nskconn: {name} again: exiting at once; changes in flight may or may not have been applied, plan again to see\n"
         ));
         std::process::exit(code);
     }
     if !APPLYING.load(Ordering::SeqCst) {
-        output::err(&format!("\nskconn: {name}; nothing was applied\n"));
+        crate::log::message(
+            "error",
+            None,
+            &format!("\nskconn: {name}; nothing was applied\n"),
+        );
         std::process::exit(code);
     }
     stop.store(true, Ordering::SeqCst);
-    output::err(&format!(
+    crate::log::message("warn", None, &format!(
         "\nskconn: {name}: no further change is started; waiting for the requests in flight to finish (interrupt again to exit at once)\n"
     ));
 }

@@ -129,7 +129,7 @@ pub(super) async fn prepare(
     for e in &selected {
         if let (true, Target::Local { state_file }) = (e.implicit, &e.target) {
             if !ctx.quiet {
-                output::err(&format!(
+                crate::log::message("warn", Some(&e.name), &format!(
                     "{} no skconn.yaml and no SCALEKIT_* variables: using the local environment, an emulator on this machine that keeps its connectors in {} (not Scalekit)\n",
                     ctx.err_style.yellow("notice:"),
                     super::relative(&settings.root, state_file)

@@ -186,6 +186,21 @@ fn json_logs_are_one_redacted_object_per_line() {
     assert!(retry["elapsed"].is_number());
     assert!(retry["target"].as_str().unwrap().starts_with("skconn"));
     assert!(!out.all().contains(dev.client_secret()));
+
+    // apply's per-change lines are JSON objects too: nothing else reaches stderr.
+    let out = repo.skconn(["apply", "--auto-approve", "--log-format", "json"]);
+    out.code(0);
+    let lines: Vec<Value> = out
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}\n{out}")))
+        .collect();
+    let created = lines
+        .iter()
+        .find(|l| l["message"] == "dev: [1/1] ✓ created \"Conn 00\"")
+        .unwrap_or_else(|| panic!("no per-change line\n{out}"));
+    assert_eq!(created["environment"], "dev");
+    assert_eq!(created["level"], "info");
 }
 
 // ---- reading the server strictly -----------------------------------------------------------
