@@ -357,25 +357,13 @@ enum PageProblem {
     Unusable(String),
 }
 
-/// Keys of a listing the contract spells in snake_case.
-const LISTING_KEYS: &[&str] = &[
+/// Keys of a listing page the contract spells in snake_case (besides the connector's own
+/// fields, [`crate::model::API_FIELDS`] and [`crate::model::SERVER_OWNED`]).
+const PAGE_KEYS: &[&str] = &[
     "providers",
     "next_page_token",
     "prev_page_token",
     "total_size",
-    "display_name",
-    "description",
-    "auth_patterns",
-    "proxy_url",
-    "proxy_enabled",
-    "icon_src",
-    "metadata",
-    "identifier",
-    "categories",
-    "display_priority",
-    "coming_soon",
-    "is_custom",
-    "is_custom_mcp",
 ];
 
 /// The snake_case key a lowerCamelCase key stands for, when it is one of the contract's.
@@ -392,7 +380,12 @@ fn camel_key(key: &str) -> Option<&'static str> {
             snake.push(c);
         }
     }
-    LISTING_KEYS.iter().copied().find(|k| *k == snake)
+    PAGE_KEYS
+        .iter()
+        .chain(crate::model::API_FIELDS)
+        .chain(crate::model::SERVER_OWNED)
+        .copied()
+        .find(|k| *k == snake)
 }
 
 /// One list page. Lenient where the contract is open: an empty or `null` body is an empty
