@@ -50,6 +50,12 @@ fn api_writes(emu: &Emulator) -> usize {
 /// Starts `apply` with every create held for a while, waits until it reports its first
 /// change on stderr, sends `signal`, and returns what it printed and its exit code.
 fn interrupted_apply(signal: i32) -> (Emulator, Repo, Out) {
+    interrupted_apply_times(signal, 1)
+}
+
+/// [`interrupted_apply`], sending the signal `times` times (each after skconn acknowledged the
+/// previous one).
+fn interrupted_apply_times(signal: i32, times: usize) -> (Emulator, Repo, Out) {
     let dev = emulator();
     let repo = repo_with(6, &dev, "managed");
     fault(&dev, &format!("latency/400ms:POST:*@{WRITES}"));
@@ -69,8 +75,21 @@ fn interrupted_apply(signal: i32) -> (Emulator, Repo, Out) {
             break;
         }
     }
-    // SAFETY: kill(2) on the child this test started.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+    for sent in 1..=times {
+        // SAFETY: kill(2) on the child this test started.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+        if sent == times {
+            break;
+        }
+        loop {
+            let mut line = String::new();
+            assert!(stderr.read_line(&mut line).unwrap() > 0, "{seen}");
+            seen.push_str(&line);
+            if line.contains("no further change is started") {
+                break;
+            }
+        }
+    }
     stderr.read_to_string(&mut seen).unwrap();
     let mut stdout = String::new();
     child
@@ -122,6 +141,17 @@ fn sigint_during_apply_finishes_in_flight_prints_the_summary_and_exits_130() {
 fn sigterm_during_apply_exits_143_with_the_summary() {
     let (dev, repo, out) = interrupted_apply(libc::SIGTERM);
     check_interrupted(&dev, &repo, &out, 143);
+}
+
+#[test]
+fn a_second_sigint_exits_at_once() {
+    let (dev, repo, out) = interrupted_apply_times(libc::SIGINT, 2);
+    out.code(130)
+        .stderr_has("interrupted again: exiting at once");
+    // Whatever landed, the next apply converges.
+    dev.clear_faults();
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    assert_eq!(dev.connectors().len(), 6);
 }
 
 #[test]
