@@ -166,7 +166,7 @@ pub struct ApplyArgs {
     #[arg(value_name = "PLAN_FILE")]
     pub plan_file: Option<PathBuf>,
 
-    /// Requests in flight at once per environment (default 8, 32 for the embedded local
+    /// Requests in flight at once per environment (default 8, 128 for the embedded local
     /// environment, or `parallelism` in skconn.yaml).
     #[arg(long, value_name = "N")]
     pub parallelism: Option<usize>,

@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -114,6 +115,10 @@ pub(crate) struct Store {
     pub salt: u64,
     next_seq: u64,
     items: Vec<Stored>,
+    /// Display name → identifier, and every identifier and id in use: creates stay O(1)
+    /// however many connectors the environment holds.
+    names: HashMap<String, String>,
+    taken: HashSet<String>,
     file: Option<PathBuf>,
     /// The file's version this store last read or wrote.
     seen: Option<super::persist::Fingerprint>,
@@ -180,13 +185,17 @@ impl Store {
                     }
                     let mut items = p.connectors;
                     items.sort_by_key(|s| s.seq);
-                    return Ok(Store {
+                    let mut store = Store {
                         salt: p.salt,
                         next_seq: p.next_seq,
                         items,
+                        names: HashMap::new(),
+                        taken: HashSet::new(),
                         file,
                         seen: None,
-                    });
+                    };
+                    store.reindex();
+                    return Ok(store);
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
@@ -196,9 +205,24 @@ impl Store {
             salt: seed.unwrap_or_else(|| fastrand::u64(..)),
             next_seq: 1,
             items: Vec::new(),
+            names: HashMap::new(),
+            taken: HashSet::new(),
             file,
             seen: None,
         })
+    }
+
+    fn reindex(&mut self) {
+        self.names = self
+            .items
+            .iter()
+            .map(|s| (s.display_name().to_string(), s.identifier.clone()))
+            .collect();
+        self.taken = self
+            .items
+            .iter()
+            .flat_map(|s| [s.identifier.clone(), s.id.clone()])
+            .collect();
     }
 
     /// What [`Store::save`] would write, taken quickly so that it can be written without
@@ -251,9 +275,19 @@ impl Store {
     }
 
     fn name_taken(&self, display_name: &str, except_identifier: Option<&str>) -> bool {
-        self.items.iter().any(|s| {
-            s.display_name() == display_name && Some(s.identifier.as_str()) != except_identifier
-        })
+        self.names
+            .get(display_name)
+            .is_some_and(|id| Some(id.as_str()) != except_identifier)
+    }
+
+    /// Records that the connector at `index` is now named `new_name`.
+    fn rename(&mut self, index: usize, new_name: &str) {
+        let old = self.items[index].display_name().to_string();
+        if self.names.get(&old) == Some(&self.items[index].identifier) {
+            self.names.remove(&old);
+        }
+        self.names
+            .insert(new_name.to_string(), self.items[index].identifier.clone());
     }
 
     /// Stores a new connector from a validated body, giving it an id and an identifier.
@@ -275,14 +309,13 @@ impl Store {
         let (id, identifier) = loop {
             let identifier = format!("{slug}:{}", rng.u32(10_000..100_000));
             let id = format!("prov_{:016x}", rng.u64(..));
-            if !self
-                .items
-                .iter()
-                .any(|s| s.identifier == identifier || s.id == id)
-            {
+            if !self.taken.contains(&identifier) && !self.taken.contains(&id) {
                 break (id, identifier);
             }
         };
+        self.taken.insert(identifier.clone());
+        self.taken.insert(id.clone());
+        self.names.insert(name.clone(), identifier.clone());
         self.items.push(Stored {
             seq,
             id,
@@ -311,6 +344,8 @@ impl Store {
         if self.name_taken(name, Some(identifier)) {
             return Err(StoreError::Duplicate);
         }
+        let name = name.to_string();
+        self.rename(index, &name);
         self.items[index].body = body;
         Ok(&self.items[index])
     }
@@ -324,7 +359,13 @@ impl Store {
         if self.items[index].in_use {
             return Err(StoreError::InUse);
         }
-        Ok(self.items.remove(index))
+        let gone = self.items.remove(index);
+        if self.names.get(gone.display_name()) == Some(&gone.identifier) {
+            self.names.remove(gone.display_name());
+        }
+        self.taken.remove(&gone.identifier);
+        self.taken.remove(&gone.id);
+        Ok(gone)
     }
 
     /// Replaces a body without any check but display-name uniqueness (an edit in the
@@ -346,8 +387,14 @@ impl Store {
         if self.name_taken(new_name, Some(&identifier)) {
             return Err(StoreError::Duplicate);
         }
-        let stored = self.by_name_mut(display_name).expect("found above");
-        stored.body = body;
+        let new_name = new_name.to_string();
+        let index = self
+            .items
+            .iter()
+            .position(|s| s.identifier == identifier)
+            .expect("found above");
+        self.rename(index, &new_name);
+        self.items[index].body = body;
         Ok(())
     }
 }

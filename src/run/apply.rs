@@ -14,7 +14,7 @@ use std::sync::Arc;
 /// How many writes are in flight at once per environment.
 pub const DEFAULT_PARALLELISM: usize = 8;
 /// Requests in flight at once for the embedded local environment.
-pub const LOCAL_PARALLELISM: usize = 32;
+pub const LOCAL_PARALLELISM: usize = 128;
 
 pub(super) async fn run(
     ctx: &Context,
