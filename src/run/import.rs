@@ -88,7 +88,26 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) 
             ));
             continue;
         }
-        let text = to_yaml_that_loads(l, &env.name);
+        let text = match to_yaml_that_loads(l, &env.name) {
+            Ok(text) => text,
+            Err(problems) => {
+                // A file that does not load would make every later plan fail: not written.
+                let first: Vec<String> = problems
+                    .iter()
+                    .take(3)
+                    .map(|d| match &d.field {
+                        Some(f) => format!("{f}: {}", d.message),
+                        None => d.message.clone(),
+                    })
+                    .collect();
+                skipped.push(format!(
+                    "\"{}\": it holds values skconn cannot check ({}); no file was written",
+                    l.display_name,
+                    first.join("; ")
+                ));
+                continue;
+            }
+        };
         std::fs::write(&path, text)
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
         written.push(path);
@@ -134,16 +153,19 @@ pub fn file_stem(display_name: &str) -> String {
     }
 }
 
-/// [`to_yaml`], with the keys skconn's vocabulary does not know (the server stores auth
-/// patterns as free-form JSON) listed under `skconn.pass_through_keys`, so that the file
-/// validates and round-trips instead of making every later plan fail.
-pub fn to_yaml_that_loads(l: &Live, env: &str) -> String {
+/// The canonical file for a live connector (see [`to_yaml_with`]), with the keys skconn's
+/// vocabulary does not know (the server stores auth patterns as free-form JSON) listed under
+/// `skconn.pass_through_keys`, so that the file validates and round-trips instead of making
+/// every later plan fail. When even that does not load (a value the vocabulary refuses), the
+/// problems.
+pub fn to_yaml_that_loads(l: &Live, env: &str) -> Result<String, Vec<crate::error::Diagnostic>> {
+    let check = |text: &str| crate::load::load_str(std::path::Path::new("imported.yaml"), text);
     let mut pass: Vec<String> = Vec::new();
     let mut text = to_yaml_with(l, env, &pass);
     // Each round may reveal keys hidden behind the per-file diagnostics cap.
     for _ in 0..8 {
-        let Err(diags) = crate::load::load_str(std::path::Path::new("imported.yaml"), &text) else {
-            break;
+        let Err(diags) = check(&text) else {
+            return Ok(text);
         };
         let mut new: Vec<String> = diags
             .iter()
@@ -153,12 +175,12 @@ pub fn to_yaml_that_loads(l: &Live, env: &str) -> String {
         new.sort();
         new.dedup();
         if new.is_empty() {
-            break;
+            return Err(diags);
         }
         pass.extend(new);
         text = to_yaml_with(l, env, &pass);
     }
-    text
+    check(&text).map(|_| text)
 }
 
 /// `unknown key `foo` in auth pattern` → `foo`.

@@ -688,3 +688,21 @@ fn a_field_the_server_rewrote_is_not_drift_in_the_next_plan() {
         .code(0)
         .stdout_lacks("edited outside skconn");
 }
+
+#[test]
+fn import_never_writes_a_file_that_would_make_later_plans_fail() {
+    let dev = emulator();
+    let repo = Repo::new().env("dev", &dev, "off");
+    dev.insert(serde_json::json!({
+        "display_name": "Magic",
+        "proxy_url": "https://api.example.com",
+        "proxy_enabled": true,
+        "auth_patterns": [{"type": "MAGIC_LINK"}]
+    }));
+    repo.skconn(["import", "--env", "dev"])
+        .code(1)
+        .stderr_has("\"Magic\": it holds values skconn cannot check")
+        .stderr_has("no file was written");
+    assert!(!repo.path().join("connectors/magic.yaml").exists());
+    repo.skconn(["plan"]).code(0);
+}
