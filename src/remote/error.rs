@@ -369,7 +369,11 @@ impl fmt::Display for ThrottledError {
                 c.env,
                 c.method,
                 c.path,
-                seconds(self.wait),
+                if self.wait >= Duration::from_secs(86_400) {
+                    "more than a day".to_string()
+                } else {
+                    seconds(self.wait)
+                },
                 seconds(max)
             )?;
             return c.write_tail(f);
