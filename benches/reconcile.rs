@@ -19,6 +19,9 @@
 //! - `SKCONN_BENCH_PAGE_SIZE` — the emulator's largest list page (default 100);
 //! - `SKCONN_BENCH_PARALLELISM` — passed to `apply --parallelism` and used in the limit
 //!   (default: not passed; skconn's default, 8).
+//!
+//! Step (5), hostile scale, uses fixed sizes: a 1 MiB file of duplicate keys, 10,000 connector
+//! files (validate, converged plan), 4,000 creates to the local environment.
 
 use serde_json::Value;
 use skconn::emulator::{Config, Emulator};
@@ -136,6 +139,7 @@ fn run(opts: &Options) -> Result<(), String> {
     }
     let largest = *opts.sizes.iter().max().expect("at least one size");
     measure_cpu_bound(opts, largest, &mut table)?;
+    measure_scale(opts, &mut table)?;
     print!("{}", table.render(opts));
     Ok(())
 }
@@ -335,6 +339,162 @@ fn measure_cpu_bound(opts: &Options, n: usize, table: &mut Table) -> Result<(), 
         target: large.then(|| Target {
             text: "≤ 0.3 s wall".into(),
             met: median(&validate_wall) <= 0.3,
+        }),
+    });
+    Ok(())
+}
+
+/// Step (5): hostile scale, no latency. The full run uses the sizes of the targets; the smoke
+/// run small ones.
+fn measure_scale(opts: &Options, table: &mut Table) -> Result<(), String> {
+    let (hostile_bytes, files, local_creates) = if opts.full {
+        (1024 * 1024 - 64, 10_000, 4_000)
+    } else {
+        (64 * 1024, 20, 20)
+    };
+    let reps = if opts.full { opts.reps.min(3) } else { 1 };
+    let emu = opts.emulator(Duration::ZERO)?;
+    let cpu = |runs: &[ChildRun]| runs.iter().map(|r| r.cpu).collect::<Vec<_>>();
+    let mib = |runs: &[ChildRun]| runs.iter().map(|r| r.peak_mib).collect::<Vec<_>>();
+    let wall = |runs: &[ChildRun]| runs.iter().map(|r| r.wall).collect::<Vec<_>>();
+
+    // (5a) validate of one hostile file: duplicate keys up to the size limit.
+    let repo = Repo::generate(0)?;
+    let mut text = String::from(
+        "display_name: Hostile\nproxy_url: https://api.example.com\nauth_patterns:\n  - type: BEARER\n",
+    );
+    let mut i = 0;
+    while text.len() + 40 < hostile_bytes {
+        let _ = write!(text, "k{i}: 1\nk{i}: 2\n");
+        i += 1;
+    }
+    std::fs::write(repo.dir.path().join("connectors/hostile.yaml"), &text)
+        .map_err(|e| format!("hostile.yaml: {e}"))?;
+    let mut runs = Vec::new();
+    for _ in 0..reps {
+        let run = repo.skconn(&emu, &["validate"])?;
+        run.expect_code(1, "validate of a hostile file")?;
+        if !run.stderr.contains("more problem(s) in this file") {
+            return Err(format!(
+                "validate did not cap its diagnostics\n{}",
+                run.output()
+            ));
+        }
+        runs.push(run);
+    }
+    let w = wall(&runs);
+    table.row(Row {
+        step: "(5) validate, 1 hostile file: wall",
+        n: text.len(),
+        value: secs(median(&w)),
+        spread: spread_secs(&w),
+        requests: None,
+        reference: format!(
+            "CPU {}, peak {:.1} MiB",
+            secs(median(&cpu(&runs))),
+            median(&mib(&runs))
+        ),
+        ratio: None,
+        target: Some(Target {
+            text: "≤ 0.5 s, ≤ 64 MiB".into(),
+            met: median(&w) <= 0.5 && median(&mib(&runs)) <= 64.0,
+        }),
+    });
+
+    // (5b) validate of many files, and (5c) the converged plan of as many.
+    let repo = Repo::generate(files)?;
+    let mut runs = Vec::new();
+    for _ in 0..reps {
+        let run = repo.skconn(&emu, &["validate"])?;
+        run.expect_code(0, "validate")?;
+        runs.push(run);
+    }
+    let w = wall(&runs);
+    table.row(Row {
+        step: "(5) validate, many files: wall",
+        n: files,
+        value: secs(median(&w)),
+        spread: spread_secs(&w),
+        requests: None,
+        reference: format!(
+            "CPU {}, peak {:.1} MiB",
+            secs(median(&cpu(&runs))),
+            median(&mib(&runs))
+        ),
+        ratio: None,
+        target: Some(Target {
+            text: "≤ 1 s, ≤ 128 MiB".into(),
+            met: median(&w) <= 1.0 && median(&mib(&runs)) <= 128.0,
+        }),
+    });
+    repo.skconn(&emu, &["apply", "--auto-approve", "--parallelism", "32"])?
+        .expect_code(0, "apply (setting up the converged environment)")?;
+    let mut runs = Vec::new();
+    for _ in 0..reps {
+        let run = repo.skconn(&emu, &["plan", "--detailed-exitcode"])?;
+        run.expect_code(0, "a converged plan")?;
+        runs.push(run);
+    }
+    let c = cpu(&runs);
+    table.row(Row {
+        step: "(5) plan, converged, many: CPU",
+        n: files,
+        value: secs(median(&c)),
+        spread: spread_secs(&c),
+        requests: None,
+        reference: format!(
+            "wall {}, peak {:.1} MiB",
+            secs(median(&wall(&runs))),
+            median(&mib(&runs))
+        ),
+        ratio: None,
+        target: Some(Target {
+            text: "≤ 1.5 s CPU, ≤ 192 MiB".into(),
+            met: median(&c) <= 1.5 && median(&mib(&runs)) <= 192.0,
+        }),
+    });
+    drop(repo);
+
+    // (5d) apply of many creates to the local environment (its state file).
+    let mut runs = Vec::new();
+    for _ in 0..reps {
+        let repo = Repo::generate(local_creates)?;
+        std::fs::write(
+            repo.dir.path().join("skconn.yaml"),
+            "environments:\n  local:\n    url: local\n    prune: managed\n",
+        )
+        .map_err(|e| format!("skconn.yaml: {e}"))?;
+        let run = repo.skconn(&emu, &["apply", "--auto-approve"])?;
+        run.expect_code(0, "apply to the local environment")?;
+        let state = std::fs::read_to_string(repo.dir.path().join(".skconn/local.json"))
+            .map_err(|e| format!("the local state file: {e}"))?;
+        let held = serde_json::from_str::<Value>(&state)
+            .map_err(|e| format!("the local state file: {e}"))?["connectors"]
+            .as_array()
+            .map_or(0, Vec::len);
+        if held != local_creates {
+            return Err(format!(
+                "the local environment holds {held}, not {local_creates}"
+            ));
+        }
+        runs.push(run);
+    }
+    let w = wall(&runs);
+    table.row(Row {
+        step: "(5) apply to local, N creates: wall",
+        n: local_creates,
+        value: secs(median(&w)),
+        spread: spread_secs(&w),
+        requests: None,
+        reference: format!(
+            "CPU {}, peak {:.1} MiB",
+            secs(median(&cpu(&runs))),
+            median(&mib(&runs))
+        ),
+        ratio: None,
+        target: Some(Target {
+            text: "≤ 10 s".into(),
+            met: median(&w) <= 10.0,
         }),
     });
     Ok(())

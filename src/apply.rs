@@ -3,15 +3,23 @@
 //!
 //! Order: creates and updates first (in parallel, bounded), deletes last, so that nothing is
 //! removed before what replaces it exists. A create whose answer was lost is never blindly sent
-//! again: the environment is listed and a connector of that name counts as created. A delete
-//! the plan shows as blocked (the connector still has connections) is never sent: it is
-//! reported with the steps that unblock it.
+//! again: the environment is listed and a connector of that name counts as created when it
+//! holds what this run meant to write (the marker's hash); otherwise another writer got there
+//! first, and the change is reported as a conflict. A delete the plan shows as blocked (the
+//! connector still has connections) is never sent: it is reported with the steps that unblock it.
+//!
+//! A stop request (an interrupt) stops starting changes: those in flight finish, the rest are
+//! reported as not attempted.
 
 use crate::model::Live;
 use crate::plan::{Action, Change, EnvPlan};
 use crate::remote::{Client, RemoteError};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
+
+/// Set when the run should stop starting changes (an interrupt).
+pub type Stop = Arc<AtomicBool>;
 
 /// What happened to one change.
 #[derive(Debug, Clone)]
@@ -33,6 +41,8 @@ pub struct ChangeOutcome {
     pub status: Status,
     /// The connector as the server returned it after a create or update.
     pub written: Option<Live>,
+    /// The change failed because another writer changed the same connector first.
+    pub conflict: bool,
 }
 
 /// What happened in one environment.
@@ -88,22 +98,33 @@ impl EnvOutcome {
                     display_name: c.display_name.clone(),
                     status: Status::NotAttempted(why.to_string()),
                     written: None,
+                    conflict: false,
                 })
                 .collect(),
             error: None,
         }
     }
+
+    /// Whether some change met another writer.
+    pub fn has_conflict(&self) -> bool {
+        self.changes.iter().any(|o| o.conflict)
+    }
 }
 
-/// Called after each change completes, with (done, total).
-pub type OnProgress = Arc<dyn Fn(usize, usize) + Send + Sync>;
+/// Called after each change completes, with (done, total, what happened to it).
+pub type OnProgress = Arc<dyn Fn(usize, usize, &ChangeOutcome) + Send + Sync>;
 
-/// Applies one environment's plan with at most `parallelism` requests in flight.
+/// Why changes were not started after a stop request.
+pub const STOPPED: &str = "skconn was interrupted before it started this change";
+
+/// Applies one environment's plan with at most `parallelism` requests in flight. Once `stop`
+/// is set, no further change is started.
 pub async fn apply_env(
     client: Arc<Client>,
     plan: &EnvPlan,
     parallelism: usize,
     on_progress: OnProgress,
+    stop: Stop,
 ) -> EnvOutcome {
     let total = plan.changes.len();
     let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -113,30 +134,37 @@ pub async fn apply_env(
         &[Action::Delete],
     ];
     for actions in phases {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
         let sem = Arc::new(Semaphore::new(parallelism.max(1)));
         let mut set = tokio::task::JoinSet::new();
         for (i, change) in plan.changes.iter().enumerate() {
             if !actions.contains(&change.action) {
                 continue;
             }
-            let (client, sem, change, done, on_progress) = (
+            let (client, sem, change, done, on_progress, stop) = (
                 client.clone(),
                 sem.clone(),
                 change.clone(),
                 done.clone(),
                 on_progress.clone(),
+                stop.clone(),
             );
             set.spawn(async move {
                 let _permit = sem.acquire_owned().await;
+                if stop.load(Ordering::SeqCst) {
+                    return (i, None);
+                }
                 let outcome = apply_change(&client, &change).await;
-                let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-                on_progress(n, total);
-                (i, outcome)
+                let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                on_progress(n, total, &outcome);
+                (i, Some(outcome))
             });
         }
         while let Some(joined) = set.join_next().await {
             match joined {
-                Ok((i, outcome)) => results[i] = Some(outcome),
+                Ok((i, outcome)) => results[i] = outcome,
                 Err(e) => tracing::error!("an apply worker stopped unexpectedly: {e}"),
             }
         }
@@ -149,8 +177,13 @@ pub async fn apply_env(
             r.unwrap_or_else(|| ChangeOutcome {
                 action: c.action,
                 display_name: c.display_name.clone(),
-                status: Status::Failed("the worker applying it stopped unexpectedly".into()),
+                status: if stop.load(Ordering::SeqCst) {
+                    Status::NotAttempted(STOPPED.into())
+                } else {
+                    Status::Failed("the worker applying it stopped unexpectedly".into())
+                },
                 written: None,
+                conflict: false,
             })
         })
         .collect();
@@ -163,6 +196,7 @@ pub async fn apply_env(
 
 async fn apply_change(client: &Client, change: &Change) -> ChangeOutcome {
     let mut written = None;
+    let mut conflict = false;
     let status = match change.action {
         Action::Create => {
             let body = change.body.as_ref().expect("a create carries its body");
@@ -171,7 +205,11 @@ async fn apply_change(client: &Client, change: &Change) -> ChangeOutcome {
                     written = Some(live);
                     Status::Applied { note }
                 }
-                Err(msg) => Status::Failed(msg),
+                Err(CreateError::Conflict(msg)) => {
+                    conflict = true;
+                    Status::Failed(msg)
+                }
+                Err(CreateError::Failed(msg)) => Status::Failed(msg),
             }
         }
         // Adopting is an update with the same content: it writes the marker.
@@ -186,6 +224,23 @@ async fn apply_change(client: &Client, change: &Change) -> ChangeOutcome {
                     written = Some(live);
                     Status::Applied { note: None }
                 }
+                // A success status means it was carried out, whatever the body holds.
+                Err(e) if e.is_unusable_success() => match find_by_identifier(client, id).await {
+                    Ok(Some(live)) => {
+                        written = Some(live);
+                        Status::Applied {
+                            note: Some(
+                                "the server's answer was unusable; listing confirmed it".into(),
+                            ),
+                        }
+                    }
+                    Ok(None) => Status::Failed(format!(
+                        "{e}; listing afterwards does not show identifier {id}"
+                    )),
+                    Err(list_err) => Status::Failed(format!(
+                        "{e}; the server said it succeeded, but listing to confirm failed: {list_err}"
+                    )),
+                },
                 Err(e) => Status::Failed(e.to_string()),
             }
         }
@@ -199,12 +254,16 @@ async fn apply_change(client: &Client, change: &Change) -> ChangeOutcome {
                 .expect("a delete has an identifier");
             match client.delete(id).await {
                 Ok(()) => Status::Applied { note: None },
+                Err(e) if e.is_unusable_success() => Status::Applied {
+                    note: Some("the server's answer was unusable, but it said it succeeded".into()),
+                },
                 Err(e) if e.is_not_found() => Status::Applied {
                     note: Some("it was already gone".into()),
                 },
-                Err(e) if e.is_in_use() => Status::Failed(format!(
-                    "\"{}\" is still in use: {e}. Remove its connections and connected accounts in the Scalekit dashboard, then run apply again",
-                    change.display_name
+                Err(e) if e.is_in_use() || refused_delete(&e) => Status::Failed(format!(
+                    "\"{}\" {} in use: {e}. Remove its connections and connected accounts in the Scalekit dashboard, then run apply again",
+                    change.display_name,
+                    if e.is_in_use() { "is still" } else { "may still be" }
                 )),
                 Err(e) => Status::Failed(e.to_string()),
             }
@@ -215,6 +274,7 @@ async fn apply_change(client: &Client, change: &Change) -> ChangeOutcome {
         display_name: change.display_name.clone(),
         status,
         written,
+        conflict,
     }
 }
 
@@ -236,53 +296,92 @@ fn unblock_steps(change: &Change) -> String {
     )
 }
 
-/// How many times a create is sent when listing proves that the earlier try did not land.
-const CREATE_TRIES: u32 = 3;
+/// A delete the server refused (a 4xx other than 404), or kept failing with a 5xx: the usual
+/// reason is that the connector is still in use.
+fn refused_delete(e: &RemoteError) -> bool {
+    e.status().is_some_and(|s| {
+        ((400..500).contains(&s) && !matches!(s, 401 | 404 | 429)) || (500..600).contains(&s)
+    })
+}
+
+/// Why a create did not succeed.
+enum CreateError {
+    /// Another writer created a connector of that name with other content.
+    Conflict(String),
+    Failed(String),
+}
 
 /// Creates a connector exactly once. The client never repeats a create whose answer was lost
-/// (it may have landed); here the environment is listed to find out. Found: it was created.
-/// Not found: it provably was not, so sending it again is safe. A 409 is checked the same way:
-/// it may be the echo of an earlier try that landed.
+/// (it may have landed); here the environment is listed to find out. Found with the content
+/// hash this run meant to write: it was created. Found with other content: another writer got
+/// there first (a conflict). Not found: it provably was not created, so sending it again is
+/// safe, up to `--max-attempts` tries. A 409 is checked the same way: it may be the echo of an
+/// earlier try that landed.
 async fn create_once(
     client: &Client,
     name: &str,
     body: &serde_json::Value,
-) -> Result<(Live, Option<String>), String> {
+) -> Result<(Live, Option<String>), CreateError> {
+    let tries = client.max_attempts();
+    let meant = crate::model::metadata_hash(body).map(str::to_string);
     let mut last = String::new();
-    for attempt in 1..=CREATE_TRIES {
+    for attempt in 1..=tries {
+        if attempt > 1 {
+            tokio::time::sleep(client.backoff(attempt - 1)).await;
+        }
         let e = match client.create(body).await {
             Ok(live) => {
                 let note = (attempt > 1).then(|| format!("created on try {attempt}"));
                 return Ok((live, note));
             }
             Err(e) if e.may_have_been_applied() || e.is_conflict() => e,
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(CreateError::Failed(e.to_string())),
         };
         tracing::warn!(
             "create of \"{name}\" got no clear answer ({e}); listing to see whether it landed"
         );
-        match find_written(client, name).await {
+        match find_named(client, name).await {
             Ok(Some(live)) => {
-                return Ok((live, Some("the server's answer was lost; listing found it created".into())))
+                let found = live.recorded_hash().map(str::to_string);
+                if live.is_managed() && found.is_some() && found == meant {
+                    let how = if e.is_conflict() {
+                        "the server answered 409; listing found it created with this content"
+                    } else {
+                        "the server's answer was lost; listing found it created"
+                    };
+                    return Ok((live, Some(how.into())));
+                }
+                return Err(CreateError::Conflict(format!(
+                    "conflict: another writer created \"{name}\" first with other content \
+                     ({}); skconn did not overwrite it. Run plan to see the difference, then apply again to make it match the files",
+                    match found {
+                        Some(h) => format!("content hash {h}, this run meant {}", meant.as_deref().unwrap_or("?")),
+                        None => "not written by skconn".into(),
+                    }
+                )));
             }
-            Ok(None) if e.is_conflict() => return Err(e.to_string()),
+            Ok(None) if e.is_conflict() => return Err(CreateError::Failed(e.to_string())),
             Ok(None) => last = e.to_string(),
             Err(list_err) => {
-                return Err(format!(
+                return Err(CreateError::Failed(format!(
                     "{e}; it is unknown whether it was created (listing failed: {list_err}); plan again to find out"
-                ))
+                )))
             }
         }
     }
-    Err(format!(
-        "{last}; listing after each of {CREATE_TRIES} tries showed it was not created, so it is safe to run apply again"
-    ))
+    Err(CreateError::Failed(format!(
+        "{last}; listing after each of {tries} tries showed it was not created, so it is safe to run apply again"
+    )))
 }
 
-/// The managed live connector named `name`, if the environment has one.
-async fn find_written(client: &Client, name: &str) -> Result<Option<Live>, RemoteError> {
+/// The live connector named `name`, if the environment has one.
+async fn find_named(client: &Client, name: &str) -> Result<Option<Live>, RemoteError> {
     let live = client.list().await?;
-    Ok(live
-        .into_iter()
-        .find(|l| l.display_name == name && l.is_managed()))
+    Ok(live.into_iter().find(|l| l.display_name == name))
+}
+
+/// The live connector with this identifier, if the environment has one.
+async fn find_by_identifier(client: &Client, id: &str) -> Result<Option<Live>, RemoteError> {
+    let live = client.list().await?;
+    Ok(live.into_iter().find(|l| l.identifier == id))
 }

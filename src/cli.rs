@@ -23,6 +23,7 @@ Exit codes:
   3  the plan was refused as unsafe
   4  apply: some changes were applied and some failed
   5  apply: all applied, but the server did not keep what was written
+  130  interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM): the summary says what was applied
 
 Environment:
   NO_COLOR           disables colour (as does --color never)
@@ -32,7 +33,8 @@ Environment:
   SSL_CERT_FILE, SSL_CERT_DIR
                      extra CA certificates to trust (as --ca-file, or ca_file: in skconn.yaml)
   HTTPS_PROXY, HTTP_PROXY, NO_PROXY
-                     proxies for environments' hosts; loopback is never proxied";
+                     proxies for environments' hosts; loopback is never proxied
+  CI                 when set, apply refuses the implicit local environment (name it: --env local)";
 
 /// The help heading of the flags every command takes.
 const GLOBAL: &str = "Global options";
@@ -44,7 +46,7 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH", env = "SKCONN_CONFIG", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
 
-    /// More detail on stderr: -v info, -vv debug, -vvv trace.
+    /// More on stderr: -v info, -vv debug, -vvv trace.
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
 
@@ -52,12 +54,24 @@ pub struct Cli {
     #[arg(short, long, global = true, conflicts_with = "verbose", help_heading = GLOBAL)]
     pub quiet: bool,
 
+    /// Log lines on stderr: `text`, or `json` objects for log pipelines.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT", help_heading = GLOBAL)]
+    pub log_format: LogFormat,
+
     /// When to colour: `auto` on a terminal or in GitHub Actions, unless NO_COLOR is set.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = GLOBAL)]
     pub color: ColorChoice,
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Plain lines for people.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -173,6 +187,11 @@ pub struct HttpArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     pub deadline: u64,
 
+    /// Longest wait a server may ask for before a retry (Retry-After, X-RateLimit-Reset), in
+    /// seconds; asked to wait longer, the request fails with a clear error.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub max_wait: u64,
+
     /// Also trust the CA certificates in this PEM file (a TLS-inspecting proxy's, say) for every
     /// environment; `ca_file:` in skconn.yaml sets one per environment.
     #[arg(long, value_name = "PATH")]
@@ -245,8 +264,8 @@ pub struct ApplyArgs {
     #[arg(value_name = "PLAN_FILE")]
     pub plan_file: Option<PathBuf>,
 
-    /// Requests in flight at once per environment; the default is `parallelism` in skconn.yaml,
-    /// or 8.
+    /// Requests in flight at once per environment (default: `parallelism` in skconn.yaml, else
+    /// 8, or 128 for the embedded local environment).
     #[arg(long, value_name = "N")]
     pub parallelism: Option<usize>,
 
@@ -300,7 +319,7 @@ pub struct EmulatorArgs {
     #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR")]
     pub listen: SocketAddr,
 
-    /// Keep the state in this JSON file (loaded at start, written after every change).
+    /// Keep the state in this JSON file (read at start, saved on changes).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
 
@@ -317,7 +336,7 @@ pub struct EmulatorArgs {
     )]
     pub client_secret: Option<String>,
 
-    /// The largest page the list endpoint returns, whatever the client asks for.
+    /// The largest page the list endpoint returns, whatever is asked.
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub max_page_size: usize,
 
@@ -338,8 +357,7 @@ pub struct EmulatorArgs {
     #[arg(long = "connection", value_name = "SPEC")]
     pub connections: Vec<String>,
 
-    /// How a delete of a connector with connections is refused: 400 (FAILED_PRECONDITION) or
-    /// 403 (PERMISSION_DENIED).
+    /// The status refusing deletes of connectors in use.
     #[arg(long, default_value = "400", value_name = "STATUS", value_parser = ["400", "403"])]
     pub in_use_status: String,
 

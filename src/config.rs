@@ -25,6 +25,8 @@ pub enum Ty {
     TextList,
     /// The environments: a map from names to maps of [`ENVIRONMENT`] keys.
     Environments,
+    /// A map of [`THRESHOLD`] keys, or the word `off`.
+    ThresholdOrOff,
 }
 
 /// One key of `skconn.yaml`.
@@ -76,7 +78,15 @@ pub const ENVIRONMENT: &[Key] = &[
     key("protect", Ty::TextList, "Display names no plan may delete, whatever the flags."),
     key("parallelism", Ty::Integer { min: 1 }, "Requests in flight at once when applying (default 8)."),
     key("ca_file", Ty::Text, "A PEM file of extra CA certificates to trust for this environment (a TLS-inspecting proxy's, say), relative to skconn.yaml."),
+    key("page_size", Ty::Integer { min: 1 }, "The page size asked for when listing connectors (default 1000); a server that refuses it is asked again with a smaller one."),
+    key("change_threshold", Ty::ThresholdOrOff, "When a plan is refused as unsafe: `{percent: 30, min_managed: 10}` (the default) refuses deleting or updating more than `percent` of the managed connectors once there are at least `min_managed`; `off` never refuses for size (`--force` goes past it once)."),
     key("usage", Ty::OneOf(USAGE_VALUES), "`on` (default): plans look up the connections and connected accounts of connectors they delete or change in an auth-relevant way; `off` for a token without that permission."),
+];
+
+/// The keys of an environment's `change_threshold` map.
+pub const THRESHOLD: &[Key] = &[
+    key("percent", Ty::Integer { min: 0 }, "The largest share of the managed connectors, in percent (0 to 100), a plan may delete or update (default 30)."),
+    key("min_managed", Ty::Integer { min: 0 }, "The threshold applies once the environment holds at least this many managed connectors (default 10)."),
 ];
 
 /// Whether a key of an environment names a credential, or looks like a mistyped one
@@ -279,6 +289,22 @@ impl Checker<'_> {
                     }
                 }
             }
+            (Ty::ThresholdOrOff, Value::String(w)) if w == "off" => {}
+            (Ty::ThresholdOrOff, Value::Mapping(m)) => {
+                self.map(m, THRESHOLD, path, &format!("`{}`", key.name))
+            }
+            (Ty::ThresholdOrOff, _) => self.at_value(
+                path,
+                format!(
+                    "`{}` must be a map or `off`, found {}",
+                    key.name,
+                    self.shown(path, v)
+                ),
+                format!(
+                    "write `{}: {{percent: 30, min_managed: 10}}` or `{}: off`",
+                    key.name, key.name
+                ),
+            ),
             (Ty::Environments, _) => self.at_value(
                 path,
                 format!(

@@ -2,7 +2,6 @@
 
 use clap::Parser;
 use skconn::cli::Cli;
-use skconn::output::LogWriter;
 
 fn main() {
     // A panic is a bug: say so, with any secret removed from the message, and exit 1 (never 101).
@@ -39,7 +38,7 @@ fn real_main() -> i32 {
         }
     };
     let color = cli.color;
-    init_logging(cli.verbose, cli.quiet, color);
+    skconn::log::init(cli.verbose, cli.quiet, cli.log_format, color);
     let code = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -54,25 +53,4 @@ fn real_main() -> i32 {
         ),
     };
     code
-}
-
-fn init_logging(verbose: u8, quiet: bool, color: skconn::cli::ColorChoice) {
-    use tracing_subscriber::EnvFilter;
-    let default = match (quiet, verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
-        (false, 1) => "skconn=info,warn",
-        (false, 2) => "skconn=debug,info",
-        (false, _) => "trace",
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(LogWriter)
-        .with_ansi(skconn::output::use_color(
-            color,
-            skconn::output::stderr_is_terminal(),
-        ))
-        .with_target(false)
-        .init();
 }

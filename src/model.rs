@@ -147,9 +147,16 @@ impl Live {
         }
     }
 
-    /// The hash skconn recorded when it last wrote this connector, if any.
+    /// The hash skconn recorded when it last wrote this connector, if any: of the body it
+    /// sent.
     pub fn recorded_hash(&self) -> Option<&str> {
-        metadata_value(&self.body, HASH_KEY)
+        metadata_value(&self.body, HASH_KEY).map(|h| h.split('/').next().unwrap_or(h))
+    }
+
+    /// The hash of the body the server kept, when it rewrote what skconn sent and skconn
+    /// recorded that (`SENT/KEPT` in the hash value).
+    pub fn kept_hash(&self) -> Option<&str> {
+        metadata_value(&self.body, HASH_KEY).and_then(|h| h.split_once('/').map(|(_, k)| k))
     }
 
     /// Builds a live connector from a provider object as the API returns it. Lenient: unknown
@@ -180,6 +187,11 @@ impl Live {
             body: Value::Object(body),
         })
     }
+}
+
+/// The content hash in a body's metadata (a body skconn is about to send carries one).
+pub fn metadata_hash(body: &Value) -> Option<&str> {
+    metadata_value(body, HASH_KEY)
 }
 
 fn metadata_value<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
@@ -223,6 +235,22 @@ pub fn body_to_send(desired: &Value) -> Value {
     m.insert(MARKER_KEY.into(), Value::String(MARKER_VALUE.into()));
     m.insert(HASH_KEY.into(), Value::String(hash));
     Value::Object(obj)
+}
+
+/// A body to send (see [`body_to_send`]) whose hash also records `kept`, the hash of the body
+/// the server kept when it rewrote what skconn sent: a later plan then reads the server's
+/// rewrite as such, not as an edit made outside skconn.
+pub fn with_kept_hash(body: &Value, kept: &str) -> Value {
+    let mut b = body.clone();
+    if let Some(m) = b.get_mut("metadata").and_then(Value::as_object_mut) {
+        let sent = m
+            .get(HASH_KEY)
+            .and_then(Value::as_str)
+            .map(|h| h.split('/').next().unwrap_or(h).to_string())
+            .unwrap_or_default();
+        m.insert(HASH_KEY.into(), Value::String(format!("{sent}/{kept}")));
+    }
+    b
 }
 
 /// A short, stable hash of a connector body's canonical form (marker keys excluded), recorded

@@ -198,6 +198,13 @@ pub fn config_schema() -> Value {
                 Ty::OneOf(words) => json!({"type": "string", "enum": words}),
                 Ty::Integer { min } => json!({"type": "integer", "minimum": min}),
                 Ty::TextList => json!({"type": "array", "items": {"type": "string"}}),
+                Ty::ThresholdOrOff => {
+                    let (props, _) = properties(crate::config::THRESHOLD);
+                    json!({"oneOf": [
+                        {"const": "off"},
+                        {"type": "object", "properties": props, "additionalProperties": false},
+                    ]})
+                }
                 Ty::Environments => json!({
                     "type": "object",
                     "minProperties": 1,

@@ -13,13 +13,18 @@
 //!     prune: managed                  # off (default) | managed | all
 //!     usage: off                      # on (default) | off: no usage look-ups in plans
 //!     ca_file: certs/corp-ca.pem      # extra CA certificates (PEM) to trust for this environment
+//!     page_size: 1000                 # listing page size asked for (default 1000)
+//!     change_threshold: {percent: 30, min_managed: 10}   # or `off`
 //! show_vars: [API_HOST]               # variables whose values connector files may show
 //! owner: platform                     # who owns what skconn writes (default `default`)
 //! ```
 //!
+//! The file is looked for as `skconn.yaml` (or `skconn.yml`) in the working directory and each
+//! folder above it up to the repository root (the folder holding `.git`).
+//!
 //! Without the file: one environment `default` from `SCALEKIT_ENVIRONMENT_URL`,
 //! `SCALEKIT_CLIENT_ID` and `SCALEKIT_CLIENT_SECRET` when the URL is set, otherwise the embedded
-//! `local` environment.
+//! `local` environment (marked [`Environment::implicit`]).
 //!
 //! Credentials are not resolved here: an environment keeps its `url`, `client_id`,
 //! `client_secret` and `ca_file` as written, and `credentials` resolves them for the
@@ -96,6 +101,12 @@ pub struct Environment {
     /// Look up connections and connected accounts for deletes and auth-relevant updates
     /// (`usage: on`, the default; `usage: off` for a token without that permission).
     pub usage: bool,
+    /// The page size asked for when listing, when set in skconn.yaml.
+    pub page_size: Option<usize>,
+    /// The change threshold, when set in skconn.yaml (`None`: the defaults).
+    pub change_threshold: Option<crate::plan::safety::Threshold>,
+    /// The local environment chosen for lack of any configuration, not named by the user.
+    pub implicit: bool,
 }
 
 /// Everything a command needs to know, resolved.
@@ -149,6 +160,9 @@ struct FileEnvironment {
     parallelism: Option<usize>,
     #[serde(default)]
     usage: Option<UsageSwitch>,
+    page_size: Option<usize>,
+    #[serde(default)]
+    change_threshold: Option<serde_yaml::Value>,
 }
 
 /// Reads the process environment. A function so that resolution can be tested without touching
@@ -160,14 +174,20 @@ impl Settings {
     pub fn resolve(config: Option<&Path>, lookup: EnvLookup<'_>) -> Result<Settings> {
         let (path, explicit) = match config {
             Some(p) => (p.to_path_buf(), true),
-            None => (PathBuf::from("skconn.yaml"), false),
+            None => match crate::config_file::discover()? {
+                Some(found) => (found, true),
+                None => (PathBuf::from("skconn.yaml"), false),
+            },
         };
-        match std::fs::read_to_string(&path) {
+        match crate::config_file::read(&path) {
             Ok(text) => Self::from_file(&path, &text, lookup),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+            Err(crate::config_file::ReadError::Refused(d)) => Err(Error::Input(vec![d])),
+            Err(crate::config_file::ReadError::Io(e))
+                if e.kind() == std::io::ErrorKind::NotFound && !explicit =>
+            {
                 Self::without_file(lookup)
             }
-            Err(e) => Err(Error::Input(vec![Diagnostic::new(
+            Err(crate::config_file::ReadError::Io(e)) => Err(Error::Input(vec![Diagnostic::new(
                 &path,
                 format!("cannot read the configuration file: {e}"),
             )
@@ -201,6 +221,9 @@ impl Settings {
                     protect: Vec::new(),
                     parallelism: None,
                     usage: true,
+                    page_size: None,
+                    change_threshold: None,
+                    implicit: false,
                 }
             }
             None => Environment {
@@ -212,6 +235,9 @@ impl Settings {
                 protect: Vec::new(),
                 parallelism: None,
                 usage: true,
+                page_size: None,
+                change_threshold: None,
+                implicit: true,
             },
         };
         Ok(Settings {
@@ -231,14 +257,16 @@ impl Settings {
                 .map_err(|e| Error::io("cannot read the working directory", e))?,
         };
         let display = path.to_path_buf();
-        // The vocabulary first: every unknown key, misspelt word and wrong type at once, each
-        // at its line and column.
+        // The guards of connector files (size, depth, aliases, duplicate keys) first.
+        crate::config_file::guard(&display, text).map_err(Error::Input)?;
         // Credentials are registered for redaction before any message can quote them.
         if let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(text) {
             if let Some(envs) = doc.get("environments").and_then(|e| e.as_mapping()) {
                 envs.values().for_each(register_credentials);
             }
         }
+        // Then the vocabulary: every unknown key, misspelt word and wrong type at once, each at
+        // its line and column.
         let problems = crate::config::check(&display, text);
         if !problems.is_empty() {
             return Err(Error::Input(problems));
@@ -283,7 +311,7 @@ impl Settings {
                         Diagnostic::new(&display, yaml_message(&e))
                             .at(l, c)
                             .field(format!("environments.{name}"))
-.help("an environment has `url`, `client_id`, `client_secret`, and optionally `prune: off|managed|all`, `protect: [names]`, `parallelism: N`, `usage: on|off`, `ca_file: PATH`"),
+.help("an environment has `url`, `client_id`, `client_secret`, and optionally `prune: off|managed|all`, `protect: [names]`, `parallelism: N`, `usage: on|off`, `ca_file: PATH`, `page_size: N`, `change_threshold: {percent: P, min_managed: N}` or `off`"),
                     );
                     continue;
                 }
@@ -371,6 +399,31 @@ impl Settings {
                         .help("remove it for the default (8), or set a positive number"),
                 );
             }
+            if env.page_size == Some(0) {
+                let (l, c) = at("page_size:");
+                problems.push(
+                    Diagnostic::new(&display, "page_size must be at least 1")
+                        .at(l, c)
+                        .field(format!("environments.{name}.page_size"))
+                        .help("remove it for the default (1000), or set a positive number"),
+                );
+            }
+            let change_threshold = match &env.change_threshold {
+                None => None,
+                Some(v) => match crate::plan::safety::Threshold::from_yaml(v) {
+                    Ok(t) => Some(t),
+                    Err(m) => {
+                        let (l, c) = at("change_threshold:");
+                        problems.push(
+                            Diagnostic::new(&display, m)
+                                .at(l, c)
+                                .field(format!("environments.{name}.change_threshold"))
+                                .help("write `change_threshold: {percent: 30, min_managed: 10}` or `change_threshold: off`"),
+                        );
+                        None
+                    }
+                },
+            };
             environments.push(Environment {
                 name: name.to_string(),
                 target,
@@ -378,6 +431,9 @@ impl Settings {
                 protect: env.protect,
                 parallelism: env.parallelism,
                 usage: env.usage != Some(UsageSwitch::Off),
+                page_size: env.page_size,
+                change_threshold,
+                implicit: false,
             });
         }
         if config.environments.is_empty() {

@@ -11,10 +11,23 @@
 //!
 //! | part | values | default |
 //! |---|---|---|
-//! | `KIND` | a status from 400 to 599, e.g. `500`, `503`; `429` or `429/SECS` (429 carrying `Retry-After: SECS`); `drop` (the connection is closed without an answer); `lost` (the request is carried out, the client gets a 503); `lost-drop` (the request is carried out, the connection is closed without an answer); `latency/DURATION` with `DURATION` like `250ms` or `2s` (the request is delayed, then answered normally); `echo` or `echo/N` (the request is refused with a 400 whose message echoes it — see [`FaultKind::Echo`] — cut to `N` characters when given); `echo-text` or `echo-text/N` (the same as a `text/plain` body) | — |
+//! | `KIND` | a status from 400 to 599, e.g. `500`, `503`; `429` or `429/SECS` (429 carrying `Retry-After: SECS`); `drop` (the connection is closed without an answer); `lost` (the request is carried out, the client gets a 503); `lost-drop` (the request is carried out, the connection is closed without an answer); `latency/DURATION` with `DURATION` like `250ms` or `2s` (the request is delayed, then answered normally); `echo` or `echo/N` (the request is refused with a 400 whose message echoes it — see [`FaultKind::Echo`] — cut to `N` characters when given); `echo-text` or `echo-text/N` (the same as a `text/plain` body); or one of the server behaviours the contract allows, below | — |
 //! | `METHOD` | `GET`, `POST`, `PUT`, `DELETE`, … or `*` for any | `*` |
 //! | `TIMES` | how many matching requests the fault applies to: a positive number, or `*` for every one | `1` |
 //! | `PATH_PREFIX` | only requests whose path starts with this, e.g. `/api/v1/custom-providers` | any path |
+//!
+//! Server behaviours the contract allows (each carried out normally unless said otherwise):
+//!
+//! | `KIND` | what the client gets |
+//! |---|---|
+//! | `truncated` | a success answer cut short in the middle of its JSON |
+//! | `empty-answer` | a success answer whose body is `{}` |
+//! | `camel-case` | a success answer whose keys are lowerCamelCase (`displayName`, `nextPageToken`) |
+//! | `ignore-filter` | a listing that also holds the built-in, non-custom providers |
+//! | `reset/VALUE` | a 429 with `X-RateLimit-Remaining: 0` and `X-RateLimit-Reset: VALUE` (not carried out) |
+//! | `conflict` | a create that meets another writer: a connector of that name, with other content, is stored first, then a 409 |
+//! | `page-size/N` | a listing asking for more than `N` per page is refused with a 400 naming `page_size` |
+//! | `lag/DURATION` | a listing that does not yet show connectors created within `DURATION` |
 //!
 //! Examples: `503:PUT:2` (the next two PUTs get a 503), `429/30:*:3`, `drop:POST`,
 //! `lost:PUT@/api/v1/custom-providers`, `latency/200ms:GET:*`, `500@/oauth/token`.
@@ -78,6 +91,23 @@ pub enum FaultKind {
     /// endpoint (OAuth for the token endpoint, gRPC otherwise), or as `text/plain` with
     /// `text`; cut to `cut` characters when set. For testing that no secret reaches any output.
     Echo { text: bool, cut: Option<usize> },
+    /// Carried out; a success answer is cut short in the middle.
+    Truncated,
+    /// Carried out; a success answer's body is `{}`.
+    EmptyAnswer,
+    /// Carried out; a success answer's keys are lowerCamelCase.
+    CamelCase,
+    /// A listing that ignores `filter.provider_type` and holds the built-in providers too.
+    IgnoreFilter,
+    /// Refused with 429, `X-RateLimit-Remaining: 0` and `X-RateLimit-Reset` set to this text.
+    RateLimitReset(String),
+    /// Another writer creates a connector of the same name with other content first; the
+    /// request then meets a 409.
+    Conflict,
+    /// A listing asking for more than this many per page is refused with a 400.
+    PageSizeLimit(usize),
+    /// A listing leaves out connectors created less than this long ago.
+    Lag(Duration),
 }
 
 /// A fault to inject: which requests, how many of them, and what happens.
@@ -172,6 +202,14 @@ impl fmt::Display for FaultKind {
                 }
                 Ok(())
             }
+            FaultKind::Truncated => f.write_str("truncated"),
+            FaultKind::EmptyAnswer => f.write_str("empty-answer"),
+            FaultKind::CamelCase => f.write_str("camel-case"),
+            FaultKind::IgnoreFilter => f.write_str("ignore-filter"),
+            FaultKind::RateLimitReset(v) => write!(f, "reset/{v}"),
+            FaultKind::Conflict => f.write_str("conflict"),
+            FaultKind::PageSizeLimit(n) => write!(f, "page-size/{n}"),
+            FaultKind::Lag(d) => write!(f, "lag/{}ms", d.as_millis()),
         }
     }
 }
@@ -233,6 +271,19 @@ impl FromStr for FaultKind {
                     cut,
                 })
             }
+            ("truncated", None) => Ok(FaultKind::Truncated),
+            ("empty-answer", None) => Ok(FaultKind::EmptyAnswer),
+            ("camel-case", None) => Ok(FaultKind::CamelCase),
+            ("ignore-filter", None) => Ok(FaultKind::IgnoreFilter),
+            ("conflict", None) => Ok(FaultKind::Conflict),
+            ("reset", Some(v)) if !v.is_empty() => Ok(FaultKind::RateLimitReset(v.to_string())),
+            ("page-size", Some(n)) => n
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(FaultKind::PageSizeLimit)
+                .ok_or_else(|| format!("`{n}` is not a positive page size")),
+            ("lag", Some(d)) => parse_duration(d).map(FaultKind::Lag),
             ("latency", None) => Err("latency needs a duration, e.g. `latency/250ms`".into()),
             (n, param) => {
                 let status: u16 = n.parse().map_err(|_| format!("unknown fault kind `{n}`"))?;

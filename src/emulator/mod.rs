@@ -15,6 +15,7 @@
 //! that it is an independent reading of the contract.
 
 mod fault;
+mod persist;
 mod server;
 mod state;
 mod usage;

@@ -16,6 +16,7 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::net::{TcpListener, TcpStream};
@@ -51,6 +52,70 @@ pub(crate) struct Inner {
     /// Usage requests in progress, and the most there ever were at once.
     pub usage_load: super::usage::Load,
     rng: fastrand::Rng,
+    /// When each connector was created through the API (for the `lag` fault).
+    created_at: HashMap<String, Instant>,
+    /// The state file's lock, held from the first change of a batch until it is saved.
+    held: Option<super::persist::FileLock>,
+    /// Changes made in memory so far (a counter), and how many of them are saved.
+    changed: u64,
+    saved: u64,
+    /// Ranges of changes whose save failed (their requests answer 500).
+    failed: Vec<(u64, u64)>,
+}
+
+/// Put on the response of a change that still has to reach the state file.
+#[derive(Clone, Copy)]
+struct Unsaved(u64);
+
+impl Inner {
+    /// Before a change: with a state file, takes its lock (waiting for other processes) and
+    /// rereads what they wrote.
+    fn begin_change(&mut self) -> Result<(), ApiError> {
+        let Some(path) = self.store.file().map(Path::to_path_buf) else {
+            return Ok(());
+        };
+        if self.held.is_some() {
+            return Ok(());
+        }
+        let lock = super::persist::FileLock::acquire(&path).map_err(state_error)?;
+        self.store.refresh().map_err(state_error)?;
+        self.held = Some(lock);
+        Ok(())
+    }
+
+    /// After a change in memory: its number, for [`Shared::persist`].
+    fn note_change(&mut self) -> Unsaved {
+        self.changed += 1;
+        Unsaved(self.changed)
+    }
+
+    /// After a request that changed nothing: lets other processes go if nothing waits to be
+    /// saved.
+    fn end_without_change(&mut self) {
+        if self.changed == self.saved {
+            self.held = None;
+        }
+    }
+
+    /// Before a read: rereads the state file if another process changed it (unless this
+    /// process is in the middle of a batch, whose changes are newer).
+    fn refresh_for_read(&mut self) {
+        if self.held.is_none() {
+            if let Err(e) = self.store.refresh() {
+                tracing::warn!(error = %e, "emulator: could not reread the state file");
+            }
+        }
+    }
+}
+
+fn state_error(e: std::io::Error) -> ApiError {
+    tracing::error!(error = %e, "emulator: the state file could not be used");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        13,
+        "INTERNAL",
+        "the state could not be saved",
+    )
 }
 
 /// State shared by the server and the [`super::Emulator`] handle.
@@ -61,6 +126,8 @@ pub(crate) struct Shared {
     token_ttl: Duration,
     latency: Duration,
     inner: Mutex<Inner>,
+    /// One save at a time; changes that arrive meanwhile are saved together by the next.
+    saving: tokio::sync::Mutex<()>,
 }
 
 impl Shared {
@@ -83,6 +150,11 @@ impl Shared {
             usage_options: config.usage.clone(),
             usage_load: super::usage::Load::default(),
             rng: fastrand::Rng::new(),
+            created_at: HashMap::new(),
+            held: None,
+            changed: 0,
+            saved: 0,
+            failed: Vec::new(),
         };
         for fault in &config.faults {
             inner.push_fault(fault.clone());
@@ -94,7 +166,64 @@ impl Shared {
             token_ttl: config.token_ttl,
             latency: config.latency,
             inner: Mutex::new(inner),
+            saving: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// Makes sure change number `n` is in the state file. Changes are saved in batches: the
+    /// first waiting request writes every change made so far, once, and the others find theirs
+    /// saved. A failed save fails every request of its batch and drops their changes from
+    /// memory (the file is reread), so that nothing unsaved is ever listed.
+    async fn persist(&self, n: u64) -> Result<(), ApiError> {
+        let _one_at_a_time = self.saving.lock().await;
+        let pending = {
+            let mut inner = self.lock();
+            if inner.saved >= n {
+                None
+            } else {
+                match inner.store.snapshot() {
+                    // No state file: nothing to write.
+                    None => {
+                        inner.saved = inner.changed;
+                        None
+                    }
+                    Some(snapshot) => Some((inner.saved + 1, inner.changed, snapshot)),
+                }
+            }
+        };
+        if let Some((from, upto, (path, snapshot))) = pending {
+            // Written without holding the state: requests keep arriving meanwhile, and the
+            // next save takes them all at once.
+            let written = tokio::task::spawn_blocking(move || snapshot.write(&path))
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
+            let mut inner = self.lock();
+            match written {
+                Ok(()) => {
+                    inner.store.mark_saved();
+                    inner.saved = upto;
+                }
+                Err(e) => {
+                    // Nothing unsaved stays in memory: every change not in the file fails.
+                    let upto = inner.changed;
+                    inner.failed.push((from, upto));
+                    inner.saved = upto;
+                    if let Err(r) = inner.store.reload() {
+                        tracing::error!(error = %r, "emulator: could not reread the state file");
+                    }
+                    inner.held = None;
+                    return Err(state_error(e));
+                }
+            }
+            if inner.saved == inner.changed {
+                inner.held = None;
+            }
+        }
+        let inner = self.lock();
+        if inner.failed.iter().any(|(a, b)| (*a..=*b).contains(&n)) {
+            return Err(state_error(std::io::Error::other("an earlier save failed")));
+        }
+        Ok(())
     }
 
     /// The state, even if a panic (say, in a test's `edit` closure) poisoned the lock.
@@ -214,6 +343,8 @@ struct Req {
     content_type: String,
     body: axum::body::Bytes,
     request_id: String,
+    /// A listing leaves out connectors created less than this long ago (`lag` fault).
+    lag: Option<Duration>,
 }
 
 async fn handle(shared: &Shared, kill: &Notify, req: Request<Incoming>) -> Response<Body> {
@@ -287,13 +418,17 @@ async fn handle(shared: &Shared, kill: &Notify, req: Request<Incoming>) -> Respo
         content_type,
         body,
         request_id: request_id.clone(),
+        lag: match &fault {
+            Some(FaultKind::Lag(d)) => Some(*d),
+            _ => None,
+        },
     };
 
     let resp = match fault {
-        None => route(shared, &req),
+        None | Some(FaultKind::Lag(_)) => routed(shared, &req).await,
         Some(FaultKind::Latency(d)) => {
             tokio::time::sleep(d).await;
-            route(shared, &req)
+            routed(shared, &req).await
         }
         Some(FaultKind::Status {
             status,
@@ -302,7 +437,7 @@ async fn handle(shared: &Shared, kill: &Notify, req: Request<Incoming>) -> Respo
         Some(FaultKind::Drop) => return drop_connection(kill, &method, &path).await,
         Some(FaultKind::Echo { text, cut }) => echo(&req, text, cut),
         Some(FaultKind::LostAnswer { drop_connection: d }) => {
-            let done = route(shared, &req);
+            let done = routed(shared, &req).await;
             tracing::debug!(method = %method, path = %path, status = done.status().as_u16(), "emulator: answer lost by a fault");
             if d {
                 return drop_connection(kill, &method, &path).await;
@@ -315,8 +450,167 @@ async fn handle(shared: &Shared, kill: &Notify, req: Request<Incoming>) -> Respo
             )
             .response(&request_id)
         }
+        Some(FaultKind::RateLimitReset(value)) => {
+            let mut resp = fault_status(429, None, &request_id);
+            let h = resp.headers_mut();
+            h.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                h.insert("x-ratelimit-reset", v);
+            }
+            resp
+        }
+        Some(FaultKind::PageSizeLimit(limit)) => {
+            let asked = url::form_urlencoded::parse(req.query.as_bytes())
+                .find(|(k, _)| k == "page_size")
+                .and_then(|(_, v)| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            if path == LIST_PATH && asked > limit {
+                ApiError::invalid_field("page_size", &format!("must be at most {limit}"))
+                    .response(&request_id)
+            } else {
+                routed(shared, &req).await
+            }
+        }
+        Some(FaultKind::Conflict) => {
+            if method == Method::POST && path == CUSTOM_PATH {
+                another_writer(shared, &req);
+            }
+            routed(shared, &req).await
+        }
+        Some(
+            kind @ (FaultKind::Truncated
+            | FaultKind::EmptyAnswer
+            | FaultKind::CamelCase
+            | FaultKind::IgnoreFilter),
+        ) => {
+            let done = routed(shared, &req).await;
+            if done.status().is_success() {
+                reshape(done, &kind).await
+            } else {
+                done
+            }
+        }
     };
     finish(shared, number, &method, &path, resp)
+}
+
+/// Handles a request and, for a change, waits until it is in the state file.
+async fn routed(shared: &Shared, req: &Req) -> Response<Body> {
+    let resp = route(shared, req);
+    match resp.extensions().get::<Unsaved>().copied() {
+        Some(Unsaved(n)) => match shared.persist(n).await {
+            Ok(()) => resp,
+            Err(e) => e.response(&req.request_id),
+        },
+        None => resp,
+    }
+}
+
+/// Stores, as another writer would, a connector with the display name of this create but
+/// other content (and another content hash in its metadata).
+fn another_writer(shared: &Shared, req: &Req) {
+    let Ok(mut value) = serde_json::from_slice::<Value>(&req.body) else {
+        return;
+    };
+    if let Some(obj) = value.as_object_mut() {
+        obj.insert(
+            "description".into(),
+            Value::String("written by another writer".into()),
+        );
+        if let Some(Value::Object(m)) = obj.get_mut("metadata") {
+            if m.contains_key("skconn_hash") {
+                m.insert("skconn_hash".into(), Value::String("0123456789ab".into()));
+            }
+        }
+    }
+    let Ok(body) = validate::connector_body(&value) else {
+        return;
+    };
+    let mut inner = shared.lock();
+    let body = rewritten(&inner.rewrite, body);
+    if inner.store.create(body).is_ok() {
+        let _ = inner.store.save();
+    }
+}
+
+/// A success answer reshaped the way a fault says.
+async fn reshape(resp: Response<Body>, kind: &FaultKind) -> Response<Body> {
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), MAX_BODY * 16)
+        .await
+        .unwrap_or_default();
+    let text: Vec<u8> = match kind {
+        FaultKind::Truncated => bytes[..bytes.len() / 2].to_vec(),
+        FaultKind::EmptyAnswer => b"{}".to_vec(),
+        FaultKind::CamelCase => match serde_json::from_slice::<Value>(&bytes) {
+            Ok(v) => camel_case(v).to_string().into_bytes(),
+            Err(_) => bytes.to_vec(),
+        },
+        FaultKind::IgnoreFilter => match serde_json::from_slice::<Value>(&bytes) {
+            Ok(mut v) => {
+                if let Some(Value::Array(list)) = v.get_mut("providers") {
+                    for (i, p) in state::default_providers().into_iter().enumerate() {
+                        list.insert(i, p);
+                    }
+                }
+                v.to_string().into_bytes()
+            }
+            Err(_) => bytes.to_vec(),
+        },
+        _ => bytes.to_vec(),
+    };
+    let mut out = Response::new(Body::from(text));
+    *out.status_mut() = status;
+    out.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    out
+}
+
+/// The keys of an answer and of its providers in lowerCamelCase (`display_name` →
+/// `displayName`); values are left as they are.
+fn camel_case(v: Value) -> Value {
+    fn key(k: &str) -> String {
+        let mut out = String::with_capacity(k.len());
+        let mut upper = false;
+        for c in k.chars() {
+            if c == '_' {
+                upper = true;
+            } else if upper {
+                out.push(c.to_ascii_uppercase());
+                upper = false;
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+    fn object(m: Map<String, Value>, deeper: bool) -> Value {
+        Value::Object(
+            m.into_iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Value::Array(a) if deeper => Value::Array(
+                            a.into_iter()
+                                .map(|p| match p {
+                                    Value::Object(m) => object(m, false),
+                                    other => other,
+                                })
+                                .collect(),
+                        ),
+                        Value::Object(m) if deeper => object(m, false),
+                        other => other,
+                    };
+                    (key(&k), v)
+                })
+                .collect(),
+        )
+    }
+    match v {
+        Value::Object(m) => object(m, true),
+        other => other,
+    }
 }
 
 fn finish(
@@ -406,7 +700,10 @@ fn route(shared: &Shared, req: &Req) -> Response<Body> {
     };
     match result {
         Ok(resp) => resp,
-        Err(e) => e.response(&req.request_id),
+        Err(e) => {
+            shared.lock().end_without_change();
+            e.response(&req.request_id)
+        }
     }
 }
 
@@ -574,7 +871,9 @@ fn list(shared: &Shared, req: &Req) -> Result<Response<Body>, ApiError> {
     } else {
         page_size.min(shared.max_page_size)
     };
-    let inner = shared.lock();
+    let mut inner = shared.lock();
+    inner.refresh_for_read();
+    let inner = inner;
     let salt = inner.store.salt;
     let after = match params.get("page_token").map(String::as_str) {
         None | Some("") => None,
@@ -600,13 +899,21 @@ fn list(shared: &Shared, req: &Req) -> Result<Response<Body>, ApiError> {
         .filter(|(_, p)| wanted(p.get("identifier").and_then(Value::as_str).unwrap_or("")))
         .map(|(i, p)| (i as u64 + 1, Item::Default(p)))
         .collect();
+    let lagging = |identifier: &str| {
+        req.lag.is_some_and(|lag| {
+            inner
+                .created_at
+                .get(identifier)
+                .is_some_and(|t| t.elapsed() < lag)
+        })
+    };
     if customs {
         all.extend(
             inner
                 .store
                 .items()
                 .iter()
-                .filter(|s| wanted(&s.identifier))
+                .filter(|s| wanted(&s.identifier) && !lagging(&s.identifier))
                 .map(|s| (state::custom_key(s.seq), Item::Custom(s))),
         );
     }
@@ -698,15 +1005,22 @@ fn create(shared: &Shared, req: &Req) -> Result<Response<Body>, ApiError> {
         .unwrap_or_default()
         .to_string();
     let mut inner = shared.lock();
+    inner.begin_change()?;
     let stored = inner
         .store
         .create(body)
         .map_err(|e| store_error(e, &name))?
         .render();
-    save(&inner)?;
-    Ok(json_response(
+    let unsaved = inner.note_change();
+    if let Some(identifier) = stored.get("identifier").and_then(Value::as_str) {
+        inner
+            .created_at
+            .insert(identifier.to_string(), Instant::now());
+    }
+    Ok(unsaved_response(
         StatusCode::CREATED,
         &json!({ "provider": stored }),
+        unsaved,
     ))
 }
 
@@ -717,6 +1031,7 @@ fn update(shared: &Shared, req: &Req, identifier: &str) -> Result<Response<Body>
         .unwrap_or_default()
         .to_string();
     let mut inner = shared.lock();
+    inner.begin_change()?;
     let stored = inner
         .store
         .update(identifier, body)
@@ -725,15 +1040,17 @@ fn update(shared: &Shared, req: &Req, identifier: &str) -> Result<Response<Body>
             e => store_error(e, &name),
         })?
         .render();
-    save(&inner)?;
-    Ok(json_response(
+    let unsaved = inner.note_change();
+    Ok(unsaved_response(
         StatusCode::OK,
         &json!({ "provider": stored }),
+        unsaved,
     ))
 }
 
 fn delete(shared: &Shared, identifier: &str) -> Result<Response<Body>, ApiError> {
     let mut inner = shared.lock();
+    inner.begin_change()?;
     let exists = inner
         .store
         .items()
@@ -750,20 +1067,15 @@ fn delete(shared: &Shared, identifier: &str) -> Result<Response<Body>, ApiError>
         StoreError::NotFound => not_found(identifier),
         e => store_error(e, identifier),
     })?;
-    save(&inner)?;
-    Ok(json_response(StatusCode::OK, &json!({})))
+    let unsaved = inner.note_change();
+    Ok(unsaved_response(StatusCode::OK, &json!({}), unsaved))
 }
 
-fn save(inner: &Inner) -> Result<(), ApiError> {
-    inner.store.save().map_err(|e| {
-        tracing::error!(error = %e, "emulator: could not save the state file");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            13,
-            "INTERNAL",
-            "the state could not be saved",
-        )
-    })
+/// A success answer that is sent only once its change is in the state file.
+fn unsaved_response(status: StatusCode, body: &Value, unsaved: Unsaved) -> Response<Body> {
+    let mut resp = json_response(status, body);
+    resp.extensions_mut().insert(unsaved);
+    resp
 }
 
 fn not_found(identifier: &str) -> ApiError {

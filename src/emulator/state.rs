@@ -1,13 +1,14 @@
 //! What the emulated environment holds: its custom connectors, the counters that make its
 //! identifiers, and their persistence in a JSON file.
 //!
-//! The file is rewritten whole after every change, atomically (a temporary file renamed over
-//! it), so a crash never leaves half a state. Identifiers and the creation counter are saved
+//! The file is rewritten whole after each batch of changes, atomically (see `persist`), so a
+//! crash never leaves half a state; a store rereads the file when another process changed it. Identifiers and the creation counter are saved
 //! too: the local environment restarts the emulator on every run, and its connectors must keep
 //! their identifiers across runs, as a real environment's do.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -75,6 +76,18 @@ impl Stored {
     }
 }
 
+/// A copy of the state, to be written to the state file.
+pub(crate) struct Snapshot(Persisted);
+
+impl Snapshot {
+    /// Writes it (see `persist::write_atomically`).
+    pub fn write(&self, path: &Path) -> io::Result<()> {
+        let mut text = serde_json::to_string_pretty(&self.0).map_err(io::Error::other)?;
+        text.push('\n');
+        super::persist::write_atomically(path, text.as_bytes())
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct Persisted {
     format: u32,
@@ -101,15 +114,57 @@ pub(crate) struct Store {
     pub salt: u64,
     next_seq: u64,
     items: Vec<Stored>,
+    /// Display name → identifier, and every identifier and id in use: creates stay O(1)
+    /// however many connectors the environment holds.
+    names: HashMap<String, String>,
+    taken: HashSet<String>,
     file: Option<PathBuf>,
     /// The environment's connections and connected accounts.
     pub usage: super::usage::UsageData,
+    /// The file's version this store last read or wrote.
+    seen: Option<super::persist::Fingerprint>,
 }
 
 impl Store {
     /// A new store, loaded from `file` if that exists. A saved state keeps its own salt, so
     /// `seed` only applies to a new state.
     pub fn open(file: Option<PathBuf>, seed: Option<u64>) -> io::Result<Store> {
+        let seen = file.as_deref().and_then(super::persist::fingerprint);
+        let mut store = Store::read(file, seed)?;
+        store.seen = seen;
+        Ok(store)
+    }
+
+    /// The state file, if there is one.
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
+    /// Rereads the state file if another process changed it since this store last read or
+    /// wrote it; a state without file is left alone.
+    pub fn refresh(&mut self) -> io::Result<()> {
+        let Some(path) = self.file.clone() else {
+            return Ok(());
+        };
+        let now = super::persist::fingerprint(&path);
+        if now.is_none() || now == self.seen {
+            return Ok(());
+        }
+        self.reload()
+    }
+
+    /// Rereads the state file unconditionally (after a failed save: nothing unsaved is kept).
+    pub fn reload(&mut self) -> io::Result<()> {
+        let Some(path) = self.file.clone() else {
+            return Ok(());
+        };
+        let seen = super::persist::fingerprint(&path);
+        let fresh = Store::read(Some(path), Some(self.salt))?;
+        *self = Store { seen, ..fresh };
+        Ok(())
+    }
+
+    fn read(file: Option<PathBuf>, seed: Option<u64>) -> io::Result<Store> {
         if let Some(path) = &file {
             match std::fs::read(path) {
                 Ok(bytes) => {
@@ -131,13 +186,18 @@ impl Store {
                     }
                     let mut items = p.connectors;
                     items.sort_by_key(|s| s.seq);
-                    return Ok(Store {
+                    let mut store = Store {
                         salt: p.salt,
                         next_seq: p.next_seq,
                         items,
+                        names: HashMap::new(),
+                        taken: HashSet::new(),
                         file,
                         usage: p.usage,
-                    });
+                        seen: None,
+                    };
+                    store.reindex();
+                    return Ok(store);
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
@@ -147,13 +207,50 @@ impl Store {
             salt: seed.unwrap_or_else(|| fastrand::u64(..)),
             next_seq: 1,
             items: Vec::new(),
+            names: HashMap::new(),
+            taken: HashSet::new(),
             file,
             usage: super::usage::UsageData::default(),
+            seen: None,
         })
     }
 
+    fn reindex(&mut self) {
+        self.names = self
+            .items
+            .iter()
+            .map(|s| (s.display_name().to_string(), s.identifier.clone()))
+            .collect();
+        self.taken = self
+            .items
+            .iter()
+            .flat_map(|s| [s.identifier.clone(), s.id.clone()])
+            .collect();
+    }
+
+    /// What [`Store::save`] would write, taken quickly so that it can be written without
+    /// holding up other requests: the file and a copy of the state.
+    pub fn snapshot(&self) -> Option<(PathBuf, Snapshot)> {
+        let path = self.file.clone()?;
+        Some((
+            path,
+            Snapshot(Persisted {
+                format: FORMAT,
+                salt: self.salt,
+                next_seq: self.next_seq,
+                connectors: self.items.clone(),
+                usage: self.usage.clone(),
+            }),
+        ))
+    }
+
+    /// Records that the file now holds what this store holds (after a snapshot was written).
+    pub fn mark_saved(&mut self) {
+        self.seen = self.file.as_deref().and_then(super::persist::fingerprint);
+    }
+
     /// Writes the state file, if there is one: a temporary file next to it, then a rename.
-    pub fn save(&self) -> io::Result<()> {
+    pub fn save(&mut self) -> io::Result<()> {
         let Some(path) = &self.file else {
             return Ok(());
         };
@@ -166,7 +263,9 @@ impl Store {
         };
         let mut text = serde_json::to_string_pretty(&p).map_err(io::Error::other)?;
         text.push('\n');
-        write_atomically(path, text.as_bytes())
+        super::persist::write_atomically(path, text.as_bytes())?;
+        self.seen = super::persist::fingerprint(path);
+        Ok(())
     }
 
     /// All connectors, in creation order.
@@ -181,9 +280,19 @@ impl Store {
     }
 
     fn name_taken(&self, display_name: &str, except_identifier: Option<&str>) -> bool {
-        self.items.iter().any(|s| {
-            s.display_name() == display_name && Some(s.identifier.as_str()) != except_identifier
-        })
+        self.names
+            .get(display_name)
+            .is_some_and(|id| Some(id.as_str()) != except_identifier)
+    }
+
+    /// Records that the connector at `index` is now named `new_name`.
+    fn rename(&mut self, index: usize, new_name: &str) {
+        let old = self.items[index].display_name().to_string();
+        if self.names.get(&old) == Some(&self.items[index].identifier) {
+            self.names.remove(&old);
+        }
+        self.names
+            .insert(new_name.to_string(), self.items[index].identifier.clone());
     }
 
     /// Stores a new connector from a validated body, giving it an id and an identifier.
@@ -205,14 +314,13 @@ impl Store {
         let (id, identifier) = loop {
             let identifier = format!("{slug}:{}", rng.u32(10_000..100_000));
             let id = format!("prov_{:016x}", rng.u64(..));
-            if !self
-                .items
-                .iter()
-                .any(|s| s.identifier == identifier || s.id == id)
-            {
+            if !self.taken.contains(&identifier) && !self.taken.contains(&id) {
                 break (id, identifier);
             }
         };
+        self.taken.insert(identifier.clone());
+        self.taken.insert(id.clone());
+        self.names.insert(name.clone(), identifier.clone());
         self.items.push(Stored {
             seq,
             id,
@@ -240,6 +348,8 @@ impl Store {
         if self.name_taken(name, Some(identifier)) {
             return Err(StoreError::Duplicate);
         }
+        let name = name.to_string();
+        self.rename(index, &name);
         self.items[index].body = body;
         Ok(&self.items[index])
     }
@@ -250,7 +360,13 @@ impl Store {
             .iter()
             .position(|s| s.identifier == identifier)
             .ok_or(StoreError::NotFound)?;
-        Ok(self.items.remove(index))
+        let gone = self.items.remove(index);
+        if self.names.get(gone.display_name()) == Some(&gone.identifier) {
+            self.names.remove(gone.display_name());
+        }
+        self.taken.remove(&gone.identifier);
+        self.taken.remove(&gone.id);
+        Ok(gone)
     }
 
     /// Replaces a body without any check but display-name uniqueness (an edit in the
@@ -272,8 +388,14 @@ impl Store {
         if self.name_taken(new_name, Some(&identifier)) {
             return Err(StoreError::Duplicate);
         }
-        let stored = self.by_name_mut(display_name).expect("found above");
-        stored.body = body;
+        let new_name = new_name.to_string();
+        let index = self
+            .items
+            .iter()
+            .position(|s| s.identifier == identifier)
+            .expect("found above");
+        self.rename(index, &new_name);
+        self.items[index].body = body;
         Ok(())
     }
 }
@@ -298,28 +420,6 @@ fn slug(display_name: &str) -> String {
         out.push_str("provider");
     }
     out
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(".tmp");
-    let tmp = path.with_file_name(tmp_name);
-    // Readable by its owner only: the state may hold values that came from secret variables.
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    {
-        use std::io::Write;
-        let mut f = options.open(&tmp)?;
-        f.write_all(bytes)?;
-    }
-    #[cfg(unix)]
-    std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
-    std::fs::rename(&tmp, path)
 }
 
 /// The built-in providers every environment has. They are not custom connectors: the `CUSTOM`

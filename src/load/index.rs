@@ -77,15 +77,23 @@ impl Index {
             b.on_event(ev, mark);
         }
         let mut index = b.index;
-        // Keep only outermost duplicates.
+        // Keep only outermost duplicates: a duplicate inside another duplicate's value says
+        // nothing new. Linear: each path's ancestors (at most MAX_DEPTH) are looked up in a set.
         let dups = std::mem::take(&mut index.duplicates);
+        let paths: std::collections::HashSet<&str> = dups.iter().map(|d| d.path.as_str()).collect();
+        let outermost = |path: &str| {
+            let mut p = path;
+            while let Some(up) = parent(p) {
+                if paths.contains(up) {
+                    return false;
+                }
+                p = up;
+            }
+            true
+        };
         index.duplicates = dups
             .iter()
-            .filter(|d| {
-                !dups
-                    .iter()
-                    .any(|o| o.path != d.path && is_ancestor(&o.path, &d.path))
-            })
+            .filter(|d| outermost(&d.path))
             .cloned()
             .collect();
         index
@@ -172,12 +180,6 @@ pub(crate) fn parent(path: &str) -> Option<&str> {
         path.rfind('.')
     };
     Some(&path[..cut.unwrap_or(0)])
-}
-
-fn is_ancestor(a: &str, b: &str) -> bool {
-    b.len() > a.len()
-        && b.starts_with(a)
-        && (a.is_empty() || matches!(b.as_bytes()[a.len()], b'.' | b'['))
 }
 
 /// How deep the index goes; deeper nodes are located at their nearest indexed ancestor.

@@ -258,6 +258,7 @@ pub fn load_dir_with(
         })
     } else {
         diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        let mut diags = cap_per_file(diags);
         if !masked.is_empty() {
             for d in &mut diags {
                 d.message = crate::secret::redact(&d.message).into_owned();
@@ -300,8 +301,47 @@ pub fn is_connector_file(name: &Path) -> bool {
 fn into_result(c: FileCheck) -> Result<Desired, Vec<Diagnostic>> {
     match c.desired {
         Some(d) if c.diags.is_empty() => Ok(d),
-        _ => Err(c.diags),
+        _ => {
+            let mut diags = c.diags;
+            diags.sort_by_key(|d| (d.line, d.column));
+            Err(cap_per_file(diags))
+        }
     }
+}
+
+/// The most problems reported for one file; the rest are counted ("and N more").
+pub const MAX_DIAGNOSTICS_PER_FILE: usize = 50;
+
+/// Keeps the first [`MAX_DIAGNOSTICS_PER_FILE`] diagnostics of each file (the list is sorted
+/// by file) and says how many more there were, so that a hostile file cannot flood the output.
+pub(crate) fn cap_per_file(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = Vec::with_capacity(diags.len().min(1024));
+    let mut iter = diags.into_iter().peekable();
+    while let Some(first) = iter.next() {
+        let file = first.file.clone();
+        out.push(first);
+        let mut kept = 1usize;
+        let mut more = 0usize;
+        while let Some(d) = iter.next_if(|d| d.file == file) {
+            if kept < MAX_DIAGNOSTICS_PER_FILE {
+                out.push(d);
+                kept += 1;
+            } else {
+                more += 1;
+            }
+        }
+        if more > 0 {
+            let d = Diagnostic::new(
+                &file,
+                format!("and {more} more problem(s) in this file, not shown"),
+            )
+            .help(format!(
+                "fix the {MAX_DIAGNOSTICS_PER_FILE} problems above and run again to see the rest"
+            ));
+            out.push(d);
+        }
+    }
+    out
 }
 
 /// `path` relative to `root` when it lies under it (also after resolving symlinks).
@@ -709,6 +749,13 @@ fn check_files(files: Vec<(PathBuf, PathBuf)>, opts: &LoadOptions) -> Vec<Entry>
             .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     })
+}
+
+/// Checks a YAML text that is not a connector file (`skconn.yaml`) with the connector files'
+/// guards: nesting depth, alias expansion, duplicate keys, several documents, syntax. At most
+/// [`MAX_DIAGNOSTICS_PER_FILE`] diagnostics.
+pub fn guard_yaml(file: &Path, text: &str) -> Result<(), Vec<Diagnostic>> {
+    parse::guard(file, text).map_err(cap_per_file)
 }
 
 /// Reads a file of at most [`MAX_FILE_BYTES`], refusing larger ones before reading them.

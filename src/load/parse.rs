@@ -17,21 +17,20 @@ pub(crate) struct Parsed {
 /// How deep collections may nest: serde_yaml's own limit, checked before serde_yaml runs.
 const MAX_DEPTH: usize = 128;
 
+/// The guards every YAML text skconn reads goes through before it is used (connector files and
+/// `skconn.yaml` alike): nesting depth, alias expansion ("billion laughs"), duplicate keys,
+/// several documents, syntax. The diagnostics name the place.
+pub(crate) fn guard(file: &Path, text: &str) -> Result<(), Vec<Diagnostic>> {
+    depth_guard(file, text)?;
+    match serde_yaml::from_str::<serde_yaml::Value>(text) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(syntax_error(file, text, &e)),
+    }
+}
+
 /// Parses one YAML text (UTF-8, byte-order mark already removed).
 pub(crate) fn parse(file: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
-    // libyaml's scanner slows down with the square of the depth of flow collections (`[[[...`);
-    // serde_yaml's depth limit applies only after the whole text is scanned. A cheap count of
-    // brackets finds the files that may be that deep, and a partial parse confirms it.
-    if flow_depth_estimate(text) > MAX_DEPTH {
-        if let Some(pos) = super::index::too_deep(text, MAX_DEPTH) {
-            return Err(vec![Diagnostic::new(
-                file,
-                format!("the YAML is nested too deeply (more than {MAX_DEPTH} levels)"),
-            )
-            .at(pos.line, pos.column)
-            .help("a connector needs only a few levels: flatten the structure")]);
-        }
-    }
+    depth_guard(file, text)?;
     let mut value: serde_yaml::Value = match serde_yaml::from_str(text) {
         Ok(v) => v,
         Err(e) => return Err(syntax_error(file, text, &e)),
@@ -77,6 +76,25 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> 
     let mut path = String::new();
     let map = convert_map(m, &mut path, &mut problems);
     Ok(Parsed { map, problems })
+}
+
+/// libyaml's scanner slows down with the square of the depth of flow collections (`[[[...`);
+/// serde_yaml's depth limit applies only after the whole text is scanned. A cheap count of
+/// brackets finds the texts that may be that deep, and a partial parse confirms it.
+fn depth_guard(file: &Path, text: &str) -> Result<(), Vec<Diagnostic>> {
+    if flow_depth_estimate(text) > MAX_DEPTH {
+        if let Some(pos) = super::index::too_deep(text, MAX_DEPTH) {
+            return Err(vec![Diagnostic::new(
+                file,
+                format!("the YAML is nested too deeply (more than {MAX_DEPTH} levels)"),
+            )
+            .at(pos.line, pos.column)
+            .help(
+                "a connector or skconn.yaml needs only a few levels: flatten the structure",
+            )]);
+        }
+    }
+    Ok(())
 }
 
 /// The deepest nesting of `[` and `{`, counting brackets wherever they are (also in strings and

@@ -308,10 +308,14 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
 }
 
 /// Whether a managed live connector was edited since skconn wrote it: its content no longer
-/// hashes to what skconn recorded.
+/// hashes to what skconn recorded, neither to what it sent nor to what the server kept of it
+/// (a server's rewrite is not an edit).
 fn has_drifted(l: &Live) -> bool {
     match l.recorded_hash() {
-        Some(h) => model::content_hash(&l.body) != h,
+        Some(h) => {
+            let now = model::content_hash(&l.body);
+            now != h && l.kept_hash() != Some(now.as_str())
+        }
         None => false,
     }
 }

@@ -367,6 +367,7 @@ impl Client {
                             call,
                             wait,
                             remaining: left,
+                            max_wait: None,
                         })),
                     });
                 }
@@ -409,6 +410,19 @@ impl Client {
                     self.options.max_backoff,
                 )
             });
+            // A wait longer than --max-wait is not waited out: the server is misreporting, or
+            // the environment is unusable for now. Either way, say so rather than hang.
+            if let Some(hint) = failure.hint().filter(|h| *h > self.options.max_wait) {
+                tracing::warn!(env = %self.env, method = %req.method, path = %req.path,
+                    status = %failure.label(), attempt = attempts, wait_ms = u64::try_from(hint.as_millis()).unwrap_or(u64::MAX),
+                    "giving up: the server asked for a wait longer than --max-wait");
+                return Err(RemoteError::Throttled(Box::new(ThrottledError {
+                    call: info(attempts, maybe_applied),
+                    wait: hint,
+                    remaining: self.options.max_wait,
+                    max_wait: Some(self.options.max_wait),
+                })));
+            }
             // The server's wait holds for every request of the client, even if this one
             // gives up.
             let rate_limited = failure.is_rate_limit();
@@ -518,7 +532,9 @@ impl Client {
         let Some(wait) = rate_limit_reset(headers, SystemTime::now()) else {
             return;
         };
-        let wait = wait.min(self.options.max_backoff);
+        let wait = wait
+            .min(self.options.max_backoff)
+            .min(self.options.max_wait);
         if !wait.is_zero() && self.pause.extend_to(Instant::now() + wait) {
             tracing::info!(env = %self.env, wait_ms = wait.as_millis() as u64,
                 "rate limit exhausted: pausing every request to this environment until it resets");

@@ -387,11 +387,30 @@ pub struct ThrottledError {
     pub wait: Duration,
     /// What was left of the deadline.
     pub remaining: Duration,
+    /// Set when the wait was refused for passing `--max-wait` rather than the deadline.
+    pub max_wait: Option<Duration>,
 }
 
 impl fmt::Display for ThrottledError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.call;
+        if let Some(max) = self.max_wait {
+            write!(
+                f,
+                "{}: {} {} gave up: the environment asked to wait {} before trying again, more than --max-wait ({}); \
+                 run again later, or raise --max-wait",
+                c.env,
+                c.method,
+                c.path,
+                if self.wait >= Duration::from_secs(86_400) {
+                    "more than a day".to_string()
+                } else {
+                    seconds(self.wait)
+                },
+                seconds(max)
+            )?;
+            return c.write_tail(f);
+        }
         write!(
             f,
             "{}: {} {} not sent: the environment is rate limited for another {}, more than the {} left before the deadline",
@@ -528,6 +547,12 @@ impl RemoteError {
     /// lists the environment again instead of repeating the create.
     pub fn may_have_been_applied(&self) -> bool {
         self.call().is_some_and(|c| c.maybe_applied)
+    }
+
+    /// A success status whose body could not be used (a change was carried out).
+    pub fn is_unusable_success(&self) -> bool {
+        matches!(self, RemoteError::Protocol(p)
+            if p.status.is_some_and(|s| (200..300).contains(&s)) && p.call.method != "GET")
     }
 
     fn is_api(&self) -> bool {

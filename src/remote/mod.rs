@@ -74,6 +74,9 @@ pub struct ClientOptions {
     /// PEM files of CA certificates to trust besides the operating system's roots, the bundled
     /// web PKI roots and `SSL_CERT_FILE` / `SSL_CERT_DIR`.
     pub ca_files: Vec<std::path::PathBuf>,
+    /// The longest wait a server may ask for (`Retry-After`, `X-RateLimit-Reset`); a longer
+    /// one fails the request with a clear error instead of hanging.
+    pub max_wait: Duration,
 }
 
 impl Default for ClientOptions {
@@ -86,6 +89,7 @@ impl Default for ClientOptions {
             base_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(30),
             ca_files: Vec::new(),
+            max_wait: Duration::from_secs(120),
         }
     }
 }
@@ -207,23 +211,30 @@ impl Client {
 
     /// Every custom connector of the environment, following `next_page_token` to the end.
     ///
-    /// Lenient about the answer's shape (unknown keys ignored, missing or `null` keys are
-    /// defaults); providers without identifier are skipped with a warning, providers marked
-    /// `is_custom: false` are left out, and a provider seen on two pages is kept once.
+    /// Lenient about what the contract leaves open (unknown keys ignored, missing or `null`
+    /// keys are defaults, a provider seen on two pages is kept once), strict about what would
+    /// make a plan wrong: a success answer that cannot be parsed (cut short, not JSON) is
+    /// retried like a transient fault; a listing whose entries lack `identifier` or
+    /// `display_name`, or whose keys are not snake_case, is refused as unusable; an entry not
+    /// marked `is_custom: true` (a server that ignored the filter) is reported and left out.
+    /// A 400 that names the page size is retried once with a smaller page.
     pub async fn list(&self) -> Result<Vec<Live>, RemoteError> {
-        let page_size = self.options.page_size.max(1);
+        let mut page_size = self.options.page_size.max(1);
+        let mut shrunk = false;
         let mut out: Vec<Live> = Vec::new();
         let mut identifiers: HashSet<String> = HashSet::new();
         let mut tokens_seen: HashSet<String> = HashSet::new();
         let mut page_token = String::new();
         let mut pages = 0usize;
+        let mut not_custom = 0usize;
+        let mut garbled = 0u32;
         loop {
             let mut query = format!("filter.provider_type=CUSTOM&page_size={page_size}");
             if !page_token.is_empty() {
                 query.push_str("&page_token=");
                 query.extend(url::form_urlencoded::byte_serialize(page_token.as_bytes()));
             }
-            let answer = self
+            let answer = match self
                 .send(&Request {
                     method: Method::GET,
                     path: LIST_PATH.to_string(),
@@ -231,11 +242,48 @@ impl Client {
                     body: None,
                     kind: Kind::Read,
                 })
-                .await?;
+                .await
+            {
+                Ok(a) => a,
+                Err(e) if !shrunk && names_page_size(&e) => {
+                    shrunk = true;
+                    let smaller = (page_size / 2).clamp(1, 100);
+                    tracing::warn!(env = %self.env, page_size, smaller,
+                        "the server refused the page size; listing again with a smaller one");
+                    page_size = smaller;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let page = match read_page(&answer.body) {
+                Ok(page) => page,
+                Err(PageProblem::Garbled(detail))
+                    if garbled + 1 < self.options.max_attempts.max(1) =>
+                {
+                    garbled += 1;
+                    let wait = retry::backoff(
+                        garbled,
+                        self.options.base_backoff,
+                        self.options.max_backoff,
+                    );
+                    tracing::warn!(env = %self.env, method = "GET", path = LIST_PATH,
+                        attempt = garbled, wait_ms = wait.as_millis() as u64,
+                        "the listing answer is unusable ({detail}); reading it again");
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                Err(PageProblem::Garbled(detail) | PageProblem::Unusable(detail)) => {
+                    return Err(answer.unusable(detail))
+                }
+            };
             pages += 1;
-            let (items, next) =
-                read_page(&self.env, &answer.body).map_err(|detail| answer.unusable(detail))?;
-            for live in items {
+            not_custom += page.not_custom.len();
+            for name in &page.not_custom {
+                tracing::warn!(env = %self.env, display_name = %name,
+                    "the listing holds a provider that is not custom (the server ignored the filter); \
+                     skconn leaves it alone");
+            }
+            for live in page.items {
                 if identifiers.insert(live.identifier.clone()) {
                     out.push(live);
                 } else {
@@ -243,8 +291,9 @@ impl Client {
                         "skipping a connector listed twice");
                 }
             }
+            let next = page.next;
             if next.is_empty() {
-                tracing::debug!(env = %self.env, pages, connectors = out.len(), "listed");
+                tracing::debug!(env = %self.env, pages, connectors = out.len(), not_custom, "listed");
                 return Ok(out);
             }
             if !tokens_seen.insert(next.clone()) {
@@ -255,6 +304,16 @@ impl Client {
             }
             page_token = next;
         }
+    }
+
+    /// The attempts a create may take, listing between them (`max_attempts`).
+    pub fn max_attempts(&self) -> u32 {
+        self.options.max_attempts.max(1)
+    }
+
+    /// The wait before try number `retry + 1` of a request the caller repeats itself.
+    pub fn backoff(&self, retry: u32) -> Duration {
+        retry::backoff(retry, self.options.base_backoff, self.options.max_backoff)
     }
 
     /// Creates a connector; `body` is the connector object itself. Never retried after an
@@ -313,37 +372,126 @@ impl Client {
     }
 }
 
-/// The connectors of one list page and the next page token (empty on the last page).
-/// Lenient: an empty or `null` body is an empty page, `providers` may be missing or `null`,
-/// unknown keys are ignored; a provider without identifier is skipped with a warning and one
-/// marked `is_custom: false` is left out.
-fn read_page(env: &str, body: &[u8]) -> Result<(Vec<Live>, String), String> {
+/// One page of a listing.
+#[derive(Debug)]
+struct Page {
+    items: Vec<Live>,
+    /// Display names of entries not marked `is_custom: true`: left out.
+    not_custom: Vec<String>,
+    /// The next page token (empty on the last page).
+    next: String,
+}
+
+/// Why a listing answer cannot be used.
+#[derive(Debug)]
+enum PageProblem {
+    /// Cut short or not JSON: a transient fault, worth reading again.
+    Garbled(String),
+    /// Well-formed but not the contract's shape: planning from it could delete connectors.
+    Unusable(String),
+}
+
+/// Keys of a listing page the contract spells in snake_case (besides the connector's own
+/// fields, [`crate::model::API_FIELDS`] and [`crate::model::SERVER_OWNED`]).
+const PAGE_KEYS: &[&str] = &[
+    "providers",
+    "next_page_token",
+    "prev_page_token",
+    "total_size",
+];
+
+/// The snake_case key a lowerCamelCase key stands for, when it is one of the contract's.
+fn camel_key(key: &str) -> Option<&'static str> {
+    if !key.bytes().any(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    let mut snake = String::with_capacity(key.len() + 4);
+    for c in key.chars() {
+        if c.is_ascii_uppercase() {
+            snake.push('_');
+            snake.push(c.to_ascii_lowercase());
+        } else {
+            snake.push(c);
+        }
+    }
+    PAGE_KEYS
+        .iter()
+        .chain(crate::model::API_FIELDS)
+        .chain(crate::model::SERVER_OWNED)
+        .copied()
+        .find(|k| *k == snake)
+}
+
+/// One list page. Lenient where the contract is open: an empty or `null` body is an empty
+/// page, `providers` may be missing or `null`, unknown keys are ignored. Strict where a wrong
+/// reading would make the plan wrong (see [`Client::list`]).
+fn read_page(body: &[u8]) -> Result<Page, PageProblem> {
     let page = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Null
     } else {
         serde_json::from_slice::<Value>(body)
-            .map_err(|e| format!("the answer is not JSON ({e})"))?
+            .map_err(|e| PageProblem::Garbled(format!("the answer is not JSON ({e})")))?
     };
     if !page.is_object() && !page.is_null() {
-        return Err("the answer is not a JSON object".into());
+        return Err(PageProblem::Garbled(
+            "the answer is not a JSON object".into(),
+        ));
+    }
+    let camel = |obj: &serde_json::Map<String, Value>| {
+        obj.keys()
+            .find_map(|k| camel_key(k).map(|s| (k.clone(), s)))
+    };
+    let not_contract = |found: String, meant: &str| {
+        PageProblem::Unusable(format!(
+            "the listing uses the key `{found}` where the contract has `{meant}` (snake_case); \
+             skconn cannot read it safely, so nothing is changed"
+        ))
+    };
+    if let Some((found, meant)) = page.as_object().and_then(camel) {
+        return Err(not_contract(found, meant));
     }
     let providers = match page.get("providers") {
         None | Some(Value::Null) => &[][..],
         Some(Value::Array(a)) => a.as_slice(),
-        Some(_) => return Err("`providers` is not a list".into()),
+        Some(_) => return Err(PageProblem::Unusable("`providers` is not a list".into())),
     };
     let mut items = Vec::with_capacity(providers.len());
-    for p in providers {
-        if p.get("is_custom") == Some(&Value::Bool(false)) {
-            tracing::debug!(env = %env, "skipping a listed provider that is not custom");
+    let mut not_custom = Vec::new();
+    for (i, p) in providers.iter().enumerate() {
+        let Some(obj) = p.as_object() else {
+            return Err(PageProblem::Unusable(format!(
+                "entry {} of `providers` is not an object",
+                i + 1
+            )));
+        };
+        if let Some((found, meant)) = camel(obj) {
+            return Err(not_contract(found, meant));
+        }
+        let name = obj.get("display_name").and_then(Value::as_str);
+        let identifier = obj
+            .get("identifier")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty());
+        if obj.get("is_custom") != Some(&Value::Bool(true)) {
+            not_custom.push(name.unwrap_or("?").to_string());
             continue;
         }
+        let (Some(name), Some(_)) = (name.filter(|n| !n.is_empty()), identifier) else {
+            return Err(PageProblem::Unusable(format!(
+                "entry {} of `providers` ({}) has no {}; skconn cannot tell which connector it is, so nothing is changed",
+                i + 1,
+                name.map_or_else(|| "without display_name".to_string(), |n| format!("{n:?}")),
+                if identifier.is_none() { "`identifier`" } else { "`display_name`" }
+            )));
+        };
+        let _ = name;
         match Live::from_provider(p) {
             Some(live) => items.push(live),
             None => {
-                let name = p.get("display_name").and_then(Value::as_str);
-                tracing::warn!(env = %env, display_name = name.unwrap_or("?"),
-                    "skipping a listed connector without identifier");
+                return Err(PageProblem::Unusable(format!(
+                    "entry {} of `providers` is unusable",
+                    i + 1
+                )))
             }
         }
     }
@@ -351,7 +499,28 @@ fn read_page(env: &str, body: &[u8]) -> Result<(Vec<Live>, String), String> {
         Some(Value::String(s)) => s.clone(),
         _ => String::new(),
     };
-    Ok((items, next))
+    Ok(Page {
+        items,
+        not_custom,
+        next,
+    })
+}
+
+/// A 400 whose message or field violations name the page size.
+fn names_page_size(e: &RemoteError) -> bool {
+    if e.status() != Some(400) {
+        return false;
+    }
+    let Some(body) = e.body() else { return false };
+    let mentions = |s: &str| {
+        let s = s.to_ascii_lowercase();
+        s.contains("page_size") || s.contains("page size") || s.contains("pagesize")
+    };
+    body.message.as_deref().is_some_and(mentions)
+        || body
+            .field_violations
+            .iter()
+            .any(|v| mentions(&v.field) || mentions(&v.description))
 }
 
 /// The connector in a create or update answer: `{"provider": {...}}`, or the object itself.
@@ -501,32 +670,57 @@ mod tests {
     }
 
     #[test]
-    fn list_pages_are_read_leniently() {
+    fn list_pages_are_read_leniently_where_the_contract_is_open() {
         let names = |body: &str| {
-            let (items, next) = read_page("dev", body.as_bytes()).unwrap();
-            let names: Vec<String> = items.into_iter().map(|l| l.display_name).collect();
-            (names, next)
+            let page = read_page(body.as_bytes()).unwrap();
+            let names: Vec<String> = page.items.into_iter().map(|l| l.display_name).collect();
+            (names, page.next, page.not_custom)
         };
-        assert_eq!(names(""), (vec![], String::new()));
-        assert_eq!(names("null"), (vec![], String::new()));
+        assert_eq!(names(""), (vec![], String::new(), vec![]));
+        assert_eq!(names("null"), (vec![], String::new(), vec![]));
         assert_eq!(
             names(r#"{"providers":null,"next_page_token":null}"#),
-            (vec![], String::new())
+            (vec![], String::new(), vec![])
         );
-        assert_eq!(names(r#"{"total_size":0}"#), (vec![], String::new()));
+        assert_eq!(
+            names(r#"{"total_size":0}"#),
+            (vec![], String::new(), vec![])
+        );
         let page = r#"{"providers":[
             {"identifier":"a:1","display_name":"A","is_custom":true,"new_field":1},
-            {"display_name":"No Identifier"},
-            {"identifier":"","id":"prov_2","display_name":"B"},
-            {"identifier":"google","display_name":"Google","is_custom":false}
+            {"identifier":"google","display_name":"Google","is_custom":false},
+            {"identifier":"slack","display_name":"Slack"}
         ],"next_page_token":"t2","prev_page_token":"","total_size":0}"#;
         assert_eq!(
             names(page),
-            (vec!["A".to_string(), "B".to_string()], "t2".to_string())
+            (
+                vec!["A".to_string()],
+                "t2".to_string(),
+                vec!["Google".to_string(), "Slack".to_string()]
+            )
         );
-        assert!(read_page("dev", b"[1]").is_err());
-        assert!(read_page("dev", br#"{"providers":{}}"#).is_err());
-        assert!(read_page("dev", b"<html>").is_err());
+    }
+
+    #[test]
+    fn list_pages_are_read_strictly_where_a_misreading_would_delete() {
+        let problem = |body: &str| match read_page(body.as_bytes()) {
+            Err(PageProblem::Garbled(d)) => format!("garbled: {d}"),
+            Err(PageProblem::Unusable(d)) => format!("unusable: {d}"),
+            Ok(p) => panic!("read {p:?}"),
+        };
+        assert!(problem("[1]").starts_with("garbled"));
+        assert!(problem("<html>").starts_with("garbled"));
+        assert!(problem(r#"{"providers":[{"ident"#).starts_with("garbled"));
+        assert!(problem(r#"{"providers":{}}"#).starts_with("unusable"));
+        let camel = problem(r#"{"providers":[],"nextPageToken":""}"#);
+        assert!(camel.contains("`nextPageToken`") && camel.contains("`next_page_token`"));
+        let camel =
+            problem(r#"{"providers":[{"identifier":"a:1","displayName":"A","isCustom":true}]}"#);
+        assert!(camel.starts_with("unusable"), "{camel}");
+        let no_id = problem(r#"{"providers":[{"display_name":"A","is_custom":true}]}"#);
+        assert!(no_id.contains("`identifier`"), "{no_id}");
+        let no_name = problem(r#"{"providers":[{"identifier":"a:1","is_custom":true}]}"#);
+        assert!(no_name.contains("`display_name`"), "{no_name}");
     }
 
     #[test]

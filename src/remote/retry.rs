@@ -70,23 +70,38 @@ pub(crate) fn rate_limit_reset(headers: &HeaderMap, now: SystemTime) -> Option<D
     if remaining > 0.0 {
         return None;
     }
-    let reset: f64 = header(headers, "x-ratelimit-reset")?.parse().ok()?;
+    let reset: f64 = header(headers, "x-ratelimit-reset")?.trim().parse().ok()?;
     if !reset.is_finite() || reset < 0.0 {
         return None;
     }
     // A Unix time per the contract; a small number can only be seconds from now.
     if reset < 1e9 {
-        return Some(Duration::from_secs_f64(reset.min(1e9)));
+        return Some(Duration::from_secs_f64(reset));
     }
-    let at = UNIX_EPOCH + Duration::from_secs_f64(reset);
+    // A Unix time in milliseconds (a date after 2001 in milliseconds is above 1e12; in
+    // seconds it stays below 1e11 for the next thousand years).
+    let secs = if reset >= 1e12 { reset / 1000.0 } else { reset };
+    // Absurd values (1e20) stay representable: anything past a year is a year, which every
+    // --max-wait refuses.
+    let secs = secs.min(now_secs(now) + YEAR_SECS);
+    let at = UNIX_EPOCH + Duration::from_secs_f64(secs);
     Some(at.duration_since(now).unwrap_or_default())
+}
+
+const YEAR_SECS: f64 = 365.0 * 86_400.0;
+
+fn now_secs(now: SystemTime) -> f64 {
+    now.duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
 }
 
 /// `Retry-After`: delay seconds (a decimal is tolerated) or an HTTP date.
 pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(1e9)));
+        return (secs.is_finite() && secs >= 0.0)
+            .then(|| Duration::from_secs_f64(secs.min(YEAR_SECS)));
     }
     let at = parse_http_date(value)?;
     Some(at.duration_since(now).unwrap_or_default())
@@ -192,6 +207,28 @@ mod tests {
         assert_eq!(rate_limit_reset(&h, now), Some(Duration::from_secs(5)));
         h.insert("x-ratelimit-reset", HeaderValue::from_static("7"));
         assert_eq!(rate_limit_reset(&h, now), Some(Duration::from_secs(7)));
+        // Milliseconds since the epoch.
+        h.insert(
+            "x-ratelimit-reset",
+            HeaderValue::from_static("1700000005000"),
+        );
+        assert_eq!(rate_limit_reset(&h, now), Some(Duration::from_secs(5)));
+        // Absurd values neither panic nor overflow: they become a year.
+        for absurd in ["1e20", "1e300", "18446744073709551616", "9e18"] {
+            h.insert("x-ratelimit-reset", HeaderValue::from_static(absurd));
+            let wait = rate_limit_reset(&h, now).unwrap();
+            assert!(
+                wait > Duration::from_secs(364 * 86_400),
+                "{absurd}: {wait:?}"
+            );
+        }
+        for junk in ["NaN", "inf", "-5", "soon", ""] {
+            h.insert("x-ratelimit-reset", HeaderValue::from_static(junk));
+            assert_eq!(rate_limit_reset(&h, now), None, "{junk}");
+        }
+        let mut r = HeaderMap::new();
+        r.insert("retry-after", HeaderValue::from_static("1e20"));
+        assert!(wait_hint(&r, None).is_some());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The Terraform-like text form of a plan and of an apply's outcome.
 
-use crate::apply::{EnvOutcome, Status};
+use crate::apply::{ChangeOutcome, EnvOutcome, Status};
 use crate::error::Diagnostic;
 use crate::escape::inert;
 use crate::output::Style;
@@ -366,35 +366,35 @@ pub fn outcome(outcomes: &[EnvOutcome], style: &Style) -> String {
             let _ = writeln!(s, "  {} {}", style.red("error:"), inert(e));
         }
         for o in &env.changes {
-            let what = format!("{} \"{}\"", o.action.verb(), inert(&o.display_name));
-            let line = match &o.status {
-                Status::Applied { note } => {
-                    let mut l = format!(
-                        "  {} {}",
-                        style.green("✓"),
-                        past(o.action, &inert(&o.display_name))
-                    );
-                    if let Some(n) = note {
-                        let _ = write!(l, " {}", style.dim(&format!("({})", inert(n))));
-                    }
-                    l
-                }
-                Status::Failed(msg) => {
-                    format!("  {} {what} failed: {}", style.red("✗"), inert(msg))
-                }
-                Status::NotAttempted(why) => {
-                    format!("  {} {what} not attempted: {}", style.dim("·"), inert(why))
-                }
-                Status::Blocked(why) => {
-                    format!("  {} {what} not applied, {why}", style.red("⊘"))
-                }
-            };
-            let _ = writeln!(s, "{line}");
+            let _ = writeln!(s, "  {}", outcome_line(o, style));
         }
         let (a, f, n) = env.counts();
         let _ = writeln!(s, "Applied {a} change(s), {f} failed, {n} not attempted.\n");
     }
     s
+}
+
+/// What happened to one change, on one line (`✓ created "A"`, `✗ update "B" failed: …`).
+pub fn outcome_line(o: &ChangeOutcome, style: &Style) -> String {
+    let what = format!("{} \"{}\"", o.action.verb(), inert(&o.display_name));
+    match &o.status {
+        Status::Applied { note } => {
+            let mut l = format!(
+                "{} {}",
+                style.green("✓"),
+                past(o.action, &inert(&o.display_name))
+            );
+            if let Some(n) = note {
+                let _ = write!(l, " {}", style.dim(&format!("({})", inert(n))));
+            }
+            l
+        }
+        Status::Failed(msg) => format!("{} {what} failed: {}", style.red("✗"), inert(msg)),
+        Status::NotAttempted(why) => {
+            format!("{} {what} not attempted: {}", style.dim("·"), inert(why))
+        }
+        Status::Blocked(why) => format!("{} {what} not applied, {why}", style.red("⊘")),
+    }
 }
 
 fn past(action: Action, name: &str) -> String {

@@ -1,7 +1,7 @@
 //! `skconn apply`: prepare, confirm, apply each environment in order, check that it settled.
 
 use super::prepare::{prepare, Connection};
-use super::{overrides, refuse, saved, step_summary, Context};
+use super::{forced, interrupt, overrides, refuse, saved, step_summary, Context};
 use crate::apply::{self, EnvOutcome, Status};
 use crate::cli::ApplyArgs;
 use crate::error::{exit, Error, Result};
@@ -13,12 +13,15 @@ use std::sync::Arc;
 
 /// How many writes are in flight at once per environment.
 pub const DEFAULT_PARALLELISM: usize = 8;
+/// Requests in flight at once for the embedded local environment.
+pub const LOCAL_PARALLELISM: usize = 128;
 
 pub(super) async fn run(
     ctx: &Context,
     config: Option<&std::path::Path>,
     args: ApplyArgs,
 ) -> Result<i32> {
+    refuse_implicit_local_in_ci(ctx, config, &args.envs)?;
     let p = prepare(
         ctx,
         config,
@@ -51,7 +54,15 @@ pub(super) async fn run(
     if args.plan_file.is_none() {
         confirm(ctx, args.auto_approve)?;
     }
-    let progress_on = output::stderr_is_terminal() && !ctx.quiet;
+    let progress = if ctx.quiet {
+        ProgressMode::Off
+    } else if output::stderr_is_terminal() {
+        ProgressMode::Line
+    } else {
+        ProgressMode::Lines
+    };
+    interrupt::set_applying(true);
+    let stop_flag = interrupt::stop_flag();
     let mut outcomes: Vec<EnvOutcome> = Vec::new();
     let mut unsettled: Vec<String> = Vec::new();
     let mut stop: Option<String> = None;
@@ -61,23 +72,38 @@ pub(super) async fn run(
         .zip(&p.plan.environments)
         .zip(&p.desired)
     {
+        if stop.is_none() && interrupt::received().is_some() {
+            stop = Some(apply::STOPPED.to_string());
+        }
         if let Some(why) = &stop {
-            outcomes.push(EnvOutcome::skipped(env_plan, why));
+            if env_plan.has_changes() {
+                outcomes.push(EnvOutcome::skipped(env_plan, why));
+            }
             continue;
         }
         if !env_plan.has_changes() {
             continue;
         }
-        let parallelism = args
-            .parallelism
-            .or(conn.env.parallelism)
-            .unwrap_or(DEFAULT_PARALLELISM);
-        let outcome = apply_one(conn, env_plan, parallelism, progress_on).await;
+        let parallelism =
+            args.parallelism
+                .or(conn.env.parallelism)
+                .unwrap_or(match conn.env.target {
+                    // The embedded environment answers at once and batches its file writes: more
+                    // requests in flight mean fewer, larger writes.
+                    crate::settings::Target::Local { .. } => LOCAL_PARALLELISM,
+                    _ => DEFAULT_PARALLELISM,
+                });
+        let outcome = apply_one(conn, env_plan, parallelism, progress, stop_flag.clone()).await;
         if outcome.has_failures() {
             stop = Some(format!(
                 "environment {} did not apply cleanly",
                 env_plan.name
             ));
+        }
+        if interrupt::received().is_some() {
+            // Exit promptly: the summary says what was applied; the next plan shows the rest.
+            outcomes.push(outcome);
+            continue;
         }
         match settle_check(conn, desired, &outcome).await {
             Ok(list) => unsettled.extend(list),
@@ -88,6 +114,7 @@ pub(super) async fn run(
         }
         outcomes.push(outcome);
     }
+    forced::update(&p.root, args.safety.force, &outcomes);
     let report = render::text::outcome(&outcomes, &ctx.style);
     output::out(&format!("\n{report}"));
     step_summary(&format!(
@@ -111,6 +138,17 @@ pub(super) async fn run(
     }
     let applied: usize = outcomes.iter().map(|o| o.counts().0).sum();
     let failed = outcomes.iter().any(|o| !o.all_applied());
+    if let Some(code) = interrupt::received() {
+        crate::log::message("warn", None, &format!(
+            "skconn was {}: {applied} change(s) applied, the rest not attempted; run apply again to finish\n",
+            if code == interrupt::SIGTERM_EXIT { "terminated" } else { "interrupted" }
+        ));
+        return Ok(code);
+    }
+    if outcomes.iter().any(EnvOutcome::has_conflict) {
+        // Another writer: a conflict is never "nothing was applied" nor "unsettled".
+        return Ok(exit::PARTIAL);
+    }
     Ok(match (failed, applied) {
         (true, 0) => exit::ERROR,
         (true, _) => exit::PARTIAL,
@@ -119,37 +157,137 @@ pub(super) async fn run(
     })
 }
 
+/// With `CI` set, an apply to the local environment chosen for lack of configuration is almost
+/// certainly a mistake (a missing skconn.yaml or missing secrets): refused unless named with
+/// `--env local` (or configured with `url: local`).
+fn refuse_implicit_local_in_ci(
+    ctx: &Context,
+    config: Option<&std::path::Path>,
+    envs: &[String],
+) -> Result<()> {
+    let ci = std::env::var("CI")
+        .ok()
+        .filter(|v| !v.is_empty() && v != "false" && v != "0");
+    if ci.is_none() {
+        return Ok(());
+    }
+    let settings = ctx.settings(config)?;
+    let implicit = settings
+        .environments
+        .iter()
+        .any(|e| e.implicit && !envs.contains(&e.name));
+    if implicit {
+        return Err(Error::Usage(
+            "refusing to apply to the local environment (.skconn/local.json) in CI: no skconn.yaml was found and no SCALEKIT_* variables are set. \
+             Add skconn.yaml (or set SCALEKIT_ENVIRONMENT_URL, SCALEKIT_CLIENT_ID and SCALEKIT_CLIENT_SECRET), or name the local environment explicitly with --env local"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Waits between re-reads when a listing may lag behind writes: a few seconds in all.
+const SETTLE_WAITS_MS: &[u64] = &[250, 500, 1000, 2000];
+
 /// After an apply, reads the environment again and plans once more: a connector that was just
 /// written but still shows a change is one the server rewrote. Reported by connector and JSON
-/// path, with what to write in the file instead.
+/// path, with what to write in the file instead. A listing may lag behind writes, so the
+/// environment is re-read a few times (with a short backoff) before anything is reported; a
+/// connector the server keeps under another name (trimmed spaces) is reported with that name.
 async fn settle_check(
     conn: &Connection,
     desired: &[Desired],
     outcome: &EnvOutcome,
 ) -> Result<Vec<String>> {
-    let written: Vec<&str> = outcome
+    let written: Vec<(&str, Option<&crate::model::Live>)> = outcome
         .changes
         .iter()
         .filter(|o| matches!(o.status, Status::Applied { .. }) && o.action != Action::Delete)
-        .map(|o| o.display_name.as_str())
+        .map(|o| (o.display_name.as_str(), o.written.as_ref()))
         .collect();
     if written.is_empty() {
         return Ok(Vec::new());
     }
-    let live = conn.client.list().await?;
-    let again = plan::diff_env(&conn.env.name, desired, &live, crate::settings::Prune::Off);
+    let mut waits = SETTLE_WAITS_MS.iter();
+    loop {
+        let live = conn.client.list().await?;
+        let (found, rewritten, lagging) = unsettled(conn, desired, &live, &written);
+        if found.is_empty() {
+            return Ok(found);
+        }
+        // Only a listing that does not yet show what the server answered is worth reading
+        // again; a server that answered with its rewrite has settled.
+        match waits.next().filter(|_| lagging) {
+            Some(ms) => {
+                tracing::info!(env = %conn.env.name, unsettled = found.len(), wait_ms = ms,
+                    "the listing does not show every write yet; reading it again");
+                tokio::time::sleep(std::time::Duration::from_millis(*ms)).await;
+            }
+            None => {
+                record_rewrites(conn, &rewritten).await;
+                return Ok(found);
+            }
+        }
+    }
+}
+
+/// Records, in the marker of each connector the server rewrote, the hash of what it kept, so
+/// that the next plan does not take the server's rewrite for an edit made outside skconn.
+async fn record_rewrites(conn: &Connection, rewritten: &[(String, serde_json::Value)]) {
+    for (identifier, body) in rewritten {
+        if let Err(e) = conn.client.update(identifier, body).await {
+            tracing::warn!(env = %conn.env.name, identifier = %identifier,
+                "could not record the server's rewrite in the marker: {e}");
+        }
+    }
+}
+
+/// What still differs after an apply: messages; for each connector the server rewrote, its
+/// identifier and the body that records the server's version in the marker; and whether the
+/// listing may simply lag behind the writes (it does not show what the server answered).
+type Unsettled = (Vec<String>, Vec<(String, serde_json::Value)>, bool);
+
+fn unsettled(
+    conn: &Connection,
+    desired: &[Desired],
+    live: &[crate::model::Live],
+    written: &[(&str, Option<&crate::model::Live>)],
+) -> Unsettled {
+    let again = plan::diff_env(&conn.env.name, desired, live, crate::settings::Prune::Off);
     let mut out = Vec::new();
-    for c in again
-        .changes
-        .iter()
-        .filter(|c| written.contains(&c.display_name.as_str()))
-    {
-        if c.action == Action::Create {
-            out.push(format!(
-                "environment {}: \"{}\" was created but is not listed under that name",
-                conn.env.name, c.display_name
-            ));
+    let mut rewritten = Vec::new();
+    let mut lagging = false;
+    for c in again.changes.iter() {
+        let Some((_, answered)) = written.iter().find(|(n, _)| *n == c.display_name) else {
             continue;
+        };
+        let identifier = answered.map(|l| l.identifier.as_str());
+        let listed = identifier.and_then(|id| live.iter().find(|l| l.identifier == id));
+        match (answered, listed) {
+            (Some(a), Some(l)) if a.body == l.body => {}
+            _ => lagging = true,
+        }
+        if c.action == Action::Create {
+            let kept = listed.map(|l| l.display_name.as_str());
+            out.push(match kept {
+                Some(kept) => format!(
+                    "environment {}: \"{}\" was created, but the server keeps it under the name {:?}; write that name in the file (display names are compared exactly)",
+                    conn.env.name, c.display_name, kept
+                ),
+                None => format!(
+                    "environment {}: \"{}\" was created but is not listed under that name",
+                    conn.env.name, c.display_name
+                ),
+            });
+            continue;
+        }
+        if let (Some(id), Some(body)) = (&c.identifier, &c.body) {
+            if let Some(l) = live.iter().find(|l| &l.identifier == id) {
+                let kept = crate::model::content_hash(&l.body);
+                if l.kept_hash() != Some(kept.as_str()) {
+                    rewritten.push((id.clone(), crate::model::with_kept_hash(body, &kept)));
+                }
+            }
         }
         for f in &c.diff {
             let file = c
@@ -175,22 +313,55 @@ async fn settle_check(
             ));
         }
     }
-    Ok(out)
+    (out, rewritten, lagging)
+}
+
+/// How `apply` shows changes as they complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ProgressMode {
+    /// `--quiet`: nothing.
+    Off,
+    /// A terminal: one progress line, rewritten in place, cleared at the end.
+    Line,
+    /// Not a terminal (CI): one line per change as it completes, so that a cancelled or
+    /// timed-out job still shows what happened.
+    Lines,
 }
 
 async fn apply_one(
     conn: &Connection,
     env_plan: &EnvPlan,
     parallelism: usize,
-    progress_on: bool,
+    mode: ProgressMode,
+    stop: apply::Stop,
 ) -> EnvOutcome {
     let name = env_plan.name.clone();
-    let progress = Arc::new(output::Progress::new(progress_on));
+    let progress = Arc::new(output::Progress::new(mode == ProgressMode::Line));
     let p = progress.clone();
-    let on_progress: apply::OnProgress = Arc::new(move |done, total| {
-        p.update(&format!("{name}: applied {done}/{total}"));
+    let on_progress: apply::OnProgress = Arc::new(move |done, total, outcome| match mode {
+        ProgressMode::Off => {}
+        ProgressMode::Line => p.update(&format!("{name}: applied {done}/{total}")),
+        ProgressMode::Lines => crate::log::message(
+            match outcome.status {
+                Status::Applied { .. } => "info",
+                Status::Failed(_) => "error",
+                Status::NotAttempted(_) | Status::Blocked(_) => "warn",
+            },
+            Some(&name),
+            &format!(
+                "{name}: [{done}/{total}] {}\n",
+                render::text::outcome_line(outcome, &Style::PLAIN)
+            ),
+        ),
     });
-    let outcome = apply::apply_env(conn.client.clone(), env_plan, parallelism, on_progress).await;
+    let outcome = apply::apply_env(
+        conn.client.clone(),
+        env_plan,
+        parallelism,
+        on_progress,
+        stop,
+    )
+    .await;
     progress.finish();
     outcome
 }

@@ -77,7 +77,26 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) 
             ));
             continue;
         }
-        let text = to_yaml(l, &env.name);
+        let text = match to_yaml_that_loads(l, &env.name) {
+            Ok(text) => text,
+            Err(problems) => {
+                // A file that does not load would make every later plan fail: not written.
+                let first: Vec<String> = problems
+                    .iter()
+                    .take(3)
+                    .map(|d| match &d.field {
+                        Some(f) => format!("{f}: {}", d.message),
+                        None => d.message.clone(),
+                    })
+                    .collect();
+                skipped.push(format!(
+                    "\"{}\": it holds values skconn cannot check ({}); no file was written",
+                    l.display_name,
+                    first.join("; ")
+                ));
+                continue;
+            }
+        };
         output::write_file(&path, &text)
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
         written.push(path);
@@ -116,9 +135,46 @@ pub fn file_stem(display_name: &str) -> String {
     crate::authoring::slug(display_name)
 }
 
+/// The canonical file for a live connector (see [`to_yaml_with`]), with the keys skconn's
+/// vocabulary does not know (the server stores auth patterns as free-form JSON) listed under
+/// `skconn.pass_through_keys`, so that the file validates and round-trips instead of making
+/// every later plan fail. When even that does not load (a value the vocabulary refuses), the
+/// problems.
+pub fn to_yaml_that_loads(l: &Live, env: &str) -> Result<String, Vec<crate::error::Diagnostic>> {
+    let check = |text: &str| crate::load::load_str(std::path::Path::new("imported.yaml"), text);
+    let mut pass: Vec<String> = Vec::new();
+    let mut text = to_yaml_with(l, env, &pass);
+    // Each round may reveal keys hidden behind the per-file diagnostics cap.
+    for _ in 0..8 {
+        let Err(diags) = check(&text) else {
+            return Ok(text);
+        };
+        let mut new: Vec<String> = diags
+            .iter()
+            .filter_map(|d| unknown_key(&d.message))
+            .filter(|k| !pass.contains(k))
+            .collect();
+        new.sort();
+        new.dedup();
+        if new.is_empty() {
+            return Err(diags);
+        }
+        pass.extend(new);
+        text = to_yaml_with(l, env, &pass);
+    }
+    check(&text).map(|_| text)
+}
+
+/// `unknown key `foo` in auth pattern` → `foo`.
+fn unknown_key(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown key `")?;
+    let end = rest.find('`')?;
+    Some(rest[..end].to_string())
+}
+
 /// The canonical YAML file for a live connector: API fields only, server-owned fields and
 /// skconn's marker removed, zero values left out, keys in reading order.
-pub fn to_yaml(l: &Live, env: &str) -> String {
+fn to_yaml_with(l: &Live, env: &str, pass_through: &[String]) -> String {
     let body = view::readable(&l.body);
     let obj = body.as_object().cloned().unwrap_or_default();
     // `proxy_enabled: true` is the files' default; `false` (absent once normalised) is written.
@@ -136,6 +192,14 @@ pub fn to_yaml(l: &Live, env: &str) -> String {
     }
     if !enabled {
         out.entry("proxy_enabled").or_insert(Value::Bool(false));
+    }
+    if !pass_through.is_empty() {
+        let mut skconn = Map::new();
+        skconn.insert(
+            "pass_through_keys".into(),
+            Value::Array(pass_through.iter().cloned().map(Value::String).collect()),
+        );
+        out.insert("skconn".into(), Value::Object(skconn));
     }
     let yaml = serde_yaml::to_string(&Value::Object(out)).unwrap_or_default();
     format!(

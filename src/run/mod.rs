@@ -16,8 +16,10 @@ mod apply;
 mod compare;
 mod docs;
 mod emulator;
+mod forced;
 mod import;
 mod init;
+mod interrupt;
 mod new;
 mod plan;
 mod prepare;
@@ -40,6 +42,9 @@ pub async fn run(cli: Cli) -> Result<i32> {
         err_style,
         quiet: cli.quiet,
     };
+    if !matches!(cli.command, Command::Emulator(_)) {
+        interrupt::install();
+    }
     match cli.command {
         Command::Emulator(args) => emulator::run(args).await,
         Command::Init(args) => init::run(&ctx, args),
@@ -85,6 +90,7 @@ fn client_options(http: &HttpArgs) -> ClientOptions {
         timeout: std::time::Duration::from_secs(http.timeout.max(1)),
         max_attempts: http.max_attempts.max(1),
         deadline: std::time::Duration::from_secs(http.deadline.max(1)),
+        max_wait: std::time::Duration::from_secs(http.max_wait),
         ca_files: http.ca_file.iter().cloned().collect(),
         ..ClientOptions::default()
     }

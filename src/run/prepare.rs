@@ -110,6 +110,9 @@ fn connect(
             )
         }
     };
+    if let Some(n) = env.page_size {
+        options.page_size = n;
+    }
     let client = Client::new(endpoint, options)?;
     Ok(Connection {
         env: env.clone(),
@@ -161,6 +164,8 @@ pub(super) struct Prepared {
     pub(super) lives: Vec<Vec<Live>>,
     /// The plan; `plan.refused` says why it is refused as unsafe (empty when safe).
     pub(super) plan: Plan,
+    /// The repository root (where `.skconn/` lives).
+    pub(super) root: std::path::PathBuf,
 }
 
 pub(super) async fn prepare(
@@ -172,6 +177,18 @@ pub(super) async fn prepare(
 ) -> Result<Prepared> {
     let settings = ctx.settings(config)?;
     let selected = settings.select(envs)?;
+    for e in &selected {
+        if let (true, Target::Local { state_file }) = (e.implicit, &e.target) {
+            if !ctx.quiet {
+                crate::log::message("warn", Some(&e.name), &format!(
+                    "{} no skconn.yaml and no SCALEKIT_* variables: using the local environment, an emulator on this machine that keeps its connectors in {} (not Scalekit)\n",
+                    ctx.err_style.yellow("notice:"),
+                    super::relative(&settings.root, state_file)
+                ));
+            }
+        }
+    }
+    let approved = super::forced::read(&settings.root);
     // Nothing is sent anywhere until every input file is valid.
     let mut loaded = ctx.load_all(&settings)?;
     let desired: Vec<Vec<Desired>> = selected
@@ -196,11 +213,21 @@ pub(super) async fn prepare(
         ownership::mark(&mut env_plan, &settings.owner, &others);
         mask_replaced_values(&mut env_plan);
         lives_ours.push(ours);
-        let policy = Policy {
+        let mut policy = Policy {
             protect: c.env.protect.clone(),
             ..Policy::default()
         };
-        refusals.extend(safety::check(&env_plan, desired.is_empty(), &policy, allow));
+        if let Some(t) = c.env.change_threshold {
+            policy = t.apply_to(policy);
+        }
+        let already = approved.get(&c.env.name).map_or(&[][..], Vec::as_slice);
+        refusals.extend(safety::check_with(
+            &env_plan,
+            desired.is_empty(),
+            &policy,
+            allow,
+            already,
+        ));
         environments.push(env_plan);
     }
     if !conflicts.is_empty() {
@@ -218,6 +245,7 @@ pub(super) async fn prepare(
         desired,
         lives,
         plan,
+        root: settings.root.clone(),
     })
 }
 

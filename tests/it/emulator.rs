@@ -1056,11 +1056,17 @@ async fn the_state_file_keeps_connectors_and_identifiers_across_restarts() {
 
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("\n  "), "pretty JSON");
-    let leftovers: Vec<_> = std::fs::read_dir(file.parent().unwrap())
+    let mut leftovers: Vec<_> = std::fs::read_dir(file.parent().unwrap())
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(leftovers, ["local.json"], "no temporary file left");
+    leftovers.sort();
+    // The lock file stays (removing it would race with another process taking it).
+    assert_eq!(
+        leftovers,
+        ["local.json", "local.json.lock"],
+        "no temporary file left"
+    );
 
     let emu = start(config.clone());
     assert_eq!(emu.connectors(), before);
@@ -1304,6 +1310,34 @@ fn fault_strings_parse_and_print() {
             Fault::new(FaultKind::Latency(Duration::from_secs(2))),
         ),
         ("500@/oauth/token", Fault::status(500).path("/oauth/token")),
+        (
+            "truncated:GET",
+            Fault::new(FaultKind::Truncated).method("GET"),
+        ),
+        (
+            "empty-answer:PUT",
+            Fault::new(FaultKind::EmptyAnswer).method("PUT"),
+        ),
+        (
+            "camel-case:GET:*",
+            Fault::new(FaultKind::CamelCase).method("GET").always(),
+        ),
+        ("ignore-filter", Fault::new(FaultKind::IgnoreFilter)),
+        (
+            "reset/1e20:GET",
+            Fault::new(FaultKind::RateLimitReset("1e20".into())).method("GET"),
+        ),
+        (
+            "conflict:POST",
+            Fault::new(FaultKind::Conflict).method("POST"),
+        ),
+        ("page-size/100", Fault::new(FaultKind::PageSizeLimit(100))),
+        (
+            "lag/1500ms:GET:*",
+            Fault::new(FaultKind::Lag(Duration::from_millis(1500)))
+                .method("GET")
+                .always(),
+        ),
     ];
     for (text, fault) in cases {
         assert_eq!(text.parse::<Fault>().as_ref(), Ok(&fault), "{text}");
@@ -1325,6 +1359,9 @@ fn fault_strings_parse_and_print() {
         "503:P-T",
         "drop:GET:1:2",
         "503@api",
+        "page-size/0",
+        "reset/",
+        "lag/soon",
     ] {
         let err = bad.parse::<Fault>().unwrap_err();
         assert!(

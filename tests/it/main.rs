@@ -15,6 +15,7 @@ mod plans;
 mod property;
 mod remote;
 mod review;
+mod robust;
 mod safety;
 mod schema;
 mod support;

@@ -1,0 +1,210 @@
+//! Log lines on stderr: `--log-format text` (for people) or `json` (one object per line, for
+//! log pipelines). Every line goes through the output layer's redaction, like all output.
+//!
+//! A JSON line holds `timestamp` (RFC 3339, UTC), `level`, `target`, `message`, `elapsed`
+//! (seconds since skconn started), and when the event carries them `environment`,
+//! `request: {method, path}`, `attempt`, plus any other field of the event under its own name.
+
+use crate::cli::LogFormat;
+use serde_json::{Map, Value};
+use std::time::Instant;
+use tracing::field::{Field, Visit};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+static JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static STARTED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
+/// Writes a message meant for people on stderr (a notice, a per-change result line): as it is
+/// with `--log-format text`, as one JSON object with `--log-format json`, so that a log
+/// pipeline reads only JSON. `text` ends with a newline.
+pub fn message(level: &str, environment: Option<&str>, text: &str) {
+    if !JSON.load(std::sync::atomic::Ordering::Relaxed) {
+        crate::output::err(text);
+        return;
+    }
+    let mut fields = Map::new();
+    fields.insert("message".into(), Value::String(text.trim().to_string()));
+    if let Some(env) = environment {
+        fields.insert("env".into(), Value::String(env.to_string()));
+    }
+    let elapsed = STARTED.get_or_init(Instant::now).elapsed().as_secs_f64();
+    crate::output::err(&json_line(level, "skconn", elapsed, fields));
+}
+
+/// Sets up logging for the process: the level from `-v`/`-q` (or `RUST_LOG`), the format from
+/// `--log-format`.
+pub fn init(verbose: u8, quiet: bool, format: LogFormat, color: crate::cli::ColorChoice) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "skconn=info,warn",
+        (false, 2) => "skconn=debug,info",
+        (false, _) => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    match format {
+        LogFormat::Text => {
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(crate::output::LogWriter)
+                .with_ansi(crate::output::use_color(
+                    color,
+                    crate::output::stderr_is_terminal(),
+                ))
+                .with_target(false)
+                .init();
+        }
+        LogFormat::Json => {
+            JSON.store(true, std::sync::atomic::Ordering::Relaxed);
+            let _ = tracing_subscriber::registry()
+                .with(JsonLines {
+                    started: *STARTED.get_or_init(Instant::now),
+                })
+                .with(filter)
+                .try_init();
+        }
+    }
+}
+
+/// Writes each event as one JSON object on stderr.
+struct JsonLines {
+    started: Instant,
+}
+
+impl<S: tracing::Subscriber> Layer<S> for JsonLines {
+    fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
+        let meta = event.metadata();
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        let line = json_line(
+            meta.level().as_str(),
+            meta.target(),
+            self.started.elapsed().as_secs_f64(),
+            fields.0,
+        );
+        crate::output::err(&line);
+    }
+}
+
+/// One log line from an event's level, target, elapsed time and fields.
+fn json_line(level: &str, target: &str, elapsed: f64, mut fields: Map<String, Value>) -> String {
+    let mut obj = Map::new();
+    obj.insert(
+        "timestamp".into(),
+        Value::String(crate::log::rfc3339(std::time::SystemTime::now())),
+    );
+    obj.insert("level".into(), Value::String(level.to_ascii_lowercase()));
+    obj.insert("target".into(), Value::String(target.to_string()));
+    obj.insert(
+        "message".into(),
+        fields
+            .remove("message")
+            .unwrap_or(Value::String(String::new())),
+    );
+    if let Some(env) = fields.remove("env") {
+        obj.insert("environment".into(), env);
+    }
+    let method = fields.remove("method");
+    let path = fields.remove("path");
+    if method.is_some() || path.is_some() {
+        let mut req = Map::new();
+        req.insert("method".into(), method.unwrap_or(Value::Null));
+        req.insert("path".into(), path.unwrap_or(Value::Null));
+        obj.insert("request".into(), Value::Object(req));
+    }
+    if let Some(attempt) = fields.remove("attempt") {
+        obj.insert("attempt".into(), attempt);
+    }
+    let elapsed = (elapsed * 1000.0).round() / 1000.0;
+    obj.insert("elapsed".into(), serde_json::json!(elapsed));
+    for (k, v) in fields {
+        obj.entry(k).or_insert(v);
+    }
+    let mut s = Value::Object(obj).to_string();
+    s.push('\n');
+    s
+}
+
+#[derive(Default)]
+struct Fields(Map<String, Value>);
+
+impl Visit for Fields {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.insert(field.name().into(), serde_json::json!(value));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().into(), value.into());
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0
+            .insert(field.name().into(), Value::String(format!("{value:?}")));
+    }
+}
+
+/// `2024-05-01T12:00:00.123Z`.
+pub(crate) fn rfc3339(t: std::time::SystemTime) -> String {
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        d.subsec_millis()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_709_164_800_123);
+        assert_eq!(rfc3339(t), "2024-02-29T00:00:00.123Z");
+    }
+
+    #[test]
+    fn a_line_has_the_named_fields() {
+        let mut f = Map::new();
+        f.insert("message".into(), "request failed; retrying".into());
+        f.insert("env".into(), "dev".into());
+        f.insert("method".into(), "PUT".into());
+        f.insert("path".into(), "/api/v1/custom-providers/x".into());
+        f.insert("attempt".into(), 2.into());
+        f.insert("wait_ms".into(), 200.into());
+        let line = json_line("WARN", "skconn::remote::call", 1.23456, f);
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["level"], "warn");
+        assert_eq!(v["target"], "skconn::remote::call");
+        assert_eq!(v["environment"], "dev");
+        assert_eq!(v["request"]["method"], "PUT");
+        assert_eq!(v["request"]["path"], "/api/v1/custom-providers/x");
+        assert_eq!(v["attempt"], 2);
+        assert_eq!(v["elapsed"], 1.235);
+        assert_eq!(v["wait_ms"], 200);
+        assert!(line.ends_with("}\n") && line.matches('\n').count() == 1);
+    }
+}
