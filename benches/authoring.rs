@@ -14,6 +14,9 @@
 //! `SKCONN_BENCH_REPS` sets the repetitions of the full run (default 5); `SKCONN_BENCH_MB` the
 //! generated document's size in MB (default 10).
 
+mod common;
+
+use common::{median, wait4};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -263,7 +266,7 @@ fn measure(doc: &Path, extra: &[&str], reps: usize, expect: &str) -> Result<Vec<
             let _ = std::io::Read::read_to_string(&mut se, &mut s);
             s
         });
-        let (code, cpu, peak_kib) = wait4(pid)?;
+        let (code, common::Usage { cpu, peak_kib }) = wait4(pid)?;
         let wall = started.elapsed().as_secs_f64();
         let stdout = t1.join().unwrap_or_default();
         let stderr = t2.join().unwrap_or_default();
@@ -282,43 +285,6 @@ fn measure(doc: &Path, extra: &[&str], reps: usize, expect: &str) -> Result<Vec<
     Ok(out)
 }
 
-/// Waits for the child and reads its own resource usage (`wait4`: exactly this process).
-fn wait4(pid: u32) -> Result<(Option<i32>, f64, u64), String> {
-    let pid = libc::pid_t::try_from(pid).map_err(|_| format!("pid {pid} out of range"))?;
-    let mut status: libc::c_int = 0;
-    // SAFETY: an all-zero `rusage` is a valid value of this plain C struct.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: both pointers are to live, writable locals of the right types.
-        let got = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if got == pid {
-            break;
-        }
-        let err = std::io::Error::last_os_error();
-        if err.kind() != std::io::ErrorKind::Interrupted {
-            return Err(format!("waiting for skconn (pid {pid}): {err}"));
-        }
-    }
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    Ok((
-        code,
-        tv(usage.ru_utime) + tv(usage.ru_stime),
-        // Linux reports ru_maxrss in KiB.
-        u64::try_from(usage.ru_maxrss).unwrap_or(0),
-    ))
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
 fn table(full: bool, reps: usize, rows: &[(String, u64, Vec<Measure>)]) -> String {
     let mut t = String::new();
     let _ = writeln!(
@@ -333,9 +299,9 @@ fn table(full: bool, reps: usize, rows: &[(String, u64, Vec<Measure>)]) -> Strin
     );
     let _ = writeln!(t, "{}", "-".repeat(100));
     for (name, size, m) in rows {
-        let wall = median(m.iter().map(|x| x.wall).collect());
-        let cpu = median(m.iter().map(|x| x.cpu).collect());
-        let peak = median(m.iter().map(|x| x.peak_mib).collect());
+        let wall = median(&m.iter().map(|x| x.wall).collect::<Vec<_>>());
+        let cpu = median(&m.iter().map(|x| x.cpu).collect::<Vec<_>>());
+        let peak = median(&m.iter().map(|x| x.peak_mib).collect::<Vec<_>>());
         let target = if full && *size >= 9 * 1024 * 1024 {
             format!(
                 "≤ 1.5 s, ≤ 256 MiB: {}",
