@@ -8,41 +8,11 @@ use skconn::emulator::Emulator;
 use std::io::{BufRead, BufReader, Read};
 use std::process::Stdio;
 
-/// Where creates, updates and deletes go (faults on POST alone would also hit the token
-/// endpoint).
-const WRITES: &str = "/api/v1/custom-providers";
+/// Where listings go.
 const LIST: &str = "/api/v1/providers";
-
-fn bearer(name: &str) -> String {
-    format!(
-        "display_name: {name}\ndescription: {name} API\nproxy_url: https://api.example.com\nauth_patterns:\n  - type: BEARER\n    fields:\n      - field_name: token\n        label: Token\n        input_type: password\n"
-    )
-}
-
-fn repo_with(n: usize, emu: &Emulator, prune: &str) -> Repo {
-    let mut repo = Repo::new().env("dev", emu, prune);
-    for i in 0..n {
-        repo = repo.connector(&format!("c{i:02}.yaml"), bearer(&format!("Conn {i:02}")));
-    }
-    repo
-}
 
 fn fault(emu: &Emulator, spec: &str) {
     emu.push_fault(spec.parse().expect("a valid fault"));
-}
-
-fn names(emu: &Emulator) -> Vec<String> {
-    emu.connectors()
-        .iter()
-        .map(|c| c["display_name"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn api_writes(emu: &Emulator) -> usize {
-    emu.requests()
-        .iter()
-        .filter(|r| r.method != "GET" && r.path.starts_with("/api/"))
-        .count()
 }
 
 // ---- interrupts and CI records -------------------------------------------------------------

@@ -5,37 +5,6 @@ use crate::support::*;
 use serde_json::json;
 use skconn::emulator::{Emulator, Fault, FaultKind};
 
-/// Where creates go (faults on POST alone would also hit the token endpoint).
-const WRITES: &str = "/api/v1/custom-providers";
-
-fn bearer(name: &str) -> String {
-    format!(
-        "display_name: {name}\ndescription: {name} API\nproxy_url: https://api.example.com\nauth_patterns:\n  - type: BEARER\n    fields:\n      - field_name: token\n        label: Token\n        input_type: password\n"
-    )
-}
-
-fn repo_with(n: usize, emu: &Emulator, prune: &str) -> Repo {
-    let mut repo = Repo::new().env("dev", emu, prune);
-    for i in 0..n {
-        repo = repo.connector(&format!("c{i:02}.yaml"), bearer(&format!("Conn {i:02}")));
-    }
-    repo
-}
-
-fn names(emu: &Emulator) -> Vec<String> {
-    emu.connectors()
-        .iter()
-        .map(|c| c["display_name"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn writes(emu: &Emulator) -> usize {
-    emu.requests()
-        .iter()
-        .filter(|r| r.method != "GET" && r.path.starts_with("/api/"))
-        .count()
-}
-
 #[test]
 fn one_apply_through_429s_503s_and_lost_answers_converges_without_duplicates() {
     let dev = emulator();
@@ -185,7 +154,7 @@ fn an_empty_or_missing_connectors_folder_never_deletes() {
         .code(3)
         .stderr_has("refused as unsafe")
         .stderr_has("--allow-empty");
-    assert_eq!(writes(&dev), 0);
+    assert_eq!(api_writes(&dev), 0);
     assert_eq!(dev.connectors().len(), 3);
     std::fs::create_dir(repo.path().join("connectors")).unwrap();
     repo.skconn(["plan"]).code(3).stderr_has("empty or missing");
@@ -212,7 +181,7 @@ fn deleting_or_updating_more_than_30_percent_needs_force() {
         .code(3)
         .stderr_has("would delete 4 of 10 managed connectors (40%)")
         .stderr_has("--force");
-    assert_eq!(writes(&dev), 0);
+    assert_eq!(api_writes(&dev), 0);
     repo.skconn(["apply", "--auto-approve", "--force"]).code(0);
     assert_eq!(dev.connectors().len(), 6);
 }
@@ -229,7 +198,7 @@ fn a_protected_connector_is_never_deleted_even_with_force() {
     repo.skconn(["apply", "--auto-approve", "--force", "--allow-empty"])
         .code(3)
         .stderr_has("\"Conn 00\" is protected");
-    assert_eq!(writes(&dev), 0);
+    assert_eq!(api_writes(&dev), 0);
     assert!(dev.connector("Conn 00").is_some());
 }
 

@@ -268,3 +268,39 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Where creates, updates and deletes go (faults on POST alone would also hit the token
+/// endpoint).
+pub const WRITES: &str = "/api/v1/custom-providers";
+
+/// A small valid BEARER connector file named `name`.
+pub fn bearer(name: &str) -> String {
+    format!(
+        "display_name: {name}\ndescription: {name} API\nproxy_url: https://api.example.com\nauth_patterns:\n  - type: BEARER\n    fields:\n      - field_name: token\n        label: Token\n        input_type: password\n"
+    )
+}
+
+/// A repository whose one environment `dev` is `emu`, with `n` connectors `Conn 00`, `Conn 01`…
+pub fn repo_with(n: usize, emu: &Emulator, prune: &str) -> Repo {
+    let mut repo = Repo::new().env("dev", emu, prune);
+    for i in 0..n {
+        repo = repo.connector(&format!("c{i:02}.yaml"), bearer(&format!("Conn {i:02}")));
+    }
+    repo
+}
+
+/// The display names the emulator holds, in its order.
+pub fn names(emu: &Emulator) -> Vec<String> {
+    emu.connectors()
+        .iter()
+        .map(|c| c["display_name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// How many writes (requests other than GET to the API) the emulator received.
+pub fn api_writes(emu: &Emulator) -> usize {
+    emu.requests()
+        .iter()
+        .filter(|r| r.method != "GET" && r.path.starts_with("/api/"))
+        .count()
+}
