@@ -3,7 +3,7 @@
 
 use crate::support::*;
 use serde_json::json;
-use skconn::emulator::{Emulator, Fault, FaultKind};
+use skconn::emulator::{Fault, FaultKind};
 
 #[test]
 fn one_apply_through_429s_503s_and_lost_answers_converges_without_duplicates() {
