@@ -42,7 +42,7 @@ const GLOBAL: &str = "Global options";
 #[derive(Debug, Parser)]
 #[command(name = "skconn", max_term_width = 100, version = crate::build_info::VERSION_LINE, about = "GitOps for Scalekit custom connectors: validate, plan and apply connectors/ to every environment", long_about = LONG_ABOUT, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// The configuration file; its folder is the repository root.
+    /// The configuration file (default: the nearest skconn.yaml upward); its folder is the root.
     #[arg(long, global = true, value_name = "PATH", env = "SKCONN_CONFIG", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
 
