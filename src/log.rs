@@ -46,13 +46,12 @@ pub fn init(verbose: u8, quiet: bool, format: LogFormat, color: crate::cli::Colo
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     match format {
         LogFormat::Text => {
+            let ansi = crate::output::use_color(color, crate::output::stderr_is_terminal());
+            crate::output::set_log_color(ansi);
             tracing_subscriber::fmt()
                 .with_env_filter(filter)
                 .with_writer(crate::output::LogWriter)
-                .with_ansi(crate::output::use_color(
-                    color,
-                    crate::output::stderr_is_terminal(),
-                ))
+                .with_ansi(ansi)
                 .with_target(false)
                 .init();
         }

@@ -188,7 +188,7 @@ impl Write for LogLine {
 impl Drop for LogLine {
     fn drop(&mut self) {
         let line = String::from_utf8_lossy(&self.0);
-        if log_ansi() {
+        if LOG_COLOR.load(std::sync::atomic::Ordering::Relaxed) {
             err(&line);
         } else {
             // Without colours, no escape sequence belongs in a log line: one there came from a
@@ -198,9 +198,14 @@ impl Drop for LogLine {
     }
 }
 
-/// Whether log lines are coloured: on a terminal, unless `NO_COLOR` is set.
-pub fn log_ansi() -> bool {
-    stderr_is_terminal() && std::env::var_os("NO_COLOR").is_none()
+/// Whether log lines carry colour: decided once, where logging is set up (`log::init`, from
+/// `--color` like every other output), so that the formatter and this writer agree. With colour
+/// on, the formatter escapes control characters in logged values itself.
+static LOG_COLOR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Records whether log lines are coloured (see [`LOG_COLOR`]).
+pub fn set_log_color(on: bool) {
+    LOG_COLOR.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
 impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {

@@ -191,6 +191,11 @@ impl Cmd {
         self
     }
 
+    pub fn env_remove(mut self, k: &str) -> Cmd {
+        self.0.env_remove(k);
+        self
+    }
+
     pub fn run(mut self) -> Out {
         let o = self.0.output().expect("skconn runs");
         Out {

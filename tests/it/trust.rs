@@ -193,6 +193,28 @@ fn server_text_with_control_characters_is_inert() {
     }
     let md = std::fs::read_to_string(&summary).unwrap();
     assert!(!md.contains('\x1b') && !md.contains("\n::warning"), "{md}");
+
+    // With colour on (GitHub Actions colours its log), skconn's own colours reach the log as
+    // colours, not as escaped text, and the server's escape sequences still do not.
+    let out = repo
+        .cmd(["plan"])
+        .env("GITHUB_ACTIONS", "true")
+        .env_remove("NO_COLOR")
+        .env("RUST_LOG", "trace")
+        .run();
+    out.code(0);
+    assert!(out.stderr.contains("\x1b["), "no colour in the log\n{out}");
+    assert!(
+        !out.stderr.contains("\\u{1b}[2m"),
+        "colour escaped as text\n{out}"
+    );
+    assert!(
+        !out.all().contains("\x1b[2J"),
+        "the server's ESC written\n{out}"
+    );
+    for line in out.stdout.lines().chain(out.stderr.lines()) {
+        assert!(!line.trim_start().starts_with("::"), "{line:?}");
+    }
 }
 
 #[test]
