@@ -185,19 +185,9 @@ fn http_flags_are_only_on_commands_that_make_http_calls() {
 fn help_has_no_orphaned_words() {
     let repo = Repo::new();
     for columns in [None, Some("80"), Some("120")] {
-        for cmd in [
-            "",
-            "validate",
-            "plan",
-            "apply",
-            "compare",
-            "import",
-            "schema",
-            "emulator",
-            "init",
-            "completions",
-            "new",
-        ] {
+        let commands = command_names();
+        let top = std::iter::once("");
+        for cmd in top.chain(commands.iter().map(String::as_str)) {
             for flag in ["-h", "--help"] {
                 let args: Vec<&str> = [cmd, flag].into_iter().filter(|a| !a.is_empty()).collect();
                 let mut c = repo.cmd(&args);

@@ -649,17 +649,7 @@ fn man_page_is_roff_that_describes_every_command() {
         .stdout_has(".SH NAME")
         .stdout_has(".SH SYNOPSIS")
         .stdout_has(".SH DESCRIPTION");
-    for sub in [
-        "validate",
-        "plan",
-        "apply",
-        "compare",
-        "import",
-        "schema",
-        "init",
-        "completions",
-        "man",
-    ] {
+    for sub in crate::support::command_names() {
         out.stdout_has(&format!(".SS \"skconn {sub}\""));
     }
     // Each command's own options, the exit codes, and the release's version (the same page for

@@ -309,3 +309,13 @@ pub fn api_writes(emu: &Emulator) -> usize {
         .filter(|r| r.method != "GET" && r.path.starts_with("/api/"))
         .count()
 }
+
+/// The names of skconn's commands, from its command-line definition (so a new command is
+/// covered by every test that walks them).
+pub fn command_names() -> Vec<String> {
+    use clap::CommandFactory;
+    skconn::cli::Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect()
+}
