@@ -89,10 +89,14 @@ pub(super) fn update(root: &Path, force: bool, outcomes: &[EnvOutcome]) {
         })
         .collect();
     let text = serde_json::to_string_pretty(&raw).unwrap_or_default();
-    if let Some(dir) = file.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    if let Err(e) = std::fs::write(&file, crate::secret::redact(&text).as_bytes()) {
+    // `.skconn/` as every file of it is kept: private, ignored by git, redacted like all output.
+    let written = file
+        .parent()
+        .map_or(Ok(()), crate::local_dir::ensure)
+        .and_then(|()| {
+            crate::local_dir::write_private(&file, crate::secret::redact(&text).as_bytes())
+        });
+    if let Err(e) = written {
         tracing::warn!(
             "cannot record the unfinished forced apply in {}: {e}",
             file.display()

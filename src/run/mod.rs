@@ -174,6 +174,22 @@ fn relative(root: &std::path::Path, path: &std::path::Path) -> String {
 }
 
 /// Prints an error the way every command does, and returns its exit code.
+/// An error's message followed by its causes (`caused by: …`, one a line), server-supplied text
+/// made inert.
+fn with_causes(e: &Error) -> String {
+    let mut msg = crate::escape::inert_lines(&e.to_string()).into_owned();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        msg.push_str(&format!(
+            "\n  caused by: {}",
+            crate::escape::inert_lines(&text)
+        ));
+        source = s.source();
+    }
+    msg
+}
+
 pub fn report_error(e: &Error, color: crate::cli::ColorChoice) -> i32 {
     let style = Style {
         color: output::use_color(color, output::stderr_is_terminal()),
@@ -184,20 +200,7 @@ pub fn report_error(e: &Error, color: crate::cli::ColorChoice) -> i32 {
             render::text::github_annotations(list);
         }
     }
-    let mut msg = format!(
-        "{} {}",
-        style.red("error:"),
-        crate::escape::inert_lines(&e.to_string())
-    );
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        msg.push_str(&format!(
-            "\n  caused by: {}",
-            crate::escape::inert_lines(&text)
-        ));
-        source = s.source();
-    }
+    let msg = format!("{} {}", style.red("error:"), with_causes(e));
     output::err(&format!("{msg}\n"));
     e.exit_code()
 }

@@ -27,20 +27,16 @@ fn pretty(v: &serde_json::Value) -> String {
     s
 }
 
-/// The message of an error as `report_error` prints it (without colour), for failure bodies.
+/// The message of an error as `report_error` prints it (without colour), for failure bodies;
+/// redacted on the way out, like everything written.
 fn error_text(e: &Error) -> String {
-    let mut msg = e.to_string();
+    let mut msg = super::with_causes(e);
     if let Error::Input(list) = e {
         for d in list {
             msg.push_str(&format!("\n{d}"));
         }
     }
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg.push_str(&format!("\n  caused by: {s}"));
-        source = s.source();
-    }
-    crate::secret::redact(&msg).into_owned()
+    msg
 }
 
 pub(super) async fn run(
