@@ -273,3 +273,47 @@ fn an_answer_past_the_size_cap_is_refused_clearly() {
         .stderr_has("dev: POST /oauth/token failed: the answer is too large (larger than 32 MiB")
         .stderr_has("after 1 attempt");
 }
+
+/// A plain HTTP server on loopback that answers every request with `body` (as JSON), then
+/// closes the connection.
+fn document_server(body: &'static str) -> SocketAddr {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    addr
+}
+
+#[test]
+fn authoring_fetches_trust_the_same_extra_roots_as_environments() {
+    const DOC: &str = r#"{"openapi": "3.0.0", "info": {"title": "Acme Search", "version": "1"},
+ "servers": [{"url": "https://search.acme.example.net/v2"}],
+ "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
+ "security": [{"token": []}], "paths": {}}"#;
+    let pki = pki();
+    let front = tls_front(&pki, document_server(DOC));
+    let repo = Repo::new();
+    let url = format!("https://127.0.0.1:{}/openapi.json", front.addr.port());
+    let args = ["new", "--from-openapi", url.as_str(), "--stdout"];
+    // Not trusted: refused, nothing written.
+    repo.cmd(&args).run().code(1);
+    // Trusted through SSL_CERT_FILE, as `plan` would be.
+    let ca = repo.path().join("ca.pem");
+    std::fs::write(&ca, &pki.ca_pem).unwrap();
+    repo.cmd(&args)
+        .env("SSL_CERT_FILE", ca.to_str().unwrap())
+        .run()
+        .code(0)
+        .stdout_has("type: BEARER");
+}
