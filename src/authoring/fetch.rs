@@ -43,15 +43,9 @@ pub fn label(url: &url::Url) -> String {
     u.to_string()
 }
 
-/// An HTTP client for authoring requests. It trusts what the client of environments trusts
-/// besides the built-in roots (`SSL_CERT_FILE`, `SSL_CERT_DIR`), so a TLS-inspecting proxy that
-/// works for `plan` works here too.
+/// An HTTP client for authoring requests.
 pub fn client(timeout: Duration) -> Result<reqwest::Client, String> {
-    let mut builder = reqwest::Client::builder();
-    for cert in crate::remote::extra_roots(&[])? {
-        builder = builder.add_root_certificate(cert);
-    }
-    builder
+    reqwest::Client::builder()
         .timeout(timeout)
         .user_agent(concat!("skconn/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::custom(|attempt| {

@@ -30,7 +30,6 @@ pub use error::{
     RemoteError, ThrottledError, TransportError, TransportKind,
 };
 
-pub use tls::extra_roots;
 pub use usage::{AccountTally, Connection as AppConnection, PROVIDER_FILTER_MAX};
 
 use crate::model::Live;

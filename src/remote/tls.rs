@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 /// Certificates to add to the built-in roots.
-pub fn extra_roots(ca_files: &[PathBuf]) -> Result<Vec<reqwest::Certificate>, String> {
+pub(crate) fn extra_roots(ca_files: &[PathBuf]) -> Result<Vec<reqwest::Certificate>, String> {
     let mut out = Vec::new();
     if let Some(file) = std::env::var_os("SSL_CERT_FILE").filter(|v| !v.is_empty()) {
         match read_pem(Path::new(&file)) {

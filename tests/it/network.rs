@@ -307,11 +307,12 @@ fn authoring_fetches_trust_the_same_extra_roots_as_environments() {
     let url = format!("https://127.0.0.1:{}/openapi.json", front.addr.port());
     let args = ["new", "--from-openapi", url.as_str(), "--stdout"];
     // Not trusted: refused, nothing written.
-    repo.cmd(&args).run().code(1);
-    // Trusted through SSL_CERT_FILE, as `plan` would be.
+    repo.cmd(args).run().code(1);
+    // Trusted through SSL_CERT_FILE (the operating system's roots, which both clients load,
+    // honour it), as `plan` would be.
     let ca = repo.path().join("ca.pem");
     std::fs::write(&ca, &pki.ca_pem).unwrap();
-    repo.cmd(&args)
+    repo.cmd(args)
         .env("SSL_CERT_FILE", ca.to_str().unwrap())
         .run()
         .code(0)
