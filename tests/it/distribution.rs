@@ -730,6 +730,7 @@ fn the_package_holds_the_sources_readme_license_and_schema_only() {
         "Cargo.toml",
         "Cargo.lock",
         "README.md",
+        "docs/README.md",
         "LICENSE",
         "build.rs",
         "src/main.rs",
