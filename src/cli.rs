@@ -348,7 +348,8 @@ pub struct EmulatorArgs {
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub latency_ms: u64,
 
-    /// Inject a fault (repeatable); see the README for the syntax.
+    /// Inject a fault (repeatable); the syntax:
+    /// https://github.com/skconn/skconn/blob/main/docs/emulator.md#faults
     #[arg(long = "fault", value_name = "SPEC")]
     pub faults: Vec<String>,
 

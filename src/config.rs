@@ -3,8 +3,8 @@
 //! "did you mean" for keys and for words.
 //!
 //! The tables [`TOP`] and [`ENVIRONMENT`] are the only list of keys: the check, the JSON Schema
-//! (`schema::config_schema`) and the README follow them. Adding a key is one line here (and
-//! reading it in `settings`). Pure: no I/O.
+//! (`schema::config_schema`) and the table in `docs/configuration.md` follow them. Adding a key
+//! is one line here (and reading it in `settings`, and a row in that table). Pure: no I/O.
 
 use crate::error::Diagnostic;
 use crate::load::index::Index;

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-/// Exit codes. The README's table is written from these.
+/// Exit codes. The table in docs/plans.md ("Exit codes") is written from these.
 pub mod exit {
     /// Success; with `plan --detailed-exitcode`, success and no changes.
     pub const OK: i32 = 0;

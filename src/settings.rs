@@ -272,8 +272,9 @@ impl Settings {
             return Err(Error::Input(problems));
         }
         let config: FileConfig = serde_yaml::from_str(text).map_err(|e| {
-            let mut d = Diagnostic::new(&display, yaml_message(&e))
-                .help("see the README section on skconn.yaml for the format");
+            let mut d = Diagnostic::new(&display, yaml_message(&e)).help(
+                "the format: https://github.com/skconn/skconn/blob/main/docs/configuration.md",
+            );
             if let Some(loc) = e.location() {
                 d = d.at(loc.line(), loc.column());
             }

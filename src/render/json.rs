@@ -1,5 +1,5 @@
 //! The JSON form of a plan: a contract for programs. Changing its shape means a new
-//! [`FORMAT_VERSION`]; the README documents it, and `schema/plan.schema.json` describes it.
+//! [`FORMAT_VERSION`]; docs/plans.md documents it, and `schema/plan.schema.json` describes it.
 
 use crate::plan::{Change, EnvPlan, FieldChange, Plan};
 use serde_json::{json, Value};
