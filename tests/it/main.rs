@@ -4,6 +4,7 @@
 mod authoring;
 mod config;
 mod distribution;
+mod docs;
 mod e2e;
 mod emulator;
 mod environments;
