@@ -148,7 +148,7 @@ pub struct CompletionsArgs {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// Only this environment (repeatable; all by default).
+    /// Only this environment (repeatable; default: all).
     #[arg(long = "env", value_name = "NAME")]
     pub envs: Vec<String>,
 
@@ -156,19 +156,38 @@ pub struct PlanArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
 
-    /// Output format of the plan on stdout.
+    /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = PlanFormat::Text, value_name = "FORMAT")]
     pub format: PlanFormat,
 
-    /// Also save the plan to FILE, for `skconn apply FILE`.
+    /// Also save the plan to FILE (apply it with `skconn apply FILE`).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub approval: ApprovalArgs,
 
     #[command(flatten)]
     pub safety: SafetyArgs,
 
     #[command(flatten)]
     pub http: HttpArgs,
+}
+
+/// The plan a reviewer approved: `plan` checks the fresh plan against it, `apply` applies only it.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ApprovalArgs {
+    /// The plan a reviewer approved, as ENV=DIGEST (its plan digest). Repeatable; one value
+    /// may hold several, separated by spaces or newlines, as `skconn github approved` prints
+    /// them. A fresh plan with another digest exits 6: plan says why, apply sends nothing to
+    /// that environment or any later one.
+    #[arg(long, value_name = "ENV=DIGEST")]
+    pub approved: Vec<String>,
+
+    /// The approved plan itself (a JSON plan, or what `skconn github approved --save` wrote),
+    /// to explain a difference change by change. Used where it hashes to the approved digest.
+    #[arg(long, value_name = "FILE", requires = "approved")]
+    pub approved_plan: Vec<PathBuf>,
 }
 
 /// How skconn talks HTTP: only on the commands that call an environment.
@@ -252,7 +271,7 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// Only this environment (repeatable; all by default).
+    /// Only this environment (repeatable; default: all).
     #[arg(long = "env", value_name = "NAME")]
     pub envs: Vec<String>,
 
@@ -268,6 +287,9 @@ pub struct ApplyArgs {
     /// 8, or 128 for the embedded local environment).
     #[arg(long, value_name = "N")]
     pub parallelism: Option<usize>,
+
+    #[command(flatten)]
+    pub approval: ApprovalArgs,
 
     #[command(flatten)]
     pub safety: SafetyArgs,

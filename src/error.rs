@@ -16,6 +16,9 @@ pub mod exit {
     pub const PARTIAL: i32 = 4;
     /// Apply finished but the live state did not settle on what was written.
     pub const UNSETTLED: i32 = 5;
+    /// `apply --approved`: the fresh plan differs from the approved plan; nothing was sent to
+    /// that environment or any later one.
+    pub const DIFFERS: i32 = 6;
 }
 
 /// One problem in an input file, with where it is and how to fix it.
@@ -108,6 +111,9 @@ pub enum Error {
     /// A plan was refused as unsafe.
     #[error("{0}")]
     Unsafe(String),
+    /// `apply --approved`: the fresh plan is not the approved one.
+    #[error("{0}")]
+    Differs(String),
     /// Local I/O outside the input files.
     #[error("{context}: {source}")]
     Io {
@@ -124,6 +130,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Unsafe(_) => exit::UNSAFE,
+            Error::Differs(_) => exit::DIFFERS,
             _ => exit::ERROR,
         }
     }

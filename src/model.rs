@@ -71,6 +71,9 @@ pub struct Desired {
     pub display_name: String,
     /// The complete API object to send (defaults applied, no marker). Not normalised.
     pub body: Value,
+    /// The same object as the files write it: every string that holds a `${VAR}` expression
+    /// left unexpanded (what a plan digest records as the value after a change).
+    pub written: Value,
     /// Earlier display names: a live connector with one of these is renamed in place.
     pub previous_names: Vec<String>,
     pub origin: Origin,

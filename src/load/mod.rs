@@ -393,6 +393,8 @@ fn check_text(file: &Path, text: &str, opts: &LoadOptions) -> FileCheck {
         Err(d) => return FileCheck::failed(d),
     };
     let before = problems.len();
+    // The file as written, `${VAR}` unexpanded: what a plan digest records.
+    let mut written_map = map.clone();
     let used = per_env::expand_map(&mut map, opts.lookup, &mut problems);
     if problems.len() > before {
         // Variables are missing: the values are incomplete, so checking them would only add
@@ -407,6 +409,8 @@ fn check_text(file: &Path, text: &str, opts: &LoadOptions) -> FileCheck {
     }
     let names = validate::validate(&map, opts.environments, &mut problems);
     let overrides = per_env::take_overrides(&mut map);
+    let written_overrides = per_env::take_overrides(&mut written_map);
+    let written_base = Value::Object(written_map.clone());
 
     let base_problems: Vec<(String, String)> = problems
         .iter()
@@ -448,7 +452,11 @@ fn check_text(file: &Path, text: &str, opts: &LoadOptions) -> FileCheck {
             p.message = format!("{} (in environment {env})", p.message);
             problems.push(p);
         }
-        merged_envs.push((env, merged, env_names, partial));
+        let mut written_merged = written_base.clone();
+        if let Some((_, w)) = written_overrides.iter().find(|(e, _)| *e == env) {
+            json_patch::merge(&mut written_merged, &Value::Object(w.clone()));
+        }
+        merged_envs.push((env, merged, written_merged, env_names, partial));
     }
 
     if !problems.is_empty() {
@@ -462,7 +470,7 @@ fn check_text(file: &Path, text: &str, opts: &LoadOptions) -> FileCheck {
             ..FileCheck::default()
         };
     }
-    let Some(desired) = build(file, map, &names) else {
+    let Some(desired) = build(file, map, written_base, &names) else {
         // validate reports a missing or invalid display name; this is a safety net.
         return FileCheck::failed(vec![Diagnostic::new(
             file,
@@ -471,8 +479,8 @@ fn check_text(file: &Path, text: &str, opts: &LoadOptions) -> FileCheck {
         .help("add `display_name:`")]);
     };
     let mut env = BTreeMap::new();
-    for (name, merged, env_names, partial) in merged_envs {
-        if let Some(d) = build(file, merged, &env_names) {
+    for (name, merged, written, env_names, partial) in merged_envs {
+        if let Some(d) = build(file, merged, written, &env_names) {
             env.insert(name, (d, env_names, partial));
         }
     }
@@ -486,17 +494,26 @@ fn check_text(file: &Path, text: &str, opts: &LoadOptions) -> FileCheck {
     }
 }
 
-/// The connector to send, from a checked map: `skconn:` removed, defaults filled.
-fn build(file: &Path, mut map: Map<String, Value>, names: &Names) -> Option<Desired> {
+/// The connector to send, from a checked map: `skconn:` removed, defaults filled. `written`
+/// is the same map as the file writes it (`${VAR}` unexpanded), given the same treatment.
+fn build(file: &Path, map: Map<String, Value>, written: Value, names: &Names) -> Option<Desired> {
     let display_name = names.display.clone()?;
-    map.shift_remove(vocab::SKCONN_KEY);
-    if !map.contains_key("proxy_enabled") {
-        map.insert("proxy_enabled".into(), Value::Bool(true));
-    }
+    let finish = |mut map: Map<String, Value>| {
+        map.shift_remove(vocab::SKCONN_KEY);
+        if !map.contains_key("proxy_enabled") {
+            map.insert("proxy_enabled".into(), Value::Bool(true));
+        }
+        Value::Object(map)
+    };
+    let written = match written {
+        Value::Object(w) => finish(w),
+        other => other,
+    };
     let previous_names = names.previous.iter().map(|(_, n)| n.clone()).collect();
     Some(Desired {
         display_name,
-        body: Value::Object(map),
+        body: finish(map),
+        written,
         previous_names,
         origin: Origin {
             file: file.to_path_buf(),

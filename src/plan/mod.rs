@@ -7,8 +7,10 @@
 //! form of a whole connector (a change's `before` and `after`); `compare` is the same diff
 //! between two environments.
 
+pub mod approval;
 pub mod compare;
 pub mod diff;
+pub mod digest;
 pub mod ownership;
 pub mod safety;
 pub mod saved;
@@ -82,12 +84,32 @@ pub struct Change {
     /// Who depends on the connector (deletes and auth-relevant updates); `None` when not
     /// looked up. Filled in after the diff, by `run::usage`.
     pub usage: Option<Usage>,
+    /// The connector as the files write it (`${VAR}` unexpanded), readable form; `None` for a
+    /// delete. What the plan digest records as the value after the change.
+    #[serde(skip)]
+    pub written: Option<Value>,
+    /// This change's entries in the plan digest (see [`digest::fields`]), computed once after
+    /// the diff, before values are masked for display.
+    #[serde(skip)]
+    pub digest_fields: Vec<Value>,
+}
+
+/// Where an environment's live side came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Source {
+    /// Listed from the environment itself.
+    Live,
+    /// Read from a snapshot taken at `taken_at` (RFC 3339, UTC).
+    Snapshot { taken_at: String },
 }
 
 /// The changes to one environment.
 #[derive(Debug, Clone, Serialize)]
 pub struct EnvPlan {
     pub name: String,
+    /// Where the live side came from: the environment itself, or a snapshot of it.
+    pub source: Source,
     /// Sorted: by action (create, adopt, update, delete), then display name.
     pub changes: Vec<Change>,
     /// Connectors in the files that already match.
@@ -207,6 +229,8 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
                 drift: false,
                 warnings: Vec::new(),
                 usage: None,
+                written: Some(view::readable(&d.written)),
+                digest_fields: Vec::new(),
             });
             continue;
         };
@@ -257,6 +281,8 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
             drift: has_drifted(l),
             warnings,
             usage: None,
+            written: Some(view::readable(&d.written)),
+            digest_fields: Vec::new(),
         });
     }
 
@@ -290,6 +316,8 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
                 drift: has_drifted(l),
                 warnings,
                 usage: None,
+                written: None,
+                digest_fields: Vec::new(),
             });
         } else {
             not_managed.push(l.display_name.clone());
@@ -299,6 +327,7 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
     not_managed.sort();
     EnvPlan {
         name: name.to_string(),
+        source: Source::Live,
         changes,
         unchanged,
         not_managed,
@@ -344,6 +373,7 @@ mod tests {
         body["display_name"] = json!(name);
         Desired {
             display_name: name.into(),
+            written: body.clone(),
             body,
             previous_names: vec![],
             origin: Origin {

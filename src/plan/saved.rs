@@ -46,7 +46,7 @@ pub struct SavedEnv {
     pub live: String,
 }
 
-fn hex(d: impl AsRef<[u8]>) -> String {
+pub(crate) fn hex(d: impl AsRef<[u8]>) -> String {
     d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -92,7 +92,7 @@ pub fn keyed_live_fingerprint(salt: &str, env: &str, env_key: &[u8], live: &[Liv
 }
 
 /// HMAC-SHA256 (RFC 2104), from the RustCrypto `hmac` crate.
-fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     use hmac::{Hmac, Mac};
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
     mac.update(message);

@@ -1,7 +1,7 @@
 //! The JSON form of a plan: a contract for programs. Changing its shape means a new
 //! [`FORMAT_VERSION`]; docs/plans.md documents it, and `schema/plan.schema.json` describes it.
 
-use crate::plan::{Change, EnvPlan, FieldChange, Plan};
+use crate::plan::{digest, Change, EnvPlan, FieldChange, Plan, Source};
 use serde_json::{json, Value};
 
 /// The version of the JSON plan format.
@@ -11,6 +11,7 @@ pub const FORMAT_VERSION: &str = "2";
 pub fn plan(plan: &Plan) -> Value {
     json!({
         "format_version": FORMAT_VERSION,
+        "digest_version": digest::DIGEST_VERSION,
         "refused": plan.refused,
         "environments": plan.environments.iter().map(env).collect::<Vec<_>>(),
     })
@@ -20,6 +21,7 @@ pub fn plan(plan: &Plan) -> Value {
 pub fn failed(message: &str) -> Value {
     json!({
         "format_version": FORMAT_VERSION,
+        "digest_version": digest::DIGEST_VERSION,
         "error": message,
         "refused": [],
         "environments": [],
@@ -28,8 +30,16 @@ pub fn failed(message: &str) -> Value {
 
 fn env(e: &EnvPlan) -> Value {
     let s = e.summary();
+    let input = digest::input(e);
+    let source = match &e.source {
+        Source::Live => json!({"kind": "live", "taken_at": null}),
+        Source::Snapshot { taken_at } => json!({"kind": "snapshot", "taken_at": taken_at}),
+    };
     json!({
         "name": e.name,
+        "source": source,
+        "plan_digest": digest::of(&input),
+        "digest_input": input,
         "summary": {"create": s.create, "adopt": s.adopt, "update": s.update, "delete": s.delete, "unchanged": s.unchanged},
         "changes": e.changes.iter().map(change).collect::<Vec<_>>(),
         "not_managed": e.not_managed,

@@ -88,9 +88,11 @@ pub fn plan(plan: &Plan, limit: usize) -> String {
         }
         if !push(&mut out, &head, budget) {
             omitted += env.changes.len();
+            out.push_str(&digest_footer(env));
             continue;
         }
         if env.changes.is_empty() {
+            out.push_str(&digest_footer(env));
             continue;
         }
         let _ = push(
@@ -121,6 +123,7 @@ pub fn plan(plan: &Plan, limit: usize) -> String {
                 "\n_{cut_details} field diff(s) not shown: the comment would be too long._\n"
             );
         }
+        out.push_str(&digest_footer(env));
     }
     if omitted > 0 {
         let _ = writeln!(
@@ -129,6 +132,43 @@ pub fn plan(plan: &Plan, limit: usize) -> String {
         );
     }
     out
+}
+
+/// The prefix of the hidden line that carries an environment's plan digest.
+pub const DIGEST_MARKER: &str = "<!-- skconn-digest ";
+
+/// The hidden line that carries an environment's full plan digest (read back by `skconn github
+/// approved`), and the short footer a reviewer sees. Always written whole: the limit reserves
+/// room for them. Environment names are letters, digits, `-` and `_`: safe in a comment.
+pub fn digest_footer(env: &crate::plan::EnvPlan) -> String {
+    let d = crate::plan::digest::env_digest(env);
+    format!(
+        "\n{}\n<sub>plan digest `{}`</sub>\n\n",
+        digest_marker(&env.name, &d),
+        crate::plan::digest::short(&d)
+    )
+}
+
+/// `<!-- skconn-digest env=NAME digest=HEX -->`.
+pub fn digest_marker(env: &str, digest: &str) -> String {
+    format!("{DIGEST_MARKER}env={env} digest={digest} -->")
+}
+
+/// The `(environment, digest)` pairs of the digest marker lines in a Markdown body, in order.
+/// Lines that are not exactly a marker skconn writes are ignored.
+pub fn digest_markers(body: &str) -> Vec<(String, String)> {
+    body.lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix(DIGEST_MARKER)?.strip_suffix(" -->")?;
+            let (env, digest) = rest.strip_prefix("env=")?.split_once(" digest=")?;
+            let env_ok = !env.is_empty()
+                && env
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            (env_ok && crate::plan::digest::is_digest(digest))
+                .then(|| (env.to_string(), digest.to_string()))
+        })
+        .collect()
 }
 
 /// Appends `s` if it fits in the budget.
@@ -249,3 +289,22 @@ fn detail(c: &Change) -> String {
 }
 
 pub(crate) use crate::escape::{html, markdown as escape};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_markers_are_read_back_exactly_as_written() {
+        let d = "0123456789abcdef".repeat(4);
+        let body = format!(
+            "x\n{}\n{}\n<!-- skconn-digest env=bad name digest={d} -->\n<!-- skconn-digest env=p digest=ABC -->\n",
+            digest_marker("dev", &d),
+            digest_marker("prod-eu_1", &d)
+        );
+        assert_eq!(
+            digest_markers(&body),
+            [("dev".to_string(), d.clone()), ("prod-eu_1".to_string(), d)]
+        );
+    }
+}

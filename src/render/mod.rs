@@ -1,6 +1,7 @@
 //! Rendering plans and apply results for people and programs. Pure: builds strings, never
 //! writes them (`output` does).
 
+pub mod approval;
 pub mod compare;
 pub mod curl;
 pub mod json;

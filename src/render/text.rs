@@ -48,6 +48,21 @@ pub fn plan(plan: &Plan, style: &Style) -> String {
     s
 }
 
+/// One line per environment naming its plan digest (shown with `-v`, and by `apply` when a
+/// digest is checked).
+pub fn digests(plan: &Plan, style: &Style) -> String {
+    let mut s = String::new();
+    for env in &plan.environments {
+        let _ = writeln!(
+            s,
+            "{} plan digest {}",
+            env.name,
+            style.dim(&crate::plan::digest::env_digest(env))
+        );
+    }
+    s
+}
+
 fn env_plan(s: &mut String, env: &EnvPlan, style: &Style) {
     let _ = writeln!(s, "{}", style.bold(&format!("Environment {}:", env.name)));
     if env.changes.is_empty() {

@@ -22,6 +22,12 @@ pub(super) async fn run(
     args: ApplyArgs,
 ) -> Result<i32> {
     refuse_implicit_local_in_ci(ctx, config, &args.envs)?;
+    let approved = super::approval::read(&args.approval)?;
+    if approved.is_some() && args.plan_file.is_some() {
+        return Err(Error::Usage(
+            "a saved plan is its own approval: apply it alone, or apply a fresh plan with --approved".into(),
+        ));
+    }
     let p = prepare(
         ctx,
         config,
@@ -42,6 +48,53 @@ pub(super) async fn run(
     output::out(&render::text::plan(&p.plan, &ctx.style));
     if !p.plan.refused.is_empty() {
         return Err(refuse(&p.plan.refused));
+    }
+    // With --approved: the first environment with something to send whose fresh plan is not
+    // the approved one stops the apply there; it and every later environment are not applied.
+    let checks = match &approved {
+        Some(a) => {
+            super::approval::unknown_environments(&p.plan, a)?;
+            let checks = super::approval::check(&p.plan, a);
+            if !ctx.quiet {
+                output::out(&render::text::digests(&p.plan, &ctx.style));
+            }
+            checks
+        }
+        None => Vec::new(),
+    };
+    let cut = checks
+        .iter()
+        .zip(&p.plan.environments)
+        .position(|(c, e)| !c.matches() && e.has_changes());
+    let stopped: Vec<&crate::plan::approval::Check> = cut
+        .map(|i| {
+            checks[i..]
+                .iter()
+                .zip(&p.plan.environments[i..])
+                .filter(|(c, e)| !c.matches() && e.has_changes())
+                .map(|(c, _)| c)
+                .collect()
+        })
+        .unwrap_or_default();
+    let stop_md: String = stopped
+        .iter()
+        .map(|c| render::approval::markdown(c))
+        .collect();
+    let differs = || {
+        Error::Differs(
+            stopped
+                .iter()
+                .map(|c| render::approval::text(c))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    };
+    if cut == Some(0) {
+        step_summary(&format!(
+            "{stop_md}{}",
+            render::markdown::plan(&p.plan, render::markdown::GITHUB_COMMENT_LIMIT)
+        ));
+        return Err(differs());
     }
     if !p.plan.has_changes() {
         output::out("Nothing to apply: every environment matches the files.\n");
@@ -66,14 +119,21 @@ pub(super) async fn run(
     let mut outcomes: Vec<EnvOutcome> = Vec::new();
     let mut unsettled: Vec<String> = Vec::new();
     let mut stop: Option<String> = None;
-    for ((conn, env_plan), desired) in p
+    for (i, ((conn, env_plan), desired)) in p
         .connections
         .iter()
         .zip(&p.plan.environments)
         .zip(&p.desired)
+        .enumerate()
     {
         if stop.is_none() && interrupt::received().is_some() {
             stop = Some(apply::STOPPED.to_string());
+        }
+        if stop.is_none() && cut == Some(i) {
+            stop = Some(format!(
+                "the plan of environment {} differs from the approved plan",
+                env_plan.name
+            ));
         }
         if let Some(why) = &stop {
             if env_plan.has_changes() {
@@ -118,7 +178,7 @@ pub(super) async fn run(
     let report = render::text::outcome(&outcomes, &ctx.style);
     output::out(&format!("\n{report}"));
     step_summary(&format!(
-        "{}\n### Apply result\n\n```text\n{}```\n",
+        "{stop_md}{}\n### Apply result\n\n```text\n{}```\n",
         render::markdown::plan(&p.plan, render::markdown::GITHUB_COMMENT_LIMIT / 2),
         render::text::outcome(&outcomes, &Style::PLAIN)
     ));
@@ -144,6 +204,20 @@ pub(super) async fn run(
             if code == interrupt::SIGTERM_EXIT { "terminated" } else { "interrupted" }
         ));
         return Ok(code);
+    }
+    if let Some(i) = cut {
+        // The environments from the cut on were held back on purpose: the stop is exit 6,
+        // unless an environment before it failed.
+        let held: Vec<&str> = p.plan.environments[i..]
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
+        let failed_before = outcomes
+            .iter()
+            .any(|o| !held.contains(&o.name.as_str()) && !o.all_applied());
+        if !failed_before {
+            return Err(differs());
+        }
     }
     if outcomes.iter().any(EnvOutcome::has_conflict) {
         // Another writer: a conflict is never "nothing was applied" nor "unsettled".

@@ -13,6 +13,7 @@ use crate::render;
 use crate::settings::Settings;
 
 mod apply;
+mod approval;
 mod compare;
 mod docs;
 mod emulator;
@@ -41,6 +42,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         style,
         err_style,
         quiet: cli.quiet,
+        verbose: cli.verbose,
     };
     if !matches!(cli.command, Command::Emulator(_)) {
         interrupt::install();
@@ -82,6 +84,7 @@ struct Context {
     style: Style,
     err_style: Style,
     quiet: bool,
+    verbose: u8,
 }
 
 /// The HTTP client's options from the command's HTTP flags.

@@ -44,6 +44,12 @@ pub(super) async fn run(
     config: Option<&std::path::Path>,
     args: PlanArgs,
 ) -> Result<i32> {
+    let approved = super::approval::read(&args.approval)?;
+    if approved.is_some() && args.out.is_some() {
+        return Err(Error::Usage(
+            "--approved checks a fresh plan against the approved one; it cannot be combined with --out (a saved plan is its own approval)".into(),
+        ));
+    }
     let prepared = prepare(
         ctx,
         config,
@@ -66,13 +72,49 @@ pub(super) async fn run(
             return Err(e);
         }
     };
-    output::out(&render_plan(&p.plan, args.format, &ctx.style));
-    step_summary(&render::markdown::plan(
-        &p.plan,
-        render::markdown::GITHUB_COMMENT_LIMIT,
+    let checks = match &approved {
+        Some(a) => {
+            super::approval::unknown_environments(&p.plan, a)?;
+            super::approval::check(&p.plan, a)
+        }
+        None => Vec::new(),
+    };
+    let differing: Vec<&crate::plan::approval::Check> =
+        checks.iter().filter(|c| !c.matches()).collect();
+    let approval_md: String = differing
+        .iter()
+        .map(|c| render::approval::markdown(c))
+        .collect();
+    match args.format {
+        PlanFormat::Json if !checks.is_empty() => {
+            let mut doc = render::json::plan(&p.plan);
+            if let Some(envs) = doc["environments"].as_array_mut() {
+                for (e, c) in envs.iter_mut().zip(&checks) {
+                    e["approval"] = render::approval::json(c);
+                }
+            }
+            output::out(&pretty(&doc));
+        }
+        PlanFormat::Markdown if !approval_md.is_empty() => {
+            let md = render_plan(&p.plan, args.format, &ctx.style);
+            // The stop first, under the marker line, so that no reader misses it.
+            let (marker, rest) = md.split_once('\n').unwrap_or((&md, ""));
+            output::out(&format!("{marker}\n{approval_md}{rest}"));
+        }
+        format => output::out(&render_plan(&p.plan, format, &ctx.style)),
+    }
+    if args.format == PlanFormat::Text && ctx.verbose > 0 {
+        output::out(&render::text::digests(&p.plan, &ctx.style));
+    }
+    step_summary(&format!(
+        "{approval_md}{}",
+        render::markdown::plan(&p.plan, render::markdown::GITHUB_COMMENT_LIMIT)
     ));
     if !p.plan.refused.is_empty() {
         return Err(refuse(&p.plan.refused));
+    }
+    if let Some(e) = super::approval::differs(&checks) {
+        return Err(e);
     }
     if let Some(out) = &args.out {
         let salt = crate::plan::saved::new_salt()

@@ -24,6 +24,13 @@ pub(super) struct Connection {
     _emulator: Option<Emulator>,
 }
 
+impl Connection {
+    /// The key masked values of this environment are digested with (plan digests, snapshots).
+    pub(super) fn mask_key(&self) -> plan::digest::MaskKey {
+        plan::digest::MaskKey::new(&self.env.name, self.plan_key.expose().as_bytes())
+    }
+}
+
 /// Resolves the credentials of these environments — of these only — and connects to each.
 /// Every missing or invalid credential of every one of them is reported at once; nothing is
 /// sent before all are resolved.
@@ -211,6 +218,8 @@ pub(super) async fn prepare(
         ));
         let mut env_plan = plan::diff_env(&c.env.name, desired, &ours, c.env.prune);
         ownership::mark(&mut env_plan, &settings.owner, &others);
+        // What a reviewer approves, before anything is masked for display.
+        plan::digest::fill(&mut env_plan, &c.mask_key());
         mask_replaced_values(&mut env_plan);
         lives_ours.push(ours);
         let mut policy = Policy {

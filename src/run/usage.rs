@@ -236,7 +236,8 @@ pub(super) fn saved_plan_moved(saved: &Value, now: &Value) -> Option<String> {
     Some("the plan computed now differs from the saved one (skconn.yaml changed?)".into())
 }
 
-/// The plan JSON without these keys on its changes.
+/// The plan JSON without these keys on its changes (and without the digest, which a blocked
+/// delete is part of: the changes themselves say what moved).
 fn without(plan: &Value, keys: &[&str]) -> Value {
     let mut plan = plan.clone();
     for env in plan
@@ -245,6 +246,10 @@ fn without(plan: &Value, keys: &[&str]) -> Value {
         .into_iter()
         .flatten()
     {
+        if let Some(obj) = env.as_object_mut() {
+            obj.remove("plan_digest");
+            obj.remove("digest_input");
+        }
         for change in env
             .get_mut("changes")
             .and_then(Value::as_array_mut)

@@ -379,7 +379,8 @@ fn the_job_summary_gets_the_markdown_plan() {
 
 /// Replaces the server-made number in `"identifier": "name:12345"` with `N`.
 fn redact_identifiers(text: &str) -> String {
-    text.lines()
+    redact_digests(text)
+        .lines()
         .map(|l| match l.find("\"identifier\": \"") {
             Some(_) => match l.rfind(':') {
                 Some(i) if l[i + 1..].starts_with(|c: char| c.is_ascii_digit()) => {

@@ -13,6 +13,7 @@ const BEARER: &str = "display_name: Billing API\ndescription: Invoices and payme
 /// Replaces server-made numbers (identifiers `name:12345`, ports `127.0.0.1:8787`: four digits
 /// or more after a colon) with `N`; line and column numbers stay.
 fn redact(text: &str) -> String {
+    let text = &redact_digests(text);
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;

@@ -319,3 +319,28 @@ pub fn command_names() -> Vec<String> {
         .map(|c| c.get_name().to_string())
         .collect()
 }
+
+/// Replaces plan digests (64 lowercase hex digits), keyed digests and the 12-digit short form
+/// after "plan digest `" with `<digest>`: they depend on server-made identifiers.
+pub fn redact_digests(text: &str) -> String {
+    let is_hex = |c: char| c.is_ascii_digit() || ('a'..='f').contains(&c);
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let run = chars[i..].iter().take_while(|c| is_hex(**c)).count();
+        let bounded = i == 0 || !chars[i - 1].is_ascii_alphanumeric();
+        let short = run == 12 && out.ends_with("plan digest `");
+        if bounded && (run == 64 || short) {
+            out.push_str("<digest>");
+            i += run;
+        } else if run > 0 {
+            out.extend(&chars[i..i + run]);
+            i += run;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
