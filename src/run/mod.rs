@@ -17,6 +17,7 @@ mod compare;
 mod docs;
 mod emulator;
 mod forced;
+mod github;
 mod import;
 mod init;
 mod interrupt;
@@ -75,6 +76,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             Ok(exit::OK)
         }
         Command::Apply(args) => apply::run(&ctx, cli.config.as_deref(), args).await,
+        Command::Github(args) => github::run(&ctx, args).await,
     }
 }
 
