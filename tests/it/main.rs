@@ -7,6 +7,8 @@ mod distribution;
 mod e2e;
 mod emulator;
 mod environments;
+mod fake_github;
+mod github;
 mod leaks;
 mod load;
 mod network;
