@@ -95,6 +95,17 @@ async fn comment(ctx: &Context, args: GithubCommentArgs) -> Result<i32> {
     };
     let summary = comment::build(&inputs, &meta, &Limit::summary());
     step_summary(&summary.text);
+    // Where a run that cannot comment leaves the plan: the job summary, or, outside GitHub
+    // Actions, standard output.
+    let has_summary = std::env::var_os("GITHUB_STEP_SUMMARY").is_some_and(|v| !v.is_empty());
+    let elsewhere = || {
+        if has_summary {
+            "the job summary"
+        } else {
+            output::out(&summary.text);
+            "standard output (GITHUB_STEP_SUMMARY is not set)"
+        }
+    };
     let outcome = comment::outcome(&inputs);
     let repo = &actions.repository;
     let fork = match &event.head_repo {
@@ -107,8 +118,9 @@ async fn comment(ctx: &Context, args: GithubCommentArgs) -> Result<i32> {
     };
     if let Some(why) = fork {
         say(ctx, &format!(
-            "notice: pull request #{} {why}: its job's token may not write to {repo}, so the plan is in the job summary only, not in a comment",
-            event.number
+            "notice: pull request #{} {why}: its job's token may not write to {repo}, so the plan is in {} only, not in a comment",
+            event.number,
+            elsewhere()
         ));
         return finish(&outcome);
     }
@@ -121,8 +133,8 @@ async fn comment(ctx: &Context, args: GithubCommentArgs) -> Result<i32> {
     let pull = client.pull_request(repo, event.number).await.map_err(gh)?;
     if pull.head_sha != event.head_sha {
         say(ctx, &format!(
-            "notice: this run planned commit {}, but pull request #{}'s head is now {}: the comment is left to that commit's run (the plan is in the job summary)",
-            event.head_sha, event.number, pull.head_sha
+            "notice: this run planned commit {}, but pull request #{}'s head is now {}: the comment is left to that commit's run (this plan is in {})",
+            event.head_sha, event.number, pull.head_sha, elsewhere()
         ));
         return finish(&outcome);
     }
@@ -155,8 +167,9 @@ async fn comment(ctx: &Context, args: GithubCommentArgs) -> Result<i32> {
         }
         Err(e) if e.is_read_only() => {
             say(ctx, &format!(
-                "notice: the token may not comment on pull request #{} ({e}), so the plan is in the job summary only",
-                event.number
+                "notice: the token may not comment on pull request #{} ({e}), so the plan is in {} only",
+                event.number,
+                elsewhere()
             ));
         }
         Err(e) => return Err(gh(e)),

@@ -394,6 +394,13 @@ fn a_fork_gets_the_summary_only_and_no_write_request() {
         .code(0)
         .stderr_has("a fork that no longer exists");
     assert!(job.summary().contains("Asana"));
+    // Outside GitHub Actions (no job summary), the plan goes to standard output.
+    let out = job
+        .var("GITHUB_STEP_SUMMARY", "")
+        .run(["github", "comment", &file]);
+    out.code(0)
+        .stderr_has("standard output (GITHUB_STEP_SUMMARY is not set)")
+        .stdout_has("### Environment `dev`");
 }
 
 #[test]
