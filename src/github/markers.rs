@@ -161,7 +161,7 @@ pub fn parse(body: &str) -> Option<Markers> {
         let rest: Vec<&str> = words.collect();
         let env = |w: &str| {
             w.strip_prefix("env=")
-                .filter(|e| valid_name(e))
+                .filter(|e| crate::render::json::valid_env_name(e))
                 .map(str::to_string)
         };
         match (kind, rest.as_slice()) {
@@ -203,12 +203,6 @@ pub fn parse(body: &str) -> Option<Markers> {
         }
     }
     Some(m)
-}
-
-fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]

@@ -277,7 +277,7 @@ pub fn is_digest(s: &str) -> bool {
 }
 
 /// The environment names skconn.yaml accepts: letters, digits, `-` and `_`.
-fn valid_env_name(name: &str) -> bool {
+pub fn valid_env_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .chars()

@@ -209,11 +209,7 @@ fn finish(o: &comment::Outcome) -> Result<i32> {
 
 async fn approved(ctx: &Context, args: GithubApprovedArgs) -> Result<i32> {
     for env in &args.envs {
-        if env.is_empty()
-            || !env
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
+        if !render::json::valid_env_name(env) {
             return Err(Error::Usage(format!(
                 "--env {env:?} is not an environment name"
             )));
