@@ -20,7 +20,8 @@
 
 mod call;
 mod error;
-mod retry;
+/// Retry timing, shared with the GitHub client.
+pub(crate) mod retry;
 mod tls;
 mod token;
 mod usage;
@@ -31,6 +32,12 @@ pub use error::{
 };
 
 pub use usage::{AccountTally, Connection as AppConnection, PROVIDER_FILTER_MAX};
+
+/// What the GitHub client shares with this one: the capped read of an answer, the names of
+/// transport failures, the extra CA roots and the loopback test.
+pub(crate) use call::{classify_transport, read_capped};
+pub(crate) use error::seconds as error_seconds;
+pub(crate) use tls::extra_roots;
 
 use crate::model::Live;
 use crate::secret::Secret;
@@ -589,7 +596,7 @@ fn check_url(url: &url::Url) -> Result<(), String> {
     Ok(())
 }
 
-fn is_loopback(url: &url::Url) -> bool {
+pub(crate) fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

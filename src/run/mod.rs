@@ -18,6 +18,7 @@ mod compare;
 mod docs;
 mod emulator;
 mod forced;
+mod github;
 mod import;
 mod init;
 mod interrupt;
@@ -77,6 +78,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             Ok(exit::OK)
         }
         Command::Apply(args) => apply::run(&ctx, cli.config.as_deref(), args).await,
+        Command::Github(args) => github::run(&ctx, args).await,
     }
 }
 

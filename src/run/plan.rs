@@ -39,6 +39,17 @@ fn error_text(e: &Error) -> String {
     msg
 }
 
+/// The environments a plan was asked for, for a failed plan's JSON document: the `--env`s, else
+/// every configured environment when the settings can be read, else none (not known).
+fn selected(ctx: &Context, config: Option<&std::path::Path>, envs: &[String]) -> Vec<String> {
+    if !envs.is_empty() {
+        return envs.to_vec();
+    }
+    ctx.settings(config)
+        .map(|s| s.environments.iter().map(|e| e.name.clone()).collect())
+        .unwrap_or_default()
+}
+
 pub(super) async fn run(
     ctx: &Context,
     config: Option<&std::path::Path>,
@@ -65,7 +76,10 @@ pub(super) async fn run(
             let failed_md = render::markdown::failed(&message);
             match args.format {
                 PlanFormat::Markdown => output::out(&failed_md),
-                PlanFormat::Json => output::out(&pretty(&render::json::failed(&message))),
+                PlanFormat::Json => output::out(&pretty(&render::json::failed(
+                    &message,
+                    &selected(ctx, config, &args.envs),
+                ))),
                 PlanFormat::Text | PlanFormat::Curl => {}
             }
             step_summary(&failed_md);

@@ -9,6 +9,8 @@ mod docs;
 mod e2e;
 mod emulator;
 mod environments;
+mod fake_github;
+mod github;
 mod leaks;
 mod load;
 mod network;
