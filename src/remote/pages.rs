@@ -127,7 +127,10 @@ mod tests {
         let mut p = Pages::new("connectors");
         let err = run(&mut p, 3, Some(7)).unwrap_err();
         assert_eq!(p.read(), 8);
-        assert!(err.contains("after 8 pages (24 connectors listed, the server reports 7 in all)"), "{err}");
+        assert!(
+            err.contains("after 8 pages (24 connectors listed, the server reports 7 in all)"),
+            "{err}"
+        );
         let mut p = Pages::new("connected accounts");
         let err = run(&mut p, 100, None).unwrap_err();
         assert_eq!(p.read(), MAX_PAGES);
@@ -147,7 +150,10 @@ mod tests {
         let mut p = Pages::new("connections");
         assert_eq!(p.next(1, 1, None, "a".into()), Ok(Some("a".into())));
         let err = p.next(1, 1, None, "a".into()).unwrap_err();
-        assert!(err.contains("page token \"a\" a second time after 2 pages"), "{err}");
+        assert!(
+            err.contains("page token \"a\" a second time after 2 pages"),
+            "{err}"
+        );
         let mut p = Pages::new("connections");
         assert_eq!(p.next(3, 3, Some(5), "a".into()), Ok(Some("a".into())));
         assert_eq!(p.next(2, 5, Some(5), String::new()), Ok(None));

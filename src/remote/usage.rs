@@ -9,11 +9,11 @@
 //! is not even decoded.
 
 use super::call::{Kind, Request};
+use super::pages::Pages;
 use super::{Client, RemoteError};
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
-use super::pages::Pages;
 use std::collections::BTreeMap;
 
 /// The app-connections listing (PREVIEW: it may be missing).
@@ -241,8 +241,12 @@ impl Client {
             // when they do not count).
             let total = reported(&page.total_size);
             let next = page.next_page_token.unwrap_or_default();
-            if let Some(total) = total.filter(|_| !next.is_empty() && pages.read() + 1 >= MAX_ACCOUNT_PAGES) {
-                tally.uncounted = usize::try_from(total).unwrap_or(usize::MAX).saturating_sub(counted);
+            if let Some(total) =
+                total.filter(|_| !next.is_empty() && pages.read() + 1 >= MAX_ACCOUNT_PAGES)
+            {
+                tally.uncounted = usize::try_from(total)
+                    .unwrap_or(usize::MAX)
+                    .saturating_sub(counted);
                 return Ok(tally);
             }
             match pages.next(entries, counted, total, next) {
