@@ -49,6 +49,20 @@ pub fn discover_from(start: &Path) -> Option<PathBuf> {
     None
 }
 
+/// Where [`discover_from`] looks, in words: `start`, and in a repository each folder above it
+/// up to the repository root.
+pub fn searched(start: &Path) -> String {
+    let top = start.ancestors().find(|d| d.join(".git").exists());
+    match top {
+        Some(top) if top != start => format!(
+            "{} or any folder above it up to the repository root {}",
+            start.display(),
+            top.display()
+        ),
+        _ => start.display().to_string(),
+    }
+}
+
 fn in_dir(dir: &Path) -> Option<PathBuf> {
     let found: Vec<PathBuf> = NAMES
         .iter()

@@ -60,9 +60,9 @@ impl std::fmt::Display for Secret {
     }
 }
 
-/// Values shorter than this (in characters) are not registered: they would mangle ordinary text
-/// and protect nothing.
-pub const MIN_SECRET_CHARS: usize = 4;
+/// Values shorter than this (in characters) are never registered: they would mask ordinary
+/// words and protect nothing (a credential that short is refused where it is read).
+pub const MIN_SECRET_CHARS: usize = 8;
 /// A piece of a secret is redacted when its text is at least this long…
 const MIN_RUN_TEXT: usize = 8;
 /// …and spells at least this many characters of the secret.
@@ -264,6 +264,20 @@ fn decodings(t: &[u8], i: usize) -> impl Iterator<Item = (u8, usize)> {
         _ => {}
     }
     out.into_iter().take(n)
+}
+
+/// The endings that make a variable's name a secret's (compared without regard to ASCII case).
+pub const SECRET_NAME_ENDINGS: &[&str] = &["CLIENT_SECRET", "_TOKEN", "_PASSWORD", "_SECRET"];
+
+/// Whether a variable's name says it holds a secret: it ends in one of
+/// [`SECRET_NAME_ENDINGS`], in any case. Such a value is masked whether or not anything uses it,
+/// and a connector file may not use it.
+pub fn is_secret_name(name: &str) -> bool {
+    SECRET_NAME_ENDINGS.iter().any(|end| {
+        name.len() >= end.len()
+            && name.is_char_boundary(name.len() - end.len())
+            && name[name.len() - end.len()..].eq_ignore_ascii_case(end)
+    })
 }
 
 #[cfg(test)]

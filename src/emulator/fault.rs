@@ -28,6 +28,7 @@
 //! | `conflict` | a create that meets another writer: a connector of that name, with other content, is stored first, then a 409 |
 //! | `page-size/N` | a listing asking for more than `N` per page is refused with a 400 naming `page_size` |
 //! | `lag/DURATION` | a listing that does not yet show connectors created within `DURATION` |
+//! | `endless-pages` | a listing (connectors, app connections, connected accounts) whose every page carries a fresh `next_page_token`: the first page, again and again, never a last one |
 //!
 //! Examples: `503:PUT:2` (the next two PUTs get a 503), `429/30:*:3`, `drop:POST`,
 //! `lost:PUT@/api/v1/custom-providers`, `latency/200ms:GET:*`, `500@/oauth/token`.
@@ -108,6 +109,9 @@ pub enum FaultKind {
     PageSizeLimit(usize),
     /// A listing leaves out connectors created less than this long ago.
     Lag(Duration),
+    /// A listing answers its first page to every request, each time with a new
+    /// `next_page_token` (one it accepts back), so that it never ends.
+    EndlessPages,
 }
 
 /// A fault to inject: which requests, how many of them, and what happens.
@@ -210,6 +214,7 @@ impl fmt::Display for FaultKind {
             FaultKind::Conflict => f.write_str("conflict"),
             FaultKind::PageSizeLimit(n) => write!(f, "page-size/{n}"),
             FaultKind::Lag(d) => write!(f, "lag/{}ms", d.as_millis()),
+            FaultKind::EndlessPages => f.write_str("endless-pages"),
         }
     }
 }
@@ -276,6 +281,7 @@ impl FromStr for FaultKind {
             ("camel-case", None) => Ok(FaultKind::CamelCase),
             ("ignore-filter", None) => Ok(FaultKind::IgnoreFilter),
             ("conflict", None) => Ok(FaultKind::Conflict),
+            ("endless-pages", None) => Ok(FaultKind::EndlessPages),
             ("reset", Some(v)) if !v.is_empty() => Ok(FaultKind::RateLimitReset(v.to_string())),
             ("page-size", Some(n)) => n
                 .parse::<usize>()

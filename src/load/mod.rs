@@ -52,7 +52,10 @@
 //!   variable is an error at the string, and the file is checked no further. The values of
 //!   variables not listed in `show_vars` (skconn.yaml) are returned in [`Loaded::masked`],
 //!   except values shorter than [`MIN_MASKED_CHARS`] characters, which cannot be masked without
-//!   mangling ordinary text.
+//!   mangling ordinary text; a problem with a value from such a variable says nothing about the
+//!   value (not even its length). A variable skconn.yaml takes a credential from, or one named
+//!   like a secret (`…CLIENT_SECRET`, `…_TOKEN`, `…_PASSWORD`, `…_SECRET`), may not be used at
+//!   all: an error at the string, and the value is never read.
 //! - `skconn.overrides` maps an environment name (one of skconn.yaml) to a partial connector,
 //!   merged over the rest of the file with JSON Merge Patch (RFC 7396): maps merge key by key,
 //!   lists and other values replace, `null` removes a key. Each environment's merged connector
@@ -105,6 +108,9 @@ pub struct LoadOptions<'a> {
     /// Variables whose values are shown; the values of all others are listed in
     /// [`Loaded::masked`].
     pub show_vars: &'a [String],
+    /// Variables skconn.yaml takes credentials from: a connector file may not use them, nor
+    /// any variable named like a secret ([`crate::secret::is_secret_name`]).
+    pub credential_vars: &'a [String],
 }
 
 fn no_variables(_: &str) -> Option<String> {
@@ -119,13 +125,14 @@ impl LoadOptions<'static> {
             environments: &[],
             lookup: &no_variables,
             show_vars: &[],
+            credential_vars: &[],
         }
     }
 }
 
 /// Values shorter than this (in characters) are not masked: masking them would mangle ordinary
-/// text.
-pub const MIN_MASKED_CHARS: usize = 4;
+/// text. The same bound as every secret's ([`crate::secret::MIN_SECRET_CHARS`]).
+pub const MIN_MASKED_CHARS: usize = crate::secret::MIN_SECRET_CHARS;
 
 /// The outcome of loading a connectors directory.
 #[derive(Debug, Clone, Default)]
@@ -195,7 +202,10 @@ pub fn load_dir_with(
         }
     }
 
-    let mut walk = Walk::default();
+    let mut walk = Walk {
+        bound: fs::canonicalize(root).ok(),
+        ..Walk::default()
+    };
     walk.dir(dir, &shown_dir);
     let Walk {
         mut files,
@@ -395,7 +405,8 @@ fn check_text(file: &Path, text: &str, opts: &LoadOptions) -> FileCheck {
     let before = problems.len();
     // The file as written, `${VAR}` unexpanded: what a plan digest records.
     let mut written_map = map.clone();
-    let used = per_env::expand_map(&mut map, opts.lookup, &mut problems);
+    let mut from_vars = Vec::new();
+    let used = per_env::expand_map(&mut map, opts, &mut problems, &mut from_vars);
     if problems.len() > before {
         // Variables are missing: the values are incomplete, so checking them would only add
         // noise. Nothing more is checked until they are set.
@@ -460,6 +471,7 @@ fn check_text(file: &Path, text: &str, opts: &LoadOptions) -> FileCheck {
     }
 
     if !problems.is_empty() {
+        per_env::mask_problems(&mut problems, &from_vars, opts.show_vars);
         let index = Index::build(text);
         let diags = locate(file, &index, problems);
         return FileCheck {
@@ -614,12 +626,34 @@ struct Walk {
     diags: Vec<Diagnostic>,
     /// Directories read so far, by canonical path, with the path they were shown as.
     visited: HashMap<PathBuf, PathBuf>,
+    /// The repository root, resolved: nothing outside it is read, whatever a link says.
+    bound: Option<PathBuf>,
+}
+
+impl Walk {
+    /// Whether a resolved path is outside the repository root; if so, says so at `shown`.
+    fn outside(&mut self, canon: &Path, shown: &Path) -> bool {
+        if self.bound.as_ref().is_none_or(|b| canon.starts_with(b)) {
+            return false;
+        }
+        self.diags.push(
+            Diagnostic::new(
+                shown,
+                "this leads outside the folder of skconn.yaml; skconn reads connector files only inside it",
+            )
+            .help("copy the file into the repository, or make the link point inside it"),
+        );
+        true
+    }
 }
 
 impl Walk {
     fn dir(&mut self, path: &Path, shown: &Path) {
         match fs::canonicalize(path) {
             Ok(canon) => {
+                if self.outside(&canon, shown) {
+                    return;
+                }
                 if let Some(first) = self.visited.get(&canon) {
                     self.diags.push(
                         Diagnostic::new(
@@ -698,6 +732,11 @@ impl Walk {
             if kind.is_dir() {
                 self.dir(&child, &shown_child);
             } else if is_connector_file(&shown_child) {
+                let linked = entry.file_type().is_ok_and(|t| t.is_symlink());
+                if linked && fs::canonicalize(&child).is_ok_and(|c| self.outside(&c, &shown_child))
+                {
+                    continue;
+                }
                 if kind.is_file() {
                     self.files.push((child, shown_child));
                 } else {
@@ -1002,6 +1041,7 @@ mod tests {
             environments: &environments,
             lookup: &vars,
             show_vars,
+            credential_vars: &[],
         };
         load_dir_with(dir.path(), &connectors, &opts)
     }
@@ -1154,10 +1194,10 @@ mod tests {
             l.per_env["prod"][0].body["description"],
             "api.secret-host.example"
         );
-        // `x` is too short to mask.
-        assert_eq!(l.masked, ["api.secret-host.example", "infra"]);
+        // `infra` and `x` are too short to mask (under 8 characters).
+        assert_eq!(l.masked, ["api.secret-host.example"]);
         let l = load_files(&[("acme.yaml", text)], &["HOST".to_string()]).unwrap();
-        assert_eq!(l.masked, ["infra"]);
+        assert!(l.masked.is_empty());
     }
 
     #[test]
@@ -1192,6 +1232,12 @@ mod tests {
         let d = errors(&[("acme.yaml", text)]);
         let shown: String = d.iter().map(|d| format!("{d}\n{:?}", d.help)).collect();
         assert!(!shown.contains("secret-host"), "{shown}");
-        assert!(shown.contains("***"), "{shown}");
+        // Nor what is wrong with it (`http://`): only the field and the variable.
+        assert!(!shown.contains("http"), "{shown}");
+        assert!(
+            shown.contains("`HOST`") && shown.contains("masked"),
+            "{shown}"
+        );
+        assert_eq!(d[0].field.as_deref(), Some("proxy_url"));
     }
 }

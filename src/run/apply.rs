@@ -245,7 +245,7 @@ fn refuse_implicit_local_in_ci(
     if ci.is_none() {
         return Ok(());
     }
-    let settings = ctx.settings(config)?;
+    let settings = ctx.project(config)?;
     let implicit = settings
         .environments
         .iter()

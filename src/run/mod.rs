@@ -54,7 +54,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Completions(args) => docs::completions(args.shell),
         Command::Man => docs::man(),
         Command::Validate => {
-            let settings = ctx.settings(cli.config.as_deref())?;
+            let settings = ctx.project(cli.config.as_deref())?;
             let loaded = ctx.load_all(&settings)?;
             if !ctx.quiet {
                 output::out(&format!(
@@ -102,8 +102,32 @@ fn client_options(http: &HttpArgs) -> ClientOptions {
 }
 
 impl Context {
+    /// The settings; and, before anything can print them, the values of every variable named
+    /// like a secret are registered for redaction (skconn.yaml's credentials are registered
+    /// while it is read), whether or not any environment of this command uses them.
     fn settings(&self, config: Option<&std::path::Path>) -> Result<Settings> {
+        crate::credentials::register_secret_variables(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        );
         Settings::resolve(config, &|k| std::env::var(k).ok())
+    }
+
+    /// The settings of a command that needs a project: a skconn.yaml, or at least a connectors
+    /// folder (the quick start's). In any other folder it fails, saying where it looked and
+    /// suggesting `skconn init`, before anything is created or sent.
+    fn project(&self, config: Option<&std::path::Path>) -> Result<Settings> {
+        let settings = self.settings(config)?;
+        if settings.config_file.is_some() || settings.connectors_dir.exists() {
+            return Ok(settings);
+        }
+        let searched = crate::config_file::searched(&settings.root);
+        Err(Error::Usage(format!(
+            "no skconn.yaml here: none in {searched}, and no connectors folder in {}; \
+             run `skconn init` to start a repository of connectors here, or run skconn where \
+             yours is (or pass --config)",
+            settings.root.display()
+        )))
     }
 
     /// Loads the connector files for every configured environment (overrides merged,
@@ -120,6 +144,7 @@ impl Context {
             environments: &environments,
             lookup: &lookup,
             show_vars: &settings.show_vars,
+            credential_vars: &settings.credential_vars,
         };
         let loaded = crate::load::load_dir_with(&settings.root, &settings.connectors_dir, &opts)
             .map_err(Error::Input)?;

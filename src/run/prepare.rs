@@ -98,9 +98,9 @@ fn connect(
             };
             let dir = state_file.parent().unwrap_or(std::path::Path::new("."));
             crate::local_dir::ensure(dir)
-                .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+                .map_err(|e| Error::io(format!("cannot use {}", dir.display()), e))?;
             let key = crate::local_dir::plan_key(dir).map_err(|e| {
-                Error::io(format!("cannot read the plan key in {}", dir.display()), e)
+                Error::io(format!("cannot use the plan key in {}", dir.display()), e)
             })?;
             let key: String = key.iter().map(|b| format!("{b:02x}")).collect();
             let emu = Emulator::spawn(config).map_err(|e| Error::Local(e.to_string()))?;
@@ -182,7 +182,7 @@ pub(super) async fn prepare(
     allow: Overrides,
     client: &ClientOptions,
 ) -> Result<Prepared> {
-    let settings = ctx.settings(config)?;
+    let settings = ctx.project(config)?;
     let selected = settings.select(envs)?;
     for e in &selected {
         if let (true, Target::Local { state_file }) = (e.implicit, &e.target) {
@@ -195,7 +195,7 @@ pub(super) async fn prepare(
             }
         }
     }
-    let approved = super::forced::read(&settings.root);
+    let approved = super::forced::read(&settings.root)?;
     // Nothing is sent anywhere until every input file is valid.
     let mut loaded = ctx.load_all(&settings)?;
     let desired: Vec<Vec<Desired>> = selected

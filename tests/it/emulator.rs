@@ -1333,6 +1333,10 @@ fn fault_strings_parse_and_print() {
         ),
         ("page-size/100", Fault::new(FaultKind::PageSizeLimit(100))),
         (
+            "endless-pages:GET:*",
+            Fault::new(FaultKind::EndlessPages).method("GET").always(),
+        ),
+        (
             "lag/1500ms:GET:*",
             Fault::new(FaultKind::Lag(Duration::from_millis(1500)))
                 .method("GET")

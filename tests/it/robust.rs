@@ -681,3 +681,63 @@ fn import_never_writes_a_file_that_would_make_later_plans_fail() {
     assert!(!repo.path().join("connectors/magic.yaml").exists());
     repo.skconn(["plan"]).code(0);
 }
+
+// ---- bounded listings ----------------------------------------------------------------------
+
+/// How many GETs of exactly this path the emulator received.
+fn gets(emu: &Emulator, path: &str) -> usize {
+    emu.requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == path)
+        .count()
+}
+
+#[test]
+fn a_connector_listing_that_never_ends_stops_at_the_pages_its_total_needs() {
+    let dev = emulator();
+    let repo = repo_with(7, &dev, "managed");
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    dev.clear_requests();
+    // Every page is the first one (3 connectors, total 7) with a fresh next page token.
+    fault(&dev, &format!("endless-pages:GET:*@{LIST}"));
+    let out = repo.skconn(["plan"]);
+    out.code(1)
+        .stderr_has("the listing of connectors did not end")
+        .stderr_has("after 8 pages")
+        .stderr_has("3 connectors listed")
+        .stderr_has("the server reports 7 in all");
+    // 7 connectors at 3 a page need 3 pages; twice that and 2 more are read, no more.
+    assert_eq!(gets(&dev, LIST), 8);
+    assert_eq!(api_writes(&dev), 0);
+}
+
+#[test]
+fn usage_listings_that_never_end_are_bounded_and_the_usage_is_unknown() {
+    const APP: &str = "/api/v1/connections/app";
+    const ACCOUNTS: &str = "/api/v1/connected_accounts";
+    // Connected accounts without `total_size`: the hard cap of 1000 pages.
+    let dev = emulator_with(|c| c.usage.hide_total_size = true);
+    let repo = repo_with(2, &dev, "managed");
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    dev.add_connection("Conn 00", "conn-00", "COMPLETED", true);
+    dev.add_connected_accounts("conn-00", "ACTIVE", 3);
+    let repo = repo.remove("connectors/c00.yaml");
+    fault(&dev, &format!("endless-pages:GET:*@{ACCOUNTS}"));
+    dev.clear_requests();
+    repo.skconn(["plan"])
+        .code(0)
+        .stdout_has("usage unknown: its connected accounts could not be counted")
+        .stdout_has("the listing of connected accounts did not end after 1000 pages")
+        .stdout_has("(3000 connected accounts listed)");
+    assert_eq!(gets(&dev, ACCOUNTS), 1000);
+    dev.clear_faults();
+
+    // App connections with a total: the pages it needs (one connection: 1 page), twice, and 2.
+    fault(&dev, &format!("endless-pages:GET:*@{APP}"));
+    dev.clear_requests();
+    repo.skconn(["plan"])
+        .code(0)
+        .stdout_has("usage unknown: its connections could not be listed")
+        .stdout_has("the listing of connections did not end after 4 pages");
+    assert_eq!(gets(&dev, APP), 4);
+}
