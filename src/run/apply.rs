@@ -174,7 +174,7 @@ pub(super) async fn run(
         }
         outcomes.push(outcome);
     }
-    forced::update(&p.root, args.safety.force, &outcomes);
+    forced::update(&p.root, args.safety.force, &p.plan, &outcomes);
     let report = render::text::outcome(&outcomes, &ctx.style);
     output::out(&format!("\n{report}"));
     step_summary(&format!(

@@ -5,9 +5,9 @@
 //!
 //! The file is local state: `.skconn/` is checked before it is read (`local_dir::check`: no
 //! link, nothing tracked by git), so a record committed to the repository is refused, never
-//! honoured. It holds one [`EnvRecord`] per environment, so that what a record is bound to (the
-//! digest of the plan it was written for) can be added to it and checked in [`read`] without
-//! changing the file's shape.
+//! honoured. It holds one [`EnvRecord`] per environment, bound to the plan digest of what was
+//! left to do: the rerun's plan is honoured only when it is exactly that plan (same changes, same
+//! live state), so a record cannot relax the threshold for any other plan.
 //!
 //! What it must never do: relax the threshold from a file it did not write on this machine.
 
@@ -18,11 +18,32 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Per environment, the (action, display name) approved with `--force` and not yet applied.
-pub(super) type Approved = BTreeMap<String, Vec<(Action, String)>>;
+/// Per environment, what was approved with `--force` and not yet applied.
+pub(super) type Approved = BTreeMap<String, Left>;
 
-/// The version of the file's shape.
-const FORMAT: u32 = 1;
+/// What an environment has left of an approved forced apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Left {
+    /// The plan digest of the changes left: the only plan this record is honoured for.
+    pub(super) digest: String,
+    /// The (action, display name) of each change left.
+    pub(super) changes: Vec<(Action, String)>,
+}
+
+impl Left {
+    /// The changes already approved, when `env_plan` is exactly the plan this was written for;
+    /// none otherwise.
+    pub(super) fn for_plan(&self, env_plan: &crate::plan::EnvPlan) -> &[(Action, String)] {
+        if crate::plan::digest::env_digest(env_plan) == self.digest {
+            &self.changes
+        } else {
+            &[]
+        }
+    }
+}
+
+/// The version of the file's shape (1 had no digest: it reads as no record).
+const FORMAT: u32 = 2;
 
 /// The file.
 #[derive(Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -34,6 +55,8 @@ struct Record {
 /// What one environment was approved to do with `--force`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 struct EnvRecord {
+    /// The plan digest of the changes left.
+    digest: String,
     changes: Vec<Approval>,
 }
 
@@ -71,18 +94,24 @@ fn parse_action(s: &str) -> Option<Action> {
     }
 }
 
-impl From<&EnvRecord> for Vec<(Action, String)> {
+impl From<&EnvRecord> for Left {
     fn from(r: &EnvRecord) -> Self {
-        r.changes
-            .iter()
-            .filter_map(|c| parse_action(&c.action).map(|a| (a, c.display_name.clone())))
-            .collect()
+        Left {
+            digest: r.digest.clone(),
+            changes: r
+                .changes
+                .iter()
+                .filter_map(|c| parse_action(&c.action).map(|a| (a, c.display_name.clone())))
+                .collect(),
+        }
     }
 }
 
-fn record_of(list: &[(Action, String)]) -> EnvRecord {
+fn record_of(left: &Left) -> EnvRecord {
     EnvRecord {
-        changes: list
+        digest: left.digest.clone(),
+        changes: left
+            .changes
             .iter()
             .map(|(a, n)| Approval {
                 action: action_name(*a).into(),
@@ -122,22 +151,31 @@ fn read_unchecked(root: &Path) -> Approved {
         .collect()
 }
 
-/// Updates the record after an apply: with `--force`, what was not applied is recorded; an
-/// environment that applied cleanly loses its record.
-pub(super) fn update(root: &Path, force: bool, outcomes: &[EnvOutcome]) {
+/// Updates the record after an apply of `plan`: with `--force`, what was not applied is
+/// recorded with the digest of that remainder; an environment that applied cleanly loses its
+/// record.
+pub(super) fn update(root: &Path, force: bool, plan: &crate::plan::Plan, outcomes: &[EnvOutcome]) {
     let mut approved = read_unchecked(root);
     let before = approved.clone();
     for o in outcomes {
-        let left: Vec<(Action, String)> = o
+        let changes: Vec<(Action, String)> = o
             .changes
             .iter()
             .filter(|c| !matches!(c.status, Status::Applied { .. }))
             .map(|c| (c.action, c.display_name.clone()))
             .collect();
-        if left.is_empty() {
+        if changes.is_empty() {
             approved.remove(&o.name);
         } else if force {
-            approved.insert(o.name.clone(), left);
+            let Some(env_plan) = plan.environments.iter().find(|e| e.name == o.name) else {
+                continue;
+            };
+            // The plan a rerun will make once the applied changes are gone: the rest.
+            let mut rest = env_plan.clone();
+            rest.changes
+                .retain(|c| changes.contains(&(c.action, c.display_name.clone())));
+            let digest = crate::plan::digest::env_digest(&rest);
+            approved.insert(o.name.clone(), Left { digest, changes });
         }
     }
     if approved == before {
@@ -152,7 +190,7 @@ pub(super) fn update(root: &Path, force: bool, outcomes: &[EnvOutcome]) {
         format: FORMAT,
         environments: approved
             .iter()
-            .map(|(env, list)| (env.clone(), record_of(list)))
+            .map(|(env, left)| (env.clone(), record_of(left)))
             .collect(),
     };
     let text = serde_json::to_string_pretty(&record).unwrap_or_default();
@@ -177,21 +215,24 @@ mod tests {
     fn a_record_reads_back_and_another_shape_is_no_record() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        let list = vec![
-            (Action::Delete, "A".to_string()),
-            (Action::Update, "B".into()),
-        ];
+        let left = Left {
+            digest: "0".repeat(64),
+            changes: vec![
+                (Action::Delete, "A".to_string()),
+                (Action::Update, "B".into()),
+            ],
+        };
         let record = Record {
             format: FORMAT,
-            environments: [("dev".to_string(), record_of(&list))].into(),
+            environments: [("dev".to_string(), record_of(&left))].into(),
         };
         crate::local_dir::ensure(&root.join(".skconn")).unwrap();
         let text = serde_json::to_string(&record).unwrap();
         std::fs::write(path(root), &text).unwrap();
-        assert_eq!(read(root).unwrap()["dev"], list);
+        assert_eq!(read(root).unwrap()["dev"], left);
         std::fs::write(path(root), r#"{"dev": [["delete", "A"]]}"#).unwrap();
         assert!(read(root).unwrap().is_empty());
-        std::fs::write(path(root), text.replace("\"format\":1", "\"format\":2")).unwrap();
+        std::fs::write(path(root), text.replace("\"format\":2", "\"format\":1")).unwrap();
         assert!(read(root).unwrap().is_empty());
     }
 }

@@ -205,7 +205,6 @@ pub(super) async fn prepare(
     let connections = connect_all(&selected, client)?;
     let lives = list_all(&connections).await?;
     let mut environments = Vec::new();
-    let mut refusals = Vec::new();
     let mut conflicts = Vec::new();
     let mut lives_ours = Vec::new();
     for ((c, live), desired) in connections.iter().zip(lives).zip(&desired) {
@@ -222,6 +221,18 @@ pub(super) async fn prepare(
         plan::digest::fill(&mut env_plan, &c.mask_key());
         mask_replaced_values(&mut env_plan);
         lives_ours.push(ours);
+        environments.push(env_plan);
+    }
+    if !conflicts.is_empty() {
+        return Err(Error::Input(conflicts));
+    }
+    let lives = lives_ours;
+    let mut plan = Plan::new(environments);
+    // After the pure diff: who uses what the plan deletes or changes in an auth-relevant way.
+    super::usage::look_up(&connections, &mut plan, super::DEFAULT_PARALLELISM).await;
+    // The safety checks, once the plan is whole (its digest includes what usage blocks): an
+    // unfinished forced apply counts as approved only for exactly the plan it left.
+    for ((c, env_plan), desired) in connections.iter().zip(&plan.environments).zip(&desired) {
         let mut policy = Policy {
             protect: c.env.protect.clone(),
             ..Policy::default()
@@ -229,26 +240,17 @@ pub(super) async fn prepare(
         if let Some(t) = c.env.change_threshold {
             policy = t.apply_to(policy);
         }
-        let already = approved.get(&c.env.name).map_or(&[][..], Vec::as_slice);
-        refusals.extend(safety::check_with(
-            &env_plan,
+        let already = approved
+            .get(&c.env.name)
+            .map_or(&[][..], |left| left.for_plan(env_plan));
+        plan.refused.extend(safety::check_with(
+            env_plan,
             desired.is_empty(),
             &policy,
             allow,
             already,
         ));
-        environments.push(env_plan);
     }
-    if !conflicts.is_empty() {
-        return Err(Error::Input(conflicts));
-    }
-    let lives = lives_ours;
-    let mut plan = Plan {
-        environments,
-        refused: refusals,
-    };
-    // After the pure diff: who uses what the plan deletes or changes in an auth-relevant way.
-    super::usage::look_up(&connections, &mut plan, super::DEFAULT_PARALLELISM).await;
     Ok(Prepared {
         connections,
         desired,

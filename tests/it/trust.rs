@@ -677,3 +677,23 @@ fn a_problem_with_a_masked_value_says_nothing_about_the_value() {
         assert!(!out.all().contains("qqqq"), "{out}");
     }
 }
+
+#[test]
+fn a_forced_apply_record_is_honoured_only_for_the_plan_it_was_written_for() {
+    let dev = emulator();
+    let repo = forced_record(&dev);
+    // The files move after the interrupted forced apply: one more connector is removed. The
+    // record's names still cover most of the plan, but it was written for another plan.
+    let repo = repo.remove("connectors/c09.yaml");
+    repo.skconn(["apply", "--auto-approve"])
+        .code(3)
+        .stderr_has("the plan would delete 10 of 12 managed connectors");
+    assert_eq!(dev.connectors().len(), 12, "nothing was deleted");
+    // The same names with a changed connector (its `before` moved): not the plan approved either.
+    let repo = repo.file("connectors/c09.yaml", bearer("Conn 09"));
+    dev.edit("Conn 00", |c| {
+        c["description"] = "edited in the dashboard".into()
+    });
+    repo.skconn(["apply", "--auto-approve"]).code(3);
+    assert_eq!(dev.connectors().len(), 12);
+}
