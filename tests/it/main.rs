@@ -7,6 +7,7 @@ mod distribution;
 mod e2e;
 mod emulator;
 mod environments;
+mod inert;
 mod leaks;
 mod load;
 mod network;

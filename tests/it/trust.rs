@@ -188,7 +188,7 @@ fn server_text_with_control_characters_is_inert() {
         }
         assert!(!out.all().contains('\x1b'), "{format}: ESC written\n{out}");
         if format != "json" {
-            out.stdout_has("Evil\\n::warning title=pwned::owned\\u{1b}[2J");
+            out.stdout_has("Evil\\n::warning title=pwned::owned\\u001b[2J");
         }
     }
     let md = std::fs::read_to_string(&summary).unwrap();
@@ -205,7 +205,7 @@ fn server_text_with_control_characters_is_inert() {
     out.code(0);
     assert!(out.stderr.contains("\x1b["), "no colour in the log\n{out}");
     assert!(
-        !out.stderr.contains("\\u{1b}[2m"),
+        !out.stderr.contains("\\u001b[2m"),
         "colour escaped as text\n{out}"
     );
     assert!(
