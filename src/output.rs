@@ -340,3 +340,35 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
         LogLine(Vec::new())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_skconns_own_styling_becomes_escape_sequences() {
+        let style = Style { color: true };
+        let text = format!("{} plain", style.green("+"));
+        assert_eq!(finish(&text), "\x1b[32m+\x1b[0m plain");
+        // Raw sequences and forged tokens from any other text are shown, escaped.
+        let forged = format!("{MARK}0000000000000000{}32{MARK}x", "");
+        assert_eq!(
+            finish(&format!("a\x1b[2Jb {forged}")),
+            "a\\u001b[2Jb \\ufdd0000000000000000032\\ufdd0x"
+        );
+        let cut = format!("{}{MARK}", &token("1")[..5]);
+        assert!(!finish(&cut).contains('\x1b'));
+        // A CR is a line break; the progress line's own CR is not text.
+        assert_eq!(finish("a\rb"), "a\nb");
+        assert_eq!(finish(&token(CLEAR_LINE)), "\r\x1b[2K");
+    }
+
+    #[test]
+    fn clap_colours_become_tokens_and_nothing_else_does() {
+        let help = "\x1b[1m\x1b[4mUsage:\x1b[0m skconn \x1b[2J\x1b]0;t\x07";
+        assert_eq!(
+            finish(&styled_ansi(help)),
+            "\x1b[1m\x1b[4mUsage:\x1b[0m skconn \\u001b[2J\\u001b]0;t\\u0007"
+        );
+    }
+}

@@ -80,13 +80,8 @@ fuzz_target!(|data: &[u8]| {
     let mut found = Vec::new();
     let mut rest = script.as_str();
     while !rest.is_empty() {
-        let (line, after) = rest.split_once('\n').expect("every line ends with a line feed");
-        rest = after;
-        if let Some(start) = line.strip_prefix("  --data '") {
+        if let Some(word) = rest.strip_prefix("  --data '") {
             // One single-quoted word, `'\''` for a quote inside, ending at `'` and a line feed.
-            let mut word = String::from(start);
-            word.push('\n');
-            word.push_str(rest);
             let mut body = String::new();
             let mut chars = word.char_indices();
             let end = loop {
@@ -105,6 +100,8 @@ fuzz_target!(|data: &[u8]| {
             found.push(serde_json::from_str::<Value>(&body).expect("a body is JSON"));
             continue;
         }
+        let (line, after) = rest.split_once('\n').expect("every line ends with a line feed");
+        rest = after;
         if line.starts_with("curl --location --request ") {
             let url = line
                 .strip_prefix("curl --location --request ")

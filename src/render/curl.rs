@@ -86,8 +86,11 @@ fn command(s: &mut String, c: &Change) {
     );
     match c.body.as_ref().filter(|_| c.action.writes_body()) {
         Some(body) => {
-            // Masked before quoting, so that quoting cannot hide a secret from the masking.
+            // Masked before quoting, so that quoting cannot hide a secret from the masking;
+            // characters JSON leaves raw (DEL, C1 controls, bidirectional overrides) escaped as
+            // JSON escapes, the same value.
             let json = serde_json::to_string_pretty(body).unwrap_or_default();
+            let json = crate::escape::inert_lines(&json);
             let json = crate::secret::redact(&json);
             let _ = writeln!(
                 s,
