@@ -407,6 +407,12 @@ fn a_masked_value_the_server_stores_in_another_case_stays_masked() {
         all.push_str(&out.all());
     }
     assert!(all.contains("the server keeps"), "no settle report\n{all}");
+    // The hint says what to fix without the value.
+    assert!(
+        all.contains("the value comes from a masked variable and the server changed it"),
+        "{all}"
+    );
+    assert!(!all.contains("write {\"field_name\":\"***\""), "{all}");
     all.push_str(&std::fs::read_to_string(&summary).unwrap_or_default());
     let lower = all.to_ascii_lowercase();
     // Not even a piece shorter than a redacted run: the value matches in any case, whole.
