@@ -15,7 +15,8 @@
 //! - JSON escapes (`\"`, `\\`, `\/`, `\u002b`, `\n`…) and Markdown backslash escapes (`\|`),
 //! - HTML entities (`&amp;`, `&lt;`, `&gt;`, `&quot;`, `&#39;`, `&#x2b;`…),
 //!
-//! in any mix. A match of the whole secret is replaced by `***`, and so is any run of eight or
+//! in any mix, and without regard to ASCII case (a server that stores `x-tenant-…` as
+//! `X-Tenant-…` still shows `***`). A match of the whole secret is replaced by `***`, and so is any run of eight or
 //! more characters of text that spells a part of a secret (at least four of its characters):
 //! a secret cut short — by a server that echoes a request and shortens its message, or by a
 //! message skconn shortens — never leaves a recognisable piece behind.
@@ -70,7 +71,8 @@ const MIN_RUN_DECODED: usize = 4;
 /// What a secret is replaced by.
 pub const MASK: &str = "***";
 
-/// One registered secret: its bytes and, per byte value, where it occurs in them.
+/// One registered secret: its bytes in ASCII lower case and, per (lower-case) byte value,
+/// where it occurs in them. Text is compared with it in lower case too.
 struct Entry {
     bytes: Vec<u8>,
     positions: Vec<Vec<usize>>,
@@ -86,18 +88,16 @@ pub fn register(value: &str) {
     if value.chars().count() < MIN_SECRET_CHARS {
         return;
     }
+    let bytes = value.as_bytes().to_ascii_lowercase();
     let mut list = registry().lock().unwrap_or_else(|e| e.into_inner());
-    if list.iter().any(|e| e.bytes == value.as_bytes()) {
+    if list.iter().any(|e| e.bytes == bytes) {
         return;
     }
     let mut positions = vec![Vec::new(); 256];
-    for (i, b) in value.bytes().enumerate() {
-        positions[b as usize].push(i);
+    for (i, b) in bytes.iter().enumerate() {
+        positions[*b as usize].push(i);
     }
-    list.push(Entry {
-        bytes: value.as_bytes().to_vec(),
-        positions,
-    });
+    list.push(Entry { bytes, positions });
 }
 
 /// Whether `text` holds a registered secret (or a recognisable piece of one) in any form.
@@ -149,7 +149,7 @@ pub fn redact(text: &str) -> Cow<'_, str> {
 fn longest_match(e: &Entry, t: &[u8], i: usize) -> Option<usize> {
     let mut best: Option<usize> = None;
     for (b, _) in decodings(t, i) {
-        for &k in &e.positions[b as usize] {
+        for &k in &e.positions[b.to_ascii_lowercase() as usize] {
             let mut budget = 512u32;
             if let Some(end) = extend(e, t, i, i, k, k, &mut budget) {
                 best = best.max(Some(end));
@@ -178,7 +178,7 @@ fn extend(
     }
     *budget -= 1;
     for (b, len) in decodings(t, j) {
-        if b == e.bytes[k] {
+        if b.to_ascii_lowercase() == e.bytes[k] {
             if let Some(end) = extend(e, t, start, j + len, k0, k + 1, budget) {
                 best = best.max(Some(end));
             }
@@ -353,6 +353,16 @@ mod tests {
         assert_eq!(redact(tail), "…***");
         // Short pieces of ordinary text are left alone.
         assert_eq!(redact("Cut7 Value"), "Cut7 Value");
+    }
+
+    #[test]
+    fn case_does_not_hide_a_secret_in_any_form() {
+        register("x-tenant-Case7-private");
+        assert_eq!(redact("kept X-Tenant-CASE7-Private."), "kept ***.");
+        assert_eq!(redact("kept X%2DTENANT-case7-PRIVATE"), "kept ***");
+        assert_eq!(redact("cut X-TENANT-CA…"), "cut ***…");
+        // Short pieces of ordinary text are left alone, in any case.
+        assert_eq!(redact("X-TEN private"), "X-TEN private");
     }
 
     #[test]

@@ -349,17 +349,31 @@ fn has_drifted(l: &Live) -> bool {
     }
 }
 
-/// Field-level changes from `live` to `desired`, by meaning, over the normalised forms.
-/// Top-level keys the live object has but skconn does not send (fields a newer server added)
-/// are not compared.
-pub fn field_diff(live: &Value, desired: &Value) -> Vec<FieldChange> {
-    // Normalised, in reading order: changes are listed in the order a person reads the file.
+/// A live connector as a comparison reads it — the one rule for `plan` and `compare`: its
+/// readable form (normalised, server-owned fields and skconn's marker left out, see
+/// [`view::readable`]) holding only the top-level keys skconn sends: the API fields, and any
+/// other key `sent` holds (a file's pass-through keys). What a newer server adds
+/// (`created_at`, `links`, …) is never a difference.
+pub fn compared(live: &Value, sent: &Value) -> Value {
     let mut live_n = view::readable(live);
-    let desired_n = view::readable(desired);
-    if let (Some(l), Some(d)) = (live_n.as_object_mut(), desired_n.as_object()) {
-        l.retain(|k, _| model::API_FIELDS.contains(&k.as_str()) || d.contains_key(k));
+    if let Some(l) = live_n.as_object_mut() {
+        l.retain(|k, _| model::API_FIELDS.contains(&k.as_str()) || sent.get(k).is_some());
     }
-    diff::diff(&live_n, &desired_n)
+    live_n
+}
+
+/// Field-level changes from `live` to `desired`, by meaning, over the normalised forms, in
+/// reading order (changes are listed in the order a person reads the file); the live side read
+/// by [`compared`].
+pub fn field_diff(live: &Value, desired: &Value) -> Vec<FieldChange> {
+    let desired_n = view::readable(desired);
+    diff::diff(&compared(live, &desired_n), &desired_n)
+}
+
+/// Field-level changes from one live connector to another (`compare`), each read by
+/// [`compared`] as `plan` reads a live connector.
+pub fn live_diff(a: &Value, b: &Value) -> Vec<FieldChange> {
+    diff::diff(&compared(a, &Value::Null), &compared(b, &Value::Null))
 }
 
 #[cfg(test)]

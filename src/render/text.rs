@@ -40,8 +40,13 @@ pub fn plan(plan: &Plan, style: &Style) -> String {
                 ))
             );
         for r in &plan.refused {
-            let _ = writeln!(s, "  - environment {}: {}", r.environment, r.reason);
-            let _ = writeln!(s, "    to proceed: {}", r.how_to_proceed);
+            let _ = writeln!(
+                s,
+                "  - environment {}: {}",
+                inert(&r.environment),
+                inert(&r.reason)
+            );
+            let _ = writeln!(s, "    to proceed: {}", inert(&r.how_to_proceed));
         }
         s.push('\n');
     }
@@ -64,7 +69,11 @@ pub fn digests(plan: &Plan, style: &Style) -> String {
 }
 
 fn env_plan(s: &mut String, env: &EnvPlan, style: &Style) {
-    let _ = writeln!(s, "{}", style.bold(&format!("Environment {}:", env.name)));
+    let _ = writeln!(
+        s,
+        "{}",
+        style.bold(&format!("Environment {}:", inert(&env.name)))
+    );
     if env.changes.is_empty() {
         let _ = writeln!(
             s,
@@ -192,9 +201,9 @@ fn change(s: &mut String, c: &Change, style: &Style) {
     }
 }
 
-/// The lines of a diff by meaning: a sign (`+`, `-`, `~`) and the text after it. A value is
-/// shown whole (up to a generous limit); an added or removed object too long for one line is
-/// shown as a block, like a create.
+/// The lines of a diff by meaning: a sign (`+`, `-`, `~`) and the text after it, inert (a
+/// path holds keys from a server; values are JSON). A value is shown whole (up to a generous
+/// limit); an added or removed object too long for one line is shown as a block, like a create.
 pub fn diff_lines(diff: &[FieldChange]) -> Vec<(char, String)> {
     let mut out = Vec::new();
     for f in diff {
@@ -208,19 +217,19 @@ pub fn diff_lines(diff: &[FieldChange]) -> Vec<(char, String)> {
                 let one_line = value_up_to(v, MAX_DIFF_VALUE_CHARS);
                 match v {
                     Some(obj @ Value::Object(_)) if one_line.chars().count() > BLOCK_OVER_CHARS => {
-                        out.push((sign, f.path.clone()));
+                        out.push((sign, inert(&f.path).into_owned()));
                         for (indent, _, line) in object_lines(obj) {
                             out.push((sign, format!("    {indent}{line}")));
                         }
                     }
-                    _ => out.push((sign, format!("{} = {one_line}", f.path))),
+                    _ => out.push((sign, format!("{} = {one_line}", inert(&f.path)))),
                 }
             }
             Op::Replace => out.push((
                 '~',
                 format!(
                     "{}: {} → {}",
-                    f.path,
+                    inert(&f.path),
                     value_up_to(f.old.as_ref(), MAX_DIFF_VALUE_CHARS),
                     value_up_to(f.new.as_ref(), MAX_DIFF_VALUE_CHARS)
                 ),
@@ -229,7 +238,11 @@ pub fn diff_lines(diff: &[FieldChange]) -> Vec<(char, String)> {
                 '~',
                 format!(
                     "{}: order changed: {} → {}",
-                    if f.path.is_empty() { "(list)" } else { &f.path },
+                    if f.path.is_empty() {
+                        "(list)".into()
+                    } else {
+                        inert(&f.path)
+                    },
                     names(f.old.as_ref()),
                     names(f.new.as_ref())
                 ),
@@ -245,15 +258,19 @@ fn names(v: Option<&Value>) -> String {
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+        .map(|i| {
+            i.as_str()
+                .map_or_else(|| i.to_string(), |s| inert(s).into_owned())
+        })
         .collect();
     crate::secret::redact(&format!("[{}]", list.join(", "))).into_owned()
 }
 
 /// A whole connector object, Terraform-style: one `key = value` line per value, nested objects
 /// and identified list items as headings (`auth_patterns[OAUTH]`) with their keys indented below.
-/// Long values wrap; masked values stay masked. Returns, per line, its indentation, whether it
-/// carries the sign (continuation lines of a wrapped value do not), and its text.
+/// Long values wrap; masked values stay masked; keys and labels are inert (values are JSON).
+/// Returns, per line, its indentation, whether it carries the sign (continuation lines of a
+/// wrapped value do not), and its text.
 pub fn object_lines(v: &Value) -> Vec<(String, bool, String)> {
     let mut out = Vec::new();
     if let Value::Object(m) = v {
@@ -282,7 +299,7 @@ fn object_into(
     for (k, v) in entries {
         match v {
             Value::Object(child) => {
-                out.push((indent.clone(), true, k.clone()));
+                out.push((indent.clone(), true, inert(k).into_owned()));
                 object_into(child, depth + 1, out);
             }
             Value::Array(items) if !is_leaf(v) => {
@@ -292,7 +309,11 @@ fn object_into(
                         .and_then(|id| item.get(id))
                         .map(|id| id.as_str().map_or_else(|| id.to_string(), str::to_string))
                         .unwrap_or_else(|| i.to_string());
-                    out.push((indent.clone(), true, format!("{k}[{label}]")));
+                    out.push((
+                        indent.clone(),
+                        true,
+                        format!("{}[{}]", inert(k), inert(&label)),
+                    ));
                     match item {
                         Value::Object(child) => object_into(child, depth + 1, out),
                         other => out.push((
@@ -304,7 +325,7 @@ fn object_into(
                 }
             }
             leaf => {
-                let key = format!("{k:width$} = ");
+                let key = format!("{:width$} = ", inert(k));
                 let text = crate::secret::redact(&leaf.to_string()).into_owned();
                 let pad = " ".repeat(key.chars().count());
                 for (i, piece) in wrap(&text, WRAP_COLUMN).into_iter().enumerate() {
@@ -376,7 +397,11 @@ fn value_up_to(v: Option<&Value>, limit: usize) -> String {
 pub fn outcome(outcomes: &[EnvOutcome], style: &Style) -> String {
     let mut s = String::new();
     for env in outcomes {
-        let _ = writeln!(s, "{}", style.bold(&format!("Environment {}:", env.name)));
+        let _ = writeln!(
+            s,
+            "{}",
+            style.bold(&format!("Environment {}:", inert(&env.name)))
+        );
         if let Some(e) = &env.error {
             let _ = writeln!(s, "  {} {}", style.red("error:"), inert(e));
         }
@@ -408,7 +433,9 @@ pub fn outcome_line(o: &ChangeOutcome, style: &Style) -> String {
         Status::NotAttempted(why) => {
             format!("{} {what} not attempted: {}", style.dim("·"), inert(why))
         }
-        Status::Blocked(why) => format!("{} {what} not applied, {why}", style.red("⊘")),
+        Status::Blocked(why) => {
+            format!("{} {what} not applied, {}", style.red("⊘"), inert(why))
+        }
     }
 }
 

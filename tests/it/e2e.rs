@@ -333,7 +333,7 @@ fn no_secret_or_token_appears_at_trace_level() {
     everything.push_str(&bad.all());
     everything.push_str(&std::fs::read_to_string(repo.path().join("saved-plan.json")).unwrap());
     assert!(
-        everything.contains("TRACE") || everything.contains("DEBUG"),
+        everything.contains("\ntrace: ") || everything.contains("\ndebug: "),
         "trace logging was not on"
     );
     let secret = dev.client_secret().to_string();

@@ -11,6 +11,7 @@ mod emulator;
 mod environments;
 mod fake_github;
 mod github;
+mod inert;
 mod leaks;
 mod load;
 mod network;

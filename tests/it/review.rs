@@ -533,3 +533,48 @@ fn compare_has_its_own_shape_in_every_format() {
         insta::assert_snapshot!(name, redact(&out.stdout));
     }
 }
+
+#[test]
+fn compare_ignores_what_plan_ignores() {
+    let (dev, prod) = (emulator(), emulator());
+    let repo = Repo::new()
+        .connector("billing.yaml", BEARER)
+        .env("dev", &dev, "managed")
+        .env("prod", &prod, "managed");
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    // Fields a server owns or added in a newer version, different in each environment.
+    for (emu, n) in [(&dev, 1), (&prod, 2)] {
+        emu.edit("Billing API", |c| {
+            c["created_at"] = json!(format!("2026-01-0{n}T00:00:00Z"));
+            c["update_time"] = json!(format!("2026-02-0{n}T00:00:00Z"));
+            c["links"] = json!([{"rel": "self", "href": format!("https://env{n}.example.com/x")}]);
+            c["provider_type"] = json!(if n == 1 { "CUSTOM" } else { "custom" });
+            c["environment_id"] = json!(format!("env_{n}"));
+        });
+    }
+    // plan reads no change there…
+    repo.skconn(["plan", "--detailed-exitcode"]).code(0);
+    // …and compare reads the same connector in both.
+    for format in ["text", "markdown", "json"] {
+        let out = repo.skconn(["compare", "dev", "prod", "--format", format]);
+        out.code(0);
+        for field in [
+            "created_at",
+            "update_time",
+            "links",
+            "provider_type",
+            "environment_id",
+        ] {
+            out.stdout_lacks(field);
+        }
+    }
+    repo.skconn(["compare", "dev", "prod"])
+        .stdout_has("0 different, 1 the same.");
+    // A field plan compares still differs.
+    prod.edit("Billing API", |c| {
+        c["description"] = json!("edited in prod")
+    });
+    repo.skconn(["compare", "dev", "prod"])
+        .code(2)
+        .stdout_has("~ description:");
+}

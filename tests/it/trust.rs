@@ -189,7 +189,7 @@ fn server_text_with_control_characters_is_inert() {
         }
         assert!(!out.all().contains('\x1b'), "{format}: ESC written\n{out}");
         if format != "json" {
-            out.stdout_has("Evil\\n::warning title=pwned::owned\\u{1b}[2J");
+            out.stdout_has("Evil\\n::warning title=pwned::owned\\u001b[2J");
         }
     }
     let md = std::fs::read_to_string(&summary).unwrap();
@@ -206,7 +206,7 @@ fn server_text_with_control_characters_is_inert() {
     out.code(0);
     assert!(out.stderr.contains("\x1b["), "no colour in the log\n{out}");
     assert!(
-        !out.stderr.contains("\\u{1b}[2m"),
+        !out.stderr.contains("\\u001b[2m"),
         "colour escaped as text\n{out}"
     );
     assert!(
@@ -412,7 +412,7 @@ fn a_connector_file_may_not_use_a_credential_variable_of_any_environment() {
             .connector("leak.yaml", LEAK.replace("SK_PROD_SECRET", var))
             .var("SCALEKIT_PROD_CLIENT_SECRET", "prod-client-secret-0042")
             .var("DEPLOY_TOKEN", "deploy-token-0042")
-            .var("DB_PASSWORD", "db-password-0042")
+            .var("DB_PASSWORD", "hunter2-db-0042")
             .skconn(["plan"]);
         out.code(1)
             .stderr_has("connectors/leak.yaml:2:14")
