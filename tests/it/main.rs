@@ -27,3 +27,4 @@ mod schema;
 mod support;
 mod trust;
 mod usage;
+mod workflows;
