@@ -349,3 +349,77 @@ fn every_step_is_one_skconn_command_and_a_redirect_runs_with_pipefail() {
         }
     }
 }
+
+/// A workflow with what may differ between this repository and `skconn init` left out: the
+/// triggers, the timeouts and the steps that install skconn (named `Install skconn…`).
+fn comparable(doc: &Value) -> Value {
+    let mut doc = doc.clone();
+    let m = doc.as_mapping_mut().unwrap();
+    m.remove("on");
+    for (_, job) in m
+        .get_mut("jobs")
+        .unwrap()
+        .as_mapping_mut()
+        .unwrap()
+        .iter_mut()
+    {
+        let job = job.as_mapping_mut().unwrap();
+        job.remove("timeout-minutes");
+        let steps = job.get_mut("steps").unwrap().as_sequence_mut().unwrap();
+        steps.retain(|s| {
+            !s["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("Install skconn"))
+        });
+    }
+    doc
+}
+
+#[test]
+fn this_repository_runs_the_workflows_init_writes() {
+    // Its skconn.yaml names dev and prod; both are planned live in pull requests: while no
+    // Scalekit environment is configured they are the embedded local environment, which lives
+    // only as long as a job and holds no credential (docs/development.md).
+    let config = std::fs::read_to_string(crate_root().join("skconn.yaml")).unwrap();
+    let config: Value = serde_yaml::from_str(&config).unwrap();
+    let envs: Vec<&str> = config["environments"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert_eq!(envs, ["dev", "prod"]);
+    let generated = init_workflows(&["--live", "dev", "--live", "prod"]);
+    for (file, _, expected) in &generated {
+        let path = crate_root().join(".github/workflows").join(file);
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let ours: Value = serde_yaml::from_str(&text).unwrap();
+        let (a, b) = (comparable(&ours), comparable(expected));
+        assert!(
+            a == b,
+            "{file} differs from `skconn init --live dev --live prod` beyond install steps, \
+             timeouts and triggers:\n--- this repository\n{}\n--- skconn init\n{}",
+            text_of(&a),
+            text_of(&b)
+        );
+        // skconn is built from the commit under test, never installed from a release.
+        assert!(!text.contains("uses: skconn/skconn@"), "{file}");
+        for (id, job) in jobs(&ours) {
+            let installs: Vec<&Value> = steps(job)
+                .iter()
+                .filter(|s| {
+                    s["name"]
+                        .as_str()
+                        .is_some_and(|n| n.starts_with("Install skconn"))
+                })
+                .collect();
+            assert!(!installs.is_empty(), "{file} {id} does not install skconn");
+            assert!(job["timeout-minutes"].as_u64().is_some(), "{file} {id}");
+        }
+    }
+}
+
+fn text_of(v: &Value) -> String {
+    serde_yaml::to_string(v).unwrap()
+}
