@@ -102,9 +102,20 @@ pub fn html(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// A word a POSIX shell reads back as `s`, exactly: single-quoted, each `'` written `'\''`.
+pub fn shell_word(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shell_words_quote_everything() {
+        assert_eq!(shell_word("abc"), "'abc'");
+        assert_eq!(shell_word("it's $HOME `x`"), "'it'\\''s $HOME `x`'");
+    }
 
     #[test]
     fn control_characters_are_escaped() {

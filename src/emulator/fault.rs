@@ -45,6 +45,35 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The fault syntax, for `skconn emulator --help` (the table above, in short).
+pub const SYNTAX_HELP: &str = "\
+Inject a fault (repeatable): KIND[:METHOD[:TIMES]][@PATH_PREFIX].
+
+KIND:
+  400 to 599        that status, e.g. 500 or 503 (not carried out)
+  429/SECS          a 429 with Retry-After: SECS
+  drop              the connection is closed without an answer
+  lost              carried out, then the client gets a 503
+  lost-drop         carried out, then the connection is closed
+  latency/DURATION  delayed, e.g. latency/250ms or latency/2s
+  echo, echo/N      a 400 whose message echoes the request (cut to N)
+  echo-text[/N]     the same as text/plain
+Server behaviours the contract allows:
+  truncated         a success answer cut short
+  empty-answer      a success answer that is {}
+  camel-case        a success answer with lowerCamelCase keys
+  ignore-filter     a listing that holds the built-in providers too
+  reset/VALUE       a 429 with X-RateLimit-Reset: VALUE
+  conflict          another writer creates it first, then a 409
+  page-size/N       a 400 when a page of more than N is asked for
+  lag/DURATION      connectors created within DURATION not listed
+METHOD: GET, POST, PUT, DELETE, ... or * for any (the default).
+TIMES: how many matching requests (default 1), or * for all.
+PATH_PREFIX: only requests whose path starts with it.
+
+Examples: 503:PUT:2, 429/30:*:3, drop:POST, latency/200ms:GET:*,
+lost:PUT@/api/v1/custom-providers, 500@/oauth/token";
+
 /// Which requests a fault applies to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Matcher {
@@ -367,6 +396,45 @@ impl FromStr for Fault {
             times,
             kind,
         })
+    }
+}
+
+#[cfg(test)]
+mod help_tests {
+    use super::*;
+
+    #[test]
+    fn the_help_names_every_kind_and_its_examples_parse() {
+        let examples = SYNTAX_HELP.rsplit("Examples: ").next().unwrap();
+        let examples: Vec<&str> = examples
+            .split([',', '\n'])
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .collect();
+        assert!(examples.len() >= 5);
+        for e in examples {
+            e.parse::<Fault>()
+                .unwrap_or_else(|err| panic!("{e}: {err}"));
+        }
+        for kind in [
+            "drop",
+            "lost",
+            "lost-drop",
+            "latency/",
+            "echo",
+            "echo-text",
+            "truncated",
+            "empty-answer",
+            "camel-case",
+            "ignore-filter",
+            "reset/",
+            "conflict",
+            "page-size/",
+            "lag/",
+            "429/",
+        ] {
+            assert!(SYNTAX_HELP.contains(kind), "{kind}");
+        }
     }
 }
 
