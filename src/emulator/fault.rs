@@ -450,6 +450,10 @@ pub enum Rewrite {
     LowercaseProxyHost,
     /// Append `/` to `proxy_url` unless it already ends with one.
     ProxyUrlTrailingSlash,
+    /// Trim the spaces around `display_name` and collapse runs of them
+    /// (`"Internal  Billing API "` → `"Internal Billing API"`), as servers that normalise names
+    /// do; the name is unique in its normalised form (a second create of it meets a 409).
+    CollapseNameSpaces,
     /// Any change to the stored body (an object with the API fields, server-owned ones absent).
     Custom(Arc<dyn Fn(&mut Value) + Send + Sync>),
 }
@@ -460,6 +464,7 @@ impl fmt::Debug for Rewrite {
             Rewrite::None => f.write_str("None"),
             Rewrite::LowercaseProxyHost => f.write_str("LowercaseProxyHost"),
             Rewrite::ProxyUrlTrailingSlash => f.write_str("ProxyUrlTrailingSlash"),
+            Rewrite::CollapseNameSpaces => f.write_str("CollapseNameSpaces"),
             Rewrite::Custom(_) => f.write_str("Custom(..)"),
         }
     }
@@ -482,6 +487,11 @@ impl Rewrite {
                     format!("{u}/")
                 }
             }),
+            Rewrite::CollapseNameSpaces => {
+                if let Some(Value::String(name)) = body.get_mut("display_name") {
+                    *name = crate::model::collapse_spaces(name);
+                }
+            }
             Rewrite::Custom(f) => f(body),
         }
     }

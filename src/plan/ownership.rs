@@ -110,6 +110,7 @@ mod tests {
             origin: Origin {
                 file: "connectors/theirs.yaml".into(),
             },
+            warnings: vec![],
         };
         let c = conflicts(
             "dev",
