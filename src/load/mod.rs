@@ -1329,6 +1329,46 @@ mod tests {
     }
 
     #[test]
+    fn warnings_of_an_override_belong_to_its_environment_and_point_at_it() {
+        // Lines: 12 skconn, 13 overrides, 14 prod, 15 proxy_url.
+        let text = format!(
+            "{BASE}skconn:\n  overrides:\n    prod:\n      proxy_url: https://api.acme.test\n"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let connectors = dir.path().join("connectors");
+        fs::create_dir_all(&connectors).unwrap();
+        fs::write(connectors.join("acme.yaml"), &text).unwrap();
+        let environments = envs();
+        let opts = LoadOptions {
+            environments: &environments,
+            lookup: &vars,
+            show_vars: &[],
+        };
+        let report = load_dir_reporting(dir.path(), &connectors, &opts);
+        let loaded = report.loaded.unwrap();
+        // BASE's own host is `api.acme.example` (reserved too): every environment has that one.
+        let hosts = |ws: &[FileWarning]| -> Vec<(usize, String)> {
+            ws.iter()
+                .filter(|w| w.kind == FileWarningKind::ExampleHost)
+                .map(|w| (w.diagnostic.line, w.diagnostic.message.clone()))
+                .collect()
+        };
+        let listed = hosts(&report.warnings);
+        assert_eq!(listed.len(), 2, "{listed:#?}");
+        assert_eq!(listed[0].0, 3);
+        assert_eq!(listed[1].0, 15);
+        assert!(
+            listed[1].1.ends_with("(in environment prod)"),
+            "{listed:#?}"
+        );
+        let dev = hosts(&loaded.per_env["dev"][0].warnings);
+        assert_eq!(dev.iter().map(|h| h.0).collect::<Vec<_>>(), [3]);
+        let prod = hosts(&loaded.per_env["prod"][0].warnings);
+        assert_eq!(prod.iter().map(|h| h.0).collect::<Vec<_>>(), [15]);
+        assert!(prod[0].1.contains("`api.acme.test`"));
+    }
+
+    #[test]
     fn duplicate_names_are_checked_per_environment() {
         let a = format!("{BASE}skconn:\n  overrides:\n    prod:\n      display_name: Other\n");
         let b = BASE.replace("Acme", "Other");
