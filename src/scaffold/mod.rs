@@ -114,7 +114,11 @@ const GH_DRIFT_JOB: &str = include_str!("templates/github/drift-job.yml");
 const GH_CREDENTIALS: &str = include_str!("templates/github/credentials.yml");
 const GH_URL: &str = include_str!("templates/github/url.yml");
 const GITLAB_CI: &str = include_str!("templates/gitlab/gitlab-ci.yml");
+const GITLAB_PLAN_LIVE_JOB: &str = include_str!("templates/gitlab/plan-live-job.yml");
+const GITLAB_PLAN_SNAPSHOT_JOB: &str = include_str!("templates/gitlab/plan-snapshot-job.yml");
 const GITLAB_APPLY_JOB: &str = include_str!("templates/gitlab/apply-job.yml");
+const GITLAB_DRIFT_JOB: &str = include_str!("templates/gitlab/drift-job.yml");
+const GITLAB_SNAPSHOT_JOB: &str = include_str!("templates/gitlab/snapshot-job.yml");
 
 /// The folder, relative to the root, that holds the schema documents.
 pub const SCHEMA_DIR: &str = "schema";
@@ -374,26 +378,65 @@ fn github(opts: &Options, version: &str) -> Vec<File> {
 }
 
 fn gitlab(opts: &Options, version: &str) -> File {
-    let jobs: String = opts
-        .environments
+    let envs = &opts.environments;
+    let each = |template: &str, extra: &dyn Fn(usize) -> Vec<(&'static str, String)>| {
+        envs.iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let mut values = extra(i);
+                values.push(("name", name.clone()));
+                let values: Vec<(&str, &str)> =
+                    values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                render(template, &values).trim_end().to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    };
+    let plan_jobs: Vec<String> = envs
         .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            let needs = match i {
-                0 => String::new(),
-                _ => format!("apply-{}", opts.environments[i - 1]),
+        .map(|name| {
+            let job = if opts.live.contains(name) {
+                GITLAB_PLAN_LIVE_JOB
+            } else {
+                GITLAB_PLAN_SNAPSHOT_JOB
             };
-            render(GITLAB_APPLY_JOB, &[("name", name), ("needs", &needs)])
+            render(job, &[("name", name)]).trim_end().to_string()
         })
         .collect();
+    let apply_jobs = each(GITLAB_APPLY_JOB, &|i| {
+        vec![(
+            "needs",
+            match i {
+                0 => String::new(),
+                _ => format!("apply-{}", envs[i - 1]),
+            },
+        )]
+    });
+    let names = |live: bool| {
+        let list: Vec<&str> = envs
+            .iter()
+            .filter(|e| opts.live.contains(e) == live)
+            .map(String::as_str)
+            .collect();
+        if list.is_empty() {
+            "none".to_string()
+        } else {
+            list.join(", ")
+        }
+    };
     File {
         path: ".gitlab-ci.yml".into(),
         text: render(
             GITLAB_CI,
             &[
+                ("plan_jobs", &plan_jobs.join("\n\n")),
+                ("apply_jobs", &apply_jobs),
+                ("drift_jobs", &each(GITLAB_DRIFT_JOB, &|_| Vec::new())),
+                ("snapshot_jobs", &each(GITLAB_SNAPSHOT_JOB, &|_| Vec::new())),
+                ("live_names", &names(true)),
+                ("snapshot_names", &names(false)),
                 ("version", version),
                 ("image", build_info::IMAGE),
-                ("apply_jobs", jobs.trim_end()),
             ],
         ),
     }
@@ -517,16 +560,32 @@ pub fn next_steps(opts: &Options, dir: &str) -> String {
                 step(text);
             }
         }
-        Ci::Gitlab => step(format!(
-            "in GitLab (Settings, CI/CD, Variables): SCALEKIT_<ENV>_URL, SCALEKIT_<ENV>_CLIENT_ID and the masked, protected SCALEKIT_<ENV>_CLIENT_SECRET, each scoped to the environment of the same name; add a pipeline schedule for the drift check. The jobs run {}:{}",
-            build_info::IMAGE,
-            build_info::VERSION
-        )),
+        Ci::Gitlab => {
+            let mut text = String::from("in GitLab, Settings → CI/CD → Variables:");
+            for name in &opts.environments {
+                let stem = variable_stem(name);
+                let protected = if opts.live.contains(name) {
+                    "not protected (merge requests plan it live)"
+                } else {
+                    "protected"
+                };
+                text.push_str(&format!(
+                    "\n       SCALEKIT_{stem}_URL for all environments; SCALEKIT_{stem}_CLIENT_ID and the masked SCALEKIT_{stem}_CLIENT_SECRET scoped to the environment `{name}`, {protected}"
+                ));
+            }
+            step(text);
+            step(format!(
+                "protect the default branch, and add a pipeline schedule on it (CI/CD → Schedules) for the drift check; run a pipeline on it once to keep the first snapshots. The jobs run {}:{}",
+                build_info::IMAGE,
+                build_info::VERSION
+            ));
+        }
         Ci::None => {}
     }
     step(match opts.ci {
         Ci::Github => "commit, open a pull request and read the plan comment; merge to apply exactly what it showed".into(),
-        _ => "commit, open a pull request and read the plan; merge to apply".into(),
+        Ci::Gitlab => "commit, open a merge request and read each plan job's log (the plan and its digest); merge to apply".into(),
+        Ci::None => "commit, open a pull request and read the plan; merge to apply".into(),
     });
     out
 }

@@ -590,7 +590,24 @@ fn init_with_gitlab_uses_the_container_image() {
         Some("dev")
     );
     assert_eq!(doc["default"]["image"]["entrypoint"][0].as_str(), Some(""));
-    assert!(doc["plan"]["script"].as_sequence().is_some());
+    // Per environment: dev planned live in its environment, prod against its snapshot with no
+    // environment (so none of its variables); snapshots kept by jobs of the default branch.
+    assert_eq!(
+        doc["plan-dev"]["environment"]["action"].as_str(),
+        Some("prepare")
+    );
+    assert!(doc["plan-prod"]["environment"].is_null());
+    let prod_plan = serde_yaml::to_string(&doc["plan-prod"]["script"]).unwrap();
+    assert!(
+        prod_plan.contains("skconn plan --env prod --against \"$SNAPSHOT\""),
+        "{prod_plan}"
+    );
+    assert!(prod_plan.contains("job=snapshot-prod"), "{prod_plan}");
+    assert!(!prod_plan.contains("CLIENT"), "{prod_plan}");
+    assert_eq!(
+        doc["snapshot-prod"]["script"][0].as_str(),
+        Some("skconn snapshot --env prod --out-dir snapshots")
+    );
     repo.skconn(["validate"]).code(0);
 }
 
