@@ -1,6 +1,10 @@
-//! `skconn new`: templates, OpenAPI documents (the real ones in `../shared/openapi/` and small
-//! hand-written fixtures), and MCP probes against small servers on loopback. Every written file
-//! must pass `skconn validate`.
+//! `skconn new`: templates, OpenAPI documents, and MCP probes against small servers on loopback.
+//! Every written file must pass `skconn validate`.
+//!
+//! Every derivation rule is covered by the small documents in `tests/fixtures/openapi/`, written
+//! for these tests. The tests on the real documents in `../shared/openapi/` (beside our own
+//! checkouts, never in the repository) are `#[ignore]`d: `cargo test --locked` passes in a clean
+//! clone, and `.ci/run` runs them with `-- --ignored` when that folder exists.
 
 use crate::support::{crate_root, Out, Repo};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -249,9 +253,10 @@ fn stdout_prints_the_file_and_writes_nothing() {
     assert!(!repo.path().join("connectors").exists());
 }
 
-// ---- the real documents -----------------------------------------------------------------------
+// ---- the real documents (opt-in: `../shared/openapi/`) -------------------------------------------
 
 #[test]
+#[ignore = "reads the third-party documents in ../shared/openapi/ (.ci/run runs it when that folder exists)"]
 fn asana_needs_a_scheme_and_gives_oauth_or_bearer() {
     let repo = Repo::new();
     repo.skconn(["new", "--from-openapi", &shared("asana.yaml")])
@@ -296,6 +301,7 @@ fn asana_needs_a_scheme_and_gives_oauth_or_bearer() {
 }
 
 #[test]
+#[ignore = "reads the third-party documents in ../shared/openapi/ (.ci/run runs it when that folder exists)"]
 fn xero_gives_oauth_and_warns_about_its_tenant_header() {
     let (c, out) = from_openapi(&shared("xero-accounting.yaml"), &[]);
     let p = pattern(&c);
@@ -318,6 +324,7 @@ fn xero_gives_oauth_and_warns_about_its_tenant_header() {
 }
 
 #[test]
+#[ignore = "reads the third-party documents in ../shared/openapi/ (.ci/run runs it when that folder exists)"]
 fn slack_is_swagger_2_and_old() {
     let (c, out) = from_openapi(&shared("slack-web.json"), &[]);
     let p = pattern(&c);
@@ -346,6 +353,7 @@ fn slack_is_swagger_2_and_old() {
 }
 
 #[test]
+#[ignore = "reads the third-party documents in ../shared/openapi/ (.ci/run runs it when that folder exists)"]
 fn pagerduty_mcp_is_refused_then_takes_a_type() {
     let repo = Repo::new();
     repo.skconn(["new", "--from-openapi", &shared("pagerduty-mcp.json")])
@@ -364,6 +372,7 @@ fn pagerduty_mcp_is_refused_then_takes_a_type() {
 }
 
 #[test]
+#[ignore = "reads the third-party documents in ../shared/openapi/ (.ci/run runs it when that folder exists)"]
 fn twilio_gives_basic_and_a_sanitised_name() {
     let (c, out) = from_openapi(&shared("twilio-api-v2010.json"), &["--explain"]);
     assert_eq!(c["display_name"], "Twilio Api");
@@ -381,6 +390,7 @@ fn twilio_gives_basic_and_a_sanitised_name() {
 }
 
 #[test]
+#[ignore = "reads the third-party documents in ../shared/openapi/ (.ci/run runs it when that folder exists)"]
 fn github_is_refused_then_takes_a_type() {
     let repo = Repo::new();
     repo.skconn(["new", "--from-openapi", &shared("github.yaml")])
@@ -397,6 +407,7 @@ fn github_is_refused_then_takes_a_type() {
 }
 
 #[test]
+#[ignore = "reads the third-party documents in ../shared/openapi/ (.ci/run runs it when that folder exists)"]
 fn the_provenance_header_names_source_hash_scheme_and_heuristics() {
     let repo = Repo::new().file("schema/connector.schema.json", "{}");
     let doc = shared("twilio-api-v2010.json");
@@ -1010,4 +1021,149 @@ fn a_server_that_never_answers_times_out() {
         .code(1)
         .stderr_has("cannot reach")
         .stderr_has("timed out");
+}
+
+// ---- every rule on small documents (what the real documents showed) -----------------------------
+
+#[test]
+fn oauth_beside_a_token_needs_a_choice_and_takes_every_scope() {
+    let doc = fixture("oauth-scopes.yaml");
+    Repo::new()
+        .skconn(["new", "--from-openapi", &doc])
+        .code(1)
+        .stderr_has("personalToken (http bearer → BEARER)")
+        .stderr_has("oauth2 (oauth2 flows authorizationCode → OAUTH)")
+        .stderr_has("--scheme NAME");
+    let (c, out) = from_openapi(&doc, &["--scheme", "oauth2"]);
+    assert_eq!(c["display_name"], "Acme Notes");
+    assert_eq!(c["proxy_url"], "https://notes.acme.example.net/api/1.0");
+    assert_eq!(
+        c["description"],
+        "Notes for Acme teams, read and written through the Acme Notes platform."
+    );
+    let p = pattern(&c);
+    assert_eq!(p["type"], "OAUTH");
+    assert_eq!(
+        p["oauth_config"]["authorize_uri"],
+        "https://notes.acme.example.net/-/oauth_authorize"
+    );
+    assert_eq!(
+        p["oauth_config"]["token_uri"],
+        "https://notes.acme.example.net/-/oauth_token",
+        "refreshUrl is not used"
+    );
+    assert_eq!(p["oauth_config"]["pkce_enabled"], true);
+    // Declared scopes in order, then those only operations name.
+    assert_eq!(scopes(&c), ["notes:read", "notes:write", "openid", "notes:delete"]);
+    let all = p["oauth_config"]["available_scopes"].as_array().unwrap();
+    assert!(all.iter().all(|s| s["required"] == false));
+    assert_eq!(all[0]["display_name"], "Notes Read");
+    assert_eq!(all[0]["description"], "View notes");
+    assert!(all[1].get("description").is_none(), "it repeats the scope");
+    out.stderr_has("offline_access");
+
+    let (c, _) = from_openapi(&doc, &["--scheme", "personalToken"]);
+    assert_eq!(pattern(&c)["type"], "BEARER");
+    assert_eq!(pattern(&c)["fields"][0]["field_name"], "token");
+    assert_eq!(c["proxy_url"], "https://notes.acme.example.net/api/1.0");
+}
+
+#[test]
+fn basic_labels_come_from_the_scheme_name_and_titles_are_sanitised() {
+    let (c, out) = from_openapi(&fixture("basic-labels.json"), &["--explain"]);
+    assert_eq!(c["display_name"], "Acme Voice");
+    assert_eq!(c["description"], "Calls and queues of Acme Voice.");
+    assert_eq!(c["proxy_url"], "https://voice.acme.example.net");
+    let p = pattern(&c);
+    assert_eq!(p["type"], "BASIC");
+    assert_eq!(p["fields"][0]["field_name"], "username");
+    assert_eq!(p["fields"][0]["label"], "Account ID");
+    assert_eq!(p["fields"][1]["field_name"], "password");
+    assert_eq!(p["fields"][1]["label"], "Secret Key");
+    assert_eq!(p["fields"][1]["input_type"], "password");
+    // The path items repeat the document's server (once with a trailing slash): not another one.
+    out.stderr_has("sanitised from the title `Acme - Voice`")
+        .stderr_has("decision:")
+        .stderr_lacks("another server");
+}
+
+#[test]
+fn the_provenance_header_names_source_hash_scheme_and_heuristics_of_a_fixture() {
+    let repo = Repo::new().file("schema/connector.schema.json", "{}");
+    let doc = fixture("basic-labels.json");
+    repo.skconn(["new", "--from-openapi", &doc]).code(0);
+    let t = text(&repo, "connectors/acme-voice.yaml");
+    let mut lines = t.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "# yaml-language-server: $schema=../schema/connector.schema.json"
+    );
+    use sha2::Digest;
+    let sha: String = sha2::Sha256::digest(std::fs::read(&doc).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(t.contains(&format!("# Source: {doc}\n")), "{t}");
+    assert!(t.contains(&format!("# SHA-256: {sha}\n")), "{t}");
+    assert!(
+        t.contains("# Document: OpenAPI 3.0.1, \"Acme - Voice\" version 1.0.0\n"),
+        "{t}"
+    );
+    assert!(
+        t.contains("# Security scheme: accountId_secretKey → BASIC\n"),
+        "{t}"
+    );
+    assert!(t.contains("# Heuristics:\n#   - display_name `Acme Voice`"), "{t}");
+    assert!(t.contains("field labels `Account ID` and `Secret Key`"), "{t}");
+}
+
+#[test]
+fn swagger_2_basic_without_schemes_assumes_https() {
+    let (c, out) = from_openapi(&fixture("swagger2-basic.json"), &["--explain"]);
+    assert_eq!(c["proxy_url"], "https://archive.acme.example.net/v1");
+    assert_eq!(pattern(&c)["type"], "BASIC");
+    out.stderr_has("heuristic: the document lists no `schemes`: https assumed")
+        .stderr_has("Swagger 2.0 (info.version 0.1)");
+}
+
+#[test]
+fn schemes_a_connector_cannot_use_are_each_named() {
+    Repo::new()
+        .skconn(["new", "--from-openapi", &fixture("unusable-schemes.yaml")])
+        .code(1)
+        .stderr_has("no security scheme a connector can use")
+        .stderr_has("`oidc`: openIdConnect")
+        .stderr_has("`mtls`: mutualTLS")
+        .stderr_has("`digest`: http `digest`")
+        .stderr_has("`machine`: oauth2 with client credentials only")
+        .stderr_has("--type oauth|basic|bearer|api-key|no-auth");
+    Repo::new()
+        .skconn(["new", "--from-openapi", &fixture("plain-http.yaml")])
+        .code(1)
+        .stderr_has("plain http")
+        .stderr_has("--proxy-url");
+}
+
+#[test]
+fn no_schemes_takes_a_type_and_a_name() {
+    let (c, _) = from_openapi(
+        &fixture("no-schemes.json"),
+        &["--type", "bearer", "--name", "Acme Public"],
+    );
+    assert_eq!(c["display_name"], "Acme Public");
+    assert_eq!(pattern(&c)["type"], "BEARER");
+    assert_eq!(pattern(&c)["fields"][0]["field_name"], "token");
+    assert_eq!(c["proxy_url"], "https://open.acme.example.net");
+    assert_eq!(c["description"], "");
+    let repo = Repo::new();
+    repo.skconn([
+        "new",
+        "--from-openapi",
+        &fixture("no-schemes.json"),
+        "--type",
+        "bearer",
+    ])
+    .code(0);
+    assert!(text(&repo, "connectors/acme-open.yaml")
+        .contains("# FILL IN: one sentence users read (the document has none).\ndescription: ''"));
 }
