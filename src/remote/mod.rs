@@ -32,6 +32,9 @@ pub use error::{
 
 pub use usage::{AccountTally, Connection as AppConnection, PROVIDER_FILTER_MAX};
 
+/// Reads an answer's body up to [`MAX_ANSWER_BYTES`]; `skconn new`'s fetches read theirs with it too.
+pub(crate) use call::read_capped;
+
 use crate::model::Live;
 use crate::secret::Secret;
 use call::{Answer, Kind, Request};
