@@ -7,8 +7,9 @@
 //!
 //! Both stay linear in the document's size whatever its shape: nesting deeper than
 //! [`MAX_DEPTH`] levels is refused where it starts (serde_json's own limit, which also bounds
-//! the scanner's work per token in flow collections), and the values built, aliases expanded
-//! included, are counted against [`MAX_VALUES`].
+//! the scanner's work per token in flow collections), the values built, aliases expanded
+//! included, are counted against [`MAX_VALUES`], and a flow collection that the scanner would
+//! have to hold whole is refused past [`MAX_KEY_POSITION_FLOW`] bytes.
 //!
 //! What it must never do: build a value of the whole document, follow a `$ref`, or read a
 //! file or the network (it gets bytes).
@@ -99,6 +100,7 @@ pub fn read<T: DeserializeOwned>(
 /// `null`, `~` and the empty plain scalar as null, `true`/`false` as booleans, every other
 /// scalar as the text written (so `1.10` stays `1.10`).
 pub fn read_yaml(text: &str, select: &dyn Fn(&[&str]) -> Want) -> Result<Value, ReadError> {
+    lookahead_guard(text)?;
     let mut r = Reader {
         parser: Parser::new_from_str(text),
         select,
@@ -126,6 +128,240 @@ pub fn read_yaml(text: &str, select: &dyn Fn(&[&str]) -> Want) -> Result<Value, 
         }
     }
     Ok(doc)
+}
+
+/// How deep flow collections may nest in a YAML document (see [`lookahead_guard`]).
+pub const MAX_FLOW_DEPTH: usize = 64;
+
+/// The longest flow collection skconn reads where it could be an implicit key (see
+/// [`lookahead_guard`]).
+pub const MAX_KEY_POSITION_FLOW: usize = 1 << 20;
+
+/// Refuses a flow collection that opens where an implicit key may start — at the start of a
+/// line, after `- ` or `? `, or inside a flow collection after `[`, `{` or `,` — and runs on for
+/// more than [`MAX_KEY_POSITION_FLOW`] bytes. yaml-rust2 decides whether such a collection is a
+/// key only at its end (it never lets the question lapse inside flow collections, as YAML's
+/// 1024-character limit on implicit keys would), holding every token until then: about 70 bytes
+/// of memory per byte of text. Below the limit that stays small; a real document never comes
+/// near it. The scan is linear and skips comments, quoted and block scalars.
+///
+/// It also refuses flow collections nested more than [`MAX_FLOW_DEPTH`] levels: yaml-rust2's
+/// work per token grows with the flow depth it is in.
+fn lookahead_guard(text: &str) -> Result<(), ReadError> {
+    let b = text.as_bytes();
+    let n = b.len();
+    let at = |i: usize| {
+        let line = b[..i].iter().filter(|&&c| c == b'\n').count() + 1;
+        let col = i - b[..i]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |p| p + 1)
+            + 1;
+        Some((line, col))
+    };
+    let too_long = |open: usize| {
+        ReadError {
+            at: at(open),
+            message: format!(
+                "a flow collection (`[…]` or `{{…}}`) that could be a key runs on for more than {} MiB here; skconn reads such collections up to that size: write it in block style, or the document as JSON",
+                MAX_KEY_POSITION_FLOW >> 20
+            ),
+        }
+    };
+    let blank = |c: u8| c == b' ' || c == b'\t' || c == b'\r' || c == b'\n';
+    // Skips a quoted scalar that starts at `i`; returns the index after it.
+    let quoted = |i: usize| -> usize {
+        let q = b[i];
+        let mut j = i + 1;
+        while j < n {
+            match b[j] {
+                b'\\' if q == b'"' => j += 2,
+                c if c == q => {
+                    if q == b'\'' && b.get(j + 1) == Some(&b'\'') {
+                        j += 2;
+                    } else {
+                        return j + 1;
+                    }
+                }
+                _ => j += 1,
+            }
+        }
+        n
+    };
+    // The flow collections open: where each opened, and whether at a key position.
+    let mut stack: Vec<(usize, bool)> = Vec::new();
+    let mut i = 0;
+    // Block context: `key_start` is true where an implicit key may start.
+    let mut key_start = true;
+    let mut line_indent = 0usize;
+    let mut block_scalar: Option<usize> = None;
+    let mut prev = b'[';
+    while i < n {
+        let c = b[i];
+        if stack.is_empty() {
+            if c == b'\n' {
+                i += 1;
+                // A new line: its indentation, and whether a block scalar goes on.
+                let start = i;
+                while i < n && b[i] == b' ' {
+                    i += 1;
+                }
+                line_indent = i - start;
+                if let Some(parent) = block_scalar {
+                    let blank_line = i >= n || b[i] == b'\n' || b[i] == b'\r';
+                    if blank_line || line_indent > parent {
+                        while i < n && b[i] != b'\n' {
+                            i += 1;
+                        }
+                        continue;
+                    }
+                    block_scalar = None;
+                }
+                key_start = true;
+                continue;
+            }
+            if c == b' ' || c == b'\t' {
+                i += 1;
+                continue;
+            }
+            if c == b'#' && (i == 0 || blank(b[i - 1])) {
+                while i < n && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            match c {
+                b'[' | b'{' => {
+                    stack.push((i, key_start));
+                    prev = c;
+                    i += 1;
+                }
+                b'"' | b'\'' => {
+                    i = quoted(i);
+                    key_start = false;
+                }
+                b'|' | b'>' if !key_start => {
+                    block_scalar = Some(line_indent);
+                    while i < n && b[i] != b'\n' {
+                        i += 1;
+                    }
+                }
+                b'-' | b'?' if b.get(i + 1).is_none_or(|&d| blank(d)) => {
+                    key_start = true;
+                    i += 1;
+                }
+                b':' if b.get(i + 1).is_none_or(|&d| blank(d)) => {
+                    // A value: a flow collection here is not a key.
+                    key_start = false;
+                    i += 1;
+                    while i < n && (b[i] == b' ' || b[i] == b'\t') {
+                        i += 1;
+                    }
+                    match b.get(i) {
+                        Some(b'[' | b'{') => {
+                            stack.push((i, false));
+                            prev = b[i];
+                            i += 1;
+                        }
+                        Some(b'|' | b'>') => {
+                            block_scalar = Some(line_indent);
+                            while i < n && b[i] != b'\n' {
+                                i += 1;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                _ => {
+                    // A plain scalar (or a key): to the next `: `, ` #` or the end of the line.
+                    key_start = false;
+                    while i < n && b[i] != b'\n' {
+                        if b[i] == b':' && b.get(i + 1).is_none_or(|&d| blank(d)) {
+                            break;
+                        }
+                        if b[i] == b'#' && blank(b[i - 1]) {
+                            break;
+                        }
+                        i += 1;
+                    }
+                }
+            }
+            continue;
+        }
+        // Flow context.
+        match c {
+            b'[' | b'{' => {
+                if stack.len() >= MAX_FLOW_DEPTH {
+                    return Err(ReadError {
+                        at: at(i),
+                        message: format!(
+                            "the document nests flow collections (`[…]`, `{{…}}`) more than {MAX_FLOW_DEPTH} levels deep here; skconn reads them nested up to {MAX_FLOW_DEPTH} levels (block style, up to {MAX_DEPTH})"
+                        ),
+                    });
+                }
+                stack.push((i, matches!(prev, b'[' | b'{' | b',' | b'?')));
+                prev = c;
+                i += 1;
+            }
+            b']' | b'}' => {
+                if let Some((open, key)) = stack.pop() {
+                    if key && i - open > MAX_KEY_POSITION_FLOW {
+                        return Err(too_long(open));
+                    }
+                }
+                prev = c;
+                i += 1;
+                if stack.is_empty() {
+                    key_start = false;
+                }
+            }
+            b',' | b':' => {
+                prev = c;
+                i += 1;
+            }
+            b'?' if b.get(i + 1).is_none_or(|&d| blank(d)) => {
+                prev = c;
+                i += 1;
+            }
+            b'#' if blank(b[i - 1]) => {
+                while i < n && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' | b'\'' => {
+                i = quoted(i);
+                prev = b'"';
+            }
+            b'&' | b'!' => {
+                // An anchor or a tag: the node it belongs to comes next, in the same position.
+                while i < n && !blank(b[i]) && !matches!(b[i], b',' | b'[' | b']' | b'{' | b'}') {
+                    i += 1;
+                }
+            }
+            c if blank(c) => i += 1,
+            _ => {
+                // A plain scalar: to a flow indicator, `: ` or ` #`.
+                while i < n && !matches!(b[i], b',' | b'[' | b']' | b'{' | b'}') {
+                    if b[i] == b':' && b.get(i + 1).is_none_or(|&d| blank(d) || d == b',') {
+                        break;
+                    }
+                    if b[i] == b'#' && blank(b[i - 1]) {
+                        break;
+                    }
+                    i += 1;
+                }
+                prev = b'a';
+            }
+        }
+    }
+    // A collection never closed: the reader would hold all the rest.
+    match stack
+        .iter()
+        .find(|(o, k)| *k && n - *o > MAX_KEY_POSITION_FLOW)
+    {
+        Some(&(open, _)) => Err(too_long(open)),
+        None => Ok(()),
+    }
 }
 
 struct Reader<'t, 's> {
@@ -371,13 +607,43 @@ mod tests {
     fn nesting_is_bounded_where_it_starts() {
         let deep = format!("x: {}{}\n", "[".repeat(200), "]".repeat(200));
         let e = read_yaml(&deep, &only_info).unwrap_err();
-        assert!(e.message.contains("more than 128 levels"), "{e:?}");
-        // The document's own mapping is the first level.
-        assert_eq!(e.at, Some((1, 4 + 127)));
-        let ok = format!("x: {}{}\n", "[".repeat(127), "]".repeat(127));
+        assert!(e.message.contains("more than 64 levels"), "{e:?}");
+        assert_eq!(e.at, Some((1, 4 + 64)));
+        let ok = format!("x: {}{}\n", "[".repeat(64), "]".repeat(64));
         assert!(read_yaml(&ok, &only_info).is_ok());
         let e = read_yaml(&format!("x: {}", "[".repeat(100_000)), &only_info).unwrap_err();
+        assert!(e.message.contains("more than 64 levels"), "{e:?}");
+        // Block nesting: the document's own mapping is the first of 128 levels.
+        let mut block = String::new();
+        for i in 0..200 {
+            block.push_str(&format!("{}a:\n", "  ".repeat(i)));
+        }
+        let e = read_yaml(&block, &only_info).unwrap_err();
         assert!(e.message.contains("more than 128 levels"), "{e:?}");
+        assert_eq!(e.at.map(|a| a.0), Some(129));
+    }
+
+    #[test]
+    fn flow_collections_that_could_be_keys_are_bounded() {
+        let big = ", 0".repeat(MAX_KEY_POSITION_FLOW / 3 + 10);
+        for (text, refused) in [
+            (format!("x: [[0{big}]]\n"), Some((1, 5))),
+            (format!("x:\n  - [0{big}]\n"), Some((2, 5))),
+            (format!("x:\n  [0{big}]\n"), Some((2, 3))),
+            (
+                format!("x: [{{a: 0{}}}]\n", big.replace(", 0", ", k: 0")),
+                Some((1, 5)),
+            ),
+            // A value is never a key: read.
+            (format!("x: [0{big}]\n"), None),
+            (format!("x: {{a: [0{big}]}}\n"), None),
+            // Brackets in quoted and block scalars and in comments are text.
+            (format!("x: \"[[{big}\"\ny: 1\n"), None),
+            (format!("x: |\n  [[{big}\n# [[{big}\ny: '[[{big}'\n"), None),
+        ] {
+            let e = lookahead_guard(&text).err();
+            assert_eq!(e.as_ref().and_then(|e| e.at), refused, "{}", &text[..30]);
+        }
     }
 
     #[test]

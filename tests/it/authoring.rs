@@ -1811,8 +1811,18 @@ fn hostile_documents_are_read_or_refused_clearly() {
     let repo = repo.file("deep.yaml", deep);
     repo.skconn(["new", "--from-openapi", "deep.yaml"])
         .code(1)
-        .stderr_has("deep.yaml:10:")
-        .stderr_has("nested more than 128 levels");
+        .stderr_has("deep.yaml:10:73:")
+        .stderr_has("nests flow collections (`[…]`, `{…}`) more than 64 levels");
+    // A flow collection the YAML reader would have to hold whole, to learn whether it is a key.
+    let held = format!(
+        "{head}x-held: [[0{}]]\npaths: {{}}\n",
+        ", 0".repeat(400_000)
+    );
+    let repo = repo.file("held.yaml", held);
+    repo.skconn(["new", "--from-openapi", "held.yaml"])
+        .code(1)
+        .stderr_has("held.yaml:10:10:")
+        .stderr_has("could be a key runs on for more than 1 MiB");
     // JSON: serde_json reads past an ignored key in linear time, and refuses the depth in a
     // part skconn reads.
     let deep_json = |at: &str| {
