@@ -187,7 +187,20 @@ fn emit_map(
 /// control or invisible character shown escaped, as [`crate::escape::inert`] does; the
 /// byte-order mark too).
 pub fn comment_line(text: &str) -> String {
-    crate::escape::inert(text).replace('\u{feff}', "\\u{feff}")
+    let inert = crate::escape::inert(text);
+    if !inert.chars().any(needs_escape) {
+        return inert.into_owned();
+    }
+    inert
+        .chars()
+        .map(|c| {
+            if needs_escape(c) {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// One value on one line: plain when YAML reads it back as the same string, quoted otherwise;
@@ -214,11 +227,11 @@ fn scalar(v: &Value) -> String {
     }
 }
 
-/// Characters a value never holds as themselves in the file: YAML line breaks (CR, LF, NEL, the
-/// line and paragraph separators), other controls, bidirectional overrides, and the byte-order
-/// mark.
+/// Characters a file never holds as themselves: YAML line breaks (CR, LF, NEL, the line and
+/// paragraph separators), other controls, bidirectional overrides, the byte-order mark, and
+/// what YAML does not allow in a stream at all (U+FFFE, U+FFFF).
 fn needs_escape(c: char) -> bool {
-    crate::escape::is_unsafe(c) || c == '\u{feff}'
+    crate::escape::is_unsafe(c) || matches!(c, '\u{feff}' | '\u{fffe}' | '\u{ffff}')
 }
 
 /// A YAML double-quoted scalar: `"` and `\` escaped, and every character of [`needs_escape`]
@@ -322,6 +335,7 @@ mod tests {
         "x\u{2028}icon_src: y\u{2029}z",
         "\u{1b}[2J\u{7}\u{0}\u{9b}31m",
         "\u{feff}bom",
+        "\u{fffe}\u{ffff}not characters",
         "\u{202e}rtl\u{2066}",
         "tab\there",
         "# not a comment",
