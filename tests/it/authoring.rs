@@ -65,6 +65,27 @@ fn from_openapi(doc: &str, args: &[&str]) -> (Value, Out) {
     (written(&repo, &rel), out)
 }
 
+/// The file `new --from-openapi DOC` writes to `rel`, after checking the lines every
+/// provenance header starts with: the schema line, the source and the document's SHA-256.
+#[track_caller]
+fn provenance_of(doc: &str, rel: &str) -> String {
+    let repo = Repo::new().file("schema/connector.schema.json", "{}");
+    repo.skconn(["new", "--from-openapi", doc]).code(0);
+    let t = text(&repo, rel);
+    assert_eq!(
+        t.lines().next().unwrap(),
+        "# yaml-language-server: $schema=../schema/connector.schema.json"
+    );
+    use sha2::Digest;
+    let sha: String = sha2::Sha256::digest(std::fs::read(doc).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(t.contains(&format!("# Source: {doc}\n")), "{t}");
+    assert!(t.contains(&format!("# SHA-256: {sha}\n")), "{t}");
+    t
+}
+
 fn pattern(c: &Value) -> &Value {
     &c["auth_patterns"][0]
 }
@@ -419,22 +440,10 @@ fn github_is_refused_then_takes_a_type() {
 #[test]
 #[ignore = "reads the third-party documents in ../shared/openapi/ (.ci/run runs it when that folder exists)"]
 fn the_provenance_header_names_source_hash_scheme_and_heuristics() {
-    let repo = Repo::new().file("schema/connector.schema.json", "{}");
-    let doc = shared("twilio-api-v2010.json");
-    repo.skconn(["new", "--from-openapi", &doc]).code(0);
-    let t = text(&repo, "connectors/twilio-api.yaml");
-    let mut lines = t.lines();
-    assert_eq!(
-        lines.next().unwrap(),
-        "# yaml-language-server: $schema=../schema/connector.schema.json"
+    let t = provenance_of(
+        &shared("twilio-api-v2010.json"),
+        "connectors/twilio-api.yaml",
     );
-    use sha2::Digest;
-    let sha: String = sha2::Sha256::digest(std::fs::read(&doc).unwrap())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    assert!(t.contains(&format!("# Source: {doc}\n")), "{t}");
-    assert!(t.contains(&format!("# SHA-256: {sha}\n")), "{t}");
     assert!(
         t.contains("# Security scheme: accountSid_authToken → BASIC\n"),
         "{t}"
@@ -1110,22 +1119,7 @@ fn basic_labels_come_from_the_scheme_name_and_titles_are_sanitised() {
 
 #[test]
 fn the_provenance_header_names_source_hash_scheme_and_heuristics_of_a_fixture() {
-    let repo = Repo::new().file("schema/connector.schema.json", "{}");
-    let doc = fixture("basic-labels.json");
-    repo.skconn(["new", "--from-openapi", &doc]).code(0);
-    let t = text(&repo, "connectors/acme-voice.yaml");
-    let mut lines = t.lines();
-    assert_eq!(
-        lines.next().unwrap(),
-        "# yaml-language-server: $schema=../schema/connector.schema.json"
-    );
-    use sha2::Digest;
-    let sha: String = sha2::Sha256::digest(std::fs::read(&doc).unwrap())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    assert!(t.contains(&format!("# Source: {doc}\n")), "{t}");
-    assert!(t.contains(&format!("# SHA-256: {sha}\n")), "{t}");
+    let t = provenance_of(&fixture("basic-labels.json"), "connectors/acme-voice.yaml");
     assert!(
         t.contains("# Document: OpenAPI 3.0.1, \"Acme - Voice\" version 1.0.0\n"),
         "{t}"
