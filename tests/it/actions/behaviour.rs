@@ -351,7 +351,7 @@ jobs:
         run: false | tee /dev/null
       - name: sh
         shell: sh
-        run: echo "$0" | grep -q 'sh$' && [ -z "${BASH_VERSION:-}" ] && echo plain sh
+        run: false | echo plain sh
       - name: working directory
         working-directory: sub
         run: pwd
@@ -370,6 +370,15 @@ jobs:
     assert_eq!(stops.stdout, "");
     assert_eq!(job.step("pipefail").outcome, Conclusion::Failure);
     assert_eq!(job.step("sh").stdout, "plain sh\n", "{job}");
+    assert_eq!(job.step("sh").shell, ["sh", "-e"]);
+    assert_eq!(
+        job.step("default bash has no pipefail").shell,
+        ["bash", "-e"]
+    );
+    assert_eq!(
+        job.step("pipefail").shell,
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail"]
+    );
     // A working directory that does not exist fails the step, as on GitHub.
     assert_eq!(job.step("working directory").outcome, Conclusion::Failure);
     assert_eq!(job.result, Conclusion::Failure);

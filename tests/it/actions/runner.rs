@@ -94,6 +94,8 @@ pub struct StepRun {
     pub name: String,
     pub outcome: Conclusion,
     pub conclusion: Conclusion,
+    /// The shell and its options a `run:` step ran under (the script's path follows them).
+    pub shell: Vec<String>,
     /// The exit code of a `run:` step.
     pub code: Option<i32>,
     pub stdout: String,
@@ -887,6 +889,7 @@ impl RunState<'_, '_> {
             name,
             outcome: Conclusion::Skipped,
             conclusion: Conclusion::Skipped,
+            shell: Vec::new(),
             code: None,
             stdout: String::new(),
             stderr: String::new(),
@@ -984,6 +987,7 @@ impl RunState<'_, '_> {
                 Some("sh") => vec!["sh", "-e"],
                 Some(other) => panic!("{place}: the test runner does not run `shell: {other}`"),
             };
+            done.shell = args.iter().map(|a| a.to_string()).collect();
             let file = js.temp.join(format!("step-{n}.sh"));
             std::fs::write(&file, &script).unwrap();
             let wd = step

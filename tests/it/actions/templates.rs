@@ -224,3 +224,37 @@ fn a_failed_dev_apply_stops_before_prod() {
     assert!(run.job("apply-prod").steps.is_empty());
     assert_eq!(api_writes(&scene.dev) + api_writes(&scene.prod), 0);
 }
+
+#[test]
+fn the_drift_workflow_fails_until_the_environments_match_the_files() {
+    let scene = Scene::new();
+    let drift = |scene: &Scene| {
+        scene
+            .runner()
+            .event("schedule", json!({"schedule": "17 6 * * *"}))
+            .run_workflow(&scene.workflow("skconn-drift.yml"))
+    };
+    // Nothing applied yet: the plan has changes, so the check fails.
+    let before = drift(&scene);
+    let job = before.job("drift");
+    assert_eq!(job.result, Conclusion::Failure, "{job}");
+    assert_eq!(job.steps[2].code, Some(2), "{job}");
+    assert!(job.summary.contains("Payments"), "{job}");
+
+    let apply = scene
+        .runner()
+        .event("push", scene.push())
+        .run_workflow(&scene.workflow("skconn-apply.yml"));
+    succeeded(&apply);
+    succeeded(&drift(&scene));
+
+    // An edit in Production's dashboard is drift.
+    scene
+        .prod
+        .edit("Payments", |c| c["description"] = json!("edited by hand"));
+    let after = drift(&scene);
+    let job = after.job("drift");
+    assert_eq!(job.result, Conclusion::Failure, "{job}");
+    assert!(job.summary.contains("Payments"), "{job}");
+    assert_eq!(api_writes(&scene.dev) + api_writes(&scene.prod), 4);
+}
