@@ -159,6 +159,58 @@ pub fn defuse_workflow_commands(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// A URL as skconn prints it, in any output, log line or file: a user name and password become
+/// `***`, and so does the value of every query and fragment parameter (`?api_key=***&page=***`;
+/// a parameter without `=` in the query too); names, host and path stay, and the result is
+/// [`inert`]. It works on the text, so that a URL that does not parse is printed as safely as
+/// one that does.
+pub fn url(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    if let Some((scheme, after)) = raw.split_once("://") {
+        out.push_str(scheme);
+        out.push_str("://");
+        // User information ends at the last `@` before the path, whatever it holds.
+        let segment = &after[..after.find('/').unwrap_or(after.len())];
+        rest = match segment.rfind('@') {
+            Some(at) => {
+                out.push_str("***@");
+                &after[at + 1..]
+            }
+            None => after,
+        };
+    }
+    let (before_fragment, fragment) = match rest.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None => (rest, None),
+    };
+    let (path, query) = match before_fragment.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (before_fragment, None),
+    };
+    out.push_str(path);
+    let params = |text: &str, bare_is_secret: bool| -> String {
+        text.split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, v)) if !v.is_empty() => format!("{k}=***"),
+                Some(_) => p.to_string(),
+                None if bare_is_secret && !p.is_empty() => "***".to_string(),
+                None => p.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(&params(q, true));
+    }
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(&params(f, false));
+    }
+    inert(&out).into_owned()
+}
+
 /// Escapes characters that would break a Markdown table cell or inline markup, and makes
 /// control characters inert.
 pub fn markdown(s: &str) -> String {

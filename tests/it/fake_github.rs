@@ -13,10 +13,15 @@
 //! - injectable faults: a secondary rate limit with `retry-after`, a primary one with
 //!   `x-ratelimit-remaining: 0`, a 502 before or after carrying the request out;
 //! - a log of every request (method, path, query, JSON body, status; whether it carried the
-//!   token, never the token itself), so that tests assert calls, bodies and counts.
+//!   token, never the token itself), so that tests assert calls, bodies and counts;
+//! - job tokens with a job's `permissions` (403 "Resource not accessible by integration" for a
+//!   scope the job was not given, as GitHub answers);
+//! - Actions artifacts: listed newest first (`?name=`, paginated), each `…/zip` download a `302`
+//!   to a blob URL on another loopback origin that refuses any request carrying an
+//!   `Authorization` header, as GitHub's blob storage does, and `410` once expired.
 //!
-//! It holds one repository: its pull requests, which pull requests each commit belongs to, and
-//! issue comments (id, body, author login and type).
+//! It holds one repository: its pull requests, which pull requests each commit belongs to, issue
+//! comments (id, body, author login and type) and the artifacts of workflow runs.
 
 #![allow(dead_code)]
 
@@ -24,7 +29,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -91,6 +96,59 @@ struct Token {
     read_only: bool,
     login: String,
     user_type: String,
+    /// A job's token: scope (`contents`, `pull-requests`, `actions`…) → `read` or `write`.
+    /// `None`: every scope.
+    permissions: Option<BTreeMap<String, String>>,
+}
+
+impl Token {
+    /// Whether the token may read (or, with `write`, write) one of `scopes`.
+    fn allows(&self, scopes: &[&str], write: bool) -> bool {
+        let Some(granted) = &self.permissions else {
+            return true;
+        };
+        scopes
+            .iter()
+            .any(|scope| match granted.get(*scope).map(String::as_str) {
+                Some("write") => true,
+                Some("read") => !write,
+                _ => false,
+            })
+    }
+}
+
+/// An artifact of a workflow run.
+#[derive(Debug, Clone)]
+pub struct StoredArtifact {
+    pub id: u64,
+    pub name: String,
+    /// The zip archive, as uploaded.
+    pub zip: Vec<u8>,
+    /// Seconds since the Unix epoch.
+    pub created_at: u64,
+    pub expires_at: u64,
+    /// Expired by the test whatever `expires_at` says.
+    pub expired: bool,
+    pub run_id: u64,
+    pub head_branch: String,
+    pub head_sha: String,
+    /// What the blob URL must carry.
+    signature: String,
+}
+
+impl StoredArtifact {
+    fn is_expired(&self) -> bool {
+        self.expired || self.expires_at <= now()
+    }
+}
+
+/// One request to the blob origin.
+#[derive(Debug, Clone)]
+pub struct BlobRequest {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub had_authorization: bool,
 }
 
 struct Inner {
@@ -104,6 +162,11 @@ struct Inner {
     next_id: u64,
     faults: Vec<PendingFault>,
     requests: Vec<Recorded>,
+    artifacts: Vec<StoredArtifact>,
+    next_run_id: u64,
+    /// `http://127.0.0.1:PORT` of the blob origin.
+    blob_origin: String,
+    blob_requests: Vec<BlobRequest>,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -131,6 +194,7 @@ impl FakeGithub {
                 read_only: false,
                 login: BOT.into(),
                 user_type: "Bot".into(),
+                permissions: None,
             }],
             pulls: Vec::new(),
             commit_pulls: HashMap::new(),
@@ -138,10 +202,20 @@ impl FakeGithub {
             next_id: 1_000,
             faults: Vec::new(),
             requests: Vec::new(),
+            artifacts: Vec::new(),
+            next_run_id: 7_000,
+            blob_origin: String::new(),
+            blob_requests: Vec::new(),
         }));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-        listener.set_nonblocking(true).unwrap();
+        let bind = || {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+            listener.set_nonblocking(true).unwrap();
+            listener
+        };
+        let (listener, blob_listener) = (bind(), bind());
         let addr = listener.local_addr().unwrap();
+        shared.lock().unwrap().blob_origin =
+            format!("http://{}", blob_listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let state = shared.clone();
         let thread = std::thread::spawn(move || {
@@ -150,6 +224,14 @@ impl FakeGithub {
                 .build()
                 .unwrap();
             rt.block_on(async move {
+                let blobs = tokio::net::TcpListener::from_std(blob_listener).unwrap();
+                let blob_app = axum::Router::new()
+                    .fallback(handle_blob)
+                    .with_state(state.clone());
+                // Stops with the runtime, when the API stops.
+                tokio::spawn(async move {
+                    let _ = axum::serve(blobs, blob_app).await;
+                });
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
                 let app = axum::Router::new().fallback(handle).with_state(state);
                 let _ = axum::serve(listener, app)
@@ -196,6 +278,22 @@ impl FakeGithub {
             read_only: true,
             login: BOT.into(),
             user_type: "Bot".into(),
+            permissions: None,
+        });
+        t
+    }
+
+    /// Adds a workflow job's `GITHUB_TOKEN`: it may do what `permissions` (scope → `read` or
+    /// `write`) grant and nothing else; `read_only` (a fork's pull request) turns every write
+    /// into a read.
+    pub fn job_token(&self, permissions: &BTreeMap<String, String>, read_only: bool) -> String {
+        let t = format!("ghs_job_{:032x}", fastrand::u128(..));
+        self.lock().tokens.push(Token {
+            value: t.clone(),
+            read_only,
+            login: BOT.into(),
+            user_type: "Bot".into(),
+            permissions: Some(permissions.clone()),
         });
         t
     }
@@ -208,6 +306,7 @@ impl FakeGithub {
             read_only: false,
             login: login.into(),
             user_type: "Bot".into(),
+            permissions: None,
         });
         t
     }
@@ -317,6 +416,73 @@ impl FakeGithub {
             .filter(|r| r.method != "GET")
             .collect()
     }
+
+    /// A new workflow run's id.
+    pub fn next_run_id(&self) -> u64 {
+        let mut i = self.lock();
+        i.next_run_id += 1;
+        i.next_run_id
+    }
+
+    /// Stores an artifact of workflow run `run_id` (on `head_branch` at `head_sha`), created now
+    /// and kept `retention_days`; returns its id.
+    pub fn add_artifact(
+        &self,
+        run_id: u64,
+        head_branch: &str,
+        head_sha: &str,
+        name: &str,
+        zip: Vec<u8>,
+        retention_days: u64,
+    ) -> u64 {
+        let mut i = self.lock();
+        i.next_id += 1;
+        let created_at = now();
+        let artifact = StoredArtifact {
+            id: i.next_id,
+            name: name.into(),
+            zip,
+            created_at,
+            expires_at: created_at + retention_days * 86_400,
+            expired: false,
+            run_id,
+            head_branch: head_branch.into(),
+            head_sha: head_sha.into(),
+            signature: format!("{:032x}", fastrand::u128(..)),
+        };
+        i.artifacts.push(artifact);
+        i.next_id
+    }
+
+    /// Every artifact, in the order they were stored.
+    pub fn artifacts(&self) -> Vec<StoredArtifact> {
+        self.lock().artifacts.clone()
+    }
+
+    /// Removes an artifact (an upload that overwrites it).
+    pub fn delete_artifact(&self, id: u64) {
+        self.lock().artifacts.retain(|a| a.id != id);
+    }
+
+    /// Makes an artifact expired (listed with `expired: true`, its download `410`).
+    pub fn expire_artifact(&self, id: u64) {
+        if let Some(a) = self.lock().artifacts.iter_mut().find(|a| a.id == id) {
+            a.expired = true;
+        }
+    }
+
+    /// Moves an artifact's creation (and expiry) `seconds` into the past.
+    pub fn age_artifact(&self, id: u64, seconds: u64) {
+        if let Some(a) = self.lock().artifacts.iter_mut().find(|a| a.id == id) {
+            a.created_at -= seconds;
+            a.expires_at -= seconds;
+        }
+    }
+
+    /// Every request the blob origin received, in order.
+    pub fn blob_requests(&self) -> Vec<BlobRequest> {
+        self.lock().blob_requests.clone()
+    }
 }
 
 impl Drop for FakeGithub {
@@ -356,6 +522,35 @@ fn iso(n: u64) -> String {
     format!("2026-01-01T00:{:02}:{:02}Z", (n / 60) % 60, n % 60)
 }
 
+/// Seconds since the Unix epoch.
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// `2026-05-01T12:00:00Z`, as GitHub writes times.
+fn timestamp(secs: u64) -> String {
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
 async fn handle(State(shared): State<Shared>, req: Request<Body>) -> Response<Body> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -374,6 +569,12 @@ async fn handle(State(shared): State<Shared>, req: Request<Body>) -> Response<Bo
         .get("user-agent")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    // Links are absolute, on the host the request was sent to.
+    let host = headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_string();
     let mut response = route(
         &mut inner,
         &method,
@@ -384,12 +585,6 @@ async fn handle(State(shared): State<Shared>, req: Request<Body>) -> Response<Bo
         json_body.as_ref(),
         known,
     );
-    // Links are absolute, on the host the request was sent to.
-    let host = headers
-        .get("host")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("127.0.0.1")
-        .to_string();
     if let Some(link) = response.headers().get("link").and_then(|v| v.to_str().ok()) {
         let link = link.replace("{host}", &host);
         response
@@ -475,7 +670,11 @@ fn route(
         Some(Fault::Status(s)) => return message(*s, "Server Error"),
         _ => {}
     }
-    let response = dispatch(inner, method, path, query, bytes, body, token);
+    let host = headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let response = dispatch(inner, method, path, query, host, bytes, body, token);
     match fault {
         Some(Fault::AfterApplying(s)) => message(s, "Server Error"),
         _ => response,
@@ -493,15 +692,38 @@ fn repo_rest<'a>(inner: &Inner, path: &'a str) -> Option<&'a str> {
     path.strip_prefix(by_id.as_str())
 }
 
+/// The scopes of a job token, any one of which allows a request (GitHub's fine-grained rules).
+fn scopes_for(parts: &[&str]) -> &'static [&'static str] {
+    match parts {
+        ["pulls", ..] => &["pull-requests"],
+        ["commits", _, "pulls"] => &["pull-requests"],
+        ["issues", ..] => &["issues", "pull-requests"],
+        ["actions", ..] => &["actions"],
+        _ => &["metadata"],
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn dispatch(
     inner: &mut Inner,
     method: &Method,
     path: &str,
     query: &str,
+    host: &str,
     bytes: &[u8],
     body: Option<&Value>,
     token: usize,
 ) -> Response<Body> {
+    if method == Method::GET
+        && path.eq_ignore_ascii_case(&format!("/repos/{}/{}", inner.owner, inner.name))
+    {
+        return answer(
+            200,
+            &[],
+            json!({"id": inner.repo_id, "name": inner.name, "full_name": format!("{}/{}", inner.owner, inner.name),
+                   "owner": {"login": inner.owner}, "private": false, "default_branch": "main"}),
+        );
+    }
     let Some(rest) = repo_rest(inner, path) else {
         return not_found();
     };
@@ -510,7 +732,64 @@ fn dispatch(
     if write && inner.tokens[token].read_only {
         return message(403, "Resource not accessible by integration");
     }
+    if !inner.tokens[token].allows(scopes_for(&parts), write) {
+        return message(403, "Resource not accessible by integration");
+    }
     match (method.as_str(), parts.as_slice()) {
+        ("GET", ["actions", "artifacts"]) => {
+            let name = query_value(query, "name");
+            let items = artifact_list(inner, host, |a| name.as_ref().is_none_or(|n| a.name == *n));
+            let keep: Vec<(&str, String)> = name.iter().map(|n| ("name", n.clone())).collect();
+            artifacts_page(inner, "actions/artifacts", query, &keep, items)
+        }
+        ("GET", ["actions", "runs", run, "artifacts"]) => {
+            let Ok(run) = run.parse::<u64>() else {
+                return not_found();
+            };
+            let name = query_value(query, "name");
+            let items = artifact_list(inner, host, |a| {
+                a.run_id == run && name.as_ref().is_none_or(|n| a.name == *n)
+            });
+            let keep: Vec<(&str, String)> = name.iter().map(|n| ("name", n.clone())).collect();
+            artifacts_page(
+                inner,
+                &format!("actions/runs/{run}/artifacts"),
+                query,
+                &keep,
+                items,
+            )
+        }
+        ("GET", ["actions", "artifacts", id]) => {
+            match id
+                .parse::<u64>()
+                .ok()
+                .and_then(|id| inner.artifacts.iter().find(|a| a.id == id))
+            {
+                Some(a) => answer(200, &[], artifact_json(inner, host, a)),
+                None => not_found(),
+            }
+        }
+        ("GET", ["actions", "artifacts", id, "zip"]) => {
+            let Some(a) = id
+                .parse::<u64>()
+                .ok()
+                .and_then(|id| inner.artifacts.iter().find(|a| a.id == id))
+            else {
+                return not_found();
+            };
+            if a.is_expired() {
+                return message(410, "Artifact has expired");
+            }
+            let location = format!(
+                "{}/blob/{}/{}.zip?sig={}",
+                inner.blob_origin, a.id, a.name, a.signature
+            );
+            Response::builder()
+                .status(StatusCode::FOUND)
+                .header("location", HeaderValue::from_str(&location).unwrap())
+                .body(Body::empty())
+                .unwrap()
+        }
         ("GET", ["pulls", n]) => {
             let Some(p) = n
                 .parse::<u64>()
@@ -625,6 +904,139 @@ fn comment_body(bytes: &[u8], body: Option<&Value>) -> Result<String, Box<Respon
 
 /// One page of a listing, with GitHub's `Link` header in the `/repositories/{id}/…` form.
 fn page(inner: &Inner, rest: &str, query: &str, items: Vec<Value>) -> Response<Body> {
+    let (chunk, link) = paginate(inner, rest, query, &[], items);
+    let mut r = answer(200, &[], Value::Array(chunk));
+    if let Some(link) = link {
+        r.headers_mut()
+            .insert("link", HeaderValue::from_str(&link).unwrap());
+    }
+    r
+}
+
+/// A page of artifacts: `{"total_count", "artifacts"}`, with the `Link` header.
+fn artifacts_page(
+    inner: &Inner,
+    rest: &str,
+    query: &str,
+    keep: &[(&str, String)],
+    items: Vec<Value>,
+) -> Response<Body> {
+    let total = items.len();
+    let (chunk, link) = paginate(inner, rest, query, keep, items);
+    let mut r = answer(200, &[], json!({"total_count": total, "artifacts": chunk}));
+    if let Some(link) = link {
+        r.headers_mut()
+            .insert("link", HeaderValue::from_str(&link).unwrap());
+    }
+    r
+}
+
+/// A query parameter's value, percent-decoded.
+fn query_value(query: &str, key: &str) -> Option<String> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The artifacts `keep` selects, newest first, as GitHub lists them.
+fn artifact_list(inner: &Inner, host: &str, keep: impl Fn(&StoredArtifact) -> bool) -> Vec<Value> {
+    let mut selected: Vec<&StoredArtifact> = inner.artifacts.iter().filter(|a| keep(a)).collect();
+    selected.sort_by_key(|a| std::cmp::Reverse((a.created_at, a.id)));
+    selected
+        .into_iter()
+        .map(|a| artifact_json(inner, host, a))
+        .collect()
+}
+
+fn artifact_json(inner: &Inner, host: &str, a: &StoredArtifact) -> Value {
+    let base = format!(
+        "http://{host}/repos/{}/{}/actions/artifacts/{}",
+        inner.owner, inner.name, a.id
+    );
+    json!({
+        "id": a.id,
+        "node_id": format!("MDg6QXJ0aWZhY3Q{}", a.id),
+        "name": a.name,
+        "size_in_bytes": a.zip.len(),
+        "url": base,
+        "archive_download_url": format!("{base}/zip"),
+        "expired": a.is_expired(),
+        "digest": Value::Null,
+        "created_at": timestamp(a.created_at),
+        "updated_at": timestamp(a.created_at),
+        "expires_at": timestamp(a.expires_at),
+        "workflow_run": {
+            "id": a.run_id,
+            "repository_id": inner.repo_id,
+            "head_repository_id": inner.repo_id,
+            "head_branch": a.head_branch,
+            "head_sha": a.head_sha,
+        },
+    })
+}
+
+/// The blob origin: serves an artifact's zip at the signed URL the API redirected to, and
+/// refuses any request that carries an `Authorization` header (GitHub's blob storage answers a
+/// signed URL only).
+async fn handle_blob(State(shared): State<Shared>, req: Request<Body>) -> Response<Body> {
+    let mut inner = shared.lock().unwrap_or_else(|e| e.into_inner());
+    let had_authorization = req.headers().contains_key("authorization");
+    let path = req.uri().path().to_string();
+    let signature = req.uri().query().and_then(|q| query_value(q, "sig"));
+    let xml = |status: u16, code: &str, text: &str| {
+        Response::builder()
+            .status(StatusCode::from_u16(status).unwrap())
+            .header("content-type", "application/xml")
+            .body(Body::from(format!(
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{text}</Message></Error>"
+            )))
+            .unwrap()
+    };
+    let found = path
+        .strip_prefix("/blob/")
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|id| id.parse::<u64>().ok())
+        .and_then(|id| inner.artifacts.iter().find(|a| a.id == id));
+    let response = if had_authorization {
+        xml(
+            400,
+            "InvalidAuthenticationInfo",
+            "Authentication information is not given in the correct format. Check the value of Authorization header.",
+        )
+    } else if req.method() != Method::GET {
+        xml(
+            405,
+            "UnsupportedHttpVerb",
+            "The resource doesn't support the specified HTTP verb.",
+        )
+    } else {
+        match found {
+            Some(a) if signature.as_deref() == Some(a.signature.as_str()) => Response::builder()
+                .status(StatusCode::OK)
+                .header("content-type", "application/zip")
+                .body(Body::from(a.zip.clone()))
+                .unwrap(),
+            Some(_) => xml(403, "AuthenticationFailed", "Signature did not match."),
+            None => xml(404, "BlobNotFound", "The specified blob does not exist."),
+        }
+    };
+    inner.blob_requests.push(BlobRequest {
+        method: req.method().to_string(),
+        path,
+        status: response.status().as_u16(),
+        had_authorization,
+    });
+    response
+}
+
+/// One page of `items` and the `Link` header for the others (keeping the `keep` parameters).
+fn paginate(
+    inner: &Inner,
+    rest: &str,
+    query: &str,
+    keep: &[(&str, String)],
+    items: Vec<Value>,
+) -> (Vec<Value>, Option<String>) {
     let mut per_page = 30usize;
     let mut page = 1usize;
     for pair in query.split('&') {
@@ -640,9 +1052,16 @@ fn page(inner: &Inner, rest: &str, query: &str, items: Vec<Value>) -> Response<B
         .skip((page - 1) * per_page)
         .take(per_page)
         .collect();
+    let kept: String = keep
+        .iter()
+        .map(|(k, v)| {
+            let v: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
+            format!("{k}={v}&")
+        })
+        .collect();
     let link = |p: usize, rel: &str| {
         format!(
-            "<http://{{host}}/repositories/{}/{rest}?per_page={per_page}&page={p}>; rel=\"{rel}\"",
+            "<http://{{host}}/repositories/{}/{rest}?{kept}per_page={per_page}&page={p}>; rel=\"{rel}\"",
             inner.repo_id
         )
     };
@@ -655,16 +1074,7 @@ fn page(inner: &Inner, rest: &str, query: &str, items: Vec<Value>) -> Response<B
         links.push(link(page + 1, "next"));
         links.push(link(pages, "last"));
     }
-    let mut headers = Vec::new();
-    if !links.is_empty() {
-        headers.push(("link", links.join(", ")));
-    }
-    let mut r = answer(200, &[], Value::Array(chunk));
-    for (k, v) in headers {
-        r.headers_mut()
-            .insert(k, HeaderValue::from_str(&v).unwrap());
-    }
-    r
+    (chunk, (!links.is_empty()).then(|| links.join(", ")))
 }
 
 fn pull_json(inner: &Inner, p: &Pull, full: bool) -> Value {

@@ -1,6 +1,8 @@
 //! skconn's one integration-test binary. Every test here runs real code over real HTTP on
 //! loopback: the emulator is started in this process, the `skconn` binary in a child process.
 
+#[cfg(unix)]
+mod actions;
 mod apply_loop;
 mod approved;
 mod authoring;
