@@ -99,8 +99,9 @@ fn describe_status(s: &StatusError) -> String {
             s.call
         ),
         403 if s.message.as_deref().is_some_and(|m| m.contains("not accessible by integration")) => format!(
-            "GitHub refused {}{said} (403): the token may not do this; the job needs `permissions: pull-requests: write`",
-            s.call
+            "GitHub refused {}{said} (403): the token may not do this; the job needs `permissions: {}`",
+            s.call,
+            if s.call.path.contains("/actions/") { "actions: read" } else { "pull-requests: write" }
         ),
         404 => format!(
             "GitHub answered 404 to {}{said}: the repository, pull request or comment does not exist, or the token may not see it",

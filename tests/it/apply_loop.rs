@@ -376,3 +376,149 @@ fn a_push_no_pull_request_merged_or_a_clean_apply_gets_no_comment() {
         .stderr_has("not an apply report");
     assert_eq!(gh.requests().len(), before);
 }
+
+// ---- github snapshot: the latest snapshot kept by a run of the default branch ----
+
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in entries {
+        w.start_file(*name, opts).unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+fn snapshot_doc(env: &str, marker: &str) -> Vec<u8> {
+    json!({"format_version": "1", "environment": env, "host": "127.0.0.1:1",
+           "taken_at": "2026-01-01T00:00:00Z", "skconn_version": "0.1.0",
+           "connectors": [], "templates": [], "marker": marker})
+    .to_string()
+    .into_bytes()
+}
+
+fn pull_job(repo: &Repo, gh: &FakeGithub) -> Vec<(String, String)> {
+    let event = repo.path().join("pr-event.json");
+    std::fs::write(
+        &event,
+        json!({"number": 7, "pull_request": {"number": 7, "head": {"sha": HEAD, "repo": {"full_name": gh.repo()}}},
+               "repository": {"full_name": gh.repo(), "default_branch": "main"}})
+        .to_string(),
+    )
+    .unwrap();
+    [
+        ("GITHUB_ACTIONS", "true".to_string()),
+        ("GITHUB_EVENT_NAME", "pull_request".into()),
+        ("GITHUB_EVENT_PATH", event.display().to_string()),
+        ("GITHUB_API_URL", gh.url()),
+        ("GITHUB_REPOSITORY", gh.repo()),
+        ("GITHUB_TOKEN", gh.token().into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+#[test]
+fn github_snapshot_takes_the_newest_unexpired_snapshot_of_the_default_branch_without_the_token_at_the_blob()
+{
+    let gh = FakeGithub::start();
+    let repo = Repo::new();
+    let name = "skconn-snapshot-prod";
+    let one = |m: &str| zip_of(&[("prod.snapshot.json", &snapshot_doc("prod", m))]);
+    gh.add_artifact(1, "main", MERGE, name, one("older"), 30);
+    let newest = gh.add_artifact(2, "main", MERGE, name, one("newest"), 30);
+    // Newer, but of a pull request's branch, or expired: never used.
+    gh.add_artifact(3, "feature", HEAD, name, one("branch"), 30);
+    let expired = gh.add_artifact(4, "main", MERGE, name, one("expired"), 30);
+    gh.expire_artifact(expired);
+    let vars = pull_job(&repo, &gh);
+    let out = run_with(
+        &repo,
+        &vars,
+        &["github", "snapshot", "--env", "prod", "--out-dir", "snaps"],
+    );
+    out.code(0).stderr_has(&format!("artifact {newest}, run 2"));
+    let written = std::fs::read_to_string(repo.path().join("snaps/prod.snapshot.json")).unwrap();
+    assert!(written.contains("\"newest\""), "{written}");
+    // The API got the token; the blob storage, on another origin, never did.
+    let blobs = gh.blob_requests();
+    assert_eq!(blobs.len(), 1, "{blobs:?}");
+    assert!(!blobs[0].had_authorization);
+    assert!(gh.requests().iter().all(|r| r.had_token));
+}
+
+#[test]
+fn github_snapshot_with_none_writes_nothing_and_says_how_to_make_one() {
+    let gh = FakeGithub::start();
+    let repo = Repo::new();
+    let vars = pull_job(&repo, &gh);
+    gh.add_artifact(
+        3,
+        "feature",
+        HEAD,
+        "skconn-snapshot-prod",
+        zip_of(&[("prod.snapshot.json", &snapshot_doc("prod", "x"))]),
+        30,
+    );
+    run_with(
+        &repo,
+        &vars,
+        &["github", "snapshot", "--env", "prod", "--out-dir", "snaps"],
+    )
+    .code(0)
+    .stderr_has("no artifact skconn-snapshot-prod from a run on main")
+    .stderr_has("1 from runs of other branches")
+    .stderr_has("run the skconn drift workflow once");
+    assert!(!repo.path().join("snaps").exists());
+}
+
+#[test]
+fn github_snapshot_refuses_an_archive_that_is_not_one_snapshot_of_the_environment() {
+    let gh = FakeGithub::start();
+    let repo = Repo::new();
+    let vars = pull_job(&repo, &gh);
+    let get = |env: &str| {
+        run_with(
+            &repo,
+            &vars,
+            &["github", "snapshot", "--env", env, "--out-dir", "snaps"],
+        )
+    };
+    gh.add_artifact(
+        1,
+        "main",
+        MERGE,
+        "skconn-snapshot-two",
+        zip_of(&[("a.json", b"{}"), ("b.json", b"{}")]),
+        30,
+    );
+    get("two").code(1).stderr_has("more than one file");
+    gh.add_artifact(
+        2,
+        "main",
+        MERGE,
+        "skconn-snapshot-other",
+        zip_of(&[("prod.snapshot.json", &snapshot_doc("prod", "x"))]),
+        30,
+    );
+    get("other")
+        .code(1)
+        .stderr_has("it is the snapshot of `prod`, not of other");
+    assert!(!repo.path().join("snaps").exists());
+    // A token that may not read the repository's Actions is told apart.
+    let denied = gh.job_token(&[("contents".to_string(), "read".to_string())].into(), false);
+    let mut no_actions = vars.clone();
+    no_actions.retain(|(k, _)| k != "GITHUB_TOKEN");
+    no_actions.push(("GITHUB_TOKEN".into(), denied));
+    run_with(
+        &repo,
+        &no_actions,
+        &["github", "snapshot", "--env", "two", "--out-dir", "snaps"],
+    )
+    .code(1)
+    .stderr_has("403")
+    .stderr_has("the job needs `permissions: actions: read`");
+}
