@@ -6,7 +6,7 @@
 use super::{Conclusion, Environment, JobRun, Run, Runner};
 use crate::fake_github::{FakeGithub, BOT};
 use crate::support::*;
-use serde_json::{json, Value};
+use serde_json::json;
 use skconn::emulator::Emulator;
 use std::path::PathBuf;
 
@@ -98,6 +98,8 @@ impl Scene {
             "repository": {"full_name": self.gh.repo(), "default_branch": "main"}});
         self.runner()
             .event("pull_request", event)
+            .git_ref(&format!("refs/pull/{n}/merge"))
+            .sha(&format!("{:040x}", 0xfeed000 + n))
             .run_workflow(&self.workflow("skconn-plan.yml"))
     }
 
@@ -182,6 +184,11 @@ fn story_1_a_new_connector_is_planned_live_in_dev_and_against_the_snapshot_in_pr
     scene.write("payments.yaml", &bearer("Payments"));
     let run = scene.plan(7);
     assert!(run.succeeded(), "{run}");
+    assert!(run.on.get("pull_request").is_some());
+    assert_eq!(
+        run.concurrency,
+        Some(json!({"group": "skconn-plan-7", "cancel-in-progress": true}))
+    );
     let order: Vec<&str> = run.jobs.iter().map(|j| j.id.as_str()).collect();
     assert_eq!(order, ["plan-dev", "plan-prod", "comment"]);
     // Production's job holds no Production credential, in any step, and read nothing live.
@@ -215,7 +222,7 @@ fn story_1_a_new_connector_is_planned_live_in_dev_and_against_the_snapshot_in_pr
     let body = scene.plan_comment(7);
     assert!(body.contains("### Environment `dev`"), "{body}");
     assert!(body.contains("### Environment `prod`"), "{body}");
-    assert_eq!(body.matches("Payments").count() >= 2, true, "{body}");
+    assert!(body.matches("Payments").count() >= 2, "{body}");
     assert!(
         body.contains("<!-- skconn-digest env=dev digest="),
         "{body}"
@@ -263,6 +270,11 @@ fn story_2_the_merge_applies_dev_then_production_and_keeps_fresh_snapshots() {
     for env in ["dev", "prod"] {
         let job = run.job(&format!("apply-{env}"));
         assert_eq!(job.environment.as_deref(), Some(env));
+        assert_eq!(
+            job.concurrency,
+            Some(json!({"group": format!("skconn-apply-{env}"), "cancel-in-progress": false}))
+        );
+        assert_eq!(job.timeout_minutes, Some(json!(60)));
         assert_eq!(job.step("apply").code, Some(0), "{job}");
         assert!(job.step("apply").stdout.contains("plan digest"), "{job}");
         assert_eq!(
