@@ -477,6 +477,16 @@ pub struct EmulatorArgs {
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub latency_ms: u64,
 
+    /// Shift the Date header of every answer by this many seconds (negative: behind), as a
+    /// server whose clock is off.
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_name = "SECONDS",
+        allow_negative_numbers = true
+    )]
+    pub clock_skew: i64,
+
     /// Inject a fault (repeatable); the syntax:
     /// https://github.com/skconn/skconn/blob/main/docs/emulator.md#faults
     #[arg(long = "fault", value_name = "SPEC")]
