@@ -6,6 +6,7 @@ mod authoring;
 mod config;
 mod distribution;
 mod docs;
+mod doctor;
 mod e2e;
 mod emulator;
 mod environments;
