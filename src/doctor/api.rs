@@ -366,13 +366,7 @@ async fn usage_checks(client: &Client, seen: &mut Seen) -> (Check, Check) {
 }
 
 fn cut(v: &str) -> String {
-    if v.chars().count() > MAX_VALUE_CHARS {
-        let mut s: String = v.chars().take(MAX_VALUE_CHARS).collect();
-        s.push('…');
-        s
-    } else {
-        v.to_string()
-    }
+    super::cut(v, MAX_VALUE_CHARS)
 }
 
 fn rate_check(headers: &[(String, String)], paused: Option<Duration>, max_wait: Duration) -> Check {
@@ -447,4 +441,61 @@ fn rate_check(headers: &[(String, String)], paused: Option<Duration>, max_wait: 
         format!("{saw}; {}", problems.join("; ")),
         "run doctor again later; if the limit stays low, lower `parallelism` for this environment, or raise --max-wait",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doctor::Status;
+
+    fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn rate_limit_headers_are_read_as_skconn_reads_them() {
+        let max = Duration::from_secs(120);
+        let ok = rate_check(
+            &h(&[
+                ("x-ratelimit-limit", "100"),
+                ("x-ratelimit-remaining", "50"),
+                ("x-ratelimit-reset", "30"),
+            ]),
+            None,
+            max,
+        );
+        assert_eq!(ok.status, Status::Ok, "{ok:?}");
+        assert!(
+            ok.saw
+                .contains("x-ratelimit-reset: 30 (read as seconds from now: in 30.0s)"),
+            "{ok:?}"
+        );
+        // The last value of a header wins.
+        let used_up = rate_check(
+            &h(&[
+                ("x-ratelimit-remaining", "3"),
+                ("x-ratelimit-remaining", "0"),
+            ]),
+            None,
+            max,
+        );
+        assert_eq!(used_up.status, Status::Warning);
+        assert!(used_up.saw.contains("the limit is used up"), "{used_up:?}");
+        let unreadable = rate_check(&h(&[("x-ratelimit-reset", "soon")]), None, max);
+        assert!(
+            unreadable
+                .saw
+                .contains("cannot read `x-ratelimit-reset: soon`"),
+            "{unreadable:?}"
+        );
+        let far = rate_check(&h(&[("x-ratelimit-reset", "3600")]), None, max);
+        assert!(far.saw.contains("more than --max-wait (120.0s)"), "{far:?}");
+        let paused = rate_check(&[], Some(Duration::from_secs(3)), max);
+        assert_eq!(paused.status, Status::Warning);
+        let none = rate_check(&[], None, max);
+        assert_eq!(none.status, Status::Ok);
+    }
 }

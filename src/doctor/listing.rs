@@ -59,13 +59,7 @@ pub struct Shape {
 }
 
 fn cut(name: &str) -> String {
-    if name.chars().count() > MAX_NAME_CHARS {
-        let mut s: String = name.chars().take(MAX_NAME_CHARS).collect();
-        s.push('…');
-        s
-    } else {
-        name.to_string()
-    }
+    super::cut(name, MAX_NAME_CHARS)
 }
 
 /// A key in snake_case or lowerCamelCase: the value under either.

@@ -28,6 +28,17 @@ pub use network::network_checks;
 
 use serde::Serialize;
 
+/// Server text shown in a check, cut to `max` characters (with `…` when it was longer).
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() > max {
+        let mut s: String = text.chars().take(max).collect();
+        s.push('…');
+        s
+    } else {
+        text.to_string()
+    }
+}
+
 /// How a check came out. Ordered: the worst status is the largest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -212,3 +212,88 @@ pub fn network_checks(p: &NetworkProbe, env: &str) -> (Vec<Check>, bool) {
     };
     (checks, tls_ok && reached)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doctor::Status;
+    use crate::remote::Reached;
+
+    fn probe(
+        route: Route,
+        dns: Dns,
+        first: Result<Reached, (TransportKind, String)>,
+    ) -> NetworkProbe {
+        NetworkProbe {
+            host: "acme.scalekit.example".into(),
+            port: 443,
+            https: true,
+            dns,
+            route,
+            first,
+            again: Some(Duration::from_millis(12)),
+            certificate: None,
+            verified_by: Some(VerifiedBy::BuiltIn),
+        }
+    }
+
+    fn find<'a>(checks: &'a [Check], id: &str) -> &'a Check {
+        checks.iter().find(|c| c.id == id).unwrap()
+    }
+
+    const REACHED: Reached = Reached {
+        status: 404,
+        elapsed: Duration::from_millis(40),
+    };
+
+    #[test]
+    fn a_proxy_is_named_and_resolves_what_this_machine_cannot() {
+        let via = Route::Proxy {
+            proxy: "http://proxy.corp:3128".into(),
+            variable: "HTTPS_PROXY",
+        };
+        let failed_dns = Dns::Failed {
+            detail: "no such host".into(),
+            elapsed: Duration::ZERO,
+        };
+        let (checks, reachable) =
+            network_checks(&probe(via.clone(), failed_dns.clone(), Ok(REACHED)), "prod");
+        assert!(reachable);
+        assert_eq!(find(&checks, "network.dns").status, Status::Warning);
+        assert_eq!(
+            find(&checks, "network.proxy").saw,
+            "through the proxy http://proxy.corp:3128 (HTTPS_PROXY)"
+        );
+        // Without a proxy the same DNS failure stops the checks.
+        let (checks, reachable) =
+            network_checks(&probe(Route::Direct, failed_dns, Ok(REACHED)), "prod");
+        assert!(!reachable);
+        assert_eq!(find(&checks, "network.dns").status, Status::Failed);
+        // A proxy that refuses the tunnel.
+        let ip = Dns::Address("10.0.0.1".parse().unwrap());
+        let (checks, reachable) = network_checks(
+            &probe(via, ip.clone(), Err((TransportKind::Proxy, "407".into()))),
+            "prod",
+        );
+        assert!(!reachable);
+        let c = find(&checks, "network.proxy");
+        assert_eq!(c.status, Status::Failed);
+        assert!(c.advice.contains("NO_PROXY"), "{c:?}");
+        let (checks, _) = network_checks(
+            &probe(
+                Route::NoProxy {
+                    variable: "HTTPS_PROXY",
+                },
+                ip,
+                Ok(REACHED),
+            ),
+            "prod",
+        );
+        assert!(find(&checks, "network.proxy")
+            .saw
+            .contains("NO_PROXY names acme.scalekit.example"));
+        assert!(find(&checks, "network.http")
+            .saw
+            .contains("then in 12 ms on the open connection"));
+    }
+}

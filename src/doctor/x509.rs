@@ -151,18 +151,13 @@ fn time(tag: u8, value: &[u8]) -> Option<(String, i64)> {
         0x18 if text.len() == 14 => (text[..4].parse().ok()?, &text[4..]),
         _ => return None,
     };
-    let num = |i: usize| -> Option<i64> { rest.get(i..i + 2)?.parse().ok() };
+    let num = |i: usize| -> Option<u64> { rest.get(i..i + 2)?.parse().ok() };
     let (month, day, h, m, s) = (num(0)?, num(2)?, num(4)?, num(6)?, num(8)?);
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
         return None;
     }
-    // Days from the civil date (Howard Hinnant's days_from_civil).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    let days = crate::remote::retry::days_from_civil(year, month, day);
+    let (h, m, s) = (h as i64, m as i64, s as i64);
     Some((
         format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02} UTC"),
         days * 86_400 + h * 3600 + m * 60 + s,
@@ -178,7 +173,12 @@ mod tests {
     /// report leaves out), validity, subject } }.
     fn der(not_after: &[u8]) -> Vec<u8> {
         let tlv = |tag: u8, body: &[u8]| {
-            let mut v = vec![tag, body.len() as u8];
+            let mut v = vec![tag];
+            match u8::try_from(body.len()) {
+                Ok(n) if n < 0x80 => v.push(n),
+                Ok(n) => v.extend([0x81, n]),
+                Err(_) => v.extend([0x82, (body.len() >> 8) as u8, body.len() as u8]),
+            }
             v.extend_from_slice(body);
             v
         };

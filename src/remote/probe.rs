@@ -71,8 +71,8 @@ pub struct RawAnswer {
     pub received: SystemTime,
 }
 
-impl From<Answer> for RawAnswer {
-    fn from(a: Answer) -> RawAnswer {
+impl RawAnswer {
+    fn of(a: &Answer) -> RawAnswer {
         RawAnswer {
             status: a.status,
             date: a
@@ -82,7 +82,7 @@ impl From<Answer> for RawAnswer {
                 .map(str::to_string),
             rate_headers: rate_headers(&a.headers),
             received: a.received,
-            body: a.body,
+            body: a.body.clone(),
         }
     }
 }
@@ -114,7 +114,7 @@ impl Client {
             kind: Kind::Read,
         })
         .await
-        .map(RawAnswer::from)
+        .map(|a| RawAnswer::of(&a))
     }
 
     /// Reads a listing page after page: `query` (encoded, without `?`) plus `page_token` from
@@ -148,24 +148,12 @@ impl Client {
                     kind: Kind::Read,
                 })
                 .await?;
-            let unusable = |why: String| answer.unusable(why);
-            let raw = RawAnswer {
-                status: answer.status,
-                body: answer.body.clone(),
-                date: answer
-                    .headers
-                    .get(reqwest::header::DATE)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string),
-                rate_headers: rate_headers(&answer.headers),
-                received: answer.received,
-            };
-            let seen = visit(&raw);
+            let seen = visit(&RawAnswer::of(&answer));
             listed += seen.entries;
             match pages.next(seen.entries, listed, seen.total, seen.next) {
                 Ok(Some(next)) => token = next,
                 Ok(None) => return Ok(pages.read()),
-                Err(why) => return Err(unusable(why)),
+                Err(why) => return Err(answer.unusable(why)),
             }
         }
     }

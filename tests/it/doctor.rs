@@ -18,6 +18,15 @@ fn applied(dev: &Emulator) -> Repo {
     repo
 }
 
+/// The example connectors applied to an emulator, this fault queued, and doctor's report.
+fn with_fault(fault: &str) -> (Emulator, Repo, Out, Value) {
+    let dev = emulator();
+    let repo = applied(&dev);
+    dev.push_fault(fault.parse().unwrap());
+    let (out, doc) = doctor(&repo, &[]);
+    (dev, repo, out, doc)
+}
+
 /// `skconn doctor --format json` (and extra arguments), its output and its JSON report.
 fn doctor(repo: &Repo, extra: &[&str]) -> (Out, Value) {
     let mut args = vec!["doctor", "--format", "json"];
@@ -233,10 +242,7 @@ fn the_json_report_matches_its_schema_and_holds_nothing_secret_or_personal() {
 
 #[test]
 fn camel_case_keys_are_named_and_fail() {
-    let dev = emulator();
-    let repo = applied(&dev);
-    dev.push_fault("camel-case:GET:*@/api/v1/providers".parse().unwrap());
-    let (out, doc) = doctor(&repo, &[]);
+    let (dev, _repo, out, doc) = with_fault("camel-case:GET:*@/api/v1/providers");
     out.code(1);
     assert_check(
         &doc,
@@ -258,10 +264,7 @@ fn camel_case_keys_are_named_and_fail() {
 
 #[test]
 fn a_missing_total_and_short_pages_are_named_as_allowed() {
-    let dev = emulator();
-    let repo = applied(&dev);
-    dev.push_fault("no-total:GET:*@/api/v1/providers".parse().unwrap());
-    let (out, doc) = doctor(&repo, &[]);
+    let (_dev, repo, out, doc) = with_fault("no-total:GET:*@/api/v1/providers");
     out.code(0);
     assert_check(
         &doc,
@@ -295,10 +298,7 @@ fn a_missing_total_and_short_pages_are_named_as_allowed() {
 
 #[test]
 fn a_refused_page_size_is_a_warning_naming_the_size_to_set() {
-    let dev = emulator();
-    let repo = applied(&dev);
-    dev.push_fault("page-size/100:GET:*@/api/v1/providers".parse().unwrap());
-    let (out, doc) = doctor(&repo, &[]);
+    let (_dev, _repo, out, doc) = with_fault("page-size/100:GET:*@/api/v1/providers");
     out.code(2);
     assert_check(
         &doc,
@@ -315,10 +315,7 @@ fn a_refused_page_size_is_a_warning_naming_the_size_to_set() {
 
 #[test]
 fn a_missing_is_custom_fails_and_an_ignored_filter_warns() {
-    let dev = emulator();
-    let repo = applied(&dev);
-    dev.push_fault("no-is-custom:GET:*@/api/v1/providers".parse().unwrap());
-    let (out, doc) = doctor(&repo, &[]);
+    let (dev, repo, out, doc) = with_fault("no-is-custom:GET:*@/api/v1/providers");
     out.code(1);
     let n = example_count();
     assert_check(
@@ -389,10 +386,7 @@ fn a_missing_preview_endpoint_is_named_with_the_fallback_it_uses() {
 
 #[test]
 fn a_refused_usage_look_up_says_what_plans_will_show() {
-    let dev = emulator();
-    let repo = applied(&dev);
-    dev.push_fault("403:GET:*@/api/v1/connections".parse().unwrap());
-    let (out, doc) = doctor(&repo, &[]);
+    let (dev, repo, out, doc) = with_fault("403:GET:*@/api/v1/connections");
     out.code(2);
     assert_check(
         &doc,
@@ -448,10 +442,7 @@ fn clock_skew_is_measured_from_the_date_header() {
 
 #[test]
 fn rate_limit_headers_are_named_and_read() {
-    let dev = emulator();
-    let repo = applied(&dev);
-    dev.push_fault("rate-headers/1000:*:*".parse().unwrap());
-    let (out, doc) = doctor(&repo, &[]);
+    let (dev, repo, out, doc) = with_fault("rate-headers/1000:*:*");
     out.code(0);
     assert_check(
         &doc,
