@@ -534,9 +534,9 @@ pub struct EmulatorArgs {
     )]
     pub clock_skew: i64,
 
-    /// Inject a fault (repeatable); the syntax:
-    /// https://github.com/skconn/skconn/blob/main/docs/emulator.md#faults
-    #[arg(long = "fault", value_name = "SPEC")]
+    /// Inject a fault (repeatable): KIND[:METHOD[:TIMES]][@PATH_PREFIX], e.g. `503:PUT:2`
+    /// (`--help` lists the kinds).
+    #[arg(long = "fault", value_name = "SPEC", long_help = crate::emulator::FAULT_HELP)]
     pub faults: Vec<String>,
 
     /// Give a connector a connection (repeatable): PROVIDER_KEY=NAME[:STATUS[:ACCOUNTS]], e.g.

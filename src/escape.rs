@@ -181,6 +181,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn shell_words_quote_everything() {
+        assert_eq!(shell_word("abc"), "'abc'");
+        assert_eq!(shell_word("it's $HOME `x`"), "'it'\\''s $HOME `x`'");
+    }
+
+    #[test]
     fn control_characters_are_escaped() {
         assert_eq!(inert("plain ünïcode 🙂"), "plain ünïcode 🙂");
         assert_eq!(

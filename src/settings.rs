@@ -275,17 +275,16 @@ impl Settings {
                 .map_err(|e| Error::io("cannot read the working directory", e))?,
         };
         let display = path.to_path_buf();
-        // The guards of connector files (size, depth, aliases, duplicate keys) first.
-        crate::config_file::guard(&display, text).map_err(Error::Input)?;
+        // The guards of connector files (size, depth, aliases) first; a duplicate key or a tab
+        // is a problem that still leaves the document to check.
+        let read = crate::config_file::parse(&display, text).map_err(Error::Input)?;
         // Credentials are registered for redaction before any message can quote them: those
         // written in the file, and the values of the variables they are taken from, in every
         // environment, whether or not this command talks to it.
         let mut credential_vars = Vec::new();
-        if let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(text) {
-            if let Some(envs) = doc.get("environments").and_then(|e| e.as_mapping()) {
-                for env in envs.values() {
-                    register_credentials(env, &mut credential_vars);
-                }
+        if let Some(envs) = read.value.get("environments").and_then(|e| e.as_mapping()) {
+            for env in envs.values() {
+                register_credentials(env, &mut credential_vars);
             }
         }
         for var in &credential_vars {
@@ -294,20 +293,24 @@ impl Settings {
             }
         }
         // Then the vocabulary: every unknown key, misspelt word and wrong type at once, each at
-        // its line and column.
-        let problems = crate::config::check(&display, text);
-        if !problems.is_empty() {
-            return Err(Error::Input(problems));
-        }
-        let config: FileConfig = serde_yaml::from_str(text).map_err(|e| {
-            let mut d = Diagnostic::new(&display, yaml_message(&e)).help(
-                "the format: https://github.com/skconn/skconn/blob/main/docs/configuration.md",
-            );
-            if let Some(loc) = e.location() {
-                d = d.at(loc.line(), loc.column());
+        // its line and column. The rules below read what the vocabulary left, so that their
+        // problems come in the same run.
+        let vocabulary = crate::config::check(&display, &read.value, read.source.index());
+        let left_out = read.left_out;
+        let mut found: Vec<Diagnostic> = read.problems;
+        found.extend(vocabulary.problems.iter().cloned());
+        let config: FileConfig = match serde_yaml::from_value(vocabulary.rest.clone()) {
+            Ok(c) => c,
+            Err(e) => {
+                if found.is_empty() {
+                    found.push(
+                        Diagnostic::new(&display, yaml_message(&e))
+                            .help("the format: https://github.com/skconn/skconn/blob/main/docs/configuration.md"),
+                    );
+                }
+                return Err(Error::Input(found));
             }
-            Error::Input(vec![d])
-        })?;
+        };
         let mut problems = Vec::new();
         let mut environments = Vec::new();
         for (key, value) in &config.environments {
@@ -473,18 +476,26 @@ impl Settings {
                     .help("add at least one environment under `environments:`"),
             );
         }
-        if !problems.is_empty() {
-            return Err(Error::Input(problems));
-        }
         let owner = config
             .owner
             .unwrap_or_else(|| crate::model::DEFAULT_OWNER.into());
         if let Err(m) = crate::model::check_owner(&owner) {
             let (l, c) = line_of(text, "owner:");
-            return Err(Error::Input(vec![Diagnostic::new(&display, m)
+            problems.push(Diagnostic::new(&display, m)
                 .at(l, c)
                 .field("owner")
-                .help("use letters, digits, `-`, `_` and `.`, at most 40 characters (e.g. `platform-team`)")]));
+                .help("use letters, digits, `-`, `_` and `.`, at most 40 characters (e.g. `platform-team`)"));
+        }
+        // Every problem at once: the reading's, the vocabulary's, and those of the rules above
+        // that the vocabulary did not report already.
+        problems.retain(|d| !d.field.as_deref().is_some_and(|f| vocabulary.covers(f)));
+        found.extend(problems);
+        if !found.is_empty() {
+            found.sort_by_key(|d| (d.line, d.column));
+            return Err(Error::Input(crate::load::cap_per_file_counting(
+                found,
+                |_| left_out,
+            )));
         }
         let written = config.connectors_dir.as_deref().unwrap_or("connectors");
         let connectors_dir = confined(&root, written).map_err(|m| {
@@ -768,7 +779,7 @@ pub fn parse_url(raw: &str) -> std::result::Result<url::Url, String> {
                 "`{shown}` must not hold a user name or password; use client_id and client_secret"
             ));
         }
-        if authority.is_empty() {
+        if crate::model::written_host(trimmed).is_none() {
             return Err(format!("`{shown}` has no host"));
         }
     }

@@ -127,6 +127,21 @@ fn expand_value(v: &mut Value, path: &mut String, out: &mut Out<'_, '_>) {
 /// it says nothing about the value — not what is wrong with it, not its length, not a
 /// suggestion derived from it: only the field and the variable. `from_vars` holds
 /// `(field path, variable)` as [`expand_map`] found them.
+/// Whether a problem is about a value that came from a variable whose values are masked.
+pub(crate) fn is_masked_problem(
+    p: &Problem,
+    from_vars: &[(String, String)],
+    show_vars: &[String],
+) -> bool {
+    let written_at = p
+        .located_at
+        .as_ref()
+        .map_or(p.field.as_str(), |(f, _)| f.as_str());
+    from_vars
+        .iter()
+        .any(|(path, var)| (path == written_at || *path == p.field) && !show_vars.contains(var))
+}
+
 pub(crate) fn mask_problems(
     problems: &mut [Problem],
     from_vars: &[(String, String)],

@@ -111,6 +111,7 @@ mod tests {
             origin: Origin {
                 file: "connectors/theirs.yaml".into(),
             },
+            warnings: vec![],
         };
         let c = conflicts(
             "dev",

@@ -6,6 +6,7 @@
 //! `plan`); rendering what it read gives the same document again.
 
 use crate::error::Diagnostic;
+use crate::model::FileWarningKind;
 use crate::plan::usage::{ConnectionCounts, StatusCounts};
 use crate::plan::{
     digest, Action, Change, EnvPlan, FieldChange, Op, Plan, Refusal, Summary, Usage,
@@ -424,6 +425,17 @@ struct JField {
 struct JWarning {
     kind: String,
     message: String,
+    /// Where in the connector's file (file warnings only).
+    #[serde(default)]
+    file: Option<String>,
+    #[serde(default)]
+    line: usize,
+    #[serde(default)]
+    column: usize,
+    #[serde(default)]
+    field: Option<String>,
+    #[serde(default)]
+    help: Option<String>,
 }
 
 impl JChange {
@@ -462,7 +474,18 @@ impl JChange {
                     format!("{:?} is not a warning kind", w.kind),
                 )
             })?;
-            warnings.push(Warning::new(kind, w.message));
+            let place = w.file.map(|file| crate::plan::warnings::Place {
+                file,
+                line: w.line,
+                column: w.column,
+                field: w.field,
+                help: w.help,
+            });
+            warnings.push(Warning {
+                kind,
+                message: w.message,
+                place,
+            });
         }
         let usage = match self.usage {
             None => None,
@@ -516,6 +539,10 @@ const WARNING_KINDS: &[WarningKind] = &[
     WarningKind::Rename,
     WarningKind::Adopt,
     WarningKind::NotCreatedBySkconn,
+    WarningKind::File(FileWarningKind::ExampleHost),
+    WarningKind::File(FileWarningKind::TemplateMarker),
+    WarningKind::File(FileWarningKind::DisplayNameSpaces),
+    WarningKind::File(FileWarningKind::UnknownValue),
 ];
 
 /// The value of `all` whose JSON name is `name` (the names are the types' own serialisation).
@@ -641,6 +668,18 @@ mod tests {
             .iter()
             .map(|k| Warning::new(*k, format!("{k:?}")))
             .collect();
+        // A file warning says where it is.
+        update.warnings.push(Warning {
+            kind: WarningKind::File(FileWarningKind::ExampleHost),
+            message: "reserved host".into(),
+            place: Some(crate::plan::warnings::Place {
+                file: "connectors/billing.yaml".into(),
+                line: 3,
+                column: 12,
+                field: Some("proxy_url".into()),
+                help: Some("write the real host".into()),
+            }),
+        });
         update.usage = Some(Usage::Unknown {
             reason: "no permission".into(),
         });

@@ -357,7 +357,13 @@ fn detail(c: &Change) -> String {
         s.push_str("```\n\n");
     }
     for w in &c.warnings {
-        let _ = writeln!(s, "- ⚠️ {}", escape(&w.message));
+        let at = w.location();
+        let at = if at.is_empty() {
+            at
+        } else {
+            format!("<code>{}</code>: ", html(&at))
+        };
+        let _ = writeln!(s, "- ⚠️ {at}{}", escape(&w.message));
     }
     if !c.warnings.is_empty() {
         s.push('\n');

@@ -197,7 +197,13 @@ fn change(s: &mut String, c: &Change, style: &Style) {
         let _ = writeln!(s, "      {mark} {}", inert(&line));
     }
     for w in &c.warnings {
-        let _ = writeln!(s, "      {} {}", style.yellow("!"), inert(&w.message));
+        let at = w.location();
+        let at = if at.is_empty() {
+            at
+        } else {
+            format!("{}: ", style.bold(&inert(&at)))
+        };
+        let _ = writeln!(s, "      {} {at}{}", style.yellow("!"), inert(&w.message));
     }
 }
 
@@ -450,14 +456,22 @@ fn past(action: Action, name: &str) -> String {
 
 /// Input problems, one block each, then a count.
 pub fn diagnostics(list: &[Diagnostic], style: &Style) -> String {
+    blocks(list.iter(), &style.red("error:"), style)
+}
+
+/// Warnings about input files (valid, but likely mistakes), one block each.
+pub fn file_warnings(list: &[crate::model::FileWarning], style: &Style) -> String {
+    blocks(
+        list.iter().map(|w| &w.diagnostic),
+        &style.yellow("warning:"),
+        style,
+    )
+}
+
+fn blocks<'d>(list: impl Iterator<Item = &'d Diagnostic>, level: &str, style: &Style) -> String {
     let mut s = String::new();
     for d in list {
-        let _ = write!(
-            s,
-            "{} {}: ",
-            style.red("error:"),
-            style.bold(&inert(&d.location()))
-        );
+        let _ = write!(s, "{level} {}: ", style.bold(&inert(&d.location())));
         if let Some(f) = &d.field {
             let _ = write!(s, "{}: ", style.cyan(&inert(f)));
         }
@@ -472,6 +486,15 @@ pub fn diagnostics(list: &[Diagnostic], style: &Style) -> String {
 /// Writes a GitHub Actions `::error` annotation for each input problem (file, line, column;
 /// escaped per GitHub's rules).
 pub fn github_annotations(list: &[Diagnostic]) {
+    annotations("error", list.iter());
+}
+
+/// Writes a GitHub Actions `::warning` annotation for each warning about an input file.
+pub fn github_warning_annotations(list: &[crate::model::FileWarning]) {
+    annotations("warning", list.iter().map(|w| &w.diagnostic));
+}
+
+fn annotations<'d>(command: &str, list: impl Iterator<Item = &'d Diagnostic>) {
     for d in list {
         let mut msg = String::new();
         if let Some(f) = &d.field {
@@ -490,6 +513,6 @@ pub fn github_annotations(list: &[Diagnostic]) {
         if d.column > 0 {
             props.push(("col", col.as_str()));
         }
-        crate::output::annotation("error", &props, &msg);
+        crate::output::annotation(command, &props, &msg);
     }
 }

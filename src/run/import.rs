@@ -131,9 +131,16 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) 
             env.name
         ));
     }
-    // What was written must load: check it now rather than at the next plan.
+    // What was written must load: check it now rather than at the next plan, and say what
+    // in it is valid but odd (a value skconn does not know, sent as written).
     if !written.is_empty() {
-        ctx.load(&settings)?;
+        let loaded = ctx.load_all(&settings)?;
+        let theirs: Vec<crate::model::FileWarning> = loaded
+            .warnings
+            .into_iter()
+            .filter(|w| written.contains(&settings.root.join(&w.diagnostic.file)))
+            .collect();
+        ctx.show_warnings(&theirs);
     }
     Ok(if skipped.is_empty() {
         exit::OK

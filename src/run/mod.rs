@@ -57,6 +57,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Validate => {
             let settings = ctx.project(cli.config.as_deref())?;
             let loaded = ctx.load_all(&settings)?;
+            ctx.show_warnings(&loaded.warnings);
             if !ctx.quiet {
                 output::out(&format!(
                     "{} {} connector file(s) in {} are valid.\n",
@@ -148,8 +149,14 @@ impl Context {
             show_vars: &settings.show_vars,
             credential_vars: &settings.credential_vars,
         };
-        let loaded = crate::load::load_dir_with(&settings.root, &settings.connectors_dir, &opts)
-            .map_err(Error::Input)?;
+        let report =
+            crate::load::load_dir_reporting(&settings.root, &settings.connectors_dir, &opts);
+        // With problems, the warnings come in the same run; without, `validate` shows them and
+        // plans show each beside its connector's change.
+        let loaded = report
+            .loaded
+            .inspect_err(|_| self.show_warnings(&report.warnings));
+        let loaded = loaded.map_err(Error::Input)?;
         for f in &loaded.ignored {
             tracing::info!("ignored {} (not a .yaml or .yml file)", f.display());
         }
@@ -160,6 +167,17 @@ impl Context {
             );
         }
         Ok(loaded)
+    }
+
+    /// Prints warnings about connector files (stderr; GitHub annotations in GitHub Actions).
+    fn show_warnings(&self, warnings: &[crate::model::FileWarning]) {
+        if warnings.is_empty() {
+            return;
+        }
+        output::err(&render::text::file_warnings(warnings, &self.err_style));
+        if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
+            render::text::github_warning_annotations(warnings);
+        }
     }
 
     /// The connectors as the files define them, without overrides (all environments checked).

@@ -367,22 +367,49 @@ fn a_listing_that_lags_behind_writes_settles() {
 }
 
 #[test]
-fn a_name_the_server_trims_is_reported_with_the_name_it_kept() {
-    let dev = emulator();
-    dev.set_rewrite(skconn::emulator::Rewrite::Custom(std::sync::Arc::new(
-        |body: &mut Value| {
-            if let Some(Value::String(n)) = body.get_mut("display_name") {
-                *n = n.trim().to_string();
-            }
-        },
-    )));
+fn a_name_the_server_trims_and_collapses_converges() {
+    // The server keeps `"Internal  Billing API "` as `"Internal Billing API"`: the second apply
+    // used to send the create again and fail on the 409.
+    let dev = emulator_with(|c| c.rewrite = skconn::emulator::Rewrite::CollapseNameSpaces);
     let repo = Repo::new().env("dev", &dev, "managed").connector(
         "a.yaml",
-        "display_name: \"Padded \"\nproxy_url: https://api.example.com\nauth_patterns:\n  - type: BEARER\n",
+        "display_name: \"Internal  Billing API \"\nproxy_url: https://api.billing.acme.test\nauth_patterns:\n  - type: BEARER\n",
     );
+    // validate says what the server may do with the name, and still succeeds.
+    repo.skconn(["validate"])
+        .code(0)
+        .stderr_has("warning: connectors/a.yaml:1:15: display_name: display_name `Internal  Billing API ` has a trailing space and doubled spaces")
+        .stderr_has("write `display_name: Internal Billing API`");
     repo.skconn(["apply", "--auto-approve"])
-        .code(5)
-        .stderr_has("the server keeps it under the name \"Padded\"");
+        .code(0)
+        .stdout_has("Applied 1 change(s), 0 failed");
+    assert_eq!(names(&dev), ["Internal Billing API"]);
+    dev.clear_requests();
+    repo.skconn(["apply", "--auto-approve"])
+        .code(0)
+        .stdout_has("Nothing to apply");
+    let writes: Vec<_> = dev
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET" && r.path.starts_with("/api/"))
+        .map(|r| (r.method, r.status))
+        .collect();
+    assert!(writes.is_empty(), "the second apply wrote: {writes:?}");
+    repo.skconn(["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_lacks("edited outside skconn");
+    // A later change is an update of the same connector, not a rename and not drift.
+    let repo = repo.edit("connectors/a.yaml", |t| {
+        t.replace("auth_patterns:", "description: Invoices\nauth_patterns:")
+    });
+    repo.skconn(["plan", "--detailed-exitcode"])
+        .code(2)
+        .stdout_has("~ update \"Internal  Billing API \"")
+        .stdout_lacks("renames")
+        .stdout_lacks("edited outside skconn");
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    assert_eq!(names(&dev), ["Internal Billing API"]);
+    repo.skconn(["plan", "--detailed-exitcode"]).code(0);
 }
 
 // ---- concurrent writers --------------------------------------------------------------------
@@ -474,11 +501,15 @@ fn a_file_of_a_hundred_thousand_duplicate_keys_gives_fifty_diagnostics_and_a_cou
     }
     let repo = Repo::new().connector("dup.yaml", &text);
     let out = repo.skconn(["validate"]);
+    // Each key is unknown, and each is written twice: every problem of the file counts, the
+    // first fifty (in line order) are shown.
     out.code(1)
-        .stderr_has(&format!("and {} more problem(s) in this file", i - 50))
-        .stderr_has("duplicate key `k0`");
+        .stderr_has(&format!("and {} more problem(s) in this file", 2 * i - 50))
+        .stderr_has("duplicate key `k0`")
+        .stderr_has("unknown key `k0`");
     let head: String = out.stderr.chars().take(2000).collect();
-    assert_eq!(out.stderr.matches("duplicate key").count(), 50, "{head}");
+    assert_eq!(out.stderr.matches("duplicate key").count(), 25, "{head}");
+    assert_eq!(out.stderr.matches("unknown key").count(), 25, "{head}");
 }
 
 #[test]
@@ -662,6 +693,38 @@ fn a_field_the_server_rewrote_is_not_drift_in_the_next_plan() {
     repo.skconn(["plan"])
         .code(0)
         .stdout_lacks("edited outside skconn");
+}
+
+#[test]
+fn import_takes_a_value_skconn_does_not_know_with_a_warning_and_it_round_trips() {
+    let dev = emulator();
+    let repo = Repo::new().env("dev", &dev, "managed");
+    let hand_made = serde_json::json!({
+        "display_name": "Hand Made",
+        "proxy_url": "https://api.hand.acme.test",
+        "proxy_enabled": true,
+        "auth_patterns": [{"type": "API_KEY", "fields": [
+            {"field_name": "api_key", "input_type": "password"},
+            {"field_name": "site", "input_type": "url"}
+        ]}]
+    });
+    dev.insert(hand_made);
+    repo.skconn(["import", "--env", "dev"])
+        .code(0)
+        .stdout_has("wrote connectors/hand-made.yaml")
+        .stderr_has("warning: connectors/hand-made.yaml:")
+        .stderr_has("unknown input_type `url` (skconn knows text, password, select, textarea)");
+    let file = std::fs::read_to_string(repo.path().join("connectors/hand-made.yaml")).unwrap();
+    assert!(file.contains("input_type: url"), "{file}");
+    // Planned: only the adoption, with the warning beside it.
+    repo.skconn(["plan", "--detailed-exitcode"])
+        .code(2)
+        .stdout_has("1 to adopt, 0 to update")
+        .stdout_has("unknown input_type `url`");
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    repo.skconn(["plan", "--detailed-exitcode"]).code(0);
+    let stored = dev.connector("Hand Made").unwrap();
+    assert_eq!(stored["auth_patterns"][0]["fields"][1]["input_type"], "url");
 }
 
 #[test]
