@@ -6,8 +6,9 @@ use super::listing::Shape;
 use super::{Check, EnvReport};
 use crate::remote::retry::{parse_http_date, read_reset, ResetForm};
 use crate::remote::{
-    refuses_page_size, AuthProblem, Client, RawAnswer, RemoteError, APP_CONNECTIONS_PATH,
-    CONNECTED_ACCOUNTS_PATH, CONNECTIONS_PATH, LIST_PATH,
+    refuses_page_size, AuthProblem, Client, RawAnswer, RemoteError, APP_CONNECTIONS_PAGE_SIZE,
+    APP_CONNECTIONS_PATH, CONNECTED_ACCOUNTS_PATH, CONNECTIONS_PATH, LIST_PATH,
+    PROVIDER_FILTER_MAX,
 };
 use serde_json::Value;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -243,7 +244,7 @@ pub async fn api_checks(input: &ApiInput<'_>, report: &mut EnvReport) {
 
     // Usage look-ups.
     if input.usage {
-        let (connections, accounts) = usage_checks(client, &mut seen).await;
+        let (connections, accounts) = usage_checks(client, shape.first_custom(), &mut seen).await;
         report.checks.push(connections);
         report.checks.push(accounts);
     } else {
@@ -292,8 +293,14 @@ fn status_words(e: &RemoteError) -> String {
     format!("{}{code}", e.status().unwrap_or_default())
 }
 
-async fn usage_checks(client: &Client, seen: &mut Seen) -> (Check, Check) {
-    let connections = match client.get_raw(APP_CONNECTIONS_PATH, "page_size=1").await {
+async fn usage_checks(client: &Client, connector: Option<&str>, seen: &mut Seen) -> (Check, Check) {
+    // As a plan asks: filtered by a connector's identifier, at the documented page size.
+    let mut query = format!("page_size={APP_CONNECTIONS_PAGE_SIZE}");
+    if let Some(id) = connector.filter(|i| i.chars().count() <= PROVIDER_FILTER_MAX) {
+        query.push_str("&provider=");
+        query.extend(url::form_urlencoded::byte_serialize(id.as_bytes()));
+    }
+    let connections = match client.get_raw(APP_CONNECTIONS_PATH, &query).await {
         Ok(raw) => {
             seen.note(&raw);
             Check::ok(

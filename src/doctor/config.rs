@@ -11,8 +11,11 @@ use std::path::{Path, PathBuf};
 /// What the project's folder holds.
 #[derive(Debug, Clone)]
 pub struct Folder {
-    /// skconn.yaml, as shown (relative to the working directory's root), when one was read.
+    /// skconn.yaml, as shown (relative to the repository root), when one was read.
     pub config_file: Option<String>,
+    /// Without skconn.yaml: whether the environment comes from `SCALEKIT_*` variables (else it
+    /// is the local one).
+    pub from_variables: bool,
     /// The connectors folder, as shown.
     pub connectors_dir: String,
     /// Neither a skconn.yaml nor a connectors folder: nothing to plan.
@@ -21,6 +24,20 @@ pub struct Folder {
     pub dir_missing: bool,
     /// Connector files read (all valid), or how many problems they and skconn.yaml have.
     pub files: Result<usize, usize>,
+}
+
+/// The `folder` check when the configuration cannot be read at all (`problems` problems, or
+/// this message).
+pub fn unreadable_config(problems: Result<usize, String>) -> Check {
+    let saw = match problems {
+        Ok(n) => format!("the configuration cannot be read: {n} problem(s)"),
+        Err(message) => format!("the configuration cannot be read: {message}"),
+    };
+    Check::failed(
+        "folder",
+        saw,
+        "fix what the error names (file, line and column are on standard error), then run doctor again",
+    )
 }
 
 /// The `folder` check.
@@ -38,10 +55,10 @@ pub fn folder_check(f: &Folder) -> Check {
     }
     let config = match &f.config_file {
         Some(p) => format!("configuration {p}"),
-        None => {
-            "no skconn.yaml (the environment comes from SCALEKIT_* variables, or is the local one)"
-                .into()
+        None if f.from_variables => {
+            "no skconn.yaml: environment `default` from SCALEKIT_ENVIRONMENT_URL, SCALEKIT_CLIENT_ID and SCALEKIT_CLIENT_SECRET".into()
         }
+        None => "no skconn.yaml and no SCALEKIT_* variables: the local environment".into(),
     };
     match f.files {
         Err(n) => Check::failed(

@@ -53,6 +53,8 @@ pub struct Shape {
     no_is_custom: usize,
     odd_is_custom: usize,
     identifiers: HashSet<String>,
+    /// The first custom connector's identifier: what the app-connections look-up filters by.
+    first_custom: Option<String>,
     repeated: usize,
     totals: Vec<Total>,
     end: End,
@@ -199,7 +201,16 @@ impl Shape {
             self.no_display_name += 1;
         }
         match either(obj, "is_custom", "isCustom") {
-            Some(Value::Bool(true)) => self.custom += 1,
+            Some(Value::Bool(true)) => {
+                self.custom += 1;
+                if self.first_custom.is_none() {
+                    self.first_custom = obj
+                        .get("identifier")
+                        .and_then(Value::as_str)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string);
+                }
+            }
             Some(Value::Bool(false)) => self.not_custom += 1,
             None | Some(Value::Null) => self.no_is_custom += 1,
             Some(_) => self.odd_is_custom += 1,
@@ -473,6 +484,11 @@ impl Shape {
     /// How many pages were read.
     pub fn pages(&self) -> usize {
         self.pages
+    }
+
+    /// The identifier of the first custom connector listed, if any.
+    pub fn first_custom(&self) -> Option<&str> {
+        self.first_custom.as_deref()
     }
 }
 

@@ -23,7 +23,7 @@ pub mod report;
 mod x509;
 
 pub use api::{api_checks, ApiInput};
-pub use config::{configuration, folder_check, ConfigInput, Folder};
+pub use config::{configuration, folder_check, unreadable_config, ConfigInput, Folder};
 pub use network::network_checks;
 
 use serde::Serialize;

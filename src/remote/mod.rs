@@ -42,7 +42,8 @@ pub use retry::parse_http_date;
 pub use tls::count_ca_certificates;
 pub use usage::{AccountTally, Connection as AppConnection, PROVIDER_FILTER_MAX};
 pub use usage::{
-    ACCOUNTS_PAGE_SIZE, APP_CONNECTIONS_PATH, CONNECTED_ACCOUNTS_PATH, CONNECTIONS_PATH,
+    ACCOUNTS_PAGE_SIZE, APP_CONNECTIONS_PAGE_SIZE, APP_CONNECTIONS_PATH, CONNECTED_ACCOUNTS_PATH,
+    CONNECTIONS_PATH,
 };
 
 /// What the GitHub client shares with this one: the capped read of an answer, the names of

@@ -42,6 +42,10 @@ fn folder(ctx: &Context, settings: &Settings, no_project: bool) -> Result<Folder
             .config_file
             .as_deref()
             .map(|p| relative(&settings.root, p)),
+        from_variables: settings
+            .environments
+            .iter()
+            .any(|e| matches!(e.target, Target::Remote(_))),
         connectors_dir: relative(&settings.root, &settings.connectors_dir),
         no_project,
         dir_missing: false,
@@ -159,8 +163,36 @@ async fn check_env(
     report
 }
 
+fn render(report: &doctor::Report, format: Format, ctx: &Context) -> String {
+    match format {
+        Format::Text => report::text(report, &ctx.style),
+        Format::Markdown => report::markdown_report(report),
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&report::json(report)).unwrap_or_default();
+            s.push('\n');
+            s
+        }
+    }
+}
+
 pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: DoctorArgs) -> Result<i32> {
-    let settings = ctx.settings(config)?;
+    let settings = match ctx.settings(config) {
+        Ok(s) => s,
+        Err(e) => {
+            // The report still says so (JSON and Markdown are read by programs and people who
+            // may not see standard error); the error itself follows, as every command's.
+            if args.format != Format::Text {
+                let problems = match &e {
+                    Error::Input(list) => Ok(list.len()),
+                    other => Err(other.to_string()),
+                };
+                let mut r = doctor::Report::default();
+                r.checks.push(doctor::unreadable_config(problems));
+                output::out(&render(&r, args.format, ctx));
+            }
+            return Err(e);
+        }
+    };
     let selected = settings.select(&args.envs)?;
     let no_project = settings.config_file.is_none() && !settings.connectors_dir.exists();
     let mut report = doctor::Report::default();
@@ -172,15 +204,6 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: DoctorArgs) 
             .environments
             .push(check_env(ctx, config, &settings, env, &args, no_project).await);
     }
-    let text = match args.format {
-        Format::Text => report::text(&report, &ctx.style),
-        Format::Markdown => report::markdown_report(&report),
-        Format::Json => {
-            let mut s = serde_json::to_string_pretty(&report::json(&report)).unwrap_or_default();
-            s.push('\n');
-            s
-        }
-    };
-    output::out(&text);
+    output::out(&render(&report, args.format, ctx));
     Ok(report.exit_code())
 }

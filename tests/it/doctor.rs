@@ -724,3 +724,30 @@ fn docs_describe_every_check() {
         );
     }
 }
+
+#[test]
+fn an_unreadable_configuration_fails_with_its_place_and_still_a_report() {
+    let repo = Repo::examples().file(
+        "skconn.yaml",
+        "environments:\n  dev:\n    url: https://acme.scalekit.dev\n    prnue: managed\n",
+    );
+    let (out, doc) = doctor(&repo, &[]);
+    out.code(1)
+        .stderr_has("skconn.yaml:4:5")
+        .stderr_has("prune");
+    assert_eq!(doc["summary"]["status"], "failed");
+    assert_eq!(doc["checks"][0]["id"], "folder");
+    assert!(
+        doc["checks"][0]["saw"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be read"),
+        "{doc:#}"
+    );
+    assert_eq!(doc["environments"], serde_json::json!([]));
+    // In text, the error alone, as every command prints it.
+    repo.skconn(["doctor"])
+        .code(1)
+        .stdout_lacks("Doctor:")
+        .stderr_has("skconn.yaml:4:5");
+}
