@@ -91,6 +91,9 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Show how two environments' connectors differ (exit 2 if so).
     Compare(CompareArgs),
+    /// Check each environment, read-only, against what skconn expects.
+    #[command(long_about = DOCTOR_LONG_ABOUT, after_help = DOCTOR_AFTER_HELP)]
+    Doctor(DoctorArgs),
     /// Write a connector file for each live connector that has none yet.
     Import(ImportArgs),
     /// Write a new connector file from a template, an OpenAPI document or an MCP server.
@@ -494,6 +497,50 @@ pub struct CompareArgs {
     pub http: HttpArgs,
 }
 
+const DOCTOR_LONG_ABOUT: &str = "\
+Check each environment, read-only, and report every difference between what it does and what \
+skconn expects of it, before a plan or an apply meets it. Each check is ok, warning or failed, \
+with what it saw and what to do:
+
+- configuration: the URL, the variables the credentials come from (named, never shown), the rule \
+that keeps a client secret with its URL, the proxy and CA settings in force, the local folder;
+- network: DNS, the proxy used or bypassed, TLS (who issued the certificate, and whether a CA \
+file or the system's roots verified it), round-trip time;
+- the token: obtained, its lifetime, and the server's clock against this machine's (Date);
+- the listing, over all its pages: key casing, identifier and display_name, is_custom, keys \
+skconn does not know (by name), total_size, next_page_token, the page size the server honours;
+- usage look-ups: whether the connections and connected-accounts listings answer, or why not, \
+and what plans will therefore show;
+- rate limiting: the headers the server sends;
+- what `skconn plan` would do now, as counts.
+
+It sends no write: every request is a GET, besides the token request. Its output holds no \
+secret, token, end user's identifier or value of a connector's field, so that the JSON report \
+can be attached to a bug report as it is.";
+
+const DOCTOR_AFTER_HELP: &str = "\
+Exit status: 0 when every check is ok, 2 when some are warnings and none failed, 1 when a check \
+failed (or the configuration cannot be read at all).
+
+Examples:
+  skconn doctor
+  skconn doctor --env prod --format json > doctor.json
+  skconn doctor --format markdown >> \"$GITHUB_STEP_SUMMARY\"";
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Only this environment (repeatable; default: all).
+    #[arg(long = "env", value_name = "NAME")]
+    pub envs: Vec<String>,
+
+    /// Output format of the report on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT")]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// The environment to import from.
@@ -547,6 +594,16 @@ pub struct EmulatorArgs {
     /// Latency added to every request, in milliseconds.
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub latency_ms: u64,
+
+    /// Shift the Date header of every answer by this many seconds (negative: behind), as a
+    /// server whose clock is off.
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_name = "SECONDS",
+        allow_negative_numbers = true
+    )]
+    pub clock_skew: i64,
 
     /// Inject a fault (repeatable): KIND[:METHOD[:TIMES]][@PATH_PREFIX], e.g. `503:PUT:2`
     /// (`--help` lists the kinds).

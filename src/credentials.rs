@@ -292,26 +292,66 @@ fn unbound(
     secret_vars: &[String],
     lookup: EnvLookup<'_>,
 ) -> Option<(String, String)> {
+    bind(written, url, secret_vars, lookup).err()
+}
+
+/// What allows a client secret to go to an environment's URL (see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Binding {
+    /// The secret is written in skconn.yaml itself, not taken from a variable: no rule binds it.
+    NotFromVariable,
+    /// The URL is the variable of the secret's family.
+    Family { secret_var: String, url_var: String },
+    /// The URL's host is listed in `SKCONN_TRUSTED_HOSTS`.
+    TrustedHost { secret_var: String, host: String },
+}
+
+/// What lets this environment's client secret go to `url` (its resolved URL), or why it may
+/// not go (the message and how to fix it), as [`resolve`] decides.
+pub fn binding(
+    spec: &RemoteSpec,
+    url: &url::Url,
+    lookup: EnvLookup<'_>,
+) -> Result<Binding, (String, String)> {
+    let secret_vars = expand_all(&spec.client_secret.text, lookup).named;
+    bind(&spec.url.text, url, &secret_vars, lookup)
+}
+
+fn bind(
+    written: &str,
+    url: &url::Url,
+    secret_vars: &[String],
+    lookup: EnvLookup<'_>,
+) -> Result<Binding, (String, String)> {
+    let Some(first) = secret_vars.first() else {
+        return Ok(Binding::NotFromVariable);
+    };
     let url_var = sole_variable(written).filter(|v| lookup(v).is_some_and(|x| !x.is_empty()));
     let stray = secret_vars.iter().find(|s| {
         !url_variables(s).is_some_and(|family| {
             url_var.is_some_and(|u| family.iter().any(|f| f.eq_ignore_ascii_case(u)))
         })
-    })?;
-    let trusted = lookup(TRUSTED_HOSTS_VAR).unwrap_or_default();
-    let hosts = match trusted_hosts(&trusted) {
-        Ok(h) => h,
-        Err(m) => {
-            return Some((
-                m,
-                format!("{TRUSTED_HOSTS_VAR} lists host names, separated by commas or spaces: `acme.scalekit.com, [::1]:8443`"),
-            ))
-        }
+    });
+    let Some(stray) = stray else {
+        return Ok(Binding::Family {
+            secret_var: first.clone(),
+            url_var: url_var.unwrap_or_default().to_string(),
+        });
     };
-    if is_trusted(url, &hosts) {
-        return None;
-    }
+    let trusted = lookup(TRUSTED_HOSTS_VAR).unwrap_or_default();
+    let hosts = trusted_hosts(&trusted).map_err(|m| {
+        (
+            m,
+            format!("{TRUSTED_HOSTS_VAR} lists host names, separated by commas or spaces: `acme.scalekit.com, [::1]:8443`"),
+        )
+    })?;
     let host = url.host_str().unwrap_or_default();
+    if is_trusted(url, &hosts) {
+        return Ok(Binding::TrustedHost {
+            secret_var: stray.clone(),
+            host: host.to_string(),
+        });
+    }
     let family = url_variables(stray);
     let source = match sole_variable(written) {
         Some(v) if url_var.is_some() => format!("the URL from `{v}`, which is not of its family"),
@@ -336,7 +376,7 @@ fn unbound(
              `{host}` to {TRUSTED_HOSTS_VAR} in the CI system"
         ),
     };
-    Some((message, help))
+    Err((message, help))
 }
 
 /// The line and column of `${var` (or `${var:-`) in the configuration text.

@@ -11,7 +11,8 @@
 //!
 //! `settings` resolves flags, environment variables and `skconn.yaml` once (its vocabulary is
 //! `config`); `run` wires the commands; `github` writes the pull-request comment and reads back
-//! what it approved; `emulator` is a Scalekit-compatible server used by tests
+//! what it approved; `doctor` checks, read-only, that an environment is what skconn's reading
+//! of the contract expects; `emulator` is a Scalekit-compatible server used by tests
 //! and the local environment; `scaffold` renders the files `skconn init` writes; `build_info` is
 //! what the build knew (version, commit, target).
 
@@ -26,6 +27,7 @@ pub mod cli;
 pub mod config;
 pub mod config_file;
 pub mod credentials;
+pub mod doctor;
 pub mod emulator;
 pub mod error;
 pub mod escape;

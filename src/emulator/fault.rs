@@ -29,6 +29,10 @@
 //! | `page-size/N` | a listing asking for more than `N` per page is refused with a 400 naming `page_size` |
 //! | `lag/DURATION` | a listing that does not yet show connectors created within `DURATION` |
 //! | `endless-pages` | a listing (connectors, app connections, connected accounts) whose every page carries a fresh `next_page_token`: the first page, again and again, never a last one |
+//! | `no-total` | a listing (connectors, app connections, connected accounts) whose `total_size` is 0, as a server that does not count |
+//! | `no-is-custom` | a listing whose providers carry no `is_custom` |
+//! | `unknown-key/NAME` | a listing whose providers each carry a key `NAME` the contract does not have (its value a text no client should show) |
+//! | `rate-headers/LIMIT` | an answer carrying `X-RateLimit-Limit: LIMIT`, `X-RateLimit-Remaining` (LIMIT less the answers this fault has given, this one included, down to 0) and `X-RateLimit-Reset` (a Unix time a minute ahead) |
 //!
 //! Examples: `503:PUT:2` (the next two PUTs get a 503), `429/30:*:3`, `drop:POST`,
 //! `lost:PUT@/api/v1/custom-providers`, `latency/200ms:GET:*`, `500@/oauth/token`.
@@ -68,6 +72,11 @@ Server behaviours the contract allows:
   conflict          another writer creates it first, then a 409
   page-size/N       a 400 when a page of more than N is asked for
   lag/DURATION      connectors created within DURATION not listed
+  endless-pages     a listing that never ends (a fresh page token)
+  no-total          a listing whose total_size is 0 (not counted)
+  no-is-custom      a listing whose providers carry no is_custom
+  unknown-key/NAME  a listing whose providers carry a key NAME
+  rate-headers/N    answers with X-RateLimit-* for a limit of N
 METHOD: GET, POST, PUT, DELETE, ... or * for any (the default).
 TIMES: how many matching requests (default 1), or * for all.
 PATH_PREFIX: only requests whose path starts with it.
@@ -141,6 +150,22 @@ pub enum FaultKind {
     /// A listing answers its first page to every request, each time with a new
     /// `next_page_token` (one it accepts back), so that it never ends.
     EndlessPages,
+    /// Carried out; a listing's `total_size` is 0 (a server that does not count).
+    NoTotal,
+    /// Carried out; a listing's providers carry no `is_custom`.
+    NoIsCustom,
+    /// Carried out; a listing's providers each carry this key, unknown to the contract, whose
+    /// value is [`unknown_key_value`] of it.
+    UnknownKey(String),
+    /// Carried out; the answer carries `X-RateLimit-*` headers for a limit of this many
+    /// requests.
+    RateHeaders(u64),
+}
+
+/// The value the `unknown-key/NAME` fault gives the key `NAME` on every provider: a text no
+/// client should ever show (tests search output for it).
+pub fn unknown_key_value(name: &str) -> String {
+    format!("emulator-planted-value-of-{name}")
 }
 
 /// A fault to inject: which requests, how many of them, and what happens.
@@ -244,6 +269,10 @@ impl fmt::Display for FaultKind {
             FaultKind::PageSizeLimit(n) => write!(f, "page-size/{n}"),
             FaultKind::Lag(d) => write!(f, "lag/{}ms", d.as_millis()),
             FaultKind::EndlessPages => f.write_str("endless-pages"),
+            FaultKind::NoTotal => f.write_str("no-total"),
+            FaultKind::NoIsCustom => f.write_str("no-is-custom"),
+            FaultKind::UnknownKey(k) => write!(f, "unknown-key/{k}"),
+            FaultKind::RateHeaders(n) => write!(f, "rate-headers/{n}"),
         }
     }
 }
@@ -311,6 +340,27 @@ impl FromStr for FaultKind {
             ("ignore-filter", None) => Ok(FaultKind::IgnoreFilter),
             ("conflict", None) => Ok(FaultKind::Conflict),
             ("endless-pages", None) => Ok(FaultKind::EndlessPages),
+            ("no-total", None) => Ok(FaultKind::NoTotal),
+            ("no-is-custom", None) => Ok(FaultKind::NoIsCustom),
+            ("unknown-key", Some(k)) => {
+                let ok = !k.is_empty()
+                    && k.len() <= 64
+                    && k.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+                if ok {
+                    Ok(FaultKind::UnknownKey(k.to_string()))
+                } else {
+                    Err(format!(
+                        "`{k}` is not a key name (letters, digits, `_`, `-`, `.`; at most 64)"
+                    ))
+                }
+            }
+            ("rate-headers", Some(n)) => n
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(FaultKind::RateHeaders)
+                .ok_or_else(|| format!("`{n}` is not a positive number of requests")),
             ("reset", Some(v)) if !v.is_empty() => Ok(FaultKind::RateLimitReset(v.to_string())),
             ("page-size", Some(n)) => n
                 .parse::<usize>()
@@ -438,6 +488,11 @@ mod help_tests {
             "page-size/",
             "lag/",
             "429/",
+            "endless-pages",
+            "no-total",
+            "no-is-custom",
+            "unknown-key/",
+            "rate-headers/",
         ] {
             assert!(SYNTAX_HELP.contains(kind), "{kind}");
         }

@@ -21,7 +21,10 @@ mod state;
 mod usage;
 mod validate;
 
-pub use fault::{Fault, FaultKind, Matcher, ParseFaultError, Rewrite, SYNTAX_HELP as FAULT_HELP};
+pub use fault::{
+    unknown_key_value, Fault, FaultKind, Matcher, ParseFaultError, Rewrite,
+    SYNTAX_HELP as FAULT_HELP,
+};
 pub use usage::{InUseRefusal, SeedConnection, UsageOptions};
 
 use serde_json::{Map, Value};
@@ -49,6 +52,9 @@ pub struct Config {
     pub token_ttl: Duration,
     /// Added to every request before it is handled (benchmarks, slow-network runs).
     pub latency: Duration,
+    /// Seconds added to the time every answer's `Date` header gives (negative: behind), as a
+    /// server whose clock is off. 0 leaves the header to the HTTP server.
+    pub clock_skew_secs: i64,
     /// Seed for identifiers. Without one, every new state gets random identifiers, so two
     /// emulators (two environments) never agree on them. A loaded state file keeps its own.
     pub seed: Option<u64>,
@@ -73,6 +79,7 @@ impl Default for Config {
             max_page_size: 20,
             token_ttl: Duration::from_secs(3600),
             latency: Duration::ZERO,
+            clock_skew_secs: 0,
             seed: None,
             faults: Vec::new(),
             rewrite: Rewrite::None,
@@ -92,6 +99,7 @@ impl std::fmt::Debug for Config {
             .field("max_page_size", &self.max_page_size)
             .field("token_ttl", &self.token_ttl)
             .field("latency", &self.latency)
+            .field("clock_skew_secs", &self.clock_skew_secs)
             .field("seed", &self.seed)
             .field("faults", &self.faults)
             .field("rewrite", &self.rewrite)

@@ -61,6 +61,8 @@ pub(crate) struct Inner {
     saved: u64,
     /// Ranges of changes whose save failed (their requests answer 500).
     failed: Vec<(u64, u64)>,
+    /// Answers the `rate-headers` fault has given (what `X-RateLimit-Remaining` counts down).
+    rate_answers: u64,
 }
 
 /// Put on the response of a change that still has to reach the state file.
@@ -125,6 +127,8 @@ pub(crate) struct Shared {
     max_page_size: usize,
     token_ttl: Duration,
     latency: Duration,
+    /// Seconds added to the time in every answer's `Date` header (a server clock that is off).
+    clock_skew_secs: i64,
     inner: Mutex<Inner>,
     /// One save at a time; changes that arrive meanwhile are saved together by the next.
     saving: tokio::sync::Mutex<()>,
@@ -155,6 +159,7 @@ impl Shared {
             changed: 0,
             saved: 0,
             failed: Vec::new(),
+            rate_answers: 0,
         };
         for fault in &config.faults {
             inner.push_fault(fault.clone());
@@ -165,6 +170,7 @@ impl Shared {
             max_page_size: config.max_page_size.max(1),
             token_ttl: config.token_ttl,
             latency: config.latency,
+            clock_skew_secs: config.clock_skew_secs,
             inner: Mutex::new(inner),
             saving: tokio::sync::Mutex::new(()),
         })
@@ -495,11 +501,35 @@ async fn handle(shared: &Shared, kill: &Notify, req: Request<Incoming>) -> Respo
                 done
             }
         }
+        Some(FaultKind::RateHeaders(limit)) => {
+            let mut done = routed(shared, &req).await;
+            let given = {
+                let mut inner = shared.lock();
+                inner.rate_answers += 1;
+                inner.rate_answers
+            };
+            let reset = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or_default()
+                + 60;
+            let h = done.headers_mut();
+            h.insert("x-ratelimit-limit", HeaderValue::from(limit));
+            h.insert(
+                "x-ratelimit-remaining",
+                HeaderValue::from(limit.saturating_sub(given)),
+            );
+            h.insert("x-ratelimit-reset", HeaderValue::from(reset));
+            done
+        }
         Some(
             kind @ (FaultKind::Truncated
             | FaultKind::EmptyAnswer
             | FaultKind::CamelCase
-            | FaultKind::IgnoreFilter),
+            | FaultKind::IgnoreFilter
+            | FaultKind::NoTotal
+            | FaultKind::NoIsCustom
+            | FaultKind::UnknownKey(_)),
         ) => {
             let done = routed(shared, &req).await;
             if done.status().is_success() {
@@ -612,6 +642,15 @@ async fn reshape(resp: Response<Body>, kind: &FaultKind) -> Response<Body> {
             }
             Err(_) => bytes.to_vec(),
         },
+        FaultKind::NoTotal | FaultKind::NoIsCustom | FaultKind::UnknownKey(_) => {
+            match serde_json::from_slice::<Value>(&bytes) {
+                Ok(mut v) => {
+                    listing_quirk(&mut v, kind);
+                    v.to_string().into_bytes()
+                }
+                Err(_) => bytes.to_vec(),
+            }
+        }
         _ => bytes.to_vec(),
     };
     let mut out = Response::new(Body::from(text));
@@ -621,6 +660,35 @@ async fn reshape(resp: Response<Body>, kind: &FaultKind) -> Response<Body> {
         HeaderValue::from_static("application/json"),
     );
     out
+}
+
+/// A listing answer changed the way a quirk of the contract allows: no count, providers without
+/// `is_custom`, or providers with a key the contract does not have.
+fn listing_quirk(v: &mut Value, kind: &FaultKind) {
+    let Some(obj) = v.as_object_mut() else { return };
+    if let FaultKind::NoTotal = kind {
+        if obj.contains_key("total_size") {
+            obj.insert("total_size".into(), json!(0));
+        }
+        return;
+    }
+    let Some(Value::Array(providers)) = obj.get_mut("providers") else {
+        return;
+    };
+    for p in providers.iter_mut().filter_map(Value::as_object_mut) {
+        match kind {
+            FaultKind::NoIsCustom => {
+                p.remove("is_custom");
+            }
+            FaultKind::UnknownKey(name) => {
+                p.insert(
+                    name.clone(),
+                    Value::String(super::fault::unknown_key_value(name)),
+                );
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The keys of an answer and of its providers in lowerCamelCase (`display_name` →
@@ -684,6 +752,18 @@ fn finish(
         }
     }
     tracing::debug!(method = %method, path = %path, status, "emulator");
+    if shared.clock_skew_secs != 0 {
+        let now = SystemTime::now();
+        let skew = Duration::from_secs(shared.clock_skew_secs.unsigned_abs());
+        let at = if shared.clock_skew_secs > 0 {
+            now.checked_add(skew)
+        } else {
+            now.checked_sub(skew)
+        };
+        if let Ok(v) = HeaderValue::from_str(&http_date(at.unwrap_or(now))) {
+            resp.headers_mut().insert(header::DATE, v);
+        }
+    }
     if !resp.headers().contains_key(header::CONTENT_TYPE) {
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
@@ -691,6 +771,27 @@ fn finish(
         );
     }
     resp
+}
+
+/// An HTTP date (IMF-fixdate), e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
+fn http_date(t: SystemTime) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2));
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (year, month, day) = crate::log::civil_from_days(days);
+    format!(
+        "{}, {day:02} {} {year} {:02}:{:02}:{:02} GMT",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(month - 1) as usize],
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
 }
 
 /// Closes the connection without answering: its serving loop is told to drop it, and this
@@ -1331,7 +1432,16 @@ fn fault_status(status: u16, retry_after: Option<u64>, request_id: &str) -> Resp
 
 #[cfg(test)]
 mod tests {
-    use super::percent_decode;
+    use super::{http_date, percent_decode};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn http_dates() {
+        let at = |s: u64| http_date(UNIX_EPOCH + Duration::from_secs(s));
+        assert_eq!(at(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(at(1_709_164_800), "Thu, 29 Feb 2024 00:00:00 GMT");
+        assert_eq!(at(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+    }
 
     #[test]
     fn percent_decoding() {

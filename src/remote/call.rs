@@ -60,6 +60,10 @@ pub(crate) struct Request<'a> {
 pub(crate) struct Answer {
     pub(crate) status: u16,
     pub(crate) body: Vec<u8>,
+    /// Its headers: read by `probe` (the `Date` and rate-limit headers only), never logged.
+    pub(crate) headers: HeaderMap,
+    /// When it arrived, by this machine's clock.
+    pub(crate) received: SystemTime,
     pub(crate) call: CallInfo,
 }
 
@@ -377,10 +381,12 @@ impl Client {
             }
             attempts += 1;
             let (failure, generation) = match self.attempt(req, deadline, attempts).await {
-                Ok((status, body)) => {
+                Ok((status, body, headers)) => {
                     return Ok(Answer {
                         status,
                         body,
+                        headers,
+                        received: SystemTime::now(),
                         call: info(attempts, maybe_applied),
                     })
                 }
@@ -462,7 +468,7 @@ impl Client {
         req: &Request<'_>,
         deadline: Instant,
         attempt: u32,
-    ) -> Result<(u16, Vec<u8>), (Failure, Option<u64>)> {
+    ) -> Result<(u16, Vec<u8>, HeaderMap), (Failure, Option<u64>)> {
         let left = deadline.saturating_duration_since(Instant::now());
         let timeout = self.options.timeout.min(left).max(Duration::from_millis(1));
         let token = self
@@ -517,7 +523,7 @@ impl Client {
             elapsed_ms = started.elapsed().as_millis() as u64, "request");
         if (200..300).contains(&status) {
             self.note_rate_limit(&headers);
-            return Ok((status, body));
+            return Ok((status, body, headers));
         }
         let body = ErrorBody::decode(&body, header_request_id(&headers));
         let hint = wait_hint(&headers, body.retry_after);

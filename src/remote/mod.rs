@@ -21,6 +21,7 @@
 mod call;
 mod error;
 mod pages;
+mod probe;
 /// Retry timing, shared with the GitHub client.
 pub(crate) mod retry;
 mod tls;
@@ -33,7 +34,17 @@ pub use error::{
 };
 
 pub use pages::MAX_PAGES;
+pub use probe::{
+    probe_network, refuses_page_size, route, Dns, NetworkProbe, PageSeen, RawAnswer, Reached,
+    Route, TokenAnswer, VerifiedBy, ASSUMED_TOKEN_LIFETIME,
+};
+pub use retry::parse_http_date;
+pub use tls::count_ca_certificates;
 pub use usage::{AccountTally, Connection as AppConnection, PROVIDER_FILTER_MAX};
+pub use usage::{
+    ACCOUNTS_PAGE_SIZE, APP_CONNECTIONS_PAGE_SIZE, APP_CONNECTIONS_PATH, CONNECTED_ACCOUNTS_PATH,
+    CONNECTIONS_PATH,
+};
 
 /// What the GitHub client shares with this one: the capped read of an answer, the names of
 /// transport failures, the extra CA roots and the loopback test.
@@ -401,7 +412,7 @@ enum PageProblem {
 
 /// Keys of a listing page the contract spells in snake_case (besides the connector's own
 /// fields, [`crate::model::API_FIELDS`] and [`crate::model::SERVER_OWNED`]).
-const PAGE_KEYS: &[&str] = &[
+pub const PAGE_KEYS: &[&str] = &[
     "providers",
     "next_page_token",
     "prev_page_token",
@@ -409,7 +420,7 @@ const PAGE_KEYS: &[&str] = &[
 ];
 
 /// The snake_case key a lowerCamelCase key stands for, when it is one of the contract's.
-fn camel_key(key: &str) -> Option<&'static str> {
+pub fn camel_key(key: &str) -> Option<&'static str> {
     if !key.bytes().any(|b| b.is_ascii_uppercase()) {
         return None;
     }

@@ -70,22 +70,43 @@ pub(crate) fn rate_limit_reset(headers: &HeaderMap, now: SystemTime) -> Option<D
     if remaining > 0.0 {
         return None;
     }
-    let reset: f64 = header(headers, "x-ratelimit-reset")?.trim().parse().ok()?;
+    read_reset(header(headers, "x-ratelimit-reset")?, now).map(|(wait, _)| wait)
+}
+
+/// How an `X-RateLimit-Reset` value was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ResetForm {
+    /// A small number: seconds from now.
+    SecondsFromNow,
+    /// A Unix time in seconds (the contract's reading).
+    UnixSeconds,
+    /// A Unix time in milliseconds.
+    UnixMillis,
+}
+
+/// The wait an `X-RateLimit-Reset` value names, and how it was read; `None` when it is not a
+/// usable number.
+pub(crate) fn read_reset(value: &str, now: SystemTime) -> Option<(Duration, ResetForm)> {
+    let reset: f64 = value.trim().parse().ok()?;
     if !reset.is_finite() || reset < 0.0 {
         return None;
     }
     // A Unix time per the contract; a small number can only be seconds from now.
     if reset < 1e9 {
-        return Some(Duration::from_secs_f64(reset));
+        return Some((Duration::from_secs_f64(reset), ResetForm::SecondsFromNow));
     }
     // A Unix time in milliseconds (a date after 2001 in milliseconds is above 1e12; in
     // seconds it stays below 1e11 for the next thousand years).
-    let secs = if reset >= 1e12 { reset / 1000.0 } else { reset };
+    let (secs, form) = if reset >= 1e12 {
+        (reset / 1000.0, ResetForm::UnixMillis)
+    } else {
+        (reset, ResetForm::UnixSeconds)
+    };
     // Absurd values (1e20) stay representable: anything past a year is a year, which every
     // --max-wait refuses.
     let secs = secs.min(now_secs(now) + YEAR_SECS);
     let at = UNIX_EPOCH + Duration::from_secs_f64(secs);
-    Some(at.duration_since(now).unwrap_or_default())
+    Some((at.duration_since(now).unwrap_or_default(), form))
 }
 
 const YEAR_SECS: f64 = 365.0 * 86_400.0;
@@ -108,7 +129,7 @@ pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration
 }
 
 /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form HTTP senders must use.
-pub(crate) fn parse_http_date(s: &str) -> Option<SystemTime> {
+pub fn parse_http_date(s: &str) -> Option<SystemTime> {
     let rest = s.split_once(", ").map_or(s, |(_, r)| r);
     let mut parts = rest.split_whitespace();
     let day: u64 = parts.next()?.parse().ok()?;
@@ -133,7 +154,7 @@ pub(crate) fn parse_http_date(s: &str) -> Option<SystemTime> {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: u64, day: u64) -> i64 {
+pub(crate) fn days_from_civil(year: i64, month: u64, day: u64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;

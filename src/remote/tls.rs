@@ -36,6 +36,21 @@ pub(crate) fn extra_roots(ca_files: &[PathBuf]) -> Result<Vec<reqwest::Certifica
     Ok(out)
 }
 
+/// The certificates of these CA files alone (not `SSL_CERT_*`): what `probe` tries to tell
+/// which roots verified a server.
+pub(crate) fn ca_file_roots(ca_files: &[PathBuf]) -> Result<Vec<reqwest::Certificate>, String> {
+    let mut out = Vec::new();
+    for file in ca_files {
+        out.extend(read_pem(file)?);
+    }
+    Ok(out)
+}
+
+/// How many certificates a CA file holds, or why it cannot be used.
+pub fn count_ca_certificates(path: &Path) -> Result<usize, String> {
+    read_pem(path).map(|c| c.len())
+}
+
 fn read_pem(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
     let bytes = std::fs::read(path)
         .map_err(|e| format!("cannot read the CA file {}: {e}", path.display()))?;

@@ -11,6 +11,7 @@
 
 use super::call::{classify_transport, Failure};
 use super::error::{AuthProblem, ErrorBody};
+use super::probe::TokenAnswer;
 use super::retry::wait_hint;
 use crate::secret::Secret;
 use reqwest::header::ACCEPT;
@@ -24,7 +25,7 @@ pub(crate) const TOKEN_PATH: &str = "/oauth/token";
 
 /// Lifetime assumed when the token answer names none. (`expires_in: 0` is taken at its word:
 /// such a token is fetched anew for every request.)
-const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
+pub(crate) const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 /// A token is renewed when less than this is left of it…
 const MAX_REFRESH_MARGIN: Duration = Duration::from_secs(60);
 /// …or less than this fraction of its lifetime, whichever is shorter (short-lived tokens).
@@ -59,6 +60,8 @@ pub(crate) struct Tokens {
     state: tokio::sync::Mutex<State>,
     /// Fetches finished so far (successful or not); a token's generation is its fetch number.
     fetches: AtomicU64,
+    /// What the last successful answer said about itself (never the token).
+    last_answer: std::sync::Mutex<Option<TokenAnswer>>,
 }
 
 impl std::fmt::Debug for Tokens {
@@ -80,7 +83,16 @@ impl Tokens {
             client_secret: client_secret.clone(),
             state: tokio::sync::Mutex::new(State::default()),
             fetches: AtomicU64::new(0),
+            last_answer: std::sync::Mutex::new(None),
         }
+    }
+
+    /// What the last successful token answer said about itself, if there was one.
+    pub(crate) fn last_answer(&self) -> Option<TokenAnswer> {
+        self.last_answer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// A usable token: the cached one, or a fresh one (one fetch shared by concurrent callers).
@@ -107,6 +119,7 @@ impl Tokens {
         let generation = self.fetches.fetch_add(1, Ordering::AcqRel) + 1;
         match result {
             Ok((value, lifetime)) => {
+                let lifetime = lifetime.unwrap_or(DEFAULT_LIFETIME);
                 let now = Instant::now();
                 let margin = MAX_REFRESH_MARGIN.min(lifetime / REFRESH_FRACTION);
                 let token = Token { value, generation };
@@ -158,7 +171,7 @@ impl Tokens {
         &self,
         http: &reqwest::Client,
         timeout: Duration,
-    ) -> Result<(Secret, Duration), Failure> {
+    ) -> Result<(Secret, Option<Duration>), Failure> {
         let form = [
             ("grant_type", "client_credentials"),
             ("client_id", self.client_id.as_str()),
@@ -197,12 +210,23 @@ impl Tokens {
             "token request"
         );
         if (200..300).contains(&status) {
-            return read_token(&bytes).ok_or(Failure::Token {
+            let (token, lifetime) = read_token(&bytes).ok_or(Failure::Token {
                 status: Some(status),
                 problem: AuthProblem::BadAnswer,
                 body: ErrorBody::default(),
                 hint: None,
+            })?;
+            *self.last_answer.lock().unwrap_or_else(|e| e.into_inner()) = Some(TokenAnswer {
+                lifetime,
+                date: headers
+                    .get(reqwest::header::DATE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string),
+                received: std::time::SystemTime::now(),
+                elapsed: started.elapsed(),
+                rate_headers: super::probe::rate_headers(&headers),
             });
+            return Ok((token, lifetime));
         }
         let request_id = headers
             .get("x-request-id")
@@ -241,8 +265,8 @@ fn transport_failure(
     }
 }
 
-/// `access_token` and its lifetime from a successful token answer.
-fn read_token(bytes: &[u8]) -> Option<(Secret, Duration)> {
+/// `access_token` and its lifetime (`expires_in`, when given) from a successful token answer.
+fn read_token(bytes: &[u8]) -> Option<(Secret, Option<Duration>)> {
     let v: Value = serde_json::from_slice(bytes).ok()?;
     let token = v.get("access_token")?.as_str()?.trim();
     if token.is_empty() {
@@ -254,7 +278,7 @@ fn read_token(bytes: &[u8]) -> Option<(Secret, Duration)> {
         _ => None,
     }
     .filter(|s| s.is_finite() && *s >= 0.0)
-    .map_or(DEFAULT_LIFETIME, |s| Duration::from_secs_f64(s.min(1e9)));
+    .map(|s| Duration::from_secs_f64(s.min(1e9)));
     Some((Secret::new(token), lifetime))
 }
 
@@ -298,11 +322,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.expose(), "tok-read-1");
-        assert_eq!(life, Duration::from_secs(86399));
+        assert_eq!(life, Some(Duration::from_secs(86399)));
         let (_, life) = read_token(br#"{"access_token":"tok-read-2","expires_in":null}"#).unwrap();
-        assert_eq!(life, DEFAULT_LIFETIME);
+        assert_eq!(life, None);
         let (_, life) = read_token(br#"{"access_token":"tok-read-3","expires_in":"0"}"#).unwrap();
-        assert_eq!(life, Duration::ZERO);
+        assert_eq!(life, Some(Duration::ZERO));
         assert!(read_token(br#"{"access_token":""}"#).is_none());
         assert!(read_token(b"not json").is_none());
     }

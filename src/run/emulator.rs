@@ -40,6 +40,7 @@ pub(super) async fn run(args: EmulatorArgs) -> Result<i32> {
         max_page_size: args.max_page_size.max(1),
         token_ttl: std::time::Duration::from_secs(args.token_ttl),
         latency: std::time::Duration::from_millis(args.latency_ms),
+        clock_skew_secs: args.clock_skew,
         faults,
         usage,
         connections,

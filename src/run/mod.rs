@@ -16,6 +16,7 @@ mod apply;
 mod approval;
 mod compare;
 mod docs;
+mod doctor;
 mod emulator;
 mod forced;
 mod github;
@@ -69,6 +70,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         }
         Command::Plan(args) => plan::run(&ctx, cli.config.as_deref(), args).await,
         Command::Compare(args) => compare::run(&ctx, cli.config.as_deref(), args).await,
+        Command::Doctor(args) => doctor::run(&ctx, cli.config.as_deref(), args).await,
         Command::Import(args) => import::run(&ctx, cli.config.as_deref(), args).await,
         Command::New(args) => new::run(&ctx, cli.config.as_deref(), args).await,
         Command::Schema(args) => {

@@ -152,7 +152,7 @@ const HTTP_FLAGS: [&str; 3] = ["--timeout", "--max-attempts", "--deadline"];
 #[test]
 fn http_flags_are_only_on_commands_that_make_http_calls() {
     let repo = Repo::new();
-    for cmd in ["plan", "apply", "compare", "import"] {
+    for cmd in ["plan", "apply", "compare", "import", "doctor"] {
         let out = repo.skconn([cmd, "--help"]);
         out.code(0)
             .stdout_has("HTTP options:")

@@ -511,6 +511,72 @@ async fn the_custom_filter_never_returns_default_providers() {
 // Create, update, delete
 
 #[tokio::test]
+async fn listing_quirks_the_contract_allows_are_served_on_demand() {
+    let emu = start(Config {
+        max_page_size: 2,
+        clock_skew_secs: -3600,
+        ..Config::default()
+    });
+    let c = Client::login(&emu).await;
+    for n in ["One", "Two", "Three"] {
+        assert_eq!(c.create(&minimal(n)).await.status, 201);
+    }
+    let query = "filter.provider_type=CUSTOM&page_size=5";
+    let plain = c.list(query).await;
+    assert_eq!(plain.body["total_size"], 3);
+    assert_eq!(plain.body["providers"][0]["is_custom"], true);
+    // The Date header is an hour behind.
+    let date = plain.headers[reqwest::header::DATE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let behind = skconn::remote::parse_http_date(&date).expect("an HTTP date");
+    let now = std::time::SystemTime::now();
+    let lag = now.duration_since(behind).unwrap().as_secs();
+    assert!((3595..=3605).contains(&lag), "{date}: {lag}");
+
+    emu.push_fault("no-total:GET".parse().unwrap());
+    assert_eq!(c.list(query).await.body["total_size"], 0);
+    emu.push_fault("no-is-custom:GET".parse().unwrap());
+    let page = c.list(query).await.body;
+    assert!(
+        page["providers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p.get("is_custom").is_none()),
+        "{page}"
+    );
+    emu.push_fault("unknown-key/created_at:GET".parse().unwrap());
+    let page = c.list(query).await.body;
+    assert_eq!(
+        page["providers"][1]["created_at"],
+        skconn::emulator::unknown_key_value("created_at")
+    );
+    emu.push_fault("rate-headers/3:GET:*".parse().unwrap());
+    let mut remaining = Vec::new();
+    for _ in 0..4 {
+        let r = c.list(query).await;
+        assert_eq!(r.headers["x-ratelimit-limit"], "3");
+        assert!(
+            r.headers["x-ratelimit-reset"]
+                .to_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+                > 1_700_000_000
+        );
+        remaining.push(
+            r.headers["x-ratelimit-remaining"]
+                .to_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    assert_eq!(remaining, ["2", "1", "0", "0"]);
+}
+
+#[tokio::test]
 async fn create_update_delete_round_trip() {
     let emu = start(Config::default());
     let c = Client::login(&emu).await;
@@ -1342,6 +1408,19 @@ fn fault_strings_parse_and_print() {
                 .method("GET")
                 .always(),
         ),
+        (
+            "no-total:GET:*",
+            Fault::new(FaultKind::NoTotal).method("GET").always(),
+        ),
+        ("no-is-custom", Fault::new(FaultKind::NoIsCustom)),
+        (
+            "unknown-key/created_at@/api/v1/providers",
+            Fault::new(FaultKind::UnknownKey("created_at".into())).path("/api/v1/providers"),
+        ),
+        (
+            "rate-headers/100:*:*",
+            Fault::new(FaultKind::RateHeaders(100)).always(),
+        ),
     ];
     for (text, fault) in cases {
         assert_eq!(text.parse::<Fault>().as_ref(), Ok(&fault), "{text}");
@@ -1366,6 +1445,9 @@ fn fault_strings_parse_and_print() {
         "page-size/0",
         "reset/",
         "lag/soon",
+        "rate-headers/0",
+        "unknown-key/",
+        "unknown-key/a b",
     ] {
         let err = bad.parse::<Fault>().unwrap_err();
         assert!(

@@ -180,6 +180,10 @@ fn every_command_and_format_is_free_of_secrets() {
     s.run(&["apply", "saved.json"]).code(0);
     s.run(&["plan", "-vvv"]).code(0);
     s.run(&["import", "--env", "dev"]).code(0);
+    for format in ["text", "json", "markdown"] {
+        let out = s.run(&["doctor", "--format", format]);
+        assert_eq!(out.code, Some(0), "{out}");
+    }
     // The masked value did reach the server: the redaction is what kept it out of the output.
     let stored = s.dev.connector("Leak API").unwrap();
     assert_eq!(stored["description"], format!("Key {MASKED} here"));
@@ -236,6 +240,7 @@ fn a_server_that_echoes_the_token_request_leaks_nothing() {
             &["apply", "--auto-approve"],
             &["import", "--env", "dev"],
             &["compare", "dev", "prod"],
+            &["doctor", "--format", "json"],
         ] {
             s.dev
                 .push_fault(Fault::new(kind.clone()).path("/oauth/token").always());
@@ -295,6 +300,7 @@ fn a_server_that_echoes_api_requests_leaks_nothing() {
             &["plan", "--format", "markdown"],
             &["apply", "--auto-approve"],
             &["import", "--env", "dev"],
+            &["doctor", "--format", "json"],
         ] {
             s.run(args);
         }

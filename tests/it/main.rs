@@ -9,6 +9,7 @@ mod authoring;
 mod config;
 mod distribution;
 mod docs;
+mod doctor;
 mod e2e;
 mod emulator;
 mod environments;

@@ -9,14 +9,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio_rustls::rustls;
 
-/// A CA and a server certificate for 127.0.0.1 signed by it.
-struct Pki {
-    ca_pem: String,
+/// A CA and a server certificate for 127.0.0.1 signed by it (also used by `doctor`).
+pub(crate) struct Pki {
+    pub(crate) ca_pem: String,
     cert_der: Vec<u8>,
     key_der: Vec<u8>,
 }
 
-fn pki() -> Pki {
+pub(crate) fn pki() -> Pki {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
     let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -42,13 +42,13 @@ fn pki() -> Pki {
 
 /// TLS on loopback in front of an emulator: it terminates TLS and forwards the bytes. Counts
 /// the connections it accepted.
-struct TlsFront {
-    addr: SocketAddr,
-    accepted: Arc<AtomicUsize>,
+pub(crate) struct TlsFront {
+    pub(crate) addr: SocketAddr,
+    pub(crate) accepted: Arc<AtomicUsize>,
     _runtime: tokio::runtime::Runtime,
 }
 
-fn tls_front(pki: &Pki, backend: SocketAddr) -> TlsFront {
+pub(crate) fn tls_front(pki: &Pki, backend: SocketAddr) -> TlsFront {
     use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
@@ -97,7 +97,7 @@ fn tls_front(pki: &Pki, backend: SocketAddr) -> TlsFront {
     }
 }
 
-fn tls_repo(front: &TlsFront, emu: &Emulator, extra: &str) -> Repo {
+pub(crate) fn tls_repo(front: &TlsFront, emu: &Emulator, extra: &str) -> Repo {
     Repo::examples()
         .config(&format!(
             "environments:\n  dev:\n    url: https://{}\n    client_id: {}\n    client_secret: ${{DEV_SECRET}}\n    prune: managed\n{extra}",
