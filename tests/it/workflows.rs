@@ -423,3 +423,59 @@ fn this_repository_runs_the_workflows_init_writes() {
 fn text_of(v: &Value) -> String {
     serde_yaml::to_string(v).unwrap()
 }
+
+#[test]
+fn init_prints_exactly_what_to_set_up_on_github() {
+    let repo = Repo::new();
+    let out = repo.skconn(["init", "--ci", "github"]);
+    out.code(0);
+    let text = &out.stdout;
+    let repo_part = text
+        .split("for the repository:")
+        .nth(1)
+        .and_then(|t| t.split("Settings → Environments").next())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        repo_part.contains("variables SCALEKIT_DEV_URL, SCALEKIT_PROD_URL"),
+        "{text}"
+    );
+    assert!(
+        repo_part.contains("variable SCALEKIT_DEV_CLIENT_ID and secret SCALEKIT_DEV_CLIENT_SECRET (dev is planned live"),
+        "{text}"
+    );
+    // Production's credentials never go to the repository level.
+    assert!(!repo_part.contains("SCALEKIT_PROD_CLIENT"), "{text}");
+    assert!(
+        repo_part.contains("prod is planned against snapshots"),
+        "{text}"
+    );
+    for (env, stem) in [("dev", "DEV"), ("prod", "PROD")] {
+        assert!(
+            text.contains(&format!(
+                "`{env}`: variable SCALEKIT_{stem}_CLIENT_ID, secret SCALEKIT_{stem}_CLIENT_SECRET; deployment branches: `main` only"
+            )),
+            "{text}"
+        );
+    }
+    let prod_line = text
+        .lines()
+        .find(|l| l.contains("`prod`: variable"))
+        .unwrap();
+    assert!(prod_line.contains("required reviewers"), "{prod_line}");
+    let dev_line = text
+        .lines()
+        .find(|l| l.contains("`dev`: variable"))
+        .unwrap();
+    assert!(!dev_line.contains("required reviewers"), "{dev_line}");
+    assert!(
+        text.contains("run the skconn drift workflow once"),
+        "{text}"
+    );
+    // With no environment planned live, no secret is set at the repository level at all.
+    let none = Repo::new();
+    let out = none.skconn(["init", "--live", "none"]);
+    out.code(0).stdout_lacks("and secret SCALEKIT_");
+    none.skconn(["init", "again", "--live", "qa"])
+        .code(1)
+        .stderr_has("no environment `qa`");
+}
