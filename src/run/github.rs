@@ -326,6 +326,8 @@ fn finish(o: &comment::Outcome) -> Result<i32> {
 }
 
 async fn approved(ctx: &Context, args: GithubApprovedArgs) -> Result<i32> {
+    // Its standard output is `ENV=DIGEST` lines and nothing else.
+    output::stdout_is_a_document();
     for env in &args.envs {
         if !render::json::valid_env_name(env) {
             return Err(Error::Usage(format!(

@@ -86,6 +86,9 @@ pub(super) async fn run(
     config: Option<&std::path::Path>,
     args: PlanArgs,
 ) -> Result<i32> {
+    if args.format != PlanFormat::Text {
+        output::stdout_is_a_document();
+    }
     let approved = super::approval::read(&args.approval)?;
     if approved.is_some() && args.out.is_some() {
         return Err(Error::Usage(
