@@ -294,7 +294,12 @@ fn story_2_the_merge_applies_dev_then_production_and_keeps_fresh_snapshots() {
     let next = scene.plan(8);
     assert!(next.succeeded(), "{next}");
     let body = scene.plan_comment(8);
-    assert!(body.contains("No changes"), "{body}");
+    assert_eq!(
+        body.matches("Plan: 0 to create, 0 to update, 0 to delete.")
+            .count(),
+        3,
+        "{body}"
+    );
 }
 
 #[test]
@@ -358,7 +363,11 @@ fn story_4_an_invalid_file_fails_the_check_says_why_and_applies_nothing() {
     result(&run, "plan-dev", Conclusion::Failure);
     result(&run, "plan-prod", Conclusion::Failure);
     result(&run, "comment", Conclusion::Failure);
-    assert_eq!(run.job("comment").steps.last().unwrap().code, Some(1));
+    assert_eq!(
+        run.job("comment").steps.last().unwrap().code,
+        Some(1),
+        "{run}"
+    );
     let body = scene.plan_comment(9);
     assert!(body.contains("proxy_ulr"), "{body}");
     assert!(body.contains("<!-- skconn-failed env=dev -->"), "{body}");
