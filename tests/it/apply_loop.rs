@@ -422,8 +422,7 @@ fn pull_job(repo: &Repo, gh: &FakeGithub) -> Vec<(String, String)> {
 }
 
 #[test]
-fn github_snapshot_takes_the_newest_unexpired_snapshot_of_the_default_branch_without_the_token_at_the_blob()
-{
+fn github_snapshot_takes_the_newest_of_the_default_branch_and_no_token_to_the_blob() {
     let gh = FakeGithub::start();
     let repo = Repo::new();
     let name = "skconn-snapshot-prod";
@@ -509,7 +508,10 @@ fn github_snapshot_refuses_an_archive_that_is_not_one_snapshot_of_the_environmen
         .stderr_has("it is the snapshot of `prod`, not of other");
     assert!(!repo.path().join("snaps").exists());
     // A token that may not read the repository's Actions is told apart.
-    let denied = gh.job_token(&[("contents".to_string(), "read".to_string())].into(), false);
+    let denied = gh.job_token(
+        &[("contents".to_string(), "read".to_string())].into(),
+        false,
+    );
     let mut no_actions = vars.clone();
     no_actions.retain(|(k, _)| k != "GITHUB_TOKEN");
     no_actions.push(("GITHUB_TOKEN".into(), denied));
