@@ -42,3 +42,4 @@ pub mod scaffold;
 pub mod schema;
 pub mod secret;
 pub mod settings;
+pub mod snapshot;

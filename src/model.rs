@@ -77,6 +77,10 @@ pub struct Desired {
     /// Earlier display names: a live connector with one of these is renamed in place.
     pub previous_names: Vec<String>,
     pub origin: Origin,
+    /// JSON Pointers of the places in `body` whose value is unknown: the files take it from a
+    /// variable that is not set, in an environment planned against a snapshot (the body holds
+    /// `(from ${VAR}, known at apply)` there). Empty everywhere else.
+    pub unknown: Vec<String>,
 }
 
 /// A connector as one environment holds it.

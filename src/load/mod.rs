@@ -518,6 +518,7 @@ fn build(file: &Path, map: Map<String, Value>, written: Value, names: &Names) ->
         origin: Origin {
             file: file.to_path_buf(),
         },
+        unknown: Vec::new(),
     })
 }
 

@@ -193,6 +193,7 @@ mod tests {
             origin: Origin {
                 file: format!("connectors/{name}.yaml").into(),
             },
+            unknown: Vec::new(),
         }
     }
 

@@ -25,6 +25,7 @@ mod new;
 mod plan;
 mod prepare;
 mod saved;
+mod snapshot;
 mod usage;
 
 pub use apply::DEFAULT_PARALLELISM;
@@ -69,10 +70,12 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Compare(args) => compare::run(&ctx, cli.config.as_deref(), args).await,
         Command::Import(args) => import::run(&ctx, cli.config.as_deref(), args).await,
         Command::New(args) => new::run(&ctx, cli.config.as_deref(), args).await,
+        Command::Snapshot(args) => snapshot::run(&ctx, cli.config.as_deref(), args).await,
         Command::Schema(args) => {
             output::out(&match args.which {
                 SchemaKind::Connector => crate::schema::schema_text(),
                 SchemaKind::Config => crate::schema::config_schema_text(),
+                SchemaKind::Snapshot => crate::snapshot::schema::text(),
             });
             Ok(exit::OK)
         }

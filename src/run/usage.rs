@@ -54,6 +54,43 @@ pub(super) async fn look_up(connections: &[Connection], plan: &mut Plan, default
     }
 }
 
+/// The usage of every connector of an environment (for a snapshot), with as few requests as
+/// it takes: the full connections listing once, then the connected accounts of each connection
+/// of these connectors, at most `budget` requests at once. Connections of other connectors
+/// are never counted. A listing that fails makes every usage unknown, with the reason.
+pub(super) async fn look_up_all(
+    client: Arc<Client>,
+    identifiers: Vec<String>,
+    budget: usize,
+) -> std::collections::HashMap<String, Usage> {
+    let shared = Arc::new(Shared {
+        client,
+        budget: Semaphore::new(budget.max(1)),
+        // Straight to the full listing: one request for all of them.
+        app_missing: AtomicBool::new(true),
+        all: Mutex::new(None),
+        denied: std::sync::Mutex::new(None),
+    });
+    let mut set = tokio::task::JoinSet::new();
+    for identifier in identifiers {
+        let shared = shared.clone();
+        set.spawn(async move {
+            let usage = usage_of(&shared, &identifier).await;
+            (identifier, usage)
+        });
+    }
+    let mut out = std::collections::HashMap::new();
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok((identifier, usage)) => {
+                out.insert(identifier, usage);
+            }
+            Err(err) => tracing::error!("a usage look-up stopped unexpectedly: {err}"),
+        }
+    }
+    out
+}
+
 /// What one environment's look-ups share: the request budget, whether the app-connections
 /// listing is missing, and the full listing once it has been read.
 struct Shared {

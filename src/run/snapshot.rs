@@ -1,0 +1,117 @@
+//! `skconn snapshot`: reads each selected environment's live custom connectors and their usage,
+//! and writes one snapshot document per environment (`--out FILE`, `--out-dir DIR`, or
+//! stdout), for `skconn plan --against`. It never writes to an environment.
+//!
+//! The connector files are loaded first, as for a plan (nothing is read from an environment
+//! while any is invalid): they give the templates, and the values of their hidden variables
+//! are masked like every secret.
+
+use super::prepare::{connect_all, list_all};
+use super::{client_options, relative, Context};
+use crate::cli::SnapshotArgs;
+use crate::error::{exit, Error, Result};
+use crate::output;
+use crate::settings::Target;
+use crate::snapshot::{self, Snapshot};
+use std::path::PathBuf;
+
+pub(super) async fn run(
+    ctx: &Context,
+    config: Option<&std::path::Path>,
+    args: SnapshotArgs,
+) -> Result<i32> {
+    let settings = ctx.settings(config)?;
+    let selected = settings.select(&args.envs)?;
+    if selected.len() > 1 && args.out_dir.is_none() {
+        let names: Vec<&str> = selected.iter().map(|e| e.name.as_str()).collect();
+        return Err(Error::Usage(format!(
+            "a snapshot is of one environment, and {} are selected ({}): name one with --env, or write one file each with --out-dir DIR",
+            names.len(),
+            names.join(", ")
+        )));
+    }
+    let mut loaded = ctx.load_all(&settings)?;
+    let connections = connect_all(&selected, &client_options(&args.http))?;
+    // When the listing began: the snapshot shows the state at least this recent.
+    let taken_at = snapshot::time::unix_secs(std::time::SystemTime::now());
+    let lives = list_all(&connections).await?;
+    let mut set = tokio::task::JoinSet::new();
+    for (i, (c, live)) in connections.iter().zip(&lives).enumerate() {
+        if !c.env.usage {
+            continue;
+        }
+        let identifiers = live.iter().map(|l| l.identifier.clone()).collect();
+        let budget = c.env.parallelism.unwrap_or(super::DEFAULT_PARALLELISM);
+        let client = c.client.clone();
+        set.spawn(async move {
+            (
+                i,
+                super::usage::look_up_all(client, identifiers, budget).await,
+            )
+        });
+    }
+    let mut usage: Vec<Option<_>> = (0..connections.len()).map(|_| None).collect();
+    while let Some(joined) = set.join_next().await {
+        let (i, found) =
+            joined.map_err(|e| Error::Local(format!("a usage look-up worker stopped: {e}")))?;
+        usage[i] = Some(found);
+    }
+    let mut written = Vec::new();
+    for ((c, live), usage) in connections.iter().zip(&lives).zip(&usage) {
+        let desired = loaded.per_env.remove(&c.env.name).unwrap_or_default();
+        let host = match &c.env.target {
+            Target::Local { .. } => snapshot::LOCAL_HOST.to_string(),
+            Target::Remote(_) => snapshot::host_of(c.client.url()),
+        };
+        let s = snapshot::take(&snapshot::Taken {
+            environment: &c.env.name,
+            host,
+            taken_at,
+            owner: &settings.owner,
+            live,
+            usage: usage.as_ref(),
+            desired: &desired,
+            mask: &c.mask_key(),
+        });
+        let to = write(&args, &settings.root, &s)?;
+        written.push((c.env.name.clone(), s.connectors.len(), to));
+    }
+    if !ctx.quiet {
+        for (env, count, to) in &written {
+            output::err(&format!(
+                "{} the snapshot of {env} ({count} connector(s), taken {}) {}\n",
+                ctx.err_style.green("✓"),
+                snapshot::time::readable(taken_at),
+                match to {
+                    Some(path) => format!("written to {path}"),
+                    None => "written to standard output".to_string(),
+                }
+            ));
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// Writes one snapshot where the arguments say; returns where, as users see it (`None`:
+/// standard output).
+fn write(args: &SnapshotArgs, root: &std::path::Path, s: &Snapshot) -> Result<Option<String>> {
+    let text = s.to_text();
+    let path: Option<PathBuf> = match (&args.out, &args.out_dir) {
+        (Some(file), _) => Some(file.clone()),
+        (None, Some(dir)) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+            Some(dir.join(format!("{}.snapshot.json", s.environment)))
+        }
+        (None, None) => None,
+    };
+    match &path {
+        Some(p) => output::write_file(p, &text)
+            .map_err(|e| Error::io(format!("cannot write the snapshot to {}", p.display()), e))?,
+        None => output::out(&text),
+    }
+    Ok(path.map(|p| {
+        let abs = std::env::current_dir().map_or(p.clone(), |d| d.join(&p));
+        relative(root, &abs)
+    }))
+}
