@@ -28,43 +28,14 @@ pub fn resolve(
     lookup: EnvLookup<'_>,
 ) -> Result<Credentials, Vec<Diagnostic>> {
     let mut problems = Vec::new();
-    let mut expand =
-        |field: &str, w: &Written, secret: bool| -> Option<String> {
-            let e = expand_all(&w.text, lookup);
-            if secret {
-                for (_, v) in &e.used {
-                    crate::secret::register(v);
-                }
-                crate::secret::register(&e.value);
-            }
-            for var in &e.missing {
-                let (line, column) = place_of(&spec.text, var).unwrap_or((w.line, w.column));
-                let set_but_empty = lookup(var).is_some();
-                problems.push(
-                    Diagnostic::new(
-                        &spec.file,
-                        format!(
-                        "the environment variable `{var}` is {} (needed by environment `{env}`)",
-                        if set_but_empty { "set but empty" } else { "not set" }
-                    ),
-                    )
-                    .at(line, column)
-                    .field(format!("environments.{env}.{field}"))
-                    .help(format!(
-                    "set {var} before running skconn (in CI, from this environment's secrets); \
-                     write `${{{var}:-default}}` to allow an empty or default value"
-                )),
-                );
-            }
-            e.missing.is_empty().then_some(e.value)
-        };
+    let mut expand = |field: &str, w: &Written, secret: bool| {
+        expand_field(env, spec, lookup, field, w, secret, &mut problems)
+    };
     let url = expand("url", &spec.url, false);
     let client_id = expand("client_id", &spec.client_id, false);
     let client_secret = expand("client_secret", &spec.client_secret, true);
     let ca_file = spec.ca_file.as_ref().map(|w| expand("ca_file", w, false));
-    if let Some(u) = &url {
-        crate::settings::register_userinfo(u);
-    }
+    let parsed = url.and_then(|u| checked_url(env, spec, &u, &mut problems));
     let mut at = |field: &str, w: &Written, message: String, help: &str| {
         problems.push(
             Diagnostic::new(&spec.file, message)
@@ -72,19 +43,6 @@ pub fn resolve(
                 .field(format!("environments.{env}.{field}"))
                 .help(help.to_string()),
         );
-    };
-    let parsed = match url.as_deref().map(parse_url) {
-        Some(Ok(u)) => Some(u),
-        Some(Err(m)) => {
-            at(
-                "url",
-                &spec.url,
-                m,
-                "use the environment URL from the Scalekit dashboard (https://…), or `local`",
-            );
-            None
-        }
-        None => None,
     };
     if client_id.as_deref().is_some_and(|s| s.trim().is_empty()) {
         at(
@@ -127,6 +85,89 @@ pub fn resolve(
         client_secret: Secret::new(client_secret.expect("checked")),
         ca_file,
     })
+}
+
+/// The URL of environment `env` alone, for a plan against a snapshot of it: only the URL's
+/// variables are looked up, never those of the client id, the client secret or the CA file.
+pub fn resolve_url(
+    env: &str,
+    spec: &RemoteSpec,
+    lookup: EnvLookup<'_>,
+) -> Result<url::Url, Vec<Diagnostic>> {
+    let mut problems = Vec::new();
+    let url = expand_field(env, spec, lookup, "url", &spec.url, false, &mut problems);
+    match url.and_then(|u| checked_url(env, spec, &u, &mut problems)) {
+        Some(u) if problems.is_empty() => Ok(u),
+        _ => Err(problems),
+    }
+}
+
+/// One value of the environment's settings with its variables expanded; a missing variable is
+/// a problem naming it, the environment and its line. The values of a secret are registered
+/// for redaction.
+fn expand_field(
+    env: &str,
+    spec: &RemoteSpec,
+    lookup: EnvLookup<'_>,
+    field: &str,
+    w: &Written,
+    secret: bool,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<String> {
+    let e = expand_all(&w.text, lookup);
+    if secret {
+        for (_, v) in &e.used {
+            crate::secret::register(v);
+        }
+        crate::secret::register(&e.value);
+    }
+    for var in &e.missing {
+        let (line, column) = place_of(&spec.text, var).unwrap_or((w.line, w.column));
+        let set_but_empty = lookup(var).is_some();
+        problems.push(
+            Diagnostic::new(
+                &spec.file,
+                format!(
+                    "the environment variable `{var}` is {} (needed by environment `{env}`)",
+                    if set_but_empty {
+                        "set but empty"
+                    } else {
+                        "not set"
+                    }
+                ),
+            )
+            .at(line, column)
+            .field(format!("environments.{env}.{field}"))
+            .help(format!(
+                "set {var} before running skconn (in CI, from this environment's secrets); \
+                 write `${{{var}:-default}}` to allow an empty or default value"
+            )),
+        );
+    }
+    e.missing.is_empty().then_some(e.value)
+}
+
+/// The environment's URL, expanded, checked (its user name and password registered for
+/// redaction, never shown).
+fn checked_url(
+    env: &str,
+    spec: &RemoteSpec,
+    url: &str,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<url::Url> {
+    crate::settings::register_userinfo(url);
+    match parse_url(url) {
+        Ok(u) => Some(u),
+        Err(m) => {
+            problems.push(
+                Diagnostic::new(&spec.file, m)
+                    .at(spec.url.line, spec.url.column)
+                    .field(format!("environments.{env}.url"))
+                    .help("use the environment URL from the Scalekit dashboard (https://…), or `local`"),
+            );
+            None
+        }
+    }
 }
 
 /// The line and column of `${var` (or `${var:-`) in the configuration text.
@@ -177,6 +218,27 @@ mod tests {
         assert!(err[0].message.contains("`PROD_SECRET` is not set"));
         assert!(err[0].message.contains("environment `prod`"));
         assert_eq!(err[0].line, 9);
+    }
+
+    #[test]
+    fn the_url_alone_reads_no_credential_variable() {
+        let asked = std::sync::Mutex::new(Vec::new());
+        let l = |k: &str| {
+            asked.lock().unwrap().push(k.to_string());
+            (k == "DEV_URL").then(|| "https://d.scalekit.dev".to_string())
+        };
+        let s = Settings::from_file(Path::new("skconn.yaml"), TWO, &l).unwrap();
+        let url = resolve_url("dev", spec(&s, "dev"), &l).unwrap();
+        assert_eq!(url.as_str(), "https://d.scalekit.dev/");
+        assert_eq!(*asked.lock().unwrap(), ["DEV_URL"]);
+        let none = |_: &str| None;
+        let err = resolve_url("dev", spec(&s, "dev"), &none).unwrap_err();
+        assert!(
+            err[0].message.contains("`DEV_URL` is not set"),
+            "{}",
+            err[0]
+        );
+        assert_eq!(err[0].field.as_deref(), Some("environments.dev.url"));
     }
 
     #[test]

@@ -282,3 +282,30 @@ pub fn sort_keys(v: &Value) -> Value {
         other => other.clone(),
     }
 }
+
+/// Every string of `written` with the string at the same place of `expanded` (the same
+/// structure: expansion only changes strings), and its JSON Pointer.
+pub fn string_places<'v>(
+    written: &'v Value,
+    expanded: &'v Value,
+    pointer: String,
+    out: &mut Vec<(String, &'v str, &'v str)>,
+) {
+    match (written, expanded) {
+        (Value::String(w), Value::String(e)) => out.push((pointer, w, e)),
+        (Value::Array(w), Value::Array(e)) => {
+            for (i, (w, e)) in w.iter().zip(e).enumerate() {
+                string_places(w, e, format!("{pointer}/{i}"), out);
+            }
+        }
+        (Value::Object(w), Value::Object(e)) => {
+            for (k, wv) in w {
+                if let Some(ev) = e.get(k) {
+                    let seg = k.replace('~', "~0").replace('/', "~1");
+                    string_places(wv, ev, format!("{pointer}/{seg}"), out);
+                }
+            }
+        }
+        _ => {}
+    }
+}

@@ -8,34 +8,90 @@ use serde_json::{Map, Value};
 /// The key under `skconn:` that holds the overrides.
 pub(crate) const OVERRIDES_KEY: &str = "overrides";
 
+/// What stands in a connector for a value whose variable is not set, where that makes the
+/// value unknown (an environment planned against a snapshot): `written` is the text as the
+/// file writes it.
+pub fn unknown_text(written: &str) -> String {
+    format!("(from {written}, known at apply)")
+}
+
+/// The places of `body` that hold an unknown value ([`unknown_text`] of the text `written`
+/// has there): `(JSON Pointer, field path)` each.
+pub(crate) fn unknown_places(written: &Value, body: &Value) -> Vec<(String, String)> {
+    fn walk(w: &Value, b: &Value, pointer: String, field: String, out: &mut Vec<(String, String)>) {
+        match (w, b) {
+            (Value::String(w), Value::String(b)) if w.contains("${") && *b == unknown_text(w) => {
+                out.push((pointer, field));
+            }
+            (Value::Array(w), Value::Array(b)) => {
+                for (i, (w, b)) in w.iter().zip(b).enumerate() {
+                    walk(w, b, format!("{pointer}/{i}"), format!("{field}[{i}]"), out);
+                }
+            }
+            (Value::Object(w), Value::Object(b)) => {
+                for (k, wv) in w {
+                    if let Some(bv) = b.get(k) {
+                        let seg = k.replace('~', "~0").replace('/', "~1");
+                        let f = if field.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{field}.{k}")
+                        };
+                        walk(wv, bv, format!("{pointer}/{seg}"), f, out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(written, body, String::new(), String::new(), &mut out);
+    out
+}
+
+/// Where a variable is expanded.
+pub(crate) struct Expanding<'a> {
+    pub lookup: EnvLookup<'a>,
+    /// Whether a string at this field path whose variable is not set holds an unknown value
+    /// ([`unknown_text`]) rather than being a problem.
+    pub tolerated: &'a dyn Fn(&str) -> bool,
+    /// The `(name, value)` of every variable used.
+    pub used: Vec<(String, String)>,
+    /// The field paths of the strings made unknown.
+    pub unknown: Vec<String>,
+}
+
 /// Expands `${VAR}` in every string value of `map` (keys are left alone). Missing variables
-/// become problems at the string; returns the `(name, value)` of every variable used.
+/// become problems at the string, or unknown values where `x.tolerated` says so.
 pub(crate) fn expand_map(
     map: &mut Map<String, Value>,
-    lookup: EnvLookup<'_>,
+    x: &mut Expanding<'_>,
     problems: &mut Vec<Problem>,
-) -> Vec<(String, String)> {
-    let mut used = Vec::new();
+) {
     let mut path = String::new();
     for (k, v) in map.iter_mut() {
         path.clear();
         path.push_str(k);
-        expand_value(v, &mut path, lookup, problems, &mut used);
+        expand_value(v, &mut path, x, problems);
     }
-    used
 }
 
 fn expand_value(
     v: &mut Value,
     path: &mut String,
-    lookup: EnvLookup<'_>,
+    x: &mut Expanding<'_>,
     problems: &mut Vec<Problem>,
-    used: &mut Vec<(String, String)>,
 ) {
     let base = path.len();
     match v {
         Value::String(s) if s.contains('$') => {
-            let e = expand_all(s, lookup);
+            let e = expand_all(s, x.lookup);
+            if !e.missing.is_empty() && (x.tolerated)(path) {
+                x.used.extend(e.used);
+                x.unknown.push(path.clone());
+                *s = unknown_text(s);
+                return;
+            }
             for var in e.missing {
                 problems.push(Problem::new(
                     path.as_str(),
@@ -46,7 +102,7 @@ fn expand_value(
                     ),
                 ));
             }
-            used.extend(e.used);
+            x.used.extend(e.used);
             *s = e.value;
         }
         Value::Array(items) => {
@@ -54,7 +110,7 @@ fn expand_value(
                 path.push('[');
                 path.push_str(&i.to_string());
                 path.push(']');
-                expand_value(item, path, lookup, problems, used);
+                expand_value(item, path, x, problems);
                 path.truncate(base);
             }
         }
@@ -62,7 +118,7 @@ fn expand_value(
             for (k, item) in m.iter_mut() {
                 path.push('.');
                 path.push_str(k);
-                expand_value(item, path, lookup, problems, used);
+                expand_value(item, path, x, problems);
                 path.truncate(base);
             }
         }

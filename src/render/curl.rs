@@ -40,6 +40,13 @@ fn env_commands(s: &mut String, env: &EnvPlan) {
         env.name,
         summary_line(&env.summary())
     );
+    if let Some(from) = super::source::sentence(env) {
+        let _ = writeln!(
+            s,
+            "# {from}: values shown as *** or as (from ${{VAR}}, known at apply) are not known here.\n# `skconn apply` plans environment {} live again before it sends anything.",
+            env.name
+        );
+    }
     if env.changes.is_empty() {
         s.push_str("# No changes: nothing to send.\n");
         return;

@@ -69,6 +69,13 @@ pub fn plan(plan: &Plan, limit: usize) -> String {
         let s = env.summary();
         let mut head = String::new();
         let _ = writeln!(head, "### Environment `{}`\n", escape(&env.name));
+        if let Some(from) = super::source::sentence(env) {
+            let _ = writeln!(
+                head,
+                "> [!NOTE]\n> {} (not read live; usage counts are from the snapshot).\n",
+                escape(&from)
+            );
+        }
         let _ = writeln!(head, "{} {} unchanged.\n", summary_line(&s), s.unchanged);
         if !env.not_managed.is_empty() {
             let names: Vec<String> = env
@@ -102,7 +109,7 @@ pub fn plan(plan: &Plan, limit: usize) -> String {
         );
         let mut details = String::new();
         for c in &env.changes {
-            let row = row(c);
+            let row = row(c, super::source::from_snapshot(env));
             if !push(&mut out, &row, budget) {
                 omitted += 1;
                 continue;
@@ -180,7 +187,7 @@ fn push(out: &mut String, s: &str, budget: usize) -> bool {
     true
 }
 
-fn row(c: &Change) -> String {
+fn row(c: &Change, from_snapshot: bool) -> String {
     let (icon, action) = match c.action {
         Action::Create => ("🟢", "create"),
         Action::Adopt => ("🔵", "adopt"),
@@ -213,7 +220,11 @@ fn row(c: &Change) -> String {
         let _ = write!(what, " ⛔ **{}**", super::usage::BLOCKED);
     }
     if let Some(u) = &c.usage {
-        let _ = write!(what, "<br>{}", escape(&super::usage::markdown(u)));
+        let _ = write!(
+            what,
+            "<br>{}",
+            escape(&super::usage::markdown(u, from_snapshot))
+        );
     }
     format!(
         "| {icon} | {action} | {} | {what} |\n",

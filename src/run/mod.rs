@@ -111,6 +111,16 @@ impl Context {
     /// `${VAR}`s expanded); the loader registers the values that came from hidden variables
     /// for redaction, so that no output shows them.
     fn load_all(&self, settings: &Settings) -> Result<crate::load::Loaded> {
+        self.load_all_with(settings, &[])
+    }
+
+    /// Like [`Context::load_all`]; in the environments `unknown_in`, a variable that is not
+    /// set is an unknown value (see `load::LoadOptions::unknown_in`).
+    fn load_all_with(
+        &self,
+        settings: &Settings,
+        unknown_in: &[String],
+    ) -> Result<crate::load::Loaded> {
         let environments: Vec<String> = settings
             .environments
             .iter()
@@ -121,6 +131,7 @@ impl Context {
             environments: &environments,
             lookup: &lookup,
             show_vars: &settings.show_vars,
+            unknown_in,
         };
         let loaded = crate::load::load_dir_with(&settings.root, &settings.connectors_dir, &opts)
             .map_err(Error::Input)?;

@@ -59,6 +59,7 @@ pub(super) async fn run(
     let mut written = Vec::new();
     for ((c, live), usage) in connections.iter().zip(&lives).zip(&usage) {
         let desired = loaded.per_env.remove(&c.env.name).unwrap_or_default();
+        let variables = masked_variables(&desired, &loaded.masked);
         let host = match &c.env.target {
             Target::Local { .. } => snapshot::LOCAL_HOST.to_string(),
             Target::Remote(_) => snapshot::host_of(c.client.url()),
@@ -71,6 +72,7 @@ pub(super) async fn run(
             live,
             usage: usage.as_ref(),
             desired: &desired,
+            variables: &variables,
             mask: &c.mask_key(),
         });
         let to = write(&args, &settings.root, &s)?;
@@ -114,4 +116,23 @@ fn write(args: &SnapshotArgs, root: &std::path::Path, s: &Snapshot) -> Result<Op
         let abs = std::env::current_dir().map_or(p.clone(), |d| d.join(&p));
         relative(root, &abs)
     }))
+}
+
+/// The masked variables these connectors use: `(name, value)` of every variable whose value
+/// is masked (not in `show_vars`), as this process expands them.
+fn masked_variables(desired: &[crate::model::Desired], masked: &[String]) -> Vec<(String, String)> {
+    let lookup = |k: &str| std::env::var(k).ok();
+    let mut out: Vec<(String, String)> = Vec::new();
+    for d in desired {
+        let mut places = Vec::new();
+        crate::model::string_places(&d.written, &d.body, String::new(), &mut places);
+        for (_, written, _) in places.into_iter().filter(|(_, w, _)| w.contains("${")) {
+            for pair in crate::settings::expand_all(written, &lookup).used {
+                if masked.contains(&pair.1) && !out.contains(&pair) {
+                    out.push(pair);
+                }
+            }
+        }
+    }
+    out
 }

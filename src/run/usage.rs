@@ -21,13 +21,18 @@ use std::sync::Arc;
 use tokio::sync::{Mutex, Semaphore};
 
 /// Fills in `usage` on every change of `plan` that needs it, in the environments whose usage
-/// look-ups are on. `connections` and `plan.environments` are in the same order.
-pub(super) async fn look_up(connections: &[Connection], plan: &mut Plan, default_budget: usize) {
+/// look-ups are on. `connections` and `plan.environments` are in the same order; an
+/// environment planned against a snapshot has no connection (its usage is the snapshot's).
+pub(super) async fn look_up(
+    connections: &[Option<&Connection>],
+    plan: &mut Plan,
+    default_budget: usize,
+) {
     let mut set = tokio::task::JoinSet::new();
     for (e, (conn, env_plan)) in connections.iter().zip(&plan.environments).enumerate() {
-        if !conn.env.usage {
+        let Some(conn) = conn.filter(|c| c.env.usage) else {
             continue;
-        }
+        };
         let targets: Vec<(usize, String)> = env_plan
             .changes
             .iter()

@@ -22,11 +22,13 @@ use std::collections::{HashMap, HashSet};
 /// Takes the values the snapshot's templates know into the desired connectors of its
 /// environment (see the module documentation). `live` is the snapshot's listing.
 pub fn resolve(snapshot: &Snapshot, live: &[Live], desired: &mut [Desired]) {
-    let templates: HashMap<(&str, &str), &super::Template> = snapshot
-        .templates
-        .iter()
-        .map(|t| ((t.identifier.as_str(), t.pointer.as_str()), t))
-        .collect();
+    let mut templates: HashMap<(&str, &str), Vec<&super::Template>> = HashMap::new();
+    for t in &snapshot.templates {
+        templates
+            .entry((t.identifier.as_str(), t.pointer.as_str()))
+            .or_default()
+            .push(t);
+    }
     let by_name: HashMap<&str, &Live> = live.iter().map(|l| (l.display_name.as_str(), l)).collect();
     let names: Vec<String> = desired.iter().map(|d| d.display_name.clone()).collect();
     let wanted: HashSet<&str> = names.iter().map(String::as_str).collect();
@@ -35,15 +37,16 @@ pub fn resolve(snapshot: &Snapshot, live: &[Live], desired: &mut [Desired]) {
             continue;
         };
         let mut places = Vec::new();
-        super::string_places(&d.written, &d.body, String::new(), &mut places);
+        crate::model::string_places(&d.written, &d.body, String::new(), &mut places);
         let known: Vec<(String, Value)> = places
             .into_iter()
             .filter(|(pointer, _, expanded)| {
                 d.unknown.contains(pointer) || crate::secret::contains_secret(expanded)
             })
             .filter_map(|(pointer, written, _)| {
-                let t = templates.get(&(l.identifier.as_str(), pointer.as_str()))?;
-                (t.written == written).then(|| (pointer, t.value.clone()))
+                let at = templates.get(&(l.identifier.as_str(), pointer.as_str()))?;
+                let value = at.iter().find(|t| t.written == written)?.value.clone();
+                Some((pointer, value))
             })
             .collect();
         for (pointer, value) in known {
@@ -153,6 +156,7 @@ mod tests {
             live: live_side,
             usage: None,
             desired: files,
+            variables: &[],
             mask: &mask,
         });
         let from = s.live();
@@ -206,9 +210,7 @@ mod tests {
         let f = &against.changes[0].diff[0];
         assert_eq!(
             f.new,
-            Some(json!(
-                "(from https://${TENANT}.vq4z.org, known at apply)"
-            ))
+            Some(json!("(from https://${TENANT}.vq4z.org, known at apply)"))
         );
         assert_eq!(
             f.old,

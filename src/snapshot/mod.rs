@@ -110,6 +110,8 @@ pub struct Taken<'a> {
     pub usage: Option<&'a HashMap<String, Usage>>,
     /// This environment's connectors as the files define them (for the templates).
     pub desired: &'a [Desired],
+    /// The masked variables the files use, `(name, value)` (for the templates).
+    pub variables: &'a [(String, String)],
     pub mask: &'a MaskKey,
 }
 
@@ -149,7 +151,7 @@ pub fn take(t: &Taken) -> Snapshot {
             UsageRecord::Off
         },
         connectors,
-        templates: templates(t.live, t.desired, t.mask),
+        templates: templates(t),
     }
 }
 
@@ -189,23 +191,56 @@ pub fn matched<'l>(
     })
 }
 
-/// The templates of an environment: for every file matched to a live connector, every string
-/// place where the file's text differs from its expansion (it holds `${VAR}`) or the expansion
-/// is masked, and the live value there equals the expansion.
-fn templates(live: &[Live], desired: &[Desired], mask: &MaskKey) -> Vec<Template> {
+/// The templates of an environment:
+///
+/// - for every file matched to a live connector, every string place where the file's text
+///   differs from its expansion (it holds `${VAR}`) or the expansion is masked, and the live
+///   value there equals the expansion;
+/// - for every live string that holds a masked variable's value, the same string with each
+///   such value written as `${NAME}` (so that a file written later the same way matches it).
+fn templates(t: &Taken) -> Vec<Template> {
+    let (live, desired, mask) = (t.live, t.desired, t.mask);
     let by_name: HashMap<&str, &Live> = live.iter().map(|l| (l.display_name.as_str(), l)).collect();
     let wanted: HashSet<&str> = desired.iter().map(|d| d.display_name.as_str()).collect();
     let mut out = Vec::new();
+    let mut variables: Vec<&(String, String)> =
+        t.variables.iter().filter(|(_, v)| !v.is_empty()).collect();
+    // Longest value first, so that a value holding another is written whole.
+    variables.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
+    for l in live.iter().filter(|_| !variables.is_empty()) {
+        let mut places = Vec::new();
+        crate::model::string_places(&l.body, &l.body, String::new(), &mut places);
+        for (pointer, s, _) in places {
+            if s.contains("${") || !crate::secret::contains_secret(s) {
+                continue;
+            }
+            let mut written = s.to_string();
+            for (name, value) in &variables {
+                written = written.replace(value.as_str(), &format!("${{{name}}}"));
+            }
+            if written != s {
+                out.push(Template {
+                    identifier: l.identifier.clone(),
+                    pointer,
+                    written,
+                    value: mask.mask(&Value::String(s.to_string())),
+                });
+            }
+        }
+    }
     for d in desired {
         let Some(l) = matched(d, &by_name, &wanted) else {
             continue;
         };
         let mut places = Vec::new();
-        string_places(&d.written, &d.body, String::new(), &mut places);
+        crate::model::string_places(&d.written, &d.body, String::new(), &mut places);
         for (pointer, written, expanded) in places {
             let templated = written != expanded || crate::secret::contains_secret(expanded);
             let live_value = l.body.pointer(&pointer);
-            if templated && live_value.and_then(Value::as_str) == Some(expanded) {
+            let known = out.iter().any(|t| {
+                t.identifier == l.identifier && t.pointer == pointer && t.written == written
+            });
+            if templated && !known && live_value.and_then(Value::as_str) == Some(expanded) {
                 out.push(Template {
                     identifier: l.identifier.clone(),
                     pointer,
@@ -216,33 +251,6 @@ fn templates(live: &[Live], desired: &[Desired], mask: &MaskKey) -> Vec<Template
         }
     }
     out
-}
-
-/// Every string of `written` with the string at the same place of `expanded` (the same
-/// structure: expansion only changes strings), and its JSON Pointer.
-pub fn string_places<'v>(
-    written: &'v Value,
-    expanded: &'v Value,
-    pointer: String,
-    out: &mut Vec<(String, &'v str, &'v str)>,
-) {
-    match (written, expanded) {
-        (Value::String(w), Value::String(e)) => out.push((pointer, w, e)),
-        (Value::Array(w), Value::Array(e)) => {
-            for (i, (w, e)) in w.iter().zip(e).enumerate() {
-                string_places(w, e, format!("{pointer}/{i}"), out);
-            }
-        }
-        (Value::Object(w), Value::Object(e)) => {
-            for (k, wv) in w {
-                if let Some(ev) = e.get(k) {
-                    let seg = k.replace('~', "~0").replace('/', "~1");
-                    string_places(wv, ev, format!("{pointer}/{seg}"), out);
-                }
-            }
-        }
-        _ => {}
-    }
 }
 
 impl Snapshot {
@@ -319,18 +327,23 @@ const TOP_KEYS: &[&str] = &[
 const CONNECTOR_KEYS: &[&str] = &["identifier", "body", "drift", "usage", "masked"];
 const TEMPLATE_KEYS: &[&str] = &["identifier", "pointer", "written", "value"];
 
+/// The line and column of a top-level field of a snapshot's text (skconn writes one key a
+/// line), of the top-level field a path starts with; `(0, 0)` when not found.
+pub fn key_position(text: &str, field: &str) -> (usize, usize) {
+    let top = field.split(['.', '[']).next().unwrap_or(field);
+    if top.is_empty() {
+        return (0, 0);
+    }
+    let needle = format!("\"{top}\":");
+    text.lines()
+        .enumerate()
+        .find_map(|(i, l)| l.find(&needle).map(|c| (i + 1, c + 1)))
+        .unwrap_or((0, 0))
+}
+
 impl Reader<'_> {
     fn problem(&mut self, field: &str, message: impl Into<String>, help: &str) {
-        // Top-level fields are found by their key (skconn writes one key a line).
-        let top = field.split(['.', '[']).next().unwrap_or(field);
-        let needle = format!("\"{top}\":");
-        let (line, column) = self
-            .text
-            .lines()
-            .enumerate()
-            .find_map(|(i, l)| l.find(&needle).map(|c| (i + 1, c + 1)))
-            .filter(|_| !field.is_empty())
-            .unwrap_or((0, 0));
+        let (line, column) = key_position(self.text, field);
         let mut d = Diagnostic::new(self.file, message).help(help);
         if line > 0 {
             d = d.at(line, column);
@@ -718,6 +731,7 @@ mod tests {
             live,
             usage: None,
             desired,
+            variables: &[],
             mask,
         })
     }

@@ -291,3 +291,361 @@ fn one_environment_a_file_several_a_folder_and_the_local_environment_is_host_loc
     assert_eq!(s["host"], "local");
     assert_eq!(connector(&s, "Alpha")["usage"]["state"], "known");
 }
+
+// ---- plans against snapshots ----------------------------------------------------------------
+
+/// `skconn ARGS` with the credentials of `env` absent from the process (its URL stays).
+fn without_credentials<I, S>(repo: &Repo, env: &str, args: I) -> Out
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let up = env.to_uppercase();
+    repo.cmd(args)
+        .env_remove(&format!("SK_{up}_ID"))
+        .env_remove(&format!("SK_{up}_SECRET"))
+        .run()
+}
+
+fn json(out: &Out) -> Value {
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{out}"))
+}
+
+/// A prod environment with Alpha, Beta and Gamma applied, then a file edit (Alpha), a file
+/// removed (Gamma: a delete) and a new one (Delta).
+fn prod_with_changes() -> (Emulator, Repo) {
+    let prod = emulator();
+    let repo = Repo::new()
+        .env("prod", &prod, "managed")
+        .connector("alpha.yaml", bearer("Alpha"))
+        .connector("beta.yaml", bearer("Beta"))
+        .connector("gamma.yaml", bearer("Gamma"));
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    (prod, repo)
+}
+
+fn edit_files(repo: Repo) -> Repo {
+    repo.edit("connectors/alpha.yaml", |t| {
+        t.replace("description: Alpha API", "description: Alpha API, v2")
+    })
+    .remove("connectors/gamma.yaml")
+    .connector("delta.yaml", bearer("Delta"))
+}
+
+#[test]
+fn a_plan_against_a_snapshot_reads_no_credential_sends_nothing_and_equals_the_live_plan() {
+    let (prod, repo) = prod_with_changes();
+    prod.add_connection("Gamma", "gamma-live", "COMPLETED", true);
+    prod.add_connected_accounts("gamma-live", "ACTIVE", 2);
+    let (s, path) = take(&repo, "prod");
+    let repo = edit_files(repo);
+    let file = path.to_str().unwrap();
+    prod.clear_requests();
+    let against = without_credentials(
+        &repo,
+        "prod",
+        ["plan", "--against", file, "--format", "json"],
+    );
+    against.code(0);
+    let wrong = repo
+        .cmd(["plan", "--against", file, "--format", "json"])
+        .env("SK_PROD_SECRET", "a-wrong-secret-value")
+        .run();
+    wrong.code(0);
+    let mut formats = Vec::new();
+    for format in ["text", "markdown", "curl"] {
+        let out = without_credentials(
+            &repo,
+            "prod",
+            ["plan", "--against", file, "--format", format],
+        );
+        out.code(0);
+        formats.push((format, out));
+    }
+    assert!(prod.requests().is_empty(), "{:?}", prod.requests());
+    let live = json(repo.skconn(["plan", "--format", "json"]).code(0));
+    let (a, w) = (json(&against), json(&wrong));
+    assert_eq!(a, w, "a wrong secret present changes nothing");
+    let (ae, le) = (&a["environments"][0], &live["environments"][0]);
+    assert_eq!(ae["changes"], le["changes"]);
+    assert_eq!(ae["plan_digest"], le["plan_digest"]);
+    assert_eq!(
+        ae["source"],
+        serde_json::json!({"kind": "snapshot", "taken_at": s["taken_at"]})
+    );
+    assert_eq!(le["source"]["kind"], "live");
+    let gamma = ae["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["display_name"] == "Gamma")
+        .unwrap();
+    assert_eq!(gamma["blocked"], "in use");
+    assert_eq!(gamma["usage"]["connected_accounts"]["total"], 2);
+    let said = "Planned against the snapshot of prod taken ";
+    for (format, out) in &formats {
+        out.stdout_has(said);
+        assert!(out.stdout.contains(" ago"), "{format}: {out}");
+    }
+    formats[0]
+        .1
+        .stdout_has("(counts from the snapshot)")
+        .stdout_has("~ update \"Alpha\"");
+    formats[1]
+        .1
+        .stdout_has("(counts from the snapshot)")
+        .stdout_has("> [!NOTE]");
+    assert!(formats[2]
+        .1
+        .stdout
+        .contains("# Planned against the snapshot of prod"));
+}
+
+#[test]
+fn against_combines_with_live_environments_each_reading_only_its_own_credentials() {
+    let dev = emulator();
+    let prod = emulator();
+    let repo = Repo::new()
+        .env("dev", &dev, "managed")
+        .env("prod", &prod, "managed")
+        .connector("alpha.yaml", bearer("Alpha"));
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    let (_, path) = take(&repo, "prod");
+    let repo = repo.connector("beta.yaml", bearer("Beta"));
+    prod.clear_requests();
+    dev.clear_requests();
+    let out = without_credentials(
+        &repo,
+        "prod",
+        [
+            "plan",
+            "--against",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    out.code(0);
+    let doc = json(&out);
+    assert_eq!(doc["environments"][0]["source"]["kind"], "live");
+    assert_eq!(doc["environments"][1]["source"]["kind"], "snapshot");
+    assert_eq!(doc["environments"][1]["summary"]["create"], 1);
+    assert!(!dev.requests().is_empty());
+    assert!(prod.requests().is_empty());
+    // With --env, only what it names.
+    dev.clear_requests();
+    let only = without_credentials(
+        &repo,
+        "prod",
+        ["plan", "--env", "prod", "--against", path.to_str().unwrap()],
+    );
+    only.code(0).stdout_lacks("Environment dev");
+    assert!(dev.requests().is_empty() && prod.requests().is_empty());
+}
+
+#[test]
+fn each_refusal_names_its_cause_and_nothing_is_sent() {
+    let (prod, repo) = prod_with_changes();
+    let dev = emulator();
+    let repo = repo.env("dev", &dev, "managed");
+    let (s, path) = take(&repo, "prod");
+    prod.clear_requests();
+    let file = path.to_str().unwrap().to_string();
+    let write = |name: &str, edit: &dyn Fn(&mut Value)| {
+        let mut doc = s.clone();
+        edit(&mut doc);
+        let p = repo.path().join(name);
+        std::fs::write(&p, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let day = 86_400;
+    let taken = skconn::snapshot::time::parse_rfc3339(s["taken_at"].as_str().unwrap()).unwrap();
+    let old = write("old.json", &|d| {
+        d["taken_at"] = skconn::snapshot::time::rfc3339(taken - 10 * day).into()
+    });
+    let future = write("future.json", &|d| {
+        d["taken_at"] = skconn::snapshot::time::rfc3339(taken + day).into()
+    });
+    let other_env = write("staging.json", &|d| d["environment"] = "staging".into());
+    let other_host = write("host.json", &|d| d["host"] = "prod.scalekit.example".into());
+    let not_snapshot = repo.path().join("plan.json");
+    std::fs::write(
+        &not_snapshot,
+        "{\"format_version\": \"2\", \"environments\": []}",
+    )
+    .unwrap();
+    let host = prod.url().trim_start_matches("http://").to_string();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--against", &old], "older than --max-snapshot-age (7d)"),
+        (vec!["--against", &old, "--max-snapshot-age", "9d"], "older than --max-snapshot-age (9d)"),
+        (vec!["--against", &future], "in the future"),
+        (vec!["--against", &other_env], "environment `staging`, which skconn.yaml does not configure (configured: prod, dev)"),
+        (vec!["--against", &other_host], "the snapshot is of host `prod.scalekit.example`, but environment `prod` is configured at"),
+        (vec!["--against", &file, &old], "a second snapshot of environment `prod`"),
+        (vec!["--against", not_snapshot.to_str().unwrap()], "this is not a skconn snapshot"),
+        (vec!["--against", &file, "--env", "dev"], "which --env does not select"),
+        (vec!["--against", &file, "--out", "p.json"], "--against cannot be combined with --out"),
+        (vec!["--against", &file, "--max-snapshot-age", "a week"], "--max-snapshot-age: `a week` is not a duration"),
+        (vec!["--max-snapshot-age", "1d"], "--against"),
+    ];
+    for (args, says) in cases {
+        let mut all = vec!["plan"];
+        all.extend(&args);
+        let out = without_credentials(&repo, "prod", all.clone());
+        assert_ne!(out.code, Some(0), "{all:?}\n{out}");
+        assert!(
+            out.stderr.contains(says),
+            "{all:?} does not say {says:?}\n{out}"
+        );
+        assert!(
+            prod.requests().is_empty() && dev.requests().is_empty(),
+            "{all:?} sent requests"
+        );
+    }
+    let host_refusal = without_credentials(&repo, "prod", ["plan", "--against", &other_host]);
+    host_refusal
+        .stderr_has(&format!("configured at `{host}`"))
+        .stderr_has("host.json");
+    // An old snapshot is planned when the flag allows it.
+    without_credentials(
+        &repo,
+        "prod",
+        [
+            "plan",
+            "--env",
+            "prod",
+            "--against",
+            &old,
+            "--max-snapshot-age",
+            "11d",
+        ],
+    )
+    .code(0);
+    without_credentials(
+        &repo,
+        "prod",
+        [
+            "plan",
+            "--env",
+            "prod",
+            "--against",
+            &old,
+            "--max-snapshot-age",
+            "240h",
+        ],
+    )
+    .code(1);
+    // The URL variable is still needed, to check the host.
+    let no_url = repo
+        .cmd(["plan", "--env", "prod", "--against", file.as_str()])
+        .env_remove("SK_PROD_ID")
+        .env_remove("SK_PROD_SECRET")
+        .env_remove("SK_PROD_URL")
+        .run();
+    no_url.code(1).stderr_has("`SK_PROD_URL` is not set");
+    assert!(prod.requests().is_empty() && dev.requests().is_empty());
+}
+
+#[test]
+fn a_value_from_a_variable_not_set_is_unknown_never_guessed_and_never_fails_the_plan() {
+    let prod = emulator();
+    let file = bearer("Alpha").replace(
+        "https://api.example.com",
+        "https://${PROD_TENANT}.example.com",
+    );
+    let repo = Repo::new()
+        .env("prod", &prod, "managed")
+        .var("PROD_TENANT", "acme-prod-tenant")
+        .connector("alpha.yaml", file)
+        .connector("beta.yaml", bearer("Beta"));
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    let (_, path) = take(&repo, "prod");
+    let file = path.to_str().unwrap().to_string();
+    let plan = |repo: &Repo, format: &str| {
+        repo.cmd(["plan", "--against", file.as_str(), "--format", format])
+            .env_remove("SK_PROD_ID")
+            .env_remove("SK_PROD_SECRET")
+            .env_remove("PROD_TENANT")
+            .run()
+    };
+    // Unchanged: the snapshot says the live URL was what the same text expanded to.
+    plan(&repo, "text").code(0).stdout_has("No changes.");
+    // Another field of it changes: the URL stays unchanged, and the digest is the live one.
+    let repo = repo.edit("connectors/alpha.yaml", |t| {
+        t.replace("description: Alpha API", "description: Alpha v2")
+    });
+    let against = json(plan(&repo, "json").code(0));
+    let live = json(repo.skconn(["plan", "--format", "json"]).code(0));
+    let diff = &against["environments"][0]["changes"][0]["diff"];
+    assert_eq!(diff.as_array().unwrap().len(), 1, "{diff:#}");
+    assert_eq!(diff[0]["path"], "description");
+    assert_eq!(
+        against["environments"][0]["plan_digest"],
+        live["environments"][0]["plan_digest"]
+    );
+    // The text changes: the new value is unknown here, and shown so in every format.
+    let repo = repo.edit("connectors/alpha.yaml", |t| {
+        t.replace("${PROD_TENANT}.example.com", "${PROD_TENANT}.example.org")
+    });
+    let unknown = "(from https://${PROD_TENANT}.example.org, known at apply)";
+    let doc = json(plan(&repo, "json").code(0));
+    let change = &doc["environments"][0]["changes"][0];
+    let url = change["diff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "proxy_url")
+        .unwrap();
+    assert_eq!(url["new"], unknown);
+    assert_eq!(
+        url["old"], "https://***.example.com",
+        "a masked value, shown as outputs show it"
+    );
+    assert_eq!(change["after"]["proxy_url"], unknown);
+    assert!(
+        change["usage"].is_object(),
+        "an auth-relevant change shows its usage"
+    );
+    plan(&repo, "text").code(0).stdout_has(unknown);
+    plan(&repo, "markdown").code(0).stdout_has("known at apply");
+    let live = json(repo.skconn(["plan", "--format", "json"]).code(0));
+    assert_eq!(
+        doc["environments"][0]["plan_digest"],
+        live["environments"][0]["plan_digest"]
+    );
+    // A plan without --against still needs the variable.
+    repo.cmd(["plan"])
+        .env_remove("PROD_TENANT")
+        .run()
+        .code(1)
+        .stderr_has("`PROD_TENANT`");
+}
+
+#[test]
+fn safety_rules_hold_against_a_snapshot_exactly_as_live() {
+    let prod = emulator();
+    let repo = repo_with(10, &prod, "managed");
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    let (_, path) = take(&repo, "dev");
+    let mut repo = repo;
+    for i in 0..4 {
+        repo = repo.remove(&format!("connectors/c{i:02}.yaml"));
+    }
+    prod.clear_requests();
+    let against = without_credentials(
+        &repo,
+        "dev",
+        [
+            "plan",
+            "--against",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    against.code(3).stderr_has("refused");
+    assert!(prod.requests().is_empty());
+    let live = repo.skconn(["plan", "--format", "json"]);
+    live.code(3);
+    assert_eq!(json(&against)["refused"], json(&live)["refused"]);
+}
