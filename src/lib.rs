@@ -43,3 +43,4 @@ pub mod schema;
 pub mod secret;
 pub mod settings;
 pub mod snapshot;
+pub mod time;

@@ -174,13 +174,14 @@ pub fn short(digest: &str) -> &str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::{self, Desired, Live, Origin};
     use crate::plan::diff_env;
     use crate::settings::Prune;
 
-    fn desired(name: &str, body: Value, written: Value) -> Desired {
+    /// A connector `name` as the files define it: `body` expanded, `written` as written.
+    pub(crate) fn desired(name: &str, body: Value, written: Value) -> Desired {
         let mut body = body;
         body["display_name"] = json!(name);
         let mut written = written;
@@ -197,7 +198,9 @@ mod tests {
         }
     }
 
-    fn live(name: &str, body: Value) -> Live {
+    /// A live connector `name` as skconn would have written it (marker and hash), identifier
+    /// `<name, lower case>:1`.
+    pub(crate) fn live(name: &str, body: Value) -> Live {
         let mut sent = body;
         sent["display_name"] = json!(name);
         let mut stored = model::body_to_send(&sent);

@@ -3,7 +3,7 @@
 //! A live plan says nothing. The age is counted from the time the plan is shown.
 
 use crate::plan::{EnvPlan, Source};
-use crate::snapshot::time;
+use crate::time;
 
 /// What usage lines add in an environment planned against a snapshot.
 pub const USAGE_NOTE: &str = " (counts from the snapshot)";

@@ -55,7 +55,7 @@ pub(super) async fn run(
             "--against cannot be combined with --out: a plan made against a snapshot is for review, not to apply (apply plans every environment live again, and --approved checks that it is the plan reviewed)".into(),
         ));
     }
-    let max_age = crate::snapshot::time::parse_duration(&args.max_snapshot_age)
+    let max_age = crate::time::parse_duration(&args.max_snapshot_age)
         .map_err(|m| Error::Usage(format!("--max-snapshot-age: {m}")))?;
     let against = Against {
         files: &args.against,

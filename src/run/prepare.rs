@@ -416,7 +416,7 @@ fn read_snapshots(
     against: &Against<'_>,
 ) -> (Vec<Snapshot>, Vec<Diagnostic>) {
     let lookup = |k: &str| std::env::var(k).ok();
-    let now = snapshot::time::unix_secs(std::time::SystemTime::now());
+    let now = crate::time::unix_secs(std::time::SystemTime::now());
     let mut out: Vec<Snapshot> = Vec::new();
     let mut problems = Vec::new();
     let configured: Vec<&str> = settings
@@ -508,7 +508,7 @@ fn read_snapshots(
                 "taken_at",
                 format!(
                     "the snapshot was taken at {}, in the future: a clock is wrong here or where it was taken",
-                    snapshot::time::readable(taken)
+                    crate::time::readable(taken)
                 ),
                 "check the clocks, and take the snapshot again".into(),
             ));
@@ -517,9 +517,9 @@ fn read_snapshots(
                 "taken_at",
                 format!(
                     "the snapshot of {name} was taken {}, {}: older than --max-snapshot-age ({})",
-                    snapshot::time::readable(taken),
-                    snapshot::time::ago(now - taken),
-                    snapshot::time::duration_text(against.max_age)
+                    crate::time::readable(taken),
+                    crate::time::ago(now - taken),
+                    crate::time::duration_text(against.max_age)
                 ),
                 format!("take a fresh one (`skconn snapshot --env {name}`), or allow an older one with --max-snapshot-age"),
             ));

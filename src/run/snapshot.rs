@@ -33,7 +33,7 @@ pub(super) async fn run(
     let mut loaded = ctx.load_all(&settings)?;
     let connections = connect_all(&selected, &client_options(&args.http))?;
     // When the listing began: the snapshot shows the state at least this recent.
-    let taken_at = snapshot::time::unix_secs(std::time::SystemTime::now());
+    let taken_at = crate::time::unix_secs(std::time::SystemTime::now());
     let lives = list_all(&connections).await?;
     let mut set = tokio::task::JoinSet::new();
     for (i, (c, live)) in connections.iter().zip(&lives).enumerate() {
@@ -81,13 +81,10 @@ pub(super) async fn run(
     if !ctx.quiet {
         for (env, count, to) in &written {
             output::err(&format!(
-                "{} the snapshot of {env} ({count} connector(s), taken {}) {}\n",
+                "{} Wrote the snapshot of {env} ({count} connector(s), taken {}) to {}.\n",
                 ctx.err_style.green("✓"),
-                snapshot::time::readable(taken_at),
-                match to {
-                    Some(path) => format!("written to {path}"),
-                    None => "written to standard output".to_string(),
-                }
+                crate::time::readable(taken_at),
+                to.as_deref().unwrap_or("standard output")
             ));
         }
     }

@@ -117,30 +117,15 @@ fn show(v: &mut Value, shown: &HashMap<&str, &str>) {
 mod tests {
     use super::super::{take, Taken};
     use super::*;
-    use crate::model::{self, Origin};
+    use crate::plan::digest::tests::live;
     use crate::plan::digest::{self, MaskKey};
     use crate::settings::Prune;
     use serde_json::json;
 
-    fn live(name: &str, body: Value) -> Live {
-        let mut sent = body;
-        sent["display_name"] = json!(name);
-        let mut stored = model::body_to_send(&sent);
-        stored["identifier"] = json!(format!("{}:1", name.to_lowercase()));
-        Live::from_provider(&stored).unwrap()
-    }
-
     fn desired(body: Value, written: Value, unknown: &[&str]) -> Desired {
-        Desired {
-            display_name: "Alpha".into(),
-            body,
-            written,
-            previous_names: vec![],
-            origin: Origin {
-                file: "connectors/a.yaml".into(),
-            },
-            unknown: unknown.iter().map(|s| s.to_string()).collect(),
-        }
+        let mut d = crate::plan::digest::tests::desired("Alpha", body, written);
+        d.unknown = unknown.iter().map(|s| s.to_string()).collect();
+        d
     }
 
     /// The digest and changes of a plan made from the live side, and from a snapshot of it.

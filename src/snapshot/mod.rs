@@ -9,8 +9,7 @@
 //! variable is not set can tell an unchanged value from a change (see [`against`]).
 //!
 //! [`take`] builds a snapshot from what was listed; [`read`] reads one back and checks it,
-//! reporting every problem with its place; `schema` is its JSON Schema; `time` holds the
-//! RFC 3339 and duration handling.
+//! reporting every problem with its place; `schema` is its JSON Schema.
 //!
 //! Pure (no I/O, no clock); it depends on `model`, `plan` (the digest's [`MaskKey`], usage
 //! counts, drift) and `secret` only, never on `run`, `remote` or `render`. What it must never
@@ -21,7 +20,6 @@
 
 pub mod against;
 pub mod schema;
-pub mod time;
 
 use crate::error::Diagnostic;
 use crate::model::{Desired, Live};
@@ -142,7 +140,7 @@ pub fn take(t: &Taken) -> Snapshot {
         format_version: FORMAT_VERSION.into(),
         environment: t.environment.into(),
         host: t.host.clone(),
-        taken_at: time::rfc3339(t.taken_at),
+        taken_at: crate::time::rfc3339(t.taken_at),
         skconn_version: env!("CARGO_PKG_VERSION").into(),
         owner: Some(t.owner.into()),
         usage: if t.usage.is_some() {
@@ -263,7 +261,7 @@ impl Snapshot {
 
     /// The Unix seconds of `taken_at` (checked when read).
     pub fn taken_at_secs(&self) -> u64 {
-        time::parse_rfc3339(&self.taken_at).unwrap_or(0)
+        crate::time::parse_rfc3339(&self.taken_at).unwrap_or(0)
     }
 
     /// The live connectors, as a listing would have returned them (masked strings keyed).
@@ -429,7 +427,7 @@ impl Reader<'_> {
         }
         let taken_at = self.string(obj, "taken_at", "taken_at");
         if let Some(t) = &taken_at {
-            if time::parse_rfc3339(t).is_none() {
+            if crate::time::parse_rfc3339(t).is_none() {
                 self.problem(
                     "taken_at",
                     format!("`{}` is not an RFC 3339 time", crate::escape::inert(t)),
@@ -694,33 +692,8 @@ pub fn host_of(url: &url::Url) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{self, Origin};
+    use crate::plan::digest::tests::{desired, live};
     use serde_json::json;
-
-    fn live(name: &str, body: Value) -> Live {
-        let mut sent = body;
-        sent["display_name"] = json!(name);
-        let mut stored = model::body_to_send(&sent);
-        stored["identifier"] = json!(format!("{}:1", name.to_lowercase()));
-        Live::from_provider(&stored).unwrap()
-    }
-
-    fn desired(name: &str, body: Value, written: Value) -> Desired {
-        let mut body = body;
-        body["display_name"] = json!(name);
-        let mut written = written;
-        written["display_name"] = json!(name);
-        Desired {
-            display_name: name.into(),
-            body,
-            written,
-            previous_names: vec![],
-            origin: Origin {
-                file: "connectors/a.yaml".into(),
-            },
-            unknown: vec![],
-        }
-    }
 
     fn taken<'a>(live: &'a [Live], desired: &'a [Desired], mask: &'a MaskKey) -> Snapshot {
         take(&Taken {

@@ -36,13 +36,13 @@ fn redact(text: &str) -> String {
 }
 
 /// The plan JSON schema, compiled.
-struct PlanSchema {
+pub(crate) struct PlanSchema {
     schemas: boon::Schemas,
     index: boon::SchemaIndex,
 }
 
 impl PlanSchema {
-    fn new() -> PlanSchema {
+    pub(crate) fn new() -> PlanSchema {
         let text = std::fs::read_to_string(crate_root().join("schema/plan.schema.json")).unwrap();
         let schema: Value = serde_json::from_str(&text).unwrap();
         let mut schemas = boon::Schemas::new();
@@ -55,7 +55,7 @@ impl PlanSchema {
     }
 
     #[track_caller]
-    fn check(&self, doc: &Value) {
+    pub(crate) fn check(&self, doc: &Value) {
         if let Err(e) = self.schemas.validate(doc, self.index) {
             panic!("the JSON plan does not match schema/plan.schema.json: {e:#}\n{doc:#}");
         }

@@ -122,8 +122,8 @@ fn a_snapshot_holds_the_live_connectors_drift_usage_and_templates() {
     assert_eq!(s["skconn_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(s["owner"], "default");
     assert_eq!(s["usage"], "recorded");
-    let taken = skconn::snapshot::time::parse_rfc3339(s["taken_at"].as_str().unwrap()).unwrap();
-    let now = skconn::snapshot::time::unix_secs(before);
+    let taken = skconn::time::parse_rfc3339(s["taken_at"].as_str().unwrap()).unwrap();
+    let now = skconn::time::unix_secs(before);
     assert!(
         (now.saturating_sub(1)..=now + 60).contains(&taken),
         "{}",
@@ -191,7 +191,7 @@ fn usage_is_read_with_one_connections_listing_and_usage_off_records_none() {
         t.replace("prune: managed", "prune: managed\n    usage: off")
     });
     prod.clear_requests();
-    let (s, _) = take(&off, "dev");
+    let (s, path) = take(&off, "dev");
     assert_eq!(s["usage"], "off");
     assert!(s["connectors"]
         .as_array()
@@ -202,6 +202,27 @@ fn usage_is_read_with_one_connections_listing_and_usage_off_records_none() {
         .requests()
         .iter()
         .all(|r| !r.path.starts_with("/api/v1/conn")));
+    // Planned where usage is on, a delete's usage is unknown, and says why: never "unused".
+    let on = off
+        .edit("skconn.yaml", |t| t.replace("\n    usage: off", ""))
+        .remove("connectors/c01.yaml");
+    let doc = json(&without_credentials(
+        &on,
+        "dev",
+        [
+            "plan",
+            "--against",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    ));
+    let usage = &doc["environments"][0]["changes"][0]["usage"];
+    assert_eq!(usage["state"], "unknown", "{usage:#}");
+    assert!(usage["reason"]
+        .as_str()
+        .unwrap()
+        .contains("the snapshot holds no usage"));
 }
 
 #[test]
@@ -287,9 +308,23 @@ fn one_environment_a_file_several_a_folder_and_the_local_environment_is_host_loc
         )
         .connector("alpha.yaml", bearer("Alpha"));
     local.skconn(["apply", "--auto-approve"]).code(0);
-    let (s, _) = take(&local, "dev");
+    let (s, path) = take(&local, "dev");
     assert_eq!(s["host"], "local");
     assert_eq!(connector(&s, "Alpha")["usage"]["state"], "known");
+    let local = local.connector("beta.yaml", bearer("Beta"));
+    let doc = json(
+        local
+            .skconn([
+                "plan",
+                "--against",
+                path.to_str().unwrap(),
+                "--format",
+                "json",
+            ])
+            .code(0),
+    );
+    assert_eq!(doc["environments"][0]["source"]["kind"], "snapshot");
+    assert_eq!(doc["environments"][0]["summary"]["create"], 1);
 }
 
 // ---- plans against snapshots ----------------------------------------------------------------
@@ -364,8 +399,14 @@ fn a_plan_against_a_snapshot_reads_no_credential_sends_nothing_and_equals_the_li
     }
     assert!(prod.requests().is_empty(), "{:?}", prod.requests());
     let live = json(repo.skconn(["plan", "--format", "json"]).code(0));
+    let live_requests = prod
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/api/"))
+        .count();
     let (a, w) = (json(&against), json(&wrong));
     assert_eq!(a, w, "a wrong secret present changes nothing");
+    crate::review::PlanSchema::new().check(&a);
     let (ae, le) = (&a["environments"][0], &live["environments"][0]);
     assert_eq!(ae["changes"], le["changes"]);
     assert_eq!(ae["plan_digest"], le["plan_digest"]);
@@ -399,6 +440,30 @@ fn a_plan_against_a_snapshot_reads_no_credential_sends_nothing_and_equals_the_li
         .1
         .stdout
         .contains("# Planned against the snapshot of prod"));
+    // The digest a reviewer approves from it is the live plan's.
+    let digest = le["plan_digest"].as_str().unwrap();
+    let approved = format!("prod={digest}");
+    let other = format!("prod={}", "0".repeat(64));
+    without_credentials(
+        &repo,
+        "prod",
+        ["plan", "--against", file, "--approved", &approved],
+    )
+    .code(0);
+    without_credentials(
+        &repo,
+        "prod",
+        ["plan", "--against", file, "--approved", &other],
+    )
+    .code(6);
+    assert_eq!(
+        prod.requests()
+            .iter()
+            .filter(|r| r.path.starts_with("/api/"))
+            .count(),
+        live_requests,
+        "only the live plan sent requests"
+    );
 }
 
 #[test]
@@ -459,12 +524,12 @@ fn each_refusal_names_its_cause_and_nothing_is_sent() {
         p.to_str().unwrap().to_string()
     };
     let day = 86_400;
-    let taken = skconn::snapshot::time::parse_rfc3339(s["taken_at"].as_str().unwrap()).unwrap();
+    let taken = skconn::time::parse_rfc3339(s["taken_at"].as_str().unwrap()).unwrap();
     let old = write("old.json", &|d| {
-        d["taken_at"] = skconn::snapshot::time::rfc3339(taken - 10 * day).into()
+        d["taken_at"] = skconn::time::rfc3339(taken - 10 * day).into()
     });
     let future = write("future.json", &|d| {
-        d["taken_at"] = skconn::snapshot::time::rfc3339(taken + day).into()
+        d["taken_at"] = skconn::time::rfc3339(taken + day).into()
     });
     let other_env = write("staging.json", &|d| d["environment"] = "staging".into());
     let other_host = write("host.json", &|d| d["host"] = "prod.scalekit.example".into());
@@ -507,34 +572,18 @@ fn each_refusal_names_its_cause_and_nothing_is_sent() {
         .stderr_has(&format!("configured at `{host}`"))
         .stderr_has("host.json");
     // An old snapshot is planned when the flag allows it.
-    without_credentials(
-        &repo,
-        "prod",
-        [
+    for (age, code) in [("11d", 0), ("239h", 1)] {
+        let args = [
             "plan",
             "--env",
             "prod",
             "--against",
             &old,
             "--max-snapshot-age",
-            "11d",
-        ],
-    )
-    .code(0);
-    without_credentials(
-        &repo,
-        "prod",
-        [
-            "plan",
-            "--env",
-            "prod",
-            "--against",
-            &old,
-            "--max-snapshot-age",
-            "240h",
-        ],
-    )
-    .code(1);
+            age,
+        ];
+        without_credentials(&repo, "prod", args).code(code);
+    }
     // The URL variable is still needed, to check the host.
     let no_url = repo
         .cmd(["plan", "--env", "prod", "--against", file.as_str()])

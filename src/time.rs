@@ -1,5 +1,6 @@
-//! Times of snapshots: `taken_at` written and read as RFC 3339 (UTC, whole seconds), the age a
-//! plan shows ("3 h ago"), and `--max-snapshot-age` durations (`90m`, `36h`, `7d`).
+//! Times as skconn writes and reads them: RFC 3339 (UTC; a snapshot's `taken_at`, log lines),
+//! the age a plan shows ("3 h ago"), and durations as flags take them (`--max-snapshot-age
+//! 90m`, `36h`, `7d`).
 //!
 //! Pure: the caller passes the current time in; nothing here reads the clock.
 
@@ -24,7 +25,7 @@ pub fn readable(secs: u64) -> String {
 }
 
 /// Year, month, day, hour, minute, second (UTC) of a Unix time (Howard Hinnant's algorithm).
-fn civil(secs: u64) -> (i64, u64, u64, u64, u64, u64) {
+pub(crate) fn civil(secs: u64) -> (i64, u64, u64, u64, u64, u64) {
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let z = days as i64 + 719_468;
     let era = z.div_euclid(146_097);
