@@ -6,10 +6,18 @@
 //! and a `$ref` to a shared header parameter, plus large `components.schemas`. It runs the real
 //! `skconn` binary on each (and on `../shared/openapi/github.yaml`, 9.9 MB, when that folder is
 //! there) and prints the median wall time, CPU time and peak resident memory. Targets: ≤ 1.5 s
-//! and ≤ 256 MiB for the 10 MB document. See BENCHMARKS.md.
+//! and ≤ 256 MiB for the 10 MB document.
 //!
-//! `cargo test` runs this file without `--bench`: a 1 MB document, one repetition, checking that
-//! the connector is derived; it asserts nothing about time.
+//! Then hostile shapes of the same size, each a small valid document with one big part: a
+//! description made of `[`; flow nesting far past the limit in a key skconn does not read
+//! (refused); 64 levels of flow nesting (the limit) around the whole size; a flow
+//! sequence inside a flow sequence around the whole size (refused: the YAML reader would hold
+//! it all to learn whether it is a key); one wide flow mapping; 100 levels of block nesting
+//! around the whole size; and the generated YAML document at twice the size. Target for each 10 MB one: ≤ 2 s CPU and ≤ 512 MiB. See BENCHMARKS.md.
+//!
+//! `cargo test` runs this file without `--bench`: 1 MB documents, one repetition, checking that
+//! each connector is derived (or the document refused, for the one that must be); it asserts
+//! nothing about time, and never reads `../shared/`.
 //!
 //! `SKCONN_BENCH_REPS` sets the repetitions of the full run (default 5); `SKCONN_BENCH_MB` the
 //! generated document's size in MB (default 10).
@@ -59,34 +67,219 @@ fn run(full: bool, reps: usize, mb: usize) -> Result<(), String> {
     let json = dir.path().join("generated.json");
     let yaml_bytes = generate(&yaml, target, Format::Yaml)?;
     let json_bytes = generate(&json, target, Format::Json)?;
-    let mut rows: Vec<(String, u64, Vec<Measure>)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     let args = ["--scheme", "oauth"];
-    rows.push((
-        "generated document, YAML".into(),
-        yaml_bytes,
-        measure(&yaml, &args, reps, "OAUTH")?,
-    ));
-    rows.push((
-        "generated document, JSON".into(),
-        json_bytes,
-        measure(&json, &args, reps, "OAUTH")?,
-    ));
+    rows.push(Row {
+        name: "generated document, YAML".into(),
+        size: yaml_bytes,
+        runs: measure(&yaml, &args, reps, Expect::Derived("OAUTH"))?,
+        target: Target::Generated,
+    });
+    rows.push(Row {
+        name: "generated document, JSON".into(),
+        size: json_bytes,
+        runs: measure(&json, &args, reps, Expect::Derived("OAUTH"))?,
+        target: Target::Generated,
+    });
     let github = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/openapi/github.yaml");
     if full && github.is_file() {
         let size = std::fs::metadata(&github).map_err(|e| e.to_string())?.len();
-        rows.push((
-            "shared/openapi/github.yaml".into(),
+        rows.push(Row {
+            name: "shared/openapi/github.yaml".into(),
             size,
-            measure(
+            runs: measure(
                 &github,
                 &["--type", "bearer", "--name", "GitHub"],
                 reps,
-                "BEARER",
+                Expect::Derived("BEARER"),
             )?,
-        ));
+            target: Target::Generated,
+        });
     }
+    for shape in Shape::ALL {
+        let path = dir.path().join(format!("hostile-{}.yaml", shape.file()));
+        let size = hostile(&path, target, shape)?;
+        let expect = match shape {
+            Shape::DeepFlow => Expect::Refused("more than 64 levels"),
+            Shape::HeldFlow => Expect::Refused("could be a key"),
+            _ => Expect::Derived("BEARER"),
+        };
+        rows.push(Row {
+            name: shape.name().into(),
+            size,
+            runs: measure(&path, &[], reps, expect)?,
+            target: Target::Hostile,
+        });
+    }
+    let double = dir.path().join("generated-2x.yaml");
+    let double_bytes = generate(&double, 2 * target, Format::Yaml)?;
+    rows.push(Row {
+        name: "generated document, YAML, 2×".into(),
+        size: double_bytes,
+        runs: measure(&double, &args, reps, Expect::Derived("OAUTH"))?,
+        target: Target::None,
+    });
     println!("{}", table(full, reps, &rows));
     Ok(())
+}
+
+/// One row of the table.
+struct Row {
+    name: String,
+    size: u64,
+    runs: Vec<Measure>,
+    target: Target,
+}
+
+/// The target a row is held to (at full size).
+#[derive(Clone, Copy)]
+enum Target {
+    /// ≤ 1.5 s wall and ≤ 256 MiB.
+    Generated,
+    /// ≤ 2 s CPU and ≤ 512 MiB.
+    Hostile,
+    None,
+}
+
+/// What a run must end with: a connector of this auth type, or a refusal saying this.
+#[derive(Clone, Copy)]
+enum Expect {
+    Derived(&'static str),
+    Refused(&'static str),
+}
+
+/// The hostile shapes.
+#[derive(Clone, Copy)]
+enum Shape {
+    Brackets,
+    DeepFlow,
+    DeepFlowFilled,
+    HeldFlow,
+    WideFlow,
+    DeepBlockFilled,
+}
+
+impl Shape {
+    const ALL: [Shape; 6] = [
+        Shape::Brackets,
+        Shape::DeepFlow,
+        Shape::DeepFlowFilled,
+        Shape::HeldFlow,
+        Shape::WideFlow,
+        Shape::DeepBlockFilled,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Shape::Brackets => "hostile: description of `[`",
+            Shape::DeepFlow => "hostile: nesting, refused",
+            Shape::DeepFlowFilled => "hostile: 64 flow levels, full",
+            Shape::HeldFlow => "hostile: `[[…]]`, refused",
+            Shape::WideFlow => "hostile: one wide flow map",
+            Shape::DeepBlockFilled => "hostile: 100 block levels, full",
+        }
+    }
+
+    fn file(self) -> &'static str {
+        match self {
+            Shape::Brackets => "brackets",
+            Shape::DeepFlow => "deep-flow",
+            Shape::DeepFlowFilled => "deep-flow-filled",
+            Shape::HeldFlow => "held-flow",
+            Shape::WideFlow => "wide-flow",
+            Shape::DeepBlockFilled => "deep-block-filled",
+        }
+    }
+}
+
+/// A file written piece by piece, counting its bytes.
+struct Sink {
+    w: std::io::BufWriter<std::fs::File>,
+    written: usize,
+}
+
+impl Sink {
+    fn put(&mut self, s: &str) -> Result<(), String> {
+        self.written += s.len();
+        self.w.write_all(s.as_bytes()).map_err(|e| e.to_string())
+    }
+
+    /// `unit` repeated to about `bytes` bytes.
+    fn repeat(&mut self, unit: &str, bytes: usize) -> Result<(), String> {
+        let chunk = unit.repeat((64 * 1024 / unit.len()).max(1));
+        let mut left = bytes;
+        while left >= chunk.len() {
+            self.put(&chunk)?;
+            left -= chunk.len();
+        }
+        self.put(&unit.repeat(left / unit.len()))
+    }
+
+    /// `line(i)` for i = 0, 1, … until about `bytes` bytes.
+    fn lines(&mut self, bytes: usize, line: impl Fn(usize) -> String) -> Result<(), String> {
+        let (mut i, mut buf) = (0, String::new());
+        let start = self.written;
+        while self.written - start < bytes {
+            buf.clear();
+            for _ in 0..1000 {
+                buf.push_str(&line(i));
+                i += 1;
+            }
+            self.put(&buf)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes a small valid document (a bearer scheme, one server) with one part of about `target`
+/// bytes in the given shape; returns its size.
+fn hostile(path: &Path, target: usize, shape: Shape) -> Result<u64, String> {
+    let file = std::fs::File::create(path).map_err(|e| e.to_string())?;
+    let mut w = Sink {
+        w: std::io::BufWriter::new(file),
+        written: 0,
+    };
+    w.put("openapi: 3.0.0\ninfo:\n  title: Bench Hostile\n  version: \"1\"\n")?;
+    match shape {
+        Shape::Brackets => {
+            w.put("  description: \"")?;
+            w.repeat("[", target)?;
+            w.put("\"\n")?;
+        }
+        Shape::DeepFlow => {
+            w.put("x-deep: ")?;
+            w.repeat("[", target / 2)?;
+            w.repeat("]", target / 2)?;
+            w.put("\n")?;
+        }
+        Shape::DeepFlowFilled => {
+            // Nested as values, which are never keys: read, at the deepest flow level allowed.
+            w.put(&format!("x-deep: {}[0", "{a: ".repeat(63)))?;
+            w.repeat(", 0", target)?;
+            w.put(&format!("]{}\n", "}".repeat(63)))?;
+        }
+        Shape::HeldFlow => {
+            w.put("x-held: [[0")?;
+            w.repeat(", 0", target + 64 * 1024)?;
+            w.put("]]\n")?;
+        }
+        Shape::WideFlow => {
+            w.put("x-wide: {k: 0")?;
+            w.lines(target, |i| format!(", k{i}: 0"))?;
+            w.put("}\n")?;
+        }
+        Shape::DeepBlockFilled => {
+            w.put("x-deep:\n")?;
+            for level in 1..100 {
+                w.put(&format!("{}a:\n", "  ".repeat(level)))?;
+            }
+            let indent = "  ".repeat(100);
+            w.lines(target, |i| format!("{indent}k{i}: v\n"))?;
+        }
+    }
+    w.put("servers: [{url: \"https://hostile.bench.example.com\"}]\ncomponents:\n  securitySchemes:\n    token: {type: http, scheme: bearer}\nsecurity: [{token: []}]\npaths: {}\n")?;
+    w.w.flush().map_err(|e| e.to_string())?;
+    Ok(w.written as u64)
 }
 
 #[derive(Clone, Copy)]
@@ -233,7 +426,12 @@ struct Measure {
     peak_mib: f64,
 }
 
-fn measure(doc: &Path, extra: &[&str], reps: usize, expect: &str) -> Result<Vec<Measure>, String> {
+fn measure(
+    doc: &Path,
+    extra: &[&str],
+    reps: usize,
+    expect: Expect,
+) -> Result<Vec<Measure>, String> {
     let mut out = Vec::new();
     for _ in 0..reps {
         let mut args = vec![
@@ -270,7 +468,11 @@ fn measure(doc: &Path, extra: &[&str], reps: usize, expect: &str) -> Result<Vec<
         let wall = started.elapsed().as_secs_f64();
         let stdout = t1.join().unwrap_or_default();
         let stderr = t2.join().unwrap_or_default();
-        if code != Some(0) || !stdout.contains(&format!("type: {expect}")) {
+        let ok = match expect {
+            Expect::Derived(ty) => code == Some(0) && stdout.contains(&format!("type: {ty}")),
+            Expect::Refused(why) => code == Some(1) && stderr.contains(why),
+        };
+        if !ok {
             return Err(format!(
                 "skconn {} exited with {code:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
                 args.join(" ")
@@ -285,7 +487,7 @@ fn measure(doc: &Path, extra: &[&str], reps: usize, expect: &str) -> Result<Vec<
     Ok(out)
 }
 
-fn table(full: bool, reps: usize, rows: &[(String, u64, Vec<Measure>)]) -> String {
+fn table(full: bool, reps: usize, rows: &[Row]) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
@@ -294,31 +496,30 @@ fn table(full: bool, reps: usize, rows: &[(String, u64, Vec<Measure>)]) -> Strin
     );
     let _ = writeln!(
         t,
-        "{:<30} {:>9}  {:>8}  {:>8}  {:>10}  target",
+        "{:<33} {:>9}  {:>8}  {:>8}  {:>10}  target",
         "document", "size", "wall", "CPU", "peak"
     );
-    let _ = writeln!(t, "{}", "-".repeat(100));
-    for (name, size, m) in rows {
-        let wall = median(&m.iter().map(|x| x.wall).collect::<Vec<_>>());
-        let cpu = median(&m.iter().map(|x| x.cpu).collect::<Vec<_>>());
-        let peak = median(&m.iter().map(|x| x.peak_mib).collect::<Vec<_>>());
-        let target = if full && *size >= 9 * 1024 * 1024 {
-            format!(
-                "≤ 1.5 s, ≤ 256 MiB: {}",
-                if wall <= 1.5 && peak <= 256.0 {
-                    "met"
-                } else {
-                    "MISSED"
-                }
-            )
-        } else {
-            String::new()
+    let _ = writeln!(t, "{}", "-".repeat(110));
+    for r in rows {
+        let wall = median(&r.runs.iter().map(|x| x.wall).collect::<Vec<_>>());
+        let cpu = median(&r.runs.iter().map(|x| x.cpu).collect::<Vec<_>>());
+        let peak = median(&r.runs.iter().map(|x| x.peak_mib).collect::<Vec<_>>());
+        let met = |ok: bool| if ok { "met" } else { "MISSED" };
+        let at_size = full && r.size >= 9 * 1024 * 1024;
+        let target = match r.target {
+            Target::Generated if at_size => {
+                format!("≤ 1.5 s, ≤ 256 MiB: {}", met(wall <= 1.5 && peak <= 256.0))
+            }
+            Target::Hostile if at_size => {
+                format!("≤ 2 s CPU, ≤ 512 MiB: {}", met(cpu <= 2.0 && peak <= 512.0))
+            }
+            _ => String::new(),
         };
         let _ = writeln!(
             t,
-            "{:<30} {:>6.1} MB  {:>6.3} s  {:>6.3} s  {:>6.1} MiB  {target}",
-            name,
-            *size as f64 / 1e6,
+            "{:<33} {:>6.1} MB  {:>6.3} s  {:>6.3} s  {:>6.1} MiB  {target}",
+            r.name,
+            r.size as f64 / 1e6,
             wall,
             cpu,
             peak

@@ -105,6 +105,9 @@ pub enum Command {
     Emulator(EmulatorArgs),
     /// Start a connectors repository (config, examples, schemas, CI).
     Init(InitArgs),
+    /// Write the pull-request plan comment; read what a merge approved.
+    #[command(long_about = GITHUB_LONG_ABOUT)]
+    Github(GithubArgs),
     /// Print the completion script for a shell.
     Completions(CompletionsArgs),
     /// Print the man page (roff), e.g. `skconn man > skconn.1`.
@@ -140,6 +143,110 @@ pub enum CiChoice {
     Gitlab,
     /// No CI files.
     None,
+}
+
+const GITHUB_LONG_ABOUT: &str = "\
+The review loop on GitHub. In a pull request, `skconn github comment` shows every environment's \
+plan in one comment that each run updates; on the push to main that merges it, `skconn github \
+approved` reads that comment back and prints the plan digests it approved, for `skconn apply \
+--approved`.
+
+Both read the variables of a GitHub Actions job: GITHUB_API_URL, GITHUB_REPOSITORY, \
+GITHUB_EVENT_PATH, GITHUB_SHA, GITHUB_RUN_ID, GITHUB_SERVER_URL, GITHUB_STEP_SUMMARY, and the \
+token from GITHUB_TOKEN (or GH_TOKEN), which is never printed.";
+
+#[derive(Debug, Args)]
+pub struct GithubArgs {
+    #[command(subcommand)]
+    pub command: GithubCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GithubCommand {
+    /// Create or update the one plan comment on the pull request.
+    #[command(long_about = GITHUB_COMMENT_LONG_ABOUT, after_help = GITHUB_COMMENT_AFTER_HELP)]
+    Comment(GithubCommentArgs),
+    /// Print ENV=DIGEST lines of what the merged pull request approved.
+    #[command(long_about = GITHUB_APPROVED_LONG_ABOUT, after_help = GITHUB_APPROVED_AFTER_HELP)]
+    Approved(GithubApprovedArgs),
+}
+
+const GITHUB_COMMENT_LONG_ABOUT: &str = "\
+Create or update skconn's one comment on the pull request of the event (GITHUB_EVENT_PATH), from \
+the JSON plans (`skconn plan --format json`) of one or more jobs, one per environment, in the \
+order given. Failed and refused plans are read too: their sections say why.
+
+The comment shows every environment's plan as `plan --format markdown` does, its plan digest \
+(a footer line and a hidden marker line), the head commit it was planned for and a link to the \
+run. It is found again by its first line `<!-- skconn-plan -->` and its author, the bot the \
+token writes as (github-actions[bot], or --author), so every run updates the same comment.
+
+Over GitHub's limit of 65,536 characters it leaves out the least important parts first (digest \
+inputs, lists of connectors left alone, collapsed bodies, table rows) and says so; no line, \
+table, code block or <details> block is ever cut in half. The same body, whole where it fits in \
+1 MiB, is appended to the job summary (GITHUB_STEP_SUMMARY).
+
+A pull request from a fork (its head repository is not GITHUB_REPOSITORY), or a token that may \
+not write (403 \"Resource not accessible by integration\"), gets the job summary only, and the \
+command says why. A run for a commit that is no longer the pull request's head leaves the \
+comment alone.";
+
+const GITHUB_COMMENT_AFTER_HELP: &str = "\
+Exit status: 0 when the comment (or, from a fork, the summary) was written and every plan \
+succeeded; 1 when a plan failed or on any error; 3 when a plan was refused as unsafe. The \
+comment is written first either way, so that the comment job is the one check that fails, and \
+says why.
+
+Example:
+  skconn github comment plans/dev.json plans/prod.json";
+
+const GITHUB_APPROVED_LONG_ABOUT: &str = "\
+On a push to main, find the pull request the pushed commit (GITHUB_SHA) merged, read skconn's \
+comment on it (written by the bot github-actions[bot], or --author; comments by anyone else are \
+never trusted), check that it was planned for the pull request's final head commit, and print \
+one ENV=DIGEST line per environment on standard output, and nothing else there.
+
+It fails, printing nothing on standard output, when the commit was not merged by a pull request, \
+the pull request has no skconn comment, the comment was planned for an older head, an asked \
+environment is not in it, or an environment's plan failed or was refused.";
+
+const GITHUB_APPROVED_AFTER_HELP: &str = "\
+Exit status: 0 when every asked environment is approved; 1 otherwise (the message says why).
+
+Example, in the apply job of a push to main:
+  approved=\"$(skconn github approved --env prod --save approved.json)\"
+  skconn apply --auto-approve --env prod --approved \"$approved\"";
+
+#[derive(Debug, Args)]
+pub struct GithubCommentArgs {
+    /// The JSON plans (`skconn plan --format json`), one per job, in the order to show them.
+    #[arg(value_name = "PLAN_JSON", required = true)]
+    pub plans: Vec<PathBuf>,
+
+    /// The bot login the token writes as (an App token writes as `<app>[bot]`).
+    #[arg(long, value_name = "LOGIN", default_value = "github-actions[bot]")]
+    pub author: String,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GithubApprovedArgs {
+    /// Only this environment (repeatable; default: every environment in the comment).
+    #[arg(long = "env", value_name = "NAME")]
+    pub envs: Vec<String>,
+
+    /// Also write the approved digests and digest inputs to FILE, for `apply --approved-plan`.
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+
+    /// The bot login whose comment is trusted (an App token writes as `<app>[bot]`).
+    #[arg(long, value_name = "LOGIN", default_value = "github-actions[bot]")]
+    pub author: String,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 #[derive(Debug, Args)]
@@ -415,9 +522,9 @@ pub struct EmulatorArgs {
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub latency_ms: u64,
 
-    /// Inject a fault (repeatable); the syntax:
-    /// https://github.com/skconn/skconn/blob/main/docs/emulator.md#faults
-    #[arg(long = "fault", value_name = "SPEC")]
+    /// Inject a fault (repeatable): KIND[:METHOD[:TIMES]][@PATH_PREFIX], e.g. `503:PUT:2`
+    /// (`--help` lists the kinds).
+    #[arg(long = "fault", value_name = "SPEC", long_help = crate::emulator::FAULT_HELP)]
     pub faults: Vec<String>,
 
     /// Give a connector a connection (repeatable): PROVIDER_KEY=NAME[:STATUS[:ACCOUNTS]], e.g.

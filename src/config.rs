@@ -106,30 +106,62 @@ pub fn looks_like_credential(key: &str) -> bool {
     .any(|w| key.contains(w))
 }
 
-/// Checks a configuration text against the vocabulary. An empty list when it fits (the
-/// settings still check what the vocabulary cannot: variables, URLs, names). A text that is not
-/// YAML gives no problems here: the YAML reader reports it.
-pub fn check(file: &Path, text: &str) -> Vec<Diagnostic> {
-    let Ok(doc) = serde_yaml::from_str::<Value>(text) else {
-        return Vec::new();
-    };
-    let Value::Mapping(top) = doc else {
-        return Vec::new();
-    };
+/// What the vocabulary check of a configuration document found.
+#[derive(Debug)]
+pub struct Checked {
+    /// Every unknown key, misspelt word and wrong type, each at its line and column, in order.
+    pub problems: Vec<Diagnostic>,
+    /// The document without the keys the problems are about (unknown keys, values of the wrong
+    /// type): what the settings can still read, to check the rules the vocabulary cannot
+    /// (variables, URLs, names, ranges), so that every problem of the file is reported at once.
+    pub rest: Value,
+    /// The field paths of the problems (a missing key: the path it would have).
+    fields: Vec<String>,
+}
+
+impl Checked {
+    /// Whether a problem about `field`, a field inside it, or a field it is inside of, is
+    /// reported already: a later check of the same place would only repeat it.
+    pub fn covers(&self, field: &str) -> bool {
+        let within = |inner: &str, outer: &str| {
+            inner == outer
+                || (!outer.is_empty()
+                    && inner.starts_with(outer)
+                    && inner[outer.len()..].starts_with(['.', '[']))
+        };
+        self.fields
+            .iter()
+            .any(|f| within(field, f) || within(f, field))
+    }
+}
+
+/// Checks a configuration document (read with `crate::load::read_yaml`) against the
+/// vocabulary; `index` places the problems.
+pub(crate) fn check(file: &Path, doc: &Value, index: Index) -> Checked {
     let mut c = Checker {
         file,
-        index: Index::build(text),
+        index,
         out: Vec::new(),
+        fields: Vec::new(),
     };
-    c.map(&top, TOP, "", "skconn.yaml");
+    let rest = match doc {
+        Value::Mapping(top) => Value::Mapping(c.map(top, TOP, "", "skconn.yaml")),
+        // Not a map: the settings say so.
+        other => other.clone(),
+    };
     c.out.sort_by_key(|d| (d.line, d.column));
-    c.out
+    Checked {
+        problems: c.out,
+        rest,
+        fields: c.fields,
+    }
 }
 
 struct Checker<'a> {
     file: &'a Path,
     index: Index,
     out: Vec<Diagnostic>,
+    fields: Vec<String>,
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -155,11 +187,13 @@ fn describe(v: &Value) -> &'static str {
 impl Checker<'_> {
     fn at_key(&mut self, path: &str, message: String, help: String) {
         let pos = self.index.key_pos(path);
+        self.fields.push(path.to_string());
         self.push(pos, path, message, help);
     }
 
     fn at_value(&mut self, path: &str, message: String, help: String) {
         let pos = self.index.value_pos(path);
+        self.fields.push(path.to_string());
         self.push(pos, path, message, help);
     }
 
@@ -180,7 +214,15 @@ impl Checker<'_> {
         self.out.push(d);
     }
 
-    fn map(&mut self, m: &serde_yaml::Mapping, keys: &[Key], path: &str, what: &str) {
+    /// Checks a map's keys; returns the map without the entries that have problems.
+    fn map(
+        &mut self,
+        m: &serde_yaml::Mapping,
+        keys: &[Key],
+        path: &str,
+        what: &str,
+    ) -> serde_yaml::Mapping {
+        let mut kept = serde_yaml::Mapping::new();
         for (k, v) in m {
             let Some(name) = k.as_str() else {
                 self.at_key(
@@ -192,7 +234,11 @@ impl Checker<'_> {
             };
             let here = join(path, name);
             match keys.iter().find(|key| key.name == name) {
-                Some(key) => self.value(key, v, &here),
+                Some(key) => {
+                    if let Some(value) = self.value(key, v, &here) {
+                        kept.insert(k.clone(), value);
+                    }
+                }
                 None => {
                     let known: Vec<&str> = keys.iter().map(|k| k.name).collect();
                     let help = match suggest(name, known.iter().copied()) {
@@ -205,17 +251,58 @@ impl Checker<'_> {
         }
         for key in keys.iter().filter(|k| k.required) {
             if !m.contains_key(key.name) {
+                self.fields.push(join(path, key.name));
                 let message = format!("`{}` is missing from {what}", key.name);
                 let help = format!("add `{}:` ({})", key.name, key.description);
-                match path {
-                    "" => self.push(None, "", message, help),
-                    _ => self.at_key(path, message, help),
-                }
+                let pos = match path {
+                    "" => None,
+                    _ => self.index.key_pos(path),
+                };
+                self.push(pos, path, message, help);
             }
         }
+        kept
     }
 
-    fn value(&mut self, key: &Key, v: &Value, path: &str) {
+    /// Checks a value; returns it (without its entries that have problems, for a map), or
+    /// `None` when it is itself wrong.
+    fn value(&mut self, key: &Key, v: &Value, path: &str) -> Option<Value> {
+        let before = self.out.len();
+        match (key.ty, v) {
+            (Ty::Environments, Value::Mapping(envs)) => {
+                let mut kept = serde_yaml::Mapping::new();
+                for (name, env) in envs {
+                    let Some(name) = name.as_str() else {
+                        kept.insert(name.clone(), env.clone());
+                        continue;
+                    };
+                    let here = join(path, name);
+                    match env {
+                        Value::Mapping(m) => {
+                            let what = format!("environment `{name}`");
+                            let env = self.map(m, ENVIRONMENT, &here, &what);
+                            kept.insert(name.into(), Value::Mapping(env));
+                        }
+                        other => self.at_value(
+                            &here,
+                            format!("environment `{name}` must be a map, found {}", describe(other)),
+                            "indent `url:`, `client_id:`, `client_secret:` and `prune:` under the environment's name".into(),
+                        ),
+                    }
+                }
+                return Some(Value::Mapping(kept));
+            }
+            (Ty::ThresholdOrOff, Value::Mapping(m)) => {
+                let what = format!("`{}`", key.name);
+                return Some(Value::Mapping(self.map(m, THRESHOLD, path, &what)));
+            }
+            _ => self.leaf(key, v, path),
+        }
+        (self.out.len() == before).then(|| v.clone())
+    }
+
+    /// Checks a value that is not a map of keys the vocabulary knows.
+    fn leaf(&mut self, key: &Key, v: &Value, path: &str) {
         match (key.ty, v) {
             (Ty::Text, Value::String(_)) => {}
             (Ty::Text, _) => self.not_text(path, v),
@@ -273,26 +360,7 @@ impl Checker<'_> {
                 format!("`{}` must be a list, found {}", key.name, describe(v)),
                 format!("write `{}: [a, b]`, or one `- item` per line", key.name),
             ),
-            (Ty::Environments, Value::Mapping(envs)) => {
-                for (name, env) in envs {
-                    let Some(name) = name.as_str() else { continue };
-                    let here = join(path, name);
-                    match env {
-                        Value::Mapping(m) => {
-                            self.map(m, ENVIRONMENT, &here, &format!("environment `{name}`"))
-                        }
-                        other => self.at_value(
-                            &here,
-                            format!("environment `{name}` must be a map, found {}", describe(other)),
-                            "indent `url:`, `client_id:`, `client_secret:` and `prune:` under the environment's name".into(),
-                        ),
-                    }
-                }
-            }
             (Ty::ThresholdOrOff, Value::String(w)) if w == "off" => {}
-            (Ty::ThresholdOrOff, Value::Mapping(m)) => {
-                self.map(m, THRESHOLD, path, &format!("`{}`", key.name))
-            }
             (Ty::ThresholdOrOff, _) => self.at_value(
                 path,
                 format!(
@@ -349,7 +417,9 @@ mod tests {
     use super::*;
 
     fn check_text(text: &str) -> Vec<Diagnostic> {
-        check(Path::new("skconn.yaml"), text)
+        let file = Path::new("skconn.yaml");
+        let read = crate::load::read_yaml(file, text).unwrap();
+        check(file, &read.value, read.source.index()).problems
     }
 
     #[test]

@@ -49,6 +49,20 @@ pub fn discover_from(start: &Path) -> Option<PathBuf> {
     None
 }
 
+/// Where [`discover_from`] looks, in words: `start`, and in a repository each folder above it
+/// up to the repository root.
+pub fn searched(start: &Path) -> String {
+    let top = start.ancestors().find(|d| d.join(".git").exists());
+    match top {
+        Some(top) if top != start => format!(
+            "{} or any folder above it up to the repository root {}",
+            start.display(),
+            top.display()
+        ),
+        _ => start.display().to_string(),
+    }
+}
+
 fn in_dir(dir: &Path) -> Option<PathBuf> {
     let found: Vec<PathBuf> = NAMES
         .iter()
@@ -105,9 +119,14 @@ pub fn read(path: &Path) -> std::result::Result<String, ReadError> {
     })
 }
 
-/// The guards of connector files, applied to the configuration file's text.
-pub fn guard(path: &Path, text: &str) -> std::result::Result<(), Vec<Diagnostic>> {
-    crate::load::guard_yaml(path, text)
+/// The configuration file's text read with the guards of connector files: the document, the
+/// text positions are found in, and the problems (duplicate keys, tabs) that still leave the
+/// document to check. `Err` for the problems that leave nothing to check.
+pub(crate) fn parse<'t>(
+    path: &Path,
+    text: &'t str,
+) -> std::result::Result<crate::load::read::Read<'t>, Vec<Diagnostic>> {
+    crate::load::read_yaml(path, text)
 }
 
 #[cfg(test)]

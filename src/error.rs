@@ -121,6 +121,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Talking to GitHub failed, or its answers or the job's context cannot be used (boxed, so
+    /// that this module needs nothing of `github`).
+    #[error(transparent)]
+    Github(Box<dyn std::error::Error + Send + Sync>),
     /// The embedded emulator could not start.
     #[error("the local environment could not start: {0}")]
     Local(String),

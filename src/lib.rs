@@ -10,7 +10,8 @@
 //! ```
 //!
 //! `settings` resolves flags, environment variables and `skconn.yaml` once (its vocabulary is
-//! `config`); `run` wires the commands; `emulator` is a Scalekit-compatible server used by tests
+//! `config`); `run` wires the commands; `github` writes the pull-request comment and reads back
+//! what it approved; `emulator` is a Scalekit-compatible server used by tests
 //! and the local environment; `scaffold` renders the files `skconn init` writes; `build_info` is
 //! what the build knew (version, commit, target).
 
@@ -28,6 +29,7 @@ pub mod credentials;
 pub mod emulator;
 pub mod error;
 pub mod escape;
+pub mod github;
 pub mod load;
 pub mod local_dir;
 pub mod log;

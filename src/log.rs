@@ -1,15 +1,27 @@
 //! Log lines on stderr: `--log-format text` (for people) or `json` (one object per line, for
-//! log pipelines). Every line goes through the output layer's redaction, like all output.
+//! log pipelines). Every line goes through the output layer, like all output: inert, defused,
+//! redacted.
+//!
+//! A text line reads like skconn's other messages (`error: …`, `warning: …`), whatever its level:
+//! `warning: request failed; retrying (env=dev method=GET path=/api/v1/providers attempt=1)`.
+//! The level word is coloured with skconn's [`Style`] (so colour follows `--color` like every
+//! other output), the message and the values are made inert, one event is one line. No
+//! timestamp: terminals and CI logs carry their own, and the JSON lines have one.
 //!
 //! A JSON line holds `timestamp` (RFC 3339, UTC), `level`, `target`, `message`, `elapsed`
 //! (seconds since skconn started), and when the event carries them `environment`,
 //! `request: {method, path}`, `attempt`, plus any other field of the event under its own name.
 
 use crate::cli::LogFormat;
+use crate::escape::inert;
+use crate::output::Style;
 use serde_json::{Map, Value};
 use std::time::Instant;
 use tracing::field::{Field, Visit};
+use tracing::Level;
+use tracing_subscriber::fmt::{format::Writer, FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
@@ -46,13 +58,14 @@ pub fn init(verbose: u8, quiet: bool, format: LogFormat, color: crate::cli::Colo
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     match format {
         LogFormat::Text => {
-            let ansi = crate::output::use_color(color, crate::output::stderr_is_terminal());
-            crate::output::set_log_color(ansi);
+            let style = Style {
+                color: crate::output::use_color(color, crate::output::stderr_is_terminal()),
+            };
             tracing_subscriber::fmt()
                 .with_env_filter(filter)
                 .with_writer(crate::output::LogWriter)
-                .with_ansi(ansi)
-                .with_target(false)
+                .with_ansi(false)
+                .event_format(TextLines { style })
                 .init();
         }
         LogFormat::Json => {
@@ -64,6 +77,70 @@ pub fn init(verbose: u8, quiet: bool, format: LogFormat, color: crate::cli::Colo
                 .with(filter)
                 .try_init();
         }
+    }
+}
+
+/// Writes each event as one line of text (see the module docs).
+struct TextLines {
+    style: Style,
+}
+
+impl<S, N> FormatEvent<S, N> for TextLines
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        writeln!(
+            writer,
+            "{}",
+            text_line(*event.metadata().level(), fields.0, &self.style)
+        )
+    }
+}
+
+/// One text log line (without its line feed): the level word, the message, the other fields.
+fn text_line(level: Level, mut fields: Map<String, Value>, style: &Style) -> String {
+    let word = match level {
+        Level::ERROR => style.red("error:"),
+        Level::WARN => style.yellow("warning:"),
+        Level::INFO => style.cyan("info:"),
+        Level::DEBUG => style.dim("debug:"),
+        Level::TRACE => style.dim("trace:"),
+    };
+    let message = match fields.remove("message") {
+        Some(Value::String(s)) => s,
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
+    let mut line = format!("{word} {}", inert(&message));
+    if !fields.is_empty() {
+        let list: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", inert(k), field_value(v)))
+            .collect();
+        line.push(' ');
+        line.push_str(&style.dim(&format!("({})", list.join(" "))));
+    }
+    line
+}
+
+/// A field's value in a text line: a plain word as it is, other text quoted, all of it inert.
+fn field_value(v: &Value) -> String {
+    match v {
+        Value::String(s)
+            if !s.is_empty() && !s.contains([' ', '"', '(', ')', '=']) && !s.contains('\\') =>
+        {
+            inert(s).into_owned()
+        }
+        other => inert(&other.to_string()).into_owned(),
     }
 }
 
@@ -169,6 +246,44 @@ mod tests {
     fn dates() {
         let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_709_164_800_123);
         assert_eq!(rfc3339(t), "2024-02-29T00:00:00.123Z");
+    }
+
+    #[test]
+    fn a_text_line_reads_like_skconns_messages_and_is_inert() {
+        let mut f = Map::new();
+        f.insert("message".into(), "request failed; retrying".into());
+        f.insert("env".into(), "dev".into());
+        f.insert("path".into(), "/api/v1/providers".into());
+        f.insert("attempt".into(), 2.into());
+        assert_eq!(
+            text_line(Level::WARN, f, &Style::PLAIN),
+            "warning: request failed; retrying (attempt=2 env=dev path=/api/v1/providers)"
+        );
+        let hostile = "Evil\r::warning::x\x1b[2J\n";
+        let mut f = Map::new();
+        f.insert("message".into(), format!("listed {hostile}").into());
+        f.insert("display_name".into(), hostile.into());
+        let line = text_line(Level::ERROR, f, &Style { color: true });
+        let written = crate::output::finish(&line);
+        assert!(
+            !written.contains("\x1b[2J") && !written.contains(['\r', '\n']),
+            "{written:?}"
+        );
+        assert!(
+            written.starts_with("\x1b[31merror:\x1b[0m listed Evil\\r::warning::x\\u001b[2J\\n"),
+            "{written:?}"
+        );
+        assert!(
+            written.ends_with("(display_name=Evil\\r::warning::x\\u001b[2J\\n)\x1b[0m"),
+            "{written:?}"
+        );
+        let mut f = Map::new();
+        f.insert("message".into(), "m".into());
+        f.insert("detail".into(), "two words".into());
+        assert_eq!(
+            text_line(Level::DEBUG, f, &Style::PLAIN),
+            "debug: m (detail=\"two words\")"
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ fn real_main() -> i32 {
             // --help and --version succeed; a usage error is exit 1, since 2 means "changes".
             // Written through the one redacting output, like everything else.
             let text = if skconn::output::stdout_is_terminal() {
-                e.render().ansi().to_string()
+                skconn::output::styled_ansi(&e.render().ansi().to_string())
             } else {
                 e.render().to_string()
             };

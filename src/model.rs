@@ -81,6 +81,35 @@ pub struct Desired {
     /// variable that is not set, in an environment planned against a snapshot (the body holds
     /// `(from ${VAR}, known at apply)` there). Empty everywhere else.
     pub unknown: Vec<String>,
+    /// What the file holds that is valid but likely a mistake, for this environment's
+    /// connector: shown beside its change in a plan.
+    pub warnings: Vec<FileWarning>,
+}
+
+/// Something a connector file holds that is valid but likely a mistake: `validate` warns about
+/// it (and still succeeds), and `plan` shows it beside the connector's change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileWarning {
+    pub kind: FileWarningKind,
+    /// Where it is, what it is and what to do about it.
+    pub diagnostic: crate::error::Diagnostic,
+}
+
+/// The kind of a [`FileWarning`]; programs match on it (in JSON plans, as the warning's `kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileWarningKind {
+    /// A URL's host is reserved for examples or is not on the internet (RFC 2606, RFC 6761,
+    /// documentation addresses, loopback): a template's placeholder left in, most likely.
+    ExampleHost,
+    /// A template's `FILL IN` marker is still in a value or in a comment.
+    TemplateMarker,
+    /// The display name has leading, trailing or doubled spaces, which a server may trim or
+    /// collapse.
+    DisplayNameSpaces,
+    /// A value skconn does not know where it knows a list of values (an `input_type`); it is
+    /// sent as written.
+    UnknownValue,
 }
 
 /// A connector as one environment holds it.
@@ -92,6 +121,30 @@ pub struct Live {
     /// The API object as returned, server-owned fields removed. Not normalised; the marker is
     /// still in `metadata`.
     pub body: Value,
+}
+
+/// A display name as servers that normalise names keep it: leading and trailing spaces
+/// trimmed, runs of spaces collapsed to one.
+pub fn collapse_spaces(name: &str) -> String {
+    name.split(' ')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The host of a URL as written between `scheme://` and the path (user information and port
+/// left out), or `None` when none is written. Every URL skconn reads follows this one rule,
+/// in connector files and in skconn.yaml alike: it names its host. `https:///v2` names none,
+/// although a URL parser reads `v2` as its host.
+pub fn written_host(url: &str) -> Option<&str> {
+    let (_, rest) = url.trim().split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    (!host.is_empty()).then_some(host)
 }
 
 /// The marker value naming `owner`: `skconn` for the owner `default` (the marker skconn always
@@ -260,10 +313,22 @@ pub fn with_kept_hash(body: &Value, kept: &str) -> Value {
     b
 }
 
-/// A short, stable hash of a connector body's canonical form (marker keys excluded), recorded
-/// in the marker so that a later plan can tell an edit made outside skconn from a git change.
+/// A short, stable hash of a connector body's canonical form (marker keys excluded, the name's
+/// spaces trimmed and collapsed), recorded in the marker so that a later plan can tell an edit
+/// made outside skconn from a git change.
 pub fn content_hash(body: &Value) -> String {
     use sha2::{Digest, Sha256};
+    // The spacing of the name is not content: a server may trim and collapse it.
+    let respaced;
+    let body = match body.get("display_name").and_then(Value::as_str) {
+        Some(name) if collapse_spaces(name) != name => {
+            let mut b = body.clone();
+            b["display_name"] = Value::String(collapse_spaces(name));
+            respaced = b;
+            &respaced
+        }
+        _ => body,
+    };
     let canonical = crate::normalize::normalize(body);
     let bytes = serde_json::to_vec(&sort_keys(&canonical)).unwrap_or_default();
     let digest = Sha256::digest(&bytes);
@@ -307,5 +372,30 @@ pub fn string_places<'v>(
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_names_its_host_or_has_none() {
+        assert_eq!(
+            written_host("https://api.acme.test/v2"),
+            Some("api.acme.test")
+        );
+        assert_eq!(written_host("https://u:p@h.test:8443/x"), Some("h.test"));
+        assert_eq!(written_host("https://[::1]:8443/x"), Some("::1"));
+        assert_eq!(written_host("https://{{domain}}/api"), Some("{{domain}}"));
+        for none in [
+            "https:///v2",
+            "https://:8443/v2",
+            "https://user@/v2",
+            "https://",
+            "v2",
+        ] {
+            assert_eq!(written_host(none), None, "{none}");
+        }
     }
 }

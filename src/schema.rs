@@ -38,6 +38,8 @@ pub(crate) struct Note {
     pub required: bool,
     /// The only values allowed (a string).
     pub one_of: Option<&'static [&'static str]>,
+    /// The values skconn knows, offered by editors; others are allowed (with a warning).
+    pub known: Option<&'static [&'static str]>,
     /// A regular expression the string matches.
     pub pattern: Option<&'static str>,
     /// Least and most characters of the string.
@@ -60,6 +62,7 @@ impl Note {
             description,
             required: false,
             one_of: None,
+            known: None,
             pattern: None,
             min_len: None,
             max_len: None,
@@ -78,6 +81,11 @@ impl Note {
 
     pub const fn one_of(mut self, values: &'static [&'static str]) -> Note {
         self.one_of = Some(values);
+        self
+    }
+
+    pub const fn known(mut self, values: &'static [&'static str]) -> Note {
+        self.known = Some(values);
         self
     }
 
@@ -440,6 +448,9 @@ fn property(row: &Row, names: &[String]) -> Value {
 fn string_rules(note: &Note, out: &mut Map<String, Value>) {
     if let Some(values) = note.one_of {
         out.insert("enum".into(), json!(values));
+    }
+    if let Some(values) = note.known {
+        out.insert("examples".into(), json!(values));
     }
     if let Some(pattern) = note.pattern {
         out.insert("pattern".into(), json!(pattern));

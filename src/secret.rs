@@ -15,7 +15,8 @@
 //! - JSON escapes (`\"`, `\\`, `\/`, `\u002b`, `\n`…) and Markdown backslash escapes (`\|`),
 //! - HTML entities (`&amp;`, `&lt;`, `&gt;`, `&quot;`, `&#39;`, `&#x2b;`…),
 //!
-//! in any mix. A match of the whole secret is replaced by `***`, and so is any run of eight or
+//! in any mix, and without regard to ASCII case (a server that stores `x-tenant-…` as
+//! `X-Tenant-…` still shows `***`). A match of the whole secret is replaced by `***`, and so is any run of eight or
 //! more characters of text that spells a part of a secret (at least four of its characters):
 //! a secret cut short — by a server that echoes a request and shortens its message, or by a
 //! message skconn shortens — never leaves a recognisable piece behind.
@@ -60,9 +61,9 @@ impl std::fmt::Display for Secret {
     }
 }
 
-/// Values shorter than this (in characters) are not registered: they would mangle ordinary text
-/// and protect nothing.
-pub const MIN_SECRET_CHARS: usize = 4;
+/// Values shorter than this (in characters) are never registered: they would mask ordinary
+/// words and protect nothing (a credential that short is refused where it is read).
+pub const MIN_SECRET_CHARS: usize = 8;
 /// A piece of a secret is redacted when its text is at least this long…
 const MIN_RUN_TEXT: usize = 8;
 /// …and spells at least this many characters of the secret.
@@ -70,12 +71,13 @@ const MIN_RUN_DECODED: usize = 4;
 /// What a secret is replaced by.
 pub const MASK: &str = "***";
 
-/// One registered secret: its bytes and, per byte value, where it occurs in them.
+/// One registered secret: its bytes in ASCII lower case and, per (lower-case) byte value,
+/// where it occurs in them. Text is compared with it in lower case too.
 struct Entry {
     bytes: Vec<u8>,
     positions: Vec<Vec<usize>>,
-    /// Every pair of consecutive bytes of the secret, as a bit set of 65,536 bits: a match
-    /// that starts with two bytes written as themselves starts with one of these pairs.
+    /// Every pair of consecutive bytes of `bytes`, as a bit set of 65,536 bits: a match that
+    /// starts with two bytes written as themselves starts with one of these pairs.
     pairs: Box<[u64; 1024]>,
 }
 
@@ -101,21 +103,22 @@ pub fn register(value: &str) {
     if value.chars().count() < MIN_SECRET_CHARS {
         return;
     }
+    let bytes = value.as_bytes().to_ascii_lowercase();
     let mut list = registry().lock().unwrap_or_else(|e| e.into_inner());
-    if list.iter().any(|e| e.bytes == value.as_bytes()) {
+    if list.iter().any(|e| e.bytes == bytes) {
         return;
     }
     let mut positions = vec![Vec::new(); 256];
-    for (i, b) in value.bytes().enumerate() {
-        positions[b as usize].push(i);
+    for (i, b) in bytes.iter().enumerate() {
+        positions[*b as usize].push(i);
     }
     let mut pairs = Box::new([0u64; 1024]);
-    for w in value.as_bytes().windows(2) {
+    for w in bytes.windows(2) {
         let i = usize::from(w[0]) << 8 | usize::from(w[1]);
         pairs[i / 64] |= 1 << (i % 64);
     }
     list.push(Entry {
-        bytes: value.as_bytes().to_vec(),
+        bytes,
         positions,
         pairs,
     });
@@ -168,11 +171,17 @@ pub fn redact(text: &str) -> Cow<'_, str> {
 
 /// The end of the longest qualifying match of (a part of) `e` starting at `t[i]`.
 fn longest_match(e: &Entry, t: &[u8], i: usize) -> Option<usize> {
-    // A qualifying match spells at least two bytes of the secret (secrets have four or more):
-    // where the first two bytes of text stand for themselves, they must be a pair of it. Most
-    // positions of ordinary text end here, before any of the search below.
+    // A qualifying match spells at least two bytes of the secret (secrets have eight or more):
+    // where the first two bytes of text stand for themselves, they must be a pair of it (in
+    // lower case). Most positions of ordinary text end here, before any of the search below.
     match (t.get(i), t.get(i + 1)) {
-        (Some(&a), Some(&b)) if plain(a) && plain(b) && !e.has_pair(a, b) => return None,
+        (Some(&a), Some(&b))
+            if plain(a)
+                && plain(b)
+                && !e.has_pair(a.to_ascii_lowercase(), b.to_ascii_lowercase()) =>
+        {
+            return None
+        }
         (_, None) => return None,
         _ => {}
     }
@@ -183,7 +192,7 @@ fn longest_match(e: &Entry, t: &[u8], i: usize) -> Option<usize> {
 fn exhaustive_match(e: &Entry, t: &[u8], i: usize) -> Option<usize> {
     let mut best: Option<usize> = None;
     for (b, _) in decodings(t, i) {
-        for &k in &e.positions[b as usize] {
+        for &k in &e.positions[b.to_ascii_lowercase() as usize] {
             let mut budget = 512u32;
             if let Some(end) = extend(e, t, i, i, k, k, &mut budget) {
                 best = best.max(Some(end));
@@ -212,7 +221,7 @@ fn extend(
     }
     *budget -= 1;
     for (b, len) in decodings(t, j) {
-        if b == e.bytes[k] {
+        if b.to_ascii_lowercase() == e.bytes[k] {
             if let Some(end) = extend(e, t, start, j + len, k0, k + 1, budget) {
                 best = best.max(Some(end));
             }
@@ -300,6 +309,20 @@ fn decodings(t: &[u8], i: usize) -> impl Iterator<Item = (u8, usize)> {
     out.into_iter().take(n)
 }
 
+/// The endings that make a variable's name a secret's (compared without regard to ASCII case).
+pub const SECRET_NAME_ENDINGS: &[&str] = &["CLIENT_SECRET", "_TOKEN", "_PASSWORD", "_SECRET"];
+
+/// Whether a variable's name says it holds a secret: it ends in one of
+/// [`SECRET_NAME_ENDINGS`], in any case. Such a value is masked whether or not anything uses it,
+/// and a connector file may not use it.
+pub fn is_secret_name(name: &str) -> bool {
+    SECRET_NAME_ENDINGS.iter().any(|end| {
+        name.len() >= end.len()
+            && name.is_char_boundary(name.len() - end.len())
+            && name[name.len() - end.len()..].eq_ignore_ascii_case(end)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,15 +399,28 @@ mod tests {
     }
 
     #[test]
+    fn case_does_not_hide_a_secret_in_any_form() {
+        register("x-tenant-Case7-private");
+        assert_eq!(redact("kept X-Tenant-CASE7-Private."), "kept ***.");
+        assert_eq!(redact("kept X%2DTENANT-case7-PRIVATE"), "kept ***");
+        assert_eq!(redact("cut X-TENANT-CA…"), "cut ***…");
+        // Short pieces of ordinary text are left alone, in any case.
+        assert_eq!(redact("X-TEN private"), "X-TEN private");
+    }
+
+    #[test]
     fn the_pair_shortcut_finds_every_match_the_exhaustive_search_finds() {
         let secret = "Pa1r+Sh0rt/cut=&%x";
         register(secret);
         let list = registry().lock().unwrap_or_else(|e| e.into_inner());
-        let e = list.iter().find(|e| e.bytes == secret.as_bytes()).unwrap();
+        let e = list
+            .iter()
+            .find(|e| e.bytes == secret.as_bytes().to_ascii_lowercase())
+            .unwrap();
         // Texts made of pieces of the secret, its escapes and ordinary text.
         let pieces = [
-            "Pa1r", "+", "Sh0rt", "%2F", "/", "cut", "=", "&amp;", "%25", "x", "a", " ", "\\/",
-            "rt/c", "Sh", "0r", "%2B", "\\u002b", "&#x2b;", "q",
+            "Pa1r", "PA1R", "+", "Sh0rt", "sH0RT", "%2F", "/", "cut", "=", "&amp;", "%25", "x",
+            "a", " ", "\\/", "rt/c", "Sh", "0r", "%2B", "\\u002b", "&#x2b;", "q",
         ];
         let mut seed = 0x9e37_79b9_u64;
         for _ in 0..3000 {

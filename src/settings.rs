@@ -28,7 +28,11 @@
 //!
 //! Credentials are not resolved here: an environment keeps its `url`, `client_id`,
 //! `client_secret` and `ca_file` as written, and `credentials` resolves them for the
-//! environments a command talks to, and only those.
+//! environments a command talks to, and only those. The values of the variables credentials
+//! are taken from are registered for redaction here, for every environment.
+//!
+//! `connectors_dir` must stay inside the configuration file's folder once `..` and links are
+//! resolved ([`confined`]); it is never read outside it.
 
 use crate::error::{Diagnostic, Error, Result};
 use serde::Deserialize;
@@ -59,7 +63,7 @@ enum UsageSwitch {
 pub enum Target {
     /// A Scalekit environment reached over HTTP; its credentials as written, resolved only when
     /// a command talks to it (see [`crate::credentials`]).
-    Remote(RemoteSpec),
+    Remote(Box<RemoteSpec>),
     /// The embedded emulator, started in this process, state kept in `state_file`.
     Local { state_file: PathBuf },
 }
@@ -86,6 +90,9 @@ pub struct RemoteSpec {
     pub ca_file: Option<Written>,
     /// The folder relative paths (`ca_file`) are read from.
     pub root: PathBuf,
+    /// Whether the values were written in a configuration file (false: the `default`
+    /// environment made of `SCALEKIT_*` variables, without a file).
+    pub in_file: bool,
 }
 
 /// One environment, resolved.
@@ -125,6 +132,10 @@ pub struct Settings {
     /// Who owns the connectors skconn writes here (`owner:` in skconn.yaml, default
     /// `default`); see [`crate::model::owner_marker`].
     pub owner: String,
+    /// The variables skconn.yaml takes a credential from (`client_secret`, and keys that look
+    /// like one), in every environment, run or not: connector files may not use them, and their
+    /// values are masked.
+    pub credential_vars: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -208,7 +219,7 @@ impl Settings {
                 };
                 Environment {
                     name: "default".into(),
-                    target: Target::Remote(RemoteSpec {
+                    target: Target::Remote(Box::new(RemoteSpec {
                         file: PathBuf::from("environment variables"),
                         text: std::sync::Arc::from(""),
                         url: var("SCALEKIT_ENVIRONMENT_URL"),
@@ -216,7 +227,8 @@ impl Settings {
                         client_secret: var("SCALEKIT_CLIENT_SECRET"),
                         ca_file: None,
                         root: root.clone(),
-                    }),
+                        in_file: false,
+                    })),
                     prune: Prune::Off,
                     protect: Vec::new(),
                     parallelism: None,
@@ -240,46 +252,65 @@ impl Settings {
                 implicit: true,
             },
         };
+        let connectors_dir = confined(&root, "connectors").map_err(|m| {
+            Error::Input(vec![Diagnostic::new("connectors", m).help(
+                "without skconn.yaml the connector files are in `connectors/` of the working directory: make it a folder there",
+            )])
+        })?;
         Ok(Settings {
-            connectors_dir: root.join("connectors"),
+            connectors_dir,
             root,
             environments: vec![environment],
             config_file: None,
             show_vars: Vec::new(),
             owner: crate::model::DEFAULT_OWNER.into(),
+            credential_vars: vec!["SCALEKIT_CLIENT_SECRET".into()],
         })
     }
 
-    pub(crate) fn from_file(path: &Path, text: &str, _lookup: EnvLookup<'_>) -> Result<Settings> {
+    pub(crate) fn from_file(path: &Path, text: &str, lookup: EnvLookup<'_>) -> Result<Settings> {
         let root = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => std::env::current_dir()
                 .map_err(|e| Error::io("cannot read the working directory", e))?,
         };
         let display = path.to_path_buf();
-        // The guards of connector files (size, depth, aliases, duplicate keys) first.
-        crate::config_file::guard(&display, text).map_err(Error::Input)?;
-        // Credentials are registered for redaction before any message can quote them.
-        if let Ok(doc) = serde_yaml::from_str::<serde_yaml::Value>(text) {
-            if let Some(envs) = doc.get("environments").and_then(|e| e.as_mapping()) {
-                envs.values().for_each(register_credentials);
+        // The guards of connector files (size, depth, aliases) first; a duplicate key or a tab
+        // is a problem that still leaves the document to check.
+        let read = crate::config_file::parse(&display, text).map_err(Error::Input)?;
+        // Credentials are registered for redaction before any message can quote them: those
+        // written in the file, and the values of the variables they are taken from, in every
+        // environment, whether or not this command talks to it.
+        let mut credential_vars = Vec::new();
+        if let Some(envs) = read.value.get("environments").and_then(|e| e.as_mapping()) {
+            for env in envs.values() {
+                register_credentials(env, &mut credential_vars);
+            }
+        }
+        for var in &credential_vars {
+            if let Some(value) = lookup(var) {
+                crate::secret::register(&value);
             }
         }
         // Then the vocabulary: every unknown key, misspelt word and wrong type at once, each at
-        // its line and column.
-        let problems = crate::config::check(&display, text);
-        if !problems.is_empty() {
-            return Err(Error::Input(problems));
-        }
-        let config: FileConfig = serde_yaml::from_str(text).map_err(|e| {
-            let mut d = Diagnostic::new(&display, yaml_message(&e)).help(
-                "the format: https://github.com/skconn/skconn/blob/main/docs/configuration.md",
-            );
-            if let Some(loc) = e.location() {
-                d = d.at(loc.line(), loc.column());
+        // its line and column. The rules below read what the vocabulary left, so that their
+        // problems come in the same run.
+        let vocabulary = crate::config::check(&display, &read.value, read.source.index());
+        let left_out = read.left_out;
+        let mut found: Vec<Diagnostic> = read.problems;
+        found.extend(vocabulary.problems.iter().cloned());
+        let config: FileConfig = match serde_yaml::from_value(vocabulary.rest.clone()) {
+            Ok(c) => c,
+            Err(e) => {
+                if found.is_empty() {
+                    found.push(
+                        Diagnostic::new(&display, yaml_message(&e))
+                            .help("the format: https://github.com/skconn/skconn/blob/main/docs/configuration.md"),
+                    );
+                }
+                return Err(Error::Input(found));
             }
-            Error::Input(vec![d])
-        })?;
+        };
         let mut problems = Vec::new();
         let mut environments = Vec::new();
         for (key, value) in &config.environments {
@@ -381,7 +412,7 @@ impl Settings {
                 let (Some(client_id), Some(client_secret)) = (client_id, client_secret) else {
                     continue;
                 };
-                Target::Remote(RemoteSpec {
+                Target::Remote(Box::new(RemoteSpec {
                     file: display.clone(),
                     text: std::sync::Arc::from(text),
                     url,
@@ -389,7 +420,8 @@ impl Settings {
                     client_secret,
                     ca_file: env.ca_file.as_deref().map(|v| written("ca_file", v)),
                     root: root.clone(),
-                })
+                    in_file: true,
+                }))
             };
             if env.parallelism == Some(0) {
                 let (l, c) = at("parallelism:");
@@ -444,20 +476,35 @@ impl Settings {
                     .help("add at least one environment under `environments:`"),
             );
         }
-        if !problems.is_empty() {
-            return Err(Error::Input(problems));
-        }
         let owner = config
             .owner
             .unwrap_or_else(|| crate::model::DEFAULT_OWNER.into());
         if let Err(m) = crate::model::check_owner(&owner) {
             let (l, c) = line_of(text, "owner:");
-            return Err(Error::Input(vec![Diagnostic::new(&display, m)
+            problems.push(Diagnostic::new(&display, m)
                 .at(l, c)
                 .field("owner")
-                .help("use letters, digits, `-`, `_` and `.`, at most 40 characters (e.g. `platform-team`)")]));
+                .help("use letters, digits, `-`, `_` and `.`, at most 40 characters (e.g. `platform-team`)"));
         }
-        let connectors_dir = root.join(config.connectors_dir.as_deref().unwrap_or("connectors"));
+        // Every problem at once: the reading's, the vocabulary's, and those of the rules above
+        // that the vocabulary did not report already.
+        problems.retain(|d| !d.field.as_deref().is_some_and(|f| vocabulary.covers(f)));
+        found.extend(problems);
+        if !found.is_empty() {
+            found.sort_by_key(|d| (d.line, d.column));
+            return Err(Error::Input(crate::load::cap_per_file_counting(
+                found,
+                |_| left_out,
+            )));
+        }
+        let written = config.connectors_dir.as_deref().unwrap_or("connectors");
+        let connectors_dir = confined(&root, written).map_err(|m| {
+            let (l, c) = line_of(text, "connectors_dir:");
+            Error::Input(vec![Diagnostic::new(&display, m)
+                .at(l, c)
+                .field("connectors_dir")
+                .help("write a folder inside the folder of skconn.yaml, relative to it (e.g. `connectors_dir: connectors`); a link there must lead inside it too")])
+        })?;
         Ok(Settings {
             root,
             connectors_dir,
@@ -465,6 +512,7 @@ impl Settings {
             config_file: Some(path.to_path_buf()),
             show_vars: config.show_vars,
             owner,
+            credential_vars,
         })
     }
 
@@ -489,8 +537,9 @@ impl Settings {
 
 /// Registers, for redaction, the value of every key of an environment that looks like a
 /// credential (`client_secret`, and mistyped keys such as `client_secert` or `password`), whatever
-/// its type, before anything can print it. A URL's password is registered too.
-fn register_credentials(env: &serde_yaml::Value) {
+/// its type, before anything can print it, and adds the variables such a value is taken from to
+/// `vars`. A URL's password is registered too.
+fn register_credentials(env: &serde_yaml::Value, vars: &mut Vec<String>) {
     let Some(map) = env.as_mapping() else { return };
     for (k, v) in map {
         let key = k.as_str().unwrap_or_default().to_ascii_lowercase();
@@ -501,8 +550,13 @@ fn register_credentials(env: &serde_yaml::Value) {
             _ => continue,
         };
         let credential = crate::config::looks_like_credential(&key);
-        // A value made of variables is registered once expanded (see `credentials`).
-        if credential && !value.contains("${") {
+        if credential && value.contains("${") {
+            for var in expand_all(&value, &|_| None).named {
+                if !vars.contains(&var) {
+                    vars.push(var);
+                }
+            }
+        } else if credential {
             crate::secret::register(&value);
         }
         if key == "url" {
@@ -511,14 +565,64 @@ fn register_credentials(env: &serde_yaml::Value) {
     }
 }
 
-/// Registers the user name and password of a URL (`https://user:pass@host`), if any.
+/// The folder `written` names, relative to `root`, when it stays inside `root` once `..` and
+/// links are resolved (`root` itself included); otherwise why not. A folder that does not exist
+/// yet is judged by the part of its path that does.
+pub fn confined(root: &Path, written: &str) -> std::result::Result<PathBuf, String> {
+    use std::path::Component;
+    let joined = root.join(written.trim());
+    let outside = || {
+        format!(
+            "`{}` leads outside the folder of skconn.yaml ({}); connector files must be inside it",
+            written.trim(),
+            root.display()
+        )
+    };
+    let Ok(canon_root) = std::fs::canonicalize(root) else {
+        return Ok(joined);
+    };
+    // The longest part of the path that exists, resolved; the rest taken as written.
+    let mut existing = joined.as_path();
+    let mut rest: Vec<Component<'_>> = Vec::new();
+    let resolved = loop {
+        match std::fs::canonicalize(existing) {
+            Ok(p) => break p,
+            Err(_) => {
+                let Some(parent) = existing.parent() else {
+                    return Err(outside());
+                };
+                if let Some(last) = existing.components().next_back() {
+                    rest.push(last);
+                }
+                existing = parent;
+            }
+        }
+    };
+    let mut full = resolved;
+    for c in rest.into_iter().rev() {
+        match c {
+            Component::Normal(n) => full.push(n),
+            Component::ParentDir => {
+                full.pop();
+            }
+            _ => {}
+        }
+    }
+    if full.starts_with(&canon_root) {
+        Ok(joined)
+    } else {
+        Err(outside())
+    }
+}
+
+/// Registers the password of a URL (`https://user:pass@host`), if any. A user name is not a
+/// secret: registered, it would mask the same word in every message ("a *** name").
 pub fn register_userinfo(raw: &str) {
     if let Some((_, rest)) = raw.split_once("://") {
         let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
         if let Some((userinfo, _)) = authority.rsplit_once('@') {
-            crate::secret::register(userinfo);
-            for part in userinfo.split(':') {
-                crate::secret::register(part);
+            if let Some((_, password)) = userinfo.split_once(':') {
+                crate::secret::register(password);
             }
         }
     }
@@ -606,6 +710,8 @@ pub struct Expansion {
     pub used: Vec<(String, String)>,
     /// The names of the variables that are not set, in order of use.
     pub missing: Vec<String>,
+    /// The name of every variable written, set or not, default or not, in order.
+    pub named: Vec<String>,
 }
 
 /// Like [`expand_vars`], and reports every variable used and every one missing.
@@ -635,6 +741,7 @@ pub fn expand_all(raw: &str, lookup: EnvLookup<'_>) -> Expansion {
                         Some((v, d)) => (v, Some(d)),
                         None => (inner, None),
                     };
+                    e.named.push(var.to_string());
                     match (lookup(var).filter(|v| !v.is_empty()), default) {
                         (Some(v), _) => {
                             out.push_str(&v);
@@ -672,7 +779,7 @@ pub fn parse_url(raw: &str) -> std::result::Result<url::Url, String> {
                 "`{shown}` must not hold a user name or password; use client_id and client_secret"
             ));
         }
-        if authority.is_empty() {
+        if crate::model::written_host(trimmed).is_none() {
             return Err(format!("`{shown}` has no host"));
         }
     }

@@ -8,9 +8,10 @@
 //! a user asks for it, and fetches only https URLs (http only on loopback). [`build`] turns
 //! what it found into a draft, offline.
 
-use super::fetch::{check_url, client, error_chain, label};
+use super::fetch::{bare, check_url, http_error, Http};
 use super::template;
-use super::{sanitize_name, Choice, Draft, Kind, Slot, Stop};
+use super::{sanitize_name, with_noun, Choice, Draft, Kind, Slot, Stop};
+use crate::escape;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -40,8 +41,12 @@ pub enum Finding {
 
 #[derive(Debug, Clone)]
 pub struct Probe {
-    /// The URL probed, without credentials or query.
+    /// The URL probed, without credentials, query or fragment: what `proxy_url` may take.
     pub url: String,
+    /// The URL probed as skconn prints it ([`crate::escape::url`]).
+    pub shown: String,
+    /// Whether the URL given had a query, which `url` leaves out.
+    pub had_query: bool,
     pub status: u16,
     pub finding: Finding,
     /// The server's name: `resource_name` of the metadata, or `serverInfo.name`.
@@ -61,11 +66,12 @@ pub struct Options {
 
 const PROTOCOL_VERSION: &str = "2025-06-18";
 
-/// Probes `raw_url`.
+/// Probes `raw_url`. Every URL in the steps and errors is shown as [`crate::escape::url`]
+/// prints it, and every answer is read up to the Scalekit client's cap.
 pub async fn probe(raw_url: &str, timeout: Duration) -> Result<Probe, String> {
     let url = check_url(raw_url)?;
-    let shown = label(&url);
-    let http = client(timeout)?;
+    let shown = escape::url(raw_url);
+    let http = Http::new(timeout)?;
     let mut steps = Vec::new();
     let body = json!({
         "jsonrpc": "2.0", "id": 1, "method": "initialize",
@@ -73,6 +79,7 @@ pub async fn probe(raw_url: &str, timeout: Duration) -> Result<Probe, String> {
                    "clientInfo": {"name": "skconn", "version": env!("CARGO_PKG_VERSION")}}
     });
     let resp = http
+        .client(&url)
         .post(url.clone())
         .header("Accept", "application/json, text/event-stream")
         .header("Content-Type", "application/json")
@@ -80,7 +87,7 @@ pub async fn probe(raw_url: &str, timeout: Duration) -> Result<Probe, String> {
         .body(body.to_string())
         .send()
         .await
-        .map_err(|e| format!("cannot reach {shown}: {}", error_chain(&e)))?;
+        .map_err(|e| format!("cannot reach {shown}: {}", http_error(e)))?;
     let status = resp.status().as_u16();
     let challenge: Vec<String> = resp
         .headers()
@@ -124,20 +131,21 @@ pub async fn probe(raw_url: &str, timeout: Duration) -> Result<Probe, String> {
             "the well-known path at the root".into(),
         ));
         for (u, how) in tries {
+            let shown_u = escape::url(&u);
             match get_json(&http, &u).await {
                 Ok(v)
                     if v.get("authorization_servers")
                         .and_then(Value::as_array)
                         .is_some_and(|a| !a.is_empty()) =>
                 {
-                    steps.push(format!("GET {u} → protected-resource metadata"));
-                    prm = Some((u, how, v));
+                    steps.push(format!("GET {shown_u} → protected-resource metadata"));
+                    prm = Some((shown_u, how, v));
                     break;
                 }
                 Ok(_) => steps.push(format!(
-                    "GET {u} → JSON without `authorization_servers`, not usable metadata"
+                    "GET {shown_u} → JSON without `authorization_servers`, not usable metadata"
                 )),
-                Err(e) => steps.push(format!("GET {u} → {e}")),
+                Err(e) => steps.push(format!("GET {shown_u} → {e}")),
             }
         }
     }
@@ -153,11 +161,14 @@ pub async fn probe(raw_url: &str, timeout: Duration) -> Result<Probe, String> {
                 .flatten()
                 .filter_map(|s| s.as_str().map(str::to_string))
                 .collect();
-            let (meta, err) = server_metadata(&http, &servers[0], &mut steps).await;
+            let (meta, err) = match servers.first() {
+                Some(first) => server_metadata(&http, first, &mut steps).await,
+                None => (None, Some("no authorization server is named".into())),
+            };
             Finding::Oauth {
                 resource_metadata: u,
                 via,
-                authorization_servers: servers,
+                authorization_servers: servers.iter().map(|s| escape::url(s)).collect(),
                 server_metadata: meta,
                 server_metadata_error: err,
                 open_initialize: status != 401,
@@ -170,7 +181,9 @@ pub async fn probe(raw_url: &str, timeout: Duration) -> Result<Probe, String> {
         (s, _) => Finding::Unknown { status: s },
     };
     Ok(Probe {
-        url: shown,
+        url: bare(&url),
+        shown,
+        had_query: url.query().is_some(),
         status,
         finding,
         server_name,
@@ -226,31 +239,35 @@ fn param(header: &str, key: &str) -> Option<String> {
     None
 }
 
-async fn get_json(http: &reqwest::Client, raw: &str) -> Result<Value, String> {
+async fn get_json(http: &Http, raw: &str) -> Result<Value, String> {
     let u = check_url(raw)?;
     let resp = http
+        .client(&u)
         .get(u)
         .header("Accept", "application/json")
         .send()
         .await
-        .map_err(|e| error_chain(&e))?;
+        .map_err(http_error)?;
     let status = resp.status();
     if !status.is_success() {
         return Err(format!("{}", status.as_u16()));
     }
-    let bytes = resp.bytes().await.map_err(|e| error_chain(&e))?;
+    let bytes = http.body(resp).await.map_err(|(_, e)| e)?;
     serde_json::from_slice(&bytes).map_err(|e| format!("not JSON: {e}"))
 }
 
 /// The authorization server's metadata: RFC 8414, then OpenID Connect discovery (path
 /// inserted, then appended), as the MCP specification orders them.
 async fn server_metadata(
-    http: &reqwest::Client,
+    http: &Http,
     issuer: &str,
     steps: &mut Vec<String>,
 ) -> (Option<Value>, Option<String>) {
     let Ok(u) = url::Url::parse(issuer) else {
-        return (None, Some(format!("`{issuer}` is not a URL")));
+        return (
+            None,
+            Some(format!("`{}` is not a URL", escape::url(issuer))),
+        );
     };
     let origin = u.origin().ascii_serialization();
     let path = u.path().trim_end_matches('/');
@@ -268,19 +285,31 @@ async fn server_metadata(
     };
     let mut last = String::new();
     for t in tries {
+        let shown = escape::url(&t);
         match get_json(http, &t).await {
             Ok(v) if v.is_object() => {
-                steps.push(format!("GET {t} → authorization server metadata"));
+                steps.push(format!("GET {shown} → authorization server metadata"));
                 return (Some(v), None);
             }
-            Ok(_) => last = format!("{t}: not a JSON object"),
+            Ok(_) => last = format!("{shown}: not a JSON object"),
             Err(e) => {
-                steps.push(format!("GET {t} → {e}"));
-                last = format!("{t}: {e}");
+                steps.push(format!("GET {shown} → {e}"));
+                last = format!("{shown}: {e}");
             }
         }
     }
     (None, Some(last))
+}
+
+/// Why the probed URL cannot be the connector's `proxy_url` when none is given: it must be
+/// https. `shown` is the URL as printed, `bare` as a `proxy_url` would take it. Checked before
+/// anything is sent, and again by [`build`].
+pub fn needs_proxy_url(shown: &str, bare: &str) -> Option<String> {
+    (!bare.starts_with("https://")).then(|| {
+        format!(
+            "{shown} is not an https URL, and a connector's proxy_url must be: pass --proxy-url https://... (the URL users' connections reach)"
+        )
+    })
 }
 
 /// The draft for what the probe found.
@@ -309,7 +338,7 @@ pub fn build(p: &Probe, opts: &Options) -> Result<Draft, Stop> {
                 slot: Slot::Type,
                 message: format!(
                     "{} answered 401{} without protected-resource metadata: it takes a static credential, and the MCP specification does not say which header; confirm it with --type bearer (Authorization: Bearer <token>) or --type api-key --header NAME",
-                    p.url,
+                    p.shown,
                     challenge.as_ref().map(|c| format!(" (WWW-Authenticate: {c})")).unwrap_or_default()
                 ),
                 question: "The server takes a static credential. How is it sent?".into(),
@@ -355,7 +384,7 @@ pub fn build(p: &Probe, opts: &Options) -> Result<Draft, Stop> {
         (Finding::Unknown { status }, None) => {
             return Err(Stop::Refuse(format!(
                 "{} answered {status} to an unauthenticated `initialize`: neither a 401 challenge nor an answer, so the authorization cannot be classified (is it an MCP endpoint? stateful servers and SSE-only servers cannot be probed); pass --type {}",
-                p.url,
+                p.shown,
                 Kind::ALL.map(Kind::flag).join("|")
             )))
         }
@@ -377,7 +406,7 @@ pub fn build(p: &Probe, opts: &Options) -> Result<Draft, Stop> {
                 let cimd =
                     m.get("client_id_metadata_document_supported") == Some(&Value::Bool(true));
                 if let Some(r) = dcr {
-                    d.decide(format!("dynamic client registration at {r}"));
+                    d.decide(format!("dynamic client registration at {}", escape::url(r)));
                 }
                 if cimd {
                     d.decide("client ID metadata documents supported");
@@ -410,15 +439,18 @@ pub fn build(p: &Probe, opts: &Options) -> Result<Draft, Stop> {
             d.decide(format!("proxy_url `{u}` from --proxy-url"));
             u.clone()
         }
-        None if p.url.starts_with("https://") => {
-            d.decide("proxy_url: the probed URL");
-            p.url.clone()
-        }
         None => {
-            return Err(Stop::Refuse(format!(
-                "{} is not an https URL, and a connector's proxy_url must be; pass --proxy-url https://...",
-                p.url
-            )))
+            if let Some(refusal) = needs_proxy_url(&p.shown, &p.url) {
+                return Err(Stop::Refuse(refusal));
+            }
+            d.decide("proxy_url: the probed URL");
+            if p.had_query {
+                d.warn(format!(
+                    "proxy_url `{}` leaves out the query of {}: a connector's URL carries no credentials (they belong in its auth pattern); pass --proxy-url if the server needs another URL",
+                    p.url, p.shown
+                ));
+            }
+            p.url.clone()
         }
     };
     let name = match (&opts.name, &p.server_name) {
@@ -442,8 +474,10 @@ pub fn build(p: &Probe, opts: &Options) -> Result<Draft, Stop> {
         }
     };
     d.connector.insert("display_name".into(), json!(name));
-    d.connector
-        .insert("description".into(), json!(format!("{name} MCP server.")));
+    d.connector.insert(
+        "description".into(),
+        json!(format!("{}.", with_noun(&name, "MCP server"))),
+    );
     d.comment("description", "FILL IN: one sentence users read.");
     d.connector.insert("proxy_url".into(), json!(proxy_url));
     let pattern = template::pattern(
@@ -452,6 +486,7 @@ pub fn build(p: &Probe, opts: &Options) -> Result<Draft, Stop> {
         true,
         &name,
         opts.header.as_deref(),
+        None,
         template::placeholder_fields(&proxy_url),
     );
     d.connector.insert("auth_patterns".into(), json!([pattern]));
@@ -471,7 +506,7 @@ pub fn build(p: &Probe, opts: &Options) -> Result<Draft, Stop> {
         "Derived by `skconn new --from-mcp`. Review every value before `skconn apply`.".to_string(),
         format!(
             "Probed: {} (unauthenticated initialize → {})",
-            p.url, p.status
+            p.shown, p.status
         ),
         format!("Found: {what} → {}", kind.api_type()),
     ];

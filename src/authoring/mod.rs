@@ -13,6 +13,7 @@
 //! When a choice cannot be made from the input, derivation does not guess: it returns a
 //! [`Stop`], either a question the caller may put to the user or a refusal.
 
+pub mod document;
 pub mod fetch;
 pub mod mcp;
 pub mod openapi;
@@ -317,37 +318,44 @@ pub fn strip_markup(raw: &str) -> String {
         }
     }
     // Markdown links and images: `[text](url)`, also `[text] (url)` as folded YAML writes it.
+    // Linear in the text: the next `]` (and `)`) after a place is looked up once and remembered,
+    // since the next one after any earlier place is also the next one after every place before
+    // it (a text of `[` alone would otherwise cost the square of its length).
+    let b = no_tags.as_bytes();
     let mut out = String::with_capacity(no_tags.len());
-    let chars: Vec<char> = no_tags.chars().collect();
+    let mut next_close = NextByte::new(b']');
+    let mut next_paren = NextByte::new(b')');
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '!' && chars.get(i + 1) == Some(&'[') {
+    let mut copied = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'!' && b.get(i + 1) == Some(&b'[') {
+            out.push_str(&no_tags[copied..i]);
             i += 1;
+            copied = i;
             continue;
         }
-        if c == '[' {
-            if let Some(close) = chars[i + 1..].iter().position(|&x| x == ']') {
-                let text: String = chars[i + 1..i + 1 + close].iter().collect();
-                let mut j = i + 1 + close + 1;
-                while j < chars.len() && chars[j] == ' ' {
+        if c == b'[' {
+            if let Some(close) = next_close.after(b, i) {
+                out.push_str(&no_tags[copied..i]);
+                out.push_str(&no_tags[i + 1..close]);
+                let mut j = close + 1;
+                while b.get(j) == Some(&b' ') {
                     j += 1;
                 }
-                if chars.get(j) == Some(&'(') {
-                    if let Some(end) = chars[j..].iter().position(|&x| x == ')') {
-                        out.push_str(&text);
-                        i = j + end + 1;
-                        continue;
+                i = close + 1;
+                if b.get(j) == Some(&b'(') {
+                    if let Some(end) = next_paren.after(b, j) {
+                        i = end + 1;
                     }
                 }
-                out.push_str(&text);
-                i = i + 1 + close + 1;
+                copied = i;
                 continue;
             }
         }
-        out.push(c);
         i += 1;
     }
+    out.push_str(&no_tags[copied..]);
     let lines: Vec<String> = out
         .lines()
         .filter(|l| !l.trim_start().starts_with('#'))
@@ -367,9 +375,79 @@ pub fn strip_markup(raw: &str) -> String {
         .replace("&gt;", ">")
 }
 
-/// The first sentence of a text (markup stripped, whitespace collapsed), at most `max`
-/// characters.
+/// `name` followed by `noun`, without repeating the words they share (`Acme MCP` + `MCP
+/// server` → `Acme MCP server`; `Acme API` + `API key` → `Acme API key`), and without a second
+/// name for a credential the name already gives (`Acme PAT` + `API token` → `Acme PAT`).
+pub fn with_noun(name: &str, noun: &str) -> String {
+    let a: Vec<&str> = name.split_whitespace().collect();
+    let b: Vec<&str> = noun.split_whitespace().collect();
+    for k in (1..=a.len().min(b.len())).rev() {
+        let same = a[a.len() - k..]
+            .iter()
+            .zip(&b[..k])
+            .all(|(x, y)| x.eq_ignore_ascii_case(y));
+        if same {
+            return a
+                .iter()
+                .chain(&b[k..])
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ");
+        }
+    }
+    let credential = |w: &str| {
+        ["pat", "token", "key", "apikey", "password"].contains(&w.to_ascii_lowercase().as_str())
+    };
+    if b.last().is_some_and(|w| credential(w)) && a.last().is_some_and(|w| credential(w)) {
+        return a.join(" ");
+    }
+    a.iter().chain(&b).copied().collect::<Vec<_>>().join(" ")
+}
+
+/// The next place of one byte after a place, remembered: see [`strip_markup`].
+struct NextByte {
+    byte: u8,
+    /// The last place found (`None`: none after `searched`), and how far the text was searched.
+    found: Option<usize>,
+    searched: usize,
+}
+
+impl NextByte {
+    fn new(byte: u8) -> NextByte {
+        NextByte {
+            byte,
+            found: None,
+            searched: 0,
+        }
+    }
+
+    fn after(&mut self, text: &[u8], at: usize) -> Option<usize> {
+        match self.found {
+            Some(f) if f > at => return Some(f),
+            None if self.searched > at => return None,
+            _ => {}
+        }
+        let from = at + 1;
+        self.found = text[from..]
+            .iter()
+            .position(|&c| c == self.byte)
+            .map(|p| from + p);
+        self.searched = text.len();
+        if let Some(f) = self.found {
+            self.searched = f;
+        }
+        self.found
+    }
+}
+
+/// The first sentence of a text (markup stripped, whitespace collapsed), whole however long,
+/// up to `max` characters: a longer one is cut at a word and ends with `…`.
 pub fn first_sentence(raw: &str, max: usize) -> String {
+    first_sentence_cut(raw, max).0
+}
+
+/// [`first_sentence`], and whether it was cut.
+pub fn first_sentence_cut(raw: &str, max: usize) -> (String, bool) {
     let plain = strip_markup(raw);
     // The first paragraph holds the first sentence.
     let para = plain
@@ -390,14 +468,17 @@ pub fn first_sentence(raw: &str, max: usize) -> String {
     }
     let sentence = &flat[..end];
     if sentence.chars().count() <= max {
-        return sentence.to_string();
+        return (sentence.to_string(), false);
     }
     let cut: String = sentence.chars().take(max.saturating_sub(1)).collect();
     let cut = match cut.rfind(' ') {
         Some(i) if i > max / 2 => &cut[..i],
         _ => cut.as_str(),
     };
-    format!("{}…", cut.trim_end_matches([',', ';', ':', ' ']))
+    (
+        format!("{}…", cut.trim_end_matches([',', ';', ':', ' '])),
+        true,
+    )
 }
 
 #[cfg(test)]
@@ -427,6 +508,22 @@ mod tests {
             "Workspaces Typeahead Read"
         );
         assert_eq!(title_case("chat:write:bot"), "Chat Write Bot");
+    }
+
+    #[test]
+    fn nouns_do_not_repeat_words() {
+        assert_eq!(with_noun("Acme MCP", "MCP server"), "Acme MCP server");
+        assert_eq!(
+            with_noun("PagerDuty MCP API", "API key"),
+            "PagerDuty MCP API key"
+        );
+        assert_eq!(with_noun("Acme api", "API"), "Acme api");
+        assert_eq!(with_noun("Asana PAT", "API token"), "Asana PAT");
+        assert_eq!(with_noun("Acme", "API token"), "Acme API token");
+        assert_eq!(
+            with_noun("Acme MCP Server", "MCP server"),
+            "Acme MCP Server"
+        );
     }
 
     #[test]

@@ -1,18 +1,24 @@
 //! `skconn new --from-openapi`: derives a connector from an OpenAPI 3.0/3.1 or Swagger 2.0
 //! document, by the rules of `openapi-inference` §3, writing down every decision and doubt.
 //!
-//! The document is read selectively: serde reads only `info`, `servers` (or Swagger's `host`,
-//! `basePath`, `schemes`), `security`, the security schemes, the reusable parameters and, in
-//! `paths`, each operation's `security`, `servers` and `parameters`; everything else (schemas,
-//! responses, examples) is skipped unread, and nothing is dereferenced but security schemes and
-//! parameters. This keeps a 10 MB description cheap.
+//! The document is read selectively ([`super::document`]): only `info`, `servers` (or
+//! Swagger's `host`, `basePath`, `schemes`), `security`, the security schemes, the reusable
+//! parameters and, in `paths`, each operation's `security`, `servers` and `parameters`;
+//! everything else (schemas, responses, examples) is skipped unread, and nothing is
+//! dereferenced but security schemes and parameters. [`Doc`] and [`wanted`] name the same parts,
+//! for JSON and for YAML: change them together. This keeps a 10 MB description cheap.
 //!
 //! Derivation never guesses an auth pattern: several usable schemes need `--scheme`; none
 //! (none defined, keys in a query or cookie, client credentials only) is a refusal that says
-//! what the document has and suggests `--type`.
+//! what the document has and suggests `--type`. Schemes of one security requirement are needed
+//! together; a connector sends one credential, so it is written with one of them and a warning
+//! names what it cannot send.
 
+use super::document::{self, Want};
 use super::template::{self, path_param};
-use super::{first_sentence, sanitize_name, title_case, Choice, Draft, Kind, Slot, Stop};
+use super::{
+    first_sentence, first_sentence_cut, sanitize_name, title_case, Choice, Draft, Kind, Slot, Stop,
+};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -56,6 +62,8 @@ struct Doc {
     base_path: Option<Value>,
     schemes: Option<Vec<Value>>,
     paths: Option<BTreeMap<String, PathItem>>,
+    #[serde(rename = "x-mcp")]
+    x_mcp: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -64,6 +72,50 @@ struct Info {
     summary: Option<Value>,
     description: Option<Value>,
     version: Option<Value>,
+    #[serde(rename = "x-mcp")]
+    x_mcp: Option<Value>,
+}
+
+/// The longest description taken from a document: a first sentence longer than this is cut.
+const DESCRIPTION_MAX: usize = 1000;
+
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// The paths of a YAML document that [`Doc`] reads: the same parts, so that a large or hostile
+/// document is read no further than they go.
+fn wanted(p: &[&str]) -> Want {
+    let param = |k: &str| matches!(k, "$ref" | "name" | "in" | "required");
+    match p {
+        [] | ["info" | "components" | "paths"] | ["paths", _] => Want::Walk,
+        ["openapi"
+        | "swagger"
+        | "host"
+        | "basePath"
+        | "schemes"
+        | "servers"
+        | "security"
+        | "securityDefinitions"
+        | "x-mcp"] => Want::Keep,
+        ["info", "title" | "summary" | "description" | "version" | "x-mcp"] => Want::Keep,
+        ["components", "securitySchemes"] => Want::Keep,
+        ["components", "parameters"] | ["parameters"] => Want::Walk,
+        ["components", "parameters", _] | ["parameters", _] => Want::Walk,
+        ["components", "parameters", _, k] | ["parameters", _, k] if param(k) => Want::Keep,
+        ["paths", _, "servers"] => Want::Keep,
+        ["paths", _, "parameters"] | ["paths", _, "parameters", "[]"] => Want::Walk,
+        ["paths", _, "parameters", "[]", k] if param(k) => Want::Keep,
+        ["paths", _, m] if METHODS.contains(m) => Want::Walk,
+        ["paths", _, m, "security" | "servers"] if METHODS.contains(m) => Want::Keep,
+        ["paths", _, m, "parameters"] | ["paths", _, m, "parameters", "[]"]
+            if METHODS.contains(m) =>
+        {
+            Want::Walk
+        }
+        ["paths", _, m, "parameters", "[]", k] if METHODS.contains(m) && param(k) => Want::Keep,
+        _ => Want::Skip,
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -141,23 +193,17 @@ fn str_of<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
     v.get(key).and_then(Value::as_str)
 }
 
-/// Parses the parts of the document skconn reads (JSON when it starts with `{`, else YAML).
-fn parse(bytes: &[u8]) -> Result<Doc, String> {
-    let start = bytes
-        .strip_prefix(b"\xEF\xBB\xBF")
-        .unwrap_or(bytes)
-        .iter()
-        .find(|b| !b.is_ascii_whitespace());
-    let doc: Doc = if start == Some(&b'{') {
-        serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON: {e}"))?
-    } else {
-        serde_yaml::from_slice(bytes).map_err(|e| format!("not valid YAML: {e}"))?
-    };
+/// Parses the parts of the document skconn reads (JSON when it starts with `{`, else YAML);
+/// errors name `label` and, when known, the line and column.
+fn parse(label: &str, bytes: &[u8]) -> Result<Doc, String> {
+    let doc: Doc = document::read(bytes, wanted).map_err(|e| match e.at {
+        Some((line, col)) => format!("{label}:{line}:{col}: {}", e.message),
+        None => format!("{label}: {}", e.message),
+    })?;
     if doc.openapi.is_none() && doc.swagger.is_none() {
-        return Err(
-            "neither `openapi:` nor `swagger:` is set: this is not an OpenAPI or Swagger document"
-                .into(),
-        );
+        return Err(format!(
+            "{label}: neither `openapi:` nor `swagger:` is set: this is not an OpenAPI or Swagger document"
+        ));
     }
     Ok(doc)
 }
@@ -310,11 +356,25 @@ fn classify(s: &Value, swagger: bool) -> Result<Usable, String> {
     }
 }
 
-/// A prefix stated by the document for an API key, with where it was found: `x-default`, or a
-/// backticked example in the description such as `` `Token token=<API_KEY>` ``.
+/// A prefix stated by the document for an API key, with where it was found: `x-default` (the
+/// header's example value, such as `Acme-Key your-key`), or a backticked example in the
+/// description such as `` `Token token=<API_KEY>` ``. Either way the prefix is the text before
+/// the example key, never the key itself.
 fn key_prefix(s: &Value, header: &str) -> Option<(String, String)> {
     if let Some(d) = str_of(s, "x-default").filter(|d| !d.is_empty()) {
-        return Some((d.to_string(), "the scheme's `x-default`".into()));
+        // The header's whole value: the key is where a placeholder starts, else its last word
+        // (after its `=`, as in `token=abc`).
+        let last_word = || {
+            let start = d.rfind(' ').map_or(0, |i| i + 1);
+            d[start..]
+                .find('=')
+                .map(|i| start + i + 1)
+                .or((start > 0).then_some(start))
+        };
+        let prefix = example_key_at(d).or_else(last_word).map(|at| &d[..at]);
+        return prefix
+            .filter(|p| !p.trim().is_empty() && p.len() <= 64)
+            .map(|p| (p.to_string(), "the scheme's `x-default`".into()));
     }
     let desc = str_of(s, "description")?;
     for (i, part) in desc.split('`').enumerate() {
@@ -328,14 +388,7 @@ fn key_prefix(s: &Value, header: &str) -> Option<(String, String)> {
                 t = rest.trim_start();
             }
         }
-        let at = t.find(['<', '{', '$']).or_else(|| {
-            let lower = t.to_ascii_lowercase();
-            ["your-", "your_", "your ", "api_key", "api-key", "apikey"]
-                .iter()
-                .filter_map(|w| lower.find(w))
-                .min()
-        });
-        if let Some(at) = at {
+        if let Some(at) = example_key_at(t) {
             let prefix = &t[..at];
             if !prefix.trim().is_empty() && prefix.len() <= 64 {
                 return Some((
@@ -346,6 +399,19 @@ fn key_prefix(s: &Value, header: &str) -> Option<(String, String)> {
         }
     }
     None
+}
+
+/// Where an example key starts in a header value: a `<…>`, `{…}` or `$…` placeholder, or a
+/// word such as `your-…` or `api_key` (a word: `Klaviyo-API-Key` is a prefix, not a key).
+fn example_key_at(t: &str) -> Option<usize> {
+    t.find(['<', '{', '$']).or_else(|| {
+        let lower = t.to_ascii_lowercase();
+        ["your-", "your_", "your ", "api_key", "api-key", "apikey"]
+            .iter()
+            .flat_map(|w| lower.match_indices(w).map(|(i, _)| i))
+            .filter(|&i| i == 0 || matches!(lower.as_bytes()[i - 1], b' ' | b'='))
+            .min()
+    })
 }
 
 // ---- servers ----------------------------------------------------------------------------------
@@ -464,7 +530,7 @@ fn server_url(s: &Server) -> Option<&str> {
 
 /// Derives a connector from a document. `label` is where it came from (path or URL).
 pub fn derive(label: &str, bytes: &[u8], opts: &Options) -> Result<Draft, Stop> {
-    let doc = parse(bytes).map_err(|e| Stop::Refuse(format!("{label}: {e}")))?;
+    let doc = parse(label, bytes).map_err(Stop::Refuse)?;
     let swagger = doc.swagger.is_some() && doc.openapi.is_none();
     let version = if swagger {
         format!("Swagger {}", text(&doc.swagger).unwrap_or_default())
@@ -474,6 +540,26 @@ pub fn derive(label: &str, bytes: &[u8], opts: &Options) -> Result<Draft, Stop> 
     let sha = hex(&Sha256::digest(bytes));
     let mut d = Draft::default();
     d.decide(format!("read {label} as {version}"));
+    let mcp_server = describes_mcp(&doc);
+    let reqs = Requirements::of(&doc);
+    if let Some(m) = &mcp_server {
+        if opts.mcp {
+            d.decide(format!(
+                "--mcp: an MCP connector; the document describes an MCP server too ({})",
+                m.reasons.join("; ")
+            ));
+        } else {
+            d.warn(format!(
+                "the document describes an MCP server ({}): written as an MCP connector (`is_mcp: true`, proxy_url its endpoint); `skconn new --from-mcp {}` probes how it signs users in",
+                m.reasons.join("; "),
+                m.endpoint
+            ));
+        }
+    }
+    let opts = &Options {
+        mcp: opts.mcp || mcp_server.is_some(),
+        ..opts.clone()
+    };
 
     // ---- the scheme ----
     let empty = Map::new();
@@ -553,10 +639,21 @@ pub fn derive(label: &str, bytes: &[u8], opts: &Options) -> Result<Draft, Stop> 
         }
     } else if defined.is_empty() {
         if opts.kind.is_none() {
+            let mcp_hint = match &mcp_server {
+                Some(m) => format!(
+                    ". It describes an MCP server ({}): to find how it signs users in, probe it with `skconn new --from-mcp {}`; or pass --type {} (e.g. --type bearer)",
+                    m.reasons.join("; "),
+                    m.endpoint,
+                    kinds_list()
+                ),
+                None => format!(
+                    ". Pass --type {} (e.g. --type bearer), or --from-mcp URL for an MCP server",
+                    kinds_list()
+                ),
+            };
             return Err(Stop::Refuse(format!(
                 "{label} defines no security scheme (no `{schemes_key}`), so its auth pattern cannot be derived; \
-                 skconn does not guess it from prose. Pass --type {} (e.g. --type bearer), or --from-mcp URL for an MCP server",
-                kinds_list()
+                 skconn does not guess it from prose{mcp_hint}"
             )));
         }
     } else {
@@ -590,7 +687,8 @@ pub fn derive(label: &str, bytes: &[u8], opts: &Options) -> Result<Draft, Stop> 
                 ));
                 chosen = Some((n, u));
             } else if matching.len() > 1 {
-                return Err(choose_scheme(label, &usable, from));
+                let usable: Vec<_> = matching.iter().map(|i| usable[*i].clone()).collect();
+                return Err(choose_scheme(label, &usable, from, &reqs));
             } else {
                 unused_type_note = Some(format!(
                     "--type {} does not match any usable scheme of the document ({}); the connector uses --type and none of the document's schemes",
@@ -616,7 +714,7 @@ pub fn derive(label: &str, bytes: &[u8], opts: &Options) -> Result<Draft, Stop> 
             }
             chosen = Some((n, u));
         } else if usable.len() > 1 {
-            return Err(choose_scheme(label, &usable, from));
+            return Err(choose_scheme(label, &usable, from, &reqs));
         } else {
             return Err(Stop::Refuse(format!(
                 "{label} has no security scheme a connector can use ({from}: {}); skconn does not guess. \
@@ -683,6 +781,27 @@ pub fn derive(label: &str, bytes: &[u8], opts: &Options) -> Result<Draft, Stop> 
         &global_names,
         key_header,
     );
+    if let Some((name, _)) = &chosen {
+        let usable: Vec<&str> = defined
+            .iter()
+            .filter(|(_, v)| classify(&resolve_scheme(v), swagger).is_ok())
+            .map(|(n, _)| n.as_str())
+            .collect();
+        together_warning(&mut d, name, &reqs, &usable, |o| {
+            defined.get(o).map(resolve_scheme)
+        });
+    }
+    let mut base = base;
+    if let (Some(path), None) = (
+        mcp_server.as_ref().and_then(|m| m.path.as_ref()),
+        &opts.proxy_url,
+    ) {
+        base.url = format!("{}{path}", base.url.trim_end_matches('/'));
+        d.decide(format!(
+            "proxy_url `{}`: the server and the MCP endpoint `{path}`",
+            base.url
+        ));
+    }
 
     // ---- names ----
     let title = text(&doc.info.title).unwrap_or_default();
@@ -714,24 +833,34 @@ pub fn derive(label: &str, bytes: &[u8], opts: &Options) -> Result<Draft, Stop> 
         }
     };
     d.connector.insert("display_name".into(), json!(display));
+    // The first sentence whole: only one longer than DESCRIPTION_MAX is cut, and then says so.
     let description = text(&doc.info.summary)
         .filter(|s| !s.trim().is_empty())
-        .map(|s| (first_sentence(&s, 200), "info.summary"))
+        .map(|s| (first_sentence_cut(&s, DESCRIPTION_MAX), "info.summary"))
         .or_else(|| {
             text(&doc.info.description)
                 .filter(|s| !s.trim().is_empty())
                 .map(|s| {
                     (
-                        first_sentence(&s, 200),
+                        first_sentence_cut(&s, DESCRIPTION_MAX),
                         "the first sentence of info.description",
                     )
                 })
         })
-        .filter(|(s, _)| !s.is_empty());
+        .filter(|((s, _), _)| !s.is_empty());
     match description {
-        Some((s, from)) => {
+        Some(((s, cut), from)) => {
             d.decide(format!("description from {from}, markup stripped"));
             d.connector.insert("description".into(), json!(s));
+            if cut {
+                d.warn(format!(
+                    "the description from {from} is one sentence of more than {DESCRIPTION_MAX} characters: cut; shorten it"
+                ));
+                d.comment(
+                    "description",
+                    format!("FILL IN: {from} runs past {DESCRIPTION_MAX} characters; shorten it to a sentence users read."),
+                );
+            }
         }
         None => {
             d.decide("no description: the document has no info.summary or info.description");
@@ -752,6 +881,7 @@ pub fn derive(label: &str, bytes: &[u8], opts: &Options) -> Result<Draft, Stop> 
             opts.mcp,
             &display,
             opts.header.as_deref(),
+            None,
             base.fields.clone(),
         ),
         Some((name, u)) => {
@@ -801,18 +931,49 @@ fn kinds_list() -> String {
     Kind::ALL.map(Kind::flag).join("|")
 }
 
-fn choose_scheme(label: &str, usable: &[(String, Usable, String)], from: &str) -> Stop {
+fn choose_scheme(
+    label: &str,
+    usable: &[(String, Usable, String)],
+    from: &str,
+    reqs: &Requirements,
+) -> Stop {
     let list: Vec<String> = usable
         .iter()
         .map(|(n, u, desc)| format!("{n} ({desc} → {})", u.kind().api_type()))
         .collect();
+    let names: Vec<&str> = usable.iter().map(|u| u.0.as_str()).collect();
+    // Requirement objects that name several of these schemes: those are needed together.
+    let groups: Vec<String> = reqs
+        .compound_groups(from != "the global `security`")
+        .into_iter()
+        .filter(|g| g.iter().filter(|n| names.contains(&n.as_str())).count() > 1)
+        .map(|g| format!("{} are needed together", and_list(&g)))
+        .collect();
+    let mut message = format!(
+        "{label} offers {} usable security schemes in {from}: {}",
+        usable.len(),
+        list.join(", ")
+    );
+    if groups.is_empty() {
+        message.push_str("; a connector has one auth pattern, so pick one with --scheme NAME");
+    } else {
+        message.push_str(&format!(
+            ". {} (schemes of one security requirement are), and a connector sends one credential: with one of them it cannot send the others. A connector has one auth pattern, so pick one with --scheme NAME",
+            groups.join("; ")
+        ));
+    }
+    if let Some((best, n)) = reqs.best_alone(&names) {
+        message.push_str(&format!(
+            "; suggested: --scheme {best}, which alone satisfies {}",
+            reqs.of_total(n)
+        ));
+    }
+    if reqs.alternatives(from != "the global `security`") > 1 {
+        message.push_str(" (for a second connector, run again with another alternative)");
+    }
     Stop::Choose(Choice {
         slot: Slot::Scheme,
-        message: format!(
-            "{label} offers {} usable security schemes in {from}: {}; a connector has one auth pattern, so pick one with --scheme NAME (run again with the other for a second connector)",
-            usable.len(),
-            list.join(", ")
-        ),
+        message,
         question: "Which security scheme should the connector use?".into(),
         options: usable
             .iter()
@@ -820,6 +981,307 @@ fn choose_scheme(label: &str, usable: &[(String, Usable, String)], from: &str) -
             .map(|((n, _, _), l)| (n.clone(), l.clone()))
             .collect(),
     })
+}
+
+/// The warning for a scheme chosen from a requirement object that names others: they are
+/// needed together, and the connector cannot send theirs.
+fn together_warning(
+    d: &mut Draft,
+    name: &str,
+    reqs: &Requirements,
+    usable: &[&str],
+    scheme: impl Fn(&str) -> Option<Value>,
+) {
+    let (n, others) = reqs.together(name);
+    if n == 0 {
+        return;
+    }
+    let cannot: Vec<String> = others
+        .iter()
+        .map(|o| unsent(o, scheme(o).as_ref()))
+        .collect();
+    let mut w = format!(
+        "`{name}` is needed together with {} by {} (schemes of one security requirement are needed together): a connector sends one credential, so it cannot send {}, and every caller must",
+        and_list(&others),
+        reqs.of_total(n),
+        cannot.join(" or ")
+    );
+    if let Some((best, b)) = reqs.best_alone(usable) {
+        if best != name && b > reqs.alone(name) {
+            w.push_str(&format!(
+                "; `{best}` alone satisfies {} (--scheme {best})",
+                reqs.of_total(b)
+            ));
+        }
+    }
+    d.warn(w);
+}
+
+/// `a`, `` `a` and `b` ``, `` `a`, `b` and `c` ``.
+fn and_list(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => quoted.join(""),
+    }
+}
+
+// ---- security requirements --------------------------------------------------------------------
+
+/// The security requirements each operation is held to: its own `security`, else the
+/// document's. A requirement object lists schemes that are needed together; the objects of one
+/// list are alternatives. With no operation, the document's `security` stands for one.
+struct Requirements<'d> {
+    /// Each operation (`GET /x`) and its requirement objects (`None`: none declared).
+    units: Vec<(String, Option<Objects<'d>>)>,
+    /// Whether `units` are operations (else the one unit is the document's `security`).
+    ops: bool,
+    global: Option<Objects<'d>>,
+}
+
+/// A list of security requirement objects.
+type Objects<'d> = &'d [Map<String, Value>];
+
+impl<'d> Requirements<'d> {
+    fn of(doc: &'d Doc) -> Requirements<'d> {
+        let global = doc.security.as_deref();
+        let mut units = Vec::new();
+        for (path, item) in doc.paths.iter().flat_map(|p| p.iter()) {
+            for (method, op) in item.operations() {
+                units.push((
+                    format!("{method} {path}"),
+                    op.security.as_deref().or(global),
+                ));
+            }
+        }
+        let ops = !units.is_empty();
+        if !ops {
+            units.push(("the global `security`".into(), global));
+        }
+        Requirements { units, ops, global }
+    }
+
+    fn total(&self) -> usize {
+        if self.ops {
+            self.units.len()
+        } else {
+            1
+        }
+    }
+
+    /// `3 of 4 operations`, or the document's `security` when it stands for them.
+    fn of_total(&self, n: usize) -> String {
+        if self.ops {
+            format!("{n} of {} operations", self.total())
+        } else {
+            "the global `security`".into()
+        }
+    }
+
+    /// The requirement objects of the global `security`, or (`ops`) of every operation.
+    fn objects(&self, ops: bool) -> Vec<&'d Map<String, Value>> {
+        if ops {
+            self.units
+                .iter()
+                .flat_map(|u| u.1.unwrap_or_default().iter())
+                .collect()
+        } else {
+            self.global.into_iter().flatten().collect()
+        }
+    }
+
+    /// How many different requirement objects there are (the alternatives).
+    fn alternatives(&self, ops: bool) -> usize {
+        let mut seen: Vec<Vec<&String>> = Vec::new();
+        for r in self.objects(ops) {
+            let k: Vec<&String> = r.keys().collect();
+            if !seen.contains(&k) {
+                seen.push(k);
+            }
+        }
+        seen.len()
+    }
+
+    /// The requirement objects that name several schemes, each once.
+    fn compound_groups(&self, ops: bool) -> Vec<Vec<String>> {
+        let mut out: Vec<Vec<String>> = Vec::new();
+        for r in self.objects(ops) {
+            let g: Vec<String> = r.keys().cloned().collect();
+            if g.len() > 1 && !out.contains(&g) {
+                out.push(g);
+            }
+        }
+        out
+    }
+
+    /// How many operations `scheme` alone satisfies (a requirement object naming only it).
+    fn alone(&self, scheme: &str) -> usize {
+        self.units
+            .iter()
+            .filter(|(_, r)| {
+                r.unwrap_or_default()
+                    .iter()
+                    .any(|o| o.len() == 1 && o.contains_key(scheme))
+            })
+            .count()
+    }
+
+    /// Of `names`, the scheme that alone satisfies the most operations (the first on a tie),
+    /// when one satisfies any.
+    fn best_alone<'n>(&self, names: &[&'n str]) -> Option<(&'n str, usize)> {
+        let mut best: Option<(&str, usize)> = None;
+        for n in names {
+            let c = self.alone(n);
+            if c > 0 && best.is_none_or(|(_, b)| c > b) {
+                best = Some((n, c));
+            }
+        }
+        best
+    }
+
+    /// The operations that accept `scheme` only together with other schemes, and those other
+    /// schemes in the order they appear.
+    fn together(&self, scheme: &str) -> (usize, Vec<String>) {
+        let mut n = 0;
+        let mut others: Vec<String> = Vec::new();
+        for (_, r) in &self.units {
+            let objects: Vec<&Map<String, Value>> = r.unwrap_or_default().iter().collect();
+            let alone = objects
+                .iter()
+                .any(|o| o.is_empty() || (o.len() == 1 && o.contains_key(scheme)));
+            let compound: Vec<&&Map<String, Value>> = objects
+                .iter()
+                .filter(|o| o.len() > 1 && o.contains_key(scheme))
+                .collect();
+            if alone || compound.is_empty() {
+                continue;
+            }
+            n += 1;
+            for o in compound {
+                for k in o.keys().filter(|k| *k != scheme) {
+                    if !others.contains(k) {
+                        others.push(k.clone());
+                    }
+                }
+            }
+        }
+        (n, others)
+    }
+}
+
+/// What a connector cannot send when it carries another scheme's credential than `scheme`'s.
+fn unsent(name: &str, scheme: Option<&Value>) -> String {
+    let Some(s) = scheme else {
+        return format!("the credential of `{name}`");
+    };
+    match (str_of(s, "type"), str_of(s, "in"), str_of(s, "name")) {
+        (Some("apiKey"), Some("header"), Some(h)) => format!("the header `{h}`"),
+        (Some("apiKey"), Some("query"), Some(q)) => format!("the query parameter `{q}`"),
+        (Some("apiKey"), Some("cookie"), Some(c)) => format!("the cookie `{c}`"),
+        (Some("http"), ..) => format!(
+            "the `Authorization` credential of `{name}` (http {})",
+            str_of(s, "scheme").unwrap_or("?")
+        ),
+        (Some("oauth2" | "openIdConnect"), ..) => format!("an OAuth access token (`{name}`)"),
+        _ => format!("the credential of `{name}`"),
+    }
+}
+
+// ---- MCP servers ------------------------------------------------------------------------------
+
+/// A document that describes an MCP server, and why skconn thinks so.
+#[derive(Debug)]
+struct McpServer {
+    reasons: Vec<String>,
+    /// The endpoint's path (`/mcp`), when the document has one.
+    path: Option<String>,
+    /// The endpoint's URL, for messages: the first server with the path.
+    endpoint: String,
+}
+
+/// Whether a document describes an MCP server rather than a REST API: an `x-mcp` extension; or
+/// all operations on one path ending in `/mcp` (or `/sse`); or one JSON-RPC-style endpoint (one
+/// path, with a POST, and only POST, GET and DELETE) that the server URL or `info` names as
+/// MCP. One REST path among many is never enough.
+fn describes_mcp(doc: &Doc) -> Option<McpServer> {
+    let mut reasons: Vec<String> = Vec::new();
+    if doc.x_mcp.is_some() || doc.info.x_mcp.is_some() {
+        reasons.push("it has an `x-mcp` extension".into());
+    }
+    let paths: Vec<(&String, &PathItem)> = doc
+        .paths
+        .iter()
+        .flat_map(|p| p.iter())
+        .filter(|(_, i)| i.operations().next().is_some())
+        .collect();
+    let mcp_path = |p: &str| {
+        let p = p.trim_end_matches('/').to_ascii_lowercase();
+        p.ends_with("/mcp") || p.ends_with("/sse")
+    };
+    let server = doc
+        .servers
+        .iter()
+        .flatten()
+        .find_map(server_url)
+        .unwrap_or_default()
+        .to_string();
+    let server_path = server
+        .split_once("://")
+        .map(|(_, r)| r.find('/').map_or("", |i| &r[i..]))
+        .unwrap_or("");
+    let mut path = None;
+    if let [(p, item)] = paths.as_slice() {
+        let methods: Vec<&str> = item.operations().map(|(m, _)| m).collect();
+        let endpoint = methods.contains(&"POST")
+            && methods
+                .iter()
+                .all(|m| matches!(*m, "POST" | "GET" | "DELETE"));
+        let ops = methods.join(", ");
+        if mcp_path(p) {
+            reasons.push(format!(
+                "its only operations, `{ops} {p}`, are on an MCP endpoint path"
+            ));
+            path = Some(p.to_string());
+        } else if endpoint {
+            let info = [&doc.info.title, &doc.info.summary, &doc.info.description]
+                .into_iter()
+                .filter_map(text)
+                .any(|t| names_mcp(&t));
+            if info {
+                reasons.push(format!(
+                    "its one JSON-RPC-style endpoint `{ops} {p}` and `info` name MCP"
+                ));
+                path = Some(p.to_string());
+            } else if mcp_path(server_path) {
+                reasons.push(format!(
+                    "its one JSON-RPC-style endpoint `{ops} {p}` is under the server `{server}`"
+                ));
+                path = Some(p.to_string());
+            }
+        }
+    } else if paths.is_empty() && mcp_path(server_path) {
+        reasons.push(format!("its server `{server}` is an MCP endpoint path"));
+    }
+    if reasons.is_empty() {
+        return None;
+    }
+    let endpoint = format!(
+        "{}{}",
+        server.trim_end_matches('/'),
+        path.as_deref().unwrap_or("")
+    );
+    Some(McpServer {
+        reasons,
+        path,
+        endpoint,
+    })
+}
+
+/// Whether text names the Model Context Protocol: the words, or `MCP` as a word.
+fn names_mcp(t: &str) -> bool {
+    t.to_ascii_lowercase().contains("model context protocol")
+        || t.split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| w == "MCP")
 }
 
 fn choose_server(doc: &Doc, swagger: bool, opts: &Options, d: &mut Draft) -> Result<Base, String> {
@@ -1078,7 +1540,22 @@ fn pattern_from_scheme(
 ) -> Map<String, Value> {
     let at = |k: &str| format!("auth_patterns[0].{k}");
     let _ = defined;
-    let mut p = template::pattern(d, u.kind(), opts.mcp, service, None, base.fields.clone());
+    let (header, prefix) = match u {
+        Usable::ApiKey { header, prefix } => (
+            Some(header.as_str()),
+            prefix.as_ref().map(|(p, _)| p.as_str()),
+        ),
+        _ => (None, None),
+    };
+    let mut p = template::pattern(
+        d,
+        u.kind(),
+        opts.mcp,
+        service,
+        header,
+        prefix,
+        base.fields.clone(),
+    );
     match u {
         Usable::Oauth {
             authorize,
@@ -1103,6 +1580,25 @@ fn pattern_from_scheme(
                         }
                     }
                 }
+            }
+            // Pseudo-scopes ("no scope required") are not scopes to request: left out.
+            let pseudo: Vec<(String, String)> = all
+                .iter()
+                .filter(|(s, desc, _)| {
+                    s == "none" || desc.to_ascii_lowercase().contains("no scope required")
+                })
+                .map(|(s, desc, _)| (s.clone(), desc.clone()))
+                .collect();
+            all.retain(|(s, _, _)| !pseudo.iter().any(|(p, _)| p == s));
+            for (s, desc) in &pseudo {
+                d.warn(format!(
+                    "pseudo-scope `{s}`{} left out of available_scopes: it is not a scope to request",
+                    if desc.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (\"{desc}\")")
+                    }
+                ));
             }
             let declared = all.iter().filter(|s| s.2).count();
             let extra: Vec<&str> = all.iter().filter(|s| !s.2).map(|s| s.0.as_str()).collect();
@@ -1140,26 +1636,16 @@ fn pattern_from_scheme(
                     "{useless} scope description(s) only repeat the scope's name: left out"
                 ));
             }
-            d.heuristic(
-                "scope display names made from the scope names (e.g. `tasks:read` → `Tasks Read`)",
-            );
+            if let Some((s, _, _)) = all.first() {
+                d.heuristic(format!(
+                    "scope display names made from the scope names (e.g. `{s}` → `{}`)",
+                    title_case(s)
+                ));
+            }
             let offline = all.iter().any(|(s, _, _)| {
                 let l = s.to_ascii_lowercase();
                 l == "offline_access" || l == "offline" || l.contains("refresh")
             });
-            let pseudo: Vec<&str> = all
-                .iter()
-                .filter(|(s, desc, _)| {
-                    s == "none" || desc.to_ascii_lowercase().contains("no scope required")
-                })
-                .map(|(s, _, _)| s.as_str())
-                .collect();
-            if !pseudo.is_empty() {
-                d.warn(format!(
-                    "pseudo-scope(s) {} (\"no scope required\"): not a scope to request; remove from available_scopes",
-                    pseudo.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
-                ));
-            }
             let openid = all.iter().any(|(s, _, _)| s == "openid");
             if openid && !offline {
                 d.warn("the provider speaks OpenID Connect (scope `openid`) but declares no offline-access scope: if refresh tokens need `offline_access` (or the provider's own), add it to available_scopes");
@@ -1214,16 +1700,11 @@ fn pattern_from_scheme(
             if header.eq_ignore_ascii_case("authorization") {
                 d.decide("the key goes in the `Authorization` header: no auth_header_key_override");
             } else {
-                p.insert("auth_header_key_override".into(), json!(header));
                 d.decide(format!(
                     "auth_header_key_override `{header}`: the scheme's header"
                 ));
             }
             if let Some((prefix, whence)) = prefix {
-                p.insert(
-                    "auth_field_mutations".into(),
-                    json!({"api_key": {"prefix": prefix}}),
-                );
                 d.heuristic(format!("API key prefix `{prefix}` read from {whence}"));
                 d.comment(
                     at("auth_field_mutations"),
@@ -1235,20 +1716,51 @@ fn pattern_from_scheme(
     p
 }
 
-/// An OAuth endpoint as an absolute URL: a relative one is resolved against the server.
+/// An OAuth endpoint as an absolute URL: a relative one is resolved against the server, as
+/// OpenAPI defines it (RFC 3986; the server's `{{placeholders}}` are kept). A decision, not a
+/// heuristic.
 fn absolute(u: &str, server: &str, d: &mut Draft) -> String {
     if u.starts_with("https://") || u.starts_with("http://") {
         return u.to_string();
     }
-    let joined = if u.starts_with('/') {
-        format!("https://{}{u}", host_of(server))
-    } else {
-        format!("{}/{u}", server.trim_end_matches('/'))
-    };
-    d.heuristic(format!(
-        "the relative OAuth endpoint `{u}` resolved against the server: `{joined}`"
-    ));
-    joined
+    match resolve_reference(server, u) {
+        Some(joined) => {
+            d.decide(format!(
+                "the relative OAuth endpoint `{u}` resolved against the server `{server}`, as OpenAPI resolves relative URLs: `{joined}`"
+            ));
+            joined
+        }
+        None => {
+            d.warn(format!(
+                "the OAuth endpoint `{u}` is relative and the server `{server}` is not a URL to resolve it against: write it in full"
+            ));
+            u.to_string()
+        }
+    }
+}
+
+/// `reference` resolved against `base` (RFC 3986, as the `url` crate does it), with the
+/// `{{placeholders}}` of `base` kept as they are.
+fn resolve_reference(base: &str, reference: &str) -> Option<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut tokenized = String::new();
+    let mut rest = base;
+    while let Some(start) = rest.find("{{") {
+        let Some(end) = rest[start..].find("}}") else {
+            break;
+        };
+        tokenized.push_str(&rest[..start]);
+        tokenized.push_str(&format!("skconn-placeholder-{}", names.len()));
+        names.push(rest[start..start + end + 2].to_string());
+        rest = &rest[start + end + 2..];
+    }
+    tokenized.push_str(rest);
+    let joined = url::Url::parse(&tokenized).ok()?.join(reference).ok()?;
+    let mut out = joined.to_string();
+    for (i, n) in names.iter().enumerate().rev() {
+        out = out.replace(&format!("skconn-placeholder-{i}"), n);
+    }
+    Some(out)
 }
 
 /// A parameter, or the shared one its `$ref` names (`#/components/parameters/X`, Swagger
@@ -1292,6 +1804,23 @@ mod tests {
         assert_eq!(key_prefix(&s, "X").unwrap().0, "Acme-Key ");
         let s = json!({"description": "The key from `settings`."});
         assert!(key_prefix(&s, "X").is_none());
+        // An example value shows a prefix and an example key: only the prefix is kept.
+        for (example, prefix) in [
+            (
+                "Klaviyo-API-Key your-private-api-key",
+                Some("Klaviyo-API-Key "),
+            ),
+            ("Bearer <token>", Some("Bearer ")),
+            ("Token token=abc123", Some("Token token=")),
+            ("abc123", None),
+        ] {
+            let s = json!({"x-default": example});
+            assert_eq!(
+                key_prefix(&s, "Authorization").map(|p| p.0),
+                prefix.map(String::from),
+                "{example}"
+            );
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! every value the user must fill in. The pattern builders here are shared with the OpenAPI and
 //! MCP derivations.
 
-use super::{Draft, Kind};
+use super::{with_noun, Draft, Kind};
 use serde_json::{json, Map, Value};
 
 /// What a template needs.
@@ -57,14 +57,16 @@ pub fn placeholder_fields(url: &str) -> Vec<Value> {
 }
 
 /// An auth pattern of `kind` with the usual field names. `path_params` go into `fields`, or
-/// `account_fields` for OAuth. Values the user must fill in are commented in `draft` (pattern
-/// index 0).
+/// `account_fields` for OAuth. An API key goes in `header` (default `Authorization`) after
+/// `prefix`, and a comment says so as the file has it. Values the user must fill in are
+/// commented in `draft` (pattern index 0).
 pub fn pattern(
     draft: &mut Draft,
     kind: Kind,
     mcp: bool,
     service: &str,
     header: Option<&str>,
+    prefix: Option<&str>,
     path_params: Vec<Value>,
 ) -> Map<String, Value> {
     let at = |k: &str| format!("auth_patterns[0].{k}");
@@ -77,8 +79,14 @@ pub fn pattern(
             "Username and password".into(),
             format!("Your {service} username and password."),
         ),
-        Kind::Bearer => ("API token".into(), format!("Your {service} API token.")),
-        Kind::ApiKey => ("API key".into(), format!("Your {service} API key.")),
+        Kind::Bearer => (
+            "API token".into(),
+            format!("Your {}.", with_noun(service, "API token")),
+        ),
+        Kind::ApiKey => (
+            "API key".into(),
+            format!("Your {}.", with_noun(service, "API key")),
+        ),
         Kind::NoAuth => (
             "No authentication".into(),
             "A public server; nothing to enter.".into(),
@@ -117,16 +125,30 @@ pub fn pattern(
         p.insert("account_fields".into(), Value::Array(path_params));
     }
     if kind == Kind::ApiKey {
-        match header {
-            Some(h) if !h.eq_ignore_ascii_case("authorization") => {
-                p.insert("auth_header_key_override".into(), json!(h));
-            }
-            Some(_) => {}
-            None => draft.comment(
-                at("fields"),
-                "The key is sent as `Authorization: <key>`. For another header add\n`auth_header_key_override: X-API-Key`; for a prefix add\n`auth_field_mutations: {api_key: {prefix: \"Token \"}}`.",
-            ),
+        if let Some(h) = header.filter(|h| !h.eq_ignore_ascii_case("authorization")) {
+            p.insert("auth_header_key_override".into(), json!(h));
         }
+        if let Some(pre) = prefix {
+            p.insert(
+                "auth_field_mutations".into(),
+                json!({"api_key": {"prefix": pre}}),
+            );
+        }
+        // Says how this file sends the key, and how to change what it leaves at the default.
+        let mut c = format!(
+            "The key is sent as `{}: {}<key>`.",
+            header.unwrap_or("Authorization"),
+            prefix.unwrap_or("")
+        );
+        if header.is_none() {
+            c.push_str("\nFor another header add `auth_header_key_override: X-API-Key`.");
+        }
+        if prefix.is_none() {
+            c.push_str(
+                "\nFor a prefix add `auth_field_mutations: {api_key: {prefix: \"Token \"}}`.",
+            );
+        }
+        draft.comment(at("fields"), c);
     }
     if kind == Kind::Oauth {
         if mcp {
@@ -180,9 +202,11 @@ pub fn build(input: &Input) -> Draft {
     d.connector.insert(
         "description".into(),
         json!(format!(
-            "{}{}.",
-            input.display_name,
-            if input.mcp { " MCP server" } else { " API" }
+            "{}.",
+            with_noun(
+                &input.display_name,
+                if input.mcp { "MCP server" } else { "API" }
+            )
         )),
     );
     d.comment("description", "FILL IN: one sentence users read.");
@@ -198,7 +222,7 @@ pub fn build(input: &Input) -> Draft {
                 if input.mcp {
                     "FILL IN: the MCP server's URL (https)."
                 } else {
-                    "FILL IN: the API's base URL (https). A `{{domain}}` placeholder needs a\nfield `domain` with `is_path_param: true`."
+                    "FILL IN: the API's base URL (https). Each `{{name}}` placeholder needs a field `name` with\n`is_path_param: true`; `{{domain}}` and `{{version}}` need only a field of that name."
                 },
             );
             if input.mcp {
@@ -215,6 +239,7 @@ pub fn build(input: &Input) -> Draft {
         input.mcp,
         &input.display_name,
         input.header.as_deref(),
+        None,
         params,
     );
     d.connector

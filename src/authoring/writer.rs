@@ -4,6 +4,13 @@
 //! The YAML is written by hand (block style, keys in the draft's order) so that comments can sit
 //! next to the values; scalars are quoted by serde_yaml's rules, and `${` in text is written as
 //! `$${` so that the loader does not read it as a variable.
+//!
+//! Text from a document or a server reaches the file only through the two functions here that
+//! make it inert for its place, whoever composed it: [`comment_line`] for a comment (no CR, LF
+//! or control character survives: they are shown escaped, so a comment can never end early
+//! and start a key), and [`scalar`] for a value (a string holding a line break, a control or
+//! an invisible character is written double-quoted with escapes, and reads back the same).
+//! What it must never do: write a byte of such text any other way.
 
 use super::Draft;
 use serde_json::{Map, Value};
@@ -92,7 +99,7 @@ pub fn render(draft: &Draft, schema_line: &str) -> String {
             out.push_str("#\n");
         } else {
             out.push_str("# ");
-            out.push_str(line);
+            out.push_str(&comment_line(line));
             out.push('\n');
         }
     }
@@ -129,10 +136,11 @@ fn emit_map(
         let first_of_item = list_item && i == 0;
         let comment_indent = if first_of_item { indent - 2 } else { indent };
         for c in comments_for(draft, &p) {
-            for line in c.lines() {
+            // `\n` separates the lines a comment was written with; anything else is escaped.
+            for line in c.split('\n') {
                 out.push_str(&" ".repeat(comment_indent));
                 out.push_str("# ");
-                out.push_str(line);
+                out.push_str(&comment_line(line));
                 out.push('\n');
             }
         }
@@ -175,15 +183,40 @@ fn emit_map(
     }
 }
 
-/// One value on one line: plain when YAML reads it back as the same string, quoted otherwise.
+/// One line of a comment: whatever the text holds, it stays on that line (CR, LF and every
+/// control or invisible character shown escaped, as [`crate::escape::inert`] does; the
+/// byte-order mark too).
+pub fn comment_line(text: &str) -> String {
+    let inert = crate::escape::inert(text);
+    if !inert.chars().any(needs_escape) {
+        return inert.into_owned();
+    }
+    inert
+        .chars()
+        .map(|c| {
+            if needs_escape(c) {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// One value on one line: plain when YAML reads it back as the same string, quoted otherwise;
+/// a string holding a line break, a control or an invisible character double-quoted, with each
+/// of those escaped.
 fn scalar(v: &Value) -> String {
     match v {
         Value::String(s) => {
             let s = s.replace("${", "$${");
+            if s.chars().any(needs_escape) {
+                return double_quoted(&s);
+            }
             let yaml = serde_yaml::to_string(&s).unwrap_or_default();
             let yaml = yaml.trim_end_matches('\n');
             if yaml.contains('\n') || yaml.starts_with('|') || yaml.starts_with('>') {
-                serde_json::to_string(&s).unwrap_or_default()
+                double_quoted(&s)
             } else {
                 yaml.to_string()
             }
@@ -192,6 +225,33 @@ fn scalar(v: &Value) -> String {
         Value::Object(m) if m.is_empty() => "{}".into(),
         other => serde_json::to_string(other).unwrap_or_default(),
     }
+}
+
+/// Characters a file never holds as themselves: YAML line breaks (CR, LF, NEL, the line and
+/// paragraph separators), other controls, bidirectional overrides, the byte-order mark, and
+/// what YAML does not allow in a stream at all (U+FFFE, U+FFFF).
+fn needs_escape(c: char) -> bool {
+    crate::escape::is_unsafe(c) || matches!(c, '\u{feff}' | '\u{fffe}' | '\u{ffff}')
+}
+
+/// A YAML double-quoted scalar: `"` and `\` escaped, and every character of [`needs_escape`]
+/// as `\n`, `\r`, `\t` or `\uXXXX`.
+fn double_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if needs_escape(c) => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Splits a long header line at spaces; continuation lines are indented.
@@ -263,6 +323,64 @@ mod tests {
             text.contains("# fill in\n# the domain\nproxy_url:"),
             "{text}"
         );
+    }
+
+    /// Text that tries to end its comment or its value and start a key of its own.
+    const HOSTILE: &[&str] = &[
+        "1\rskconn: {previous_names: [Payroll API]}",
+        "Evil MCP\ricon_src: https://evil.example.net/x.svg #",
+        "a\nproxy_url: https://evil.example.net",
+        "a\r\n  - type: NO_AUTH",
+        "x\u{85}icon_src: y",
+        "x\u{2028}icon_src: y\u{2029}z",
+        "\u{1b}[2J\u{7}\u{0}\u{9b}31m",
+        "\u{feff}bom",
+        "\u{fffe}\u{ffff}not characters",
+        "\u{202e}rtl\u{2066}",
+        "tab\there",
+        "# not a comment",
+        "'\"quotes\\",
+        "- a list?",
+        "${HOME} and $${X}",
+        "",
+    ];
+
+    /// Renders `text` as a value, a comment and a provenance line.
+    fn hostile_draft(text: &str) -> Draft {
+        let mut d = draft(json!({"display_name": "Acme", "description": text}));
+        d.comment("description", text);
+        d.comment("display_name", format!("two lines\n{text}"));
+        d.provenance = vec![text.to_string(), format!("Source: {text}")];
+        d
+    }
+
+    #[track_caller]
+    fn reads_back(text: &str) {
+        let out = render(&hostile_draft(text), "# schema");
+        let back: Value = serde_yaml::from_str(&out).unwrap_or_else(|e| panic!("{e}\n{out}"));
+        assert_eq!(
+            back,
+            json!({"display_name": "Acme", "description": text.replace("${", "$${")}),
+            "{out:?}"
+        );
+        for line in out.split_inclusive('\n') {
+            let body = line.strip_suffix('\n').unwrap_or(line);
+            assert!(!body.chars().any(needs_escape), "{out:?}");
+        }
+    }
+
+    #[test]
+    fn no_text_ends_its_comment_or_its_value() {
+        for h in HOSTILE {
+            reads_back(h);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_reads_back_as_itself(text in proptest::prelude::any::<String>()) {
+            reads_back(&text);
+        }
     }
 
     #[test]

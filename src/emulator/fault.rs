@@ -28,6 +28,7 @@
 //! | `conflict` | a create that meets another writer: a connector of that name, with other content, is stored first, then a 409 |
 //! | `page-size/N` | a listing asking for more than `N` per page is refused with a 400 naming `page_size` |
 //! | `lag/DURATION` | a listing that does not yet show connectors created within `DURATION` |
+//! | `endless-pages` | a listing (connectors, app connections, connected accounts) whose every page carries a fresh `next_page_token`: the first page, again and again, never a last one |
 //!
 //! Examples: `503:PUT:2` (the next two PUTs get a 503), `429/30:*:3`, `drop:POST`,
 //! `lost:PUT@/api/v1/custom-providers`, `latency/200ms:GET:*`, `500@/oauth/token`.
@@ -44,6 +45,35 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The fault syntax, for `skconn emulator --help` (the table above, in short).
+pub const SYNTAX_HELP: &str = "\
+Inject a fault (repeatable): KIND[:METHOD[:TIMES]][@PATH_PREFIX].
+
+KIND:
+  400 to 599        that status, e.g. 500 or 503 (not carried out)
+  429/SECS          a 429 with Retry-After: SECS
+  drop              the connection is closed without an answer
+  lost              carried out, then the client gets a 503
+  lost-drop         carried out, then the connection is closed
+  latency/DURATION  delayed, e.g. latency/250ms or latency/2s
+  echo, echo/N      a 400 whose message echoes the request (cut to N)
+  echo-text[/N]     the same as text/plain
+Server behaviours the contract allows:
+  truncated         a success answer cut short
+  empty-answer      a success answer that is {}
+  camel-case        a success answer with lowerCamelCase keys
+  ignore-filter     a listing that holds the built-in providers too
+  reset/VALUE       a 429 with X-RateLimit-Reset: VALUE
+  conflict          another writer creates it first, then a 409
+  page-size/N       a 400 when a page of more than N is asked for
+  lag/DURATION      connectors created within DURATION not listed
+METHOD: GET, POST, PUT, DELETE, ... or * for any (the default).
+TIMES: how many matching requests (default 1), or * for all.
+PATH_PREFIX: only requests whose path starts with it.
+
+Examples: 503:PUT:2, 429/30:*:3, drop:POST, latency/200ms:GET:*,
+lost:PUT@/api/v1/custom-providers, 500@/oauth/token";
 
 /// Which requests a fault applies to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -108,6 +138,9 @@ pub enum FaultKind {
     PageSizeLimit(usize),
     /// A listing leaves out connectors created less than this long ago.
     Lag(Duration),
+    /// A listing answers its first page to every request, each time with a new
+    /// `next_page_token` (one it accepts back), so that it never ends.
+    EndlessPages,
 }
 
 /// A fault to inject: which requests, how many of them, and what happens.
@@ -210,6 +243,7 @@ impl fmt::Display for FaultKind {
             FaultKind::Conflict => f.write_str("conflict"),
             FaultKind::PageSizeLimit(n) => write!(f, "page-size/{n}"),
             FaultKind::Lag(d) => write!(f, "lag/{}ms", d.as_millis()),
+            FaultKind::EndlessPages => f.write_str("endless-pages"),
         }
     }
 }
@@ -276,6 +310,7 @@ impl FromStr for FaultKind {
             ("camel-case", None) => Ok(FaultKind::CamelCase),
             ("ignore-filter", None) => Ok(FaultKind::IgnoreFilter),
             ("conflict", None) => Ok(FaultKind::Conflict),
+            ("endless-pages", None) => Ok(FaultKind::EndlessPages),
             ("reset", Some(v)) if !v.is_empty() => Ok(FaultKind::RateLimitReset(v.to_string())),
             ("page-size", Some(n)) => n
                 .parse::<usize>()
@@ -370,6 +405,45 @@ impl FromStr for Fault {
     }
 }
 
+#[cfg(test)]
+mod help_tests {
+    use super::*;
+
+    #[test]
+    fn the_help_names_every_kind_and_its_examples_parse() {
+        let examples = SYNTAX_HELP.rsplit("Examples: ").next().unwrap();
+        let examples: Vec<&str> = examples
+            .split([',', '\n'])
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .collect();
+        assert!(examples.len() >= 5);
+        for e in examples {
+            e.parse::<Fault>()
+                .unwrap_or_else(|err| panic!("{e}: {err}"));
+        }
+        for kind in [
+            "drop",
+            "lost",
+            "lost-drop",
+            "latency/",
+            "echo",
+            "echo-text",
+            "truncated",
+            "empty-answer",
+            "camel-case",
+            "ignore-filter",
+            "reset/",
+            "conflict",
+            "page-size/",
+            "lag/",
+            "429/",
+        ] {
+            assert!(SYNTAX_HELP.contains(kind), "{kind}");
+        }
+    }
+}
+
 /// A change the server makes to every connector it stores through the API (create, update, and
 /// [`super::Emulator::insert`]), the way a real server normalises what it is given. It lets a
 /// test check that skconn notices when what it reads back differs from what it wrote.
@@ -382,6 +456,10 @@ pub enum Rewrite {
     LowercaseProxyHost,
     /// Append `/` to `proxy_url` unless it already ends with one.
     ProxyUrlTrailingSlash,
+    /// Trim the spaces around `display_name` and collapse runs of them
+    /// (`"Internal  Billing API "` → `"Internal Billing API"`), as servers that normalise names
+    /// do; the name is unique in its normalised form (a second create of it meets a 409).
+    CollapseNameSpaces,
     /// Any change to the stored body (an object with the API fields, server-owned ones absent).
     Custom(Arc<dyn Fn(&mut Value) + Send + Sync>),
 }
@@ -392,6 +470,7 @@ impl fmt::Debug for Rewrite {
             Rewrite::None => f.write_str("None"),
             Rewrite::LowercaseProxyHost => f.write_str("LowercaseProxyHost"),
             Rewrite::ProxyUrlTrailingSlash => f.write_str("ProxyUrlTrailingSlash"),
+            Rewrite::CollapseNameSpaces => f.write_str("CollapseNameSpaces"),
             Rewrite::Custom(_) => f.write_str("Custom(..)"),
         }
     }
@@ -414,6 +493,11 @@ impl Rewrite {
                     format!("{u}/")
                 }
             }),
+            Rewrite::CollapseNameSpaces => {
+                if let Some(Value::String(name)) = body.get_mut("display_name") {
+                    *name = crate::model::collapse_spaces(name);
+                }
+            }
             Rewrite::Custom(f) => f(body),
         }
     }

@@ -21,7 +21,7 @@ mod state;
 mod usage;
 mod validate;
 
-pub use fault::{Fault, FaultKind, Matcher, ParseFaultError, Rewrite};
+pub use fault::{Fault, FaultKind, Matcher, ParseFaultError, Rewrite, SYNTAX_HELP as FAULT_HELP};
 pub use usage::{InUseRefusal, SeedConnection, UsageOptions};
 
 use serde_json::{Map, Value};

@@ -410,6 +410,16 @@ async fn handle(shared: &Shared, kill: &Notify, req: Request<Incoming>) -> Respo
             return finish(shared, number, &method, &path, resp);
         }
     };
+    let endless = matches!(fault, Some(FaultKind::EndlessPages))
+        && method == Method::GET
+        && (path == LIST_PATH
+            || path == super::usage::APP_PATH
+            || path == super::usage::ACCOUNTS_PATH);
+    let query = if endless {
+        without_endless_token(&query)
+    } else {
+        query
+    };
     let req = Req {
         method: method.clone(),
         path: path.clone(),
@@ -477,6 +487,14 @@ async fn handle(shared: &Shared, kill: &Notify, req: Request<Incoming>) -> Respo
             }
             routed(shared, &req).await
         }
+        Some(FaultKind::EndlessPages) => {
+            let done = routed(shared, &req).await;
+            if endless && done.status().is_success() {
+                endless_page(done, number).await
+            } else {
+                done
+            }
+        }
         Some(
             kind @ (FaultKind::Truncated
             | FaultKind::EmptyAnswer
@@ -531,6 +549,43 @@ fn another_writer(shared: &Shared, req: &Req) {
     if inner.store.create(body).is_ok() {
         let _ = inner.store.save();
     }
+}
+
+/// The page tokens of the `endless-pages` fault start with this.
+const ENDLESS_TOKEN: &str = "endless-";
+
+/// A listing query without a page token of the `endless-pages` fault, so that the first page
+/// is answered again.
+fn without_endless_token(query: &str) -> String {
+    let kept: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, v)| !(k == "page_token" && v.starts_with(ENDLESS_TOKEN)))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(kept)
+        .finish()
+}
+
+/// A listing answer whose `next_page_token` is a new one, made from the request's number.
+async fn endless_page(resp: Response<Body>, number: usize) -> Response<Body> {
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), MAX_BODY * 16)
+        .await
+        .unwrap_or_default();
+    let mut v: Value = serde_json::from_slice(&bytes).unwrap_or_else(|_| json!({}));
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert(
+            "next_page_token".into(),
+            Value::String(format!("{ENDLESS_TOKEN}{number}")),
+        );
+    }
+    let mut out = Response::new(Body::from(v.to_string()));
+    *out.status_mut() = status;
+    out.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    out
 }
 
 /// A success answer reshaped the way a fault says.

@@ -70,6 +70,10 @@ pub struct UsageOptions {
     /// `access_token` on every item, a `client_secret` in every connection's `oauth_config`,
     /// `authorization_details` on every connected account. Tests search output for it.
     pub extra_secret: Option<String>,
+    /// Every connection's and connected account's status is answered as this text: a server
+    /// with statuses the contract does not list (a client counts them under their own name).
+    /// Tests plant hostile text here.
+    pub undocumented_status: Option<String>,
 }
 
 /// One connection as stored.
@@ -236,6 +240,9 @@ impl UsageData {
             "key_id": c.key_id,
             "created_at": "2026-01-01T00:00:00Z",
         });
+        if let Some(status) = &options.undocumented_status {
+            v["status"] = json!(status);
+        }
         if let Some(secret) = &options.extra_secret {
             v["access_token"] = json!(secret);
             v["oauth_config"] = json!({"client_id": "cid", "client_secret": secret});
@@ -256,6 +263,9 @@ impl UsageData {
             "updated_at": "2026-01-01T00:00:00Z",
             "last_used_at": "2026-01-02T00:00:00Z",
         });
+        if let Some(status) = &options.undocumented_status {
+            v["status"] = json!(status);
+        }
         if let Some(secret) = &options.extra_secret {
             v["access_token"] = json!(secret);
             v["authorization_details"] =

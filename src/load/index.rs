@@ -99,6 +99,23 @@ impl Index {
         index
     }
 
+    /// Moves every column through `f(line, column)`: for an index built from a text whose
+    /// indentation was rewritten, back to the columns of the file.
+    pub fn map_columns(&mut self, f: impl Fn(usize, usize) -> usize) {
+        let move_pos = |p: &mut Pos| p.column = f(p.line, p.column);
+        for n in self.nodes.values_mut() {
+            if let Some(k) = n.key.as_mut() {
+                move_pos(k);
+            }
+            move_pos(&mut n.value);
+        }
+        for d in &mut self.duplicates {
+            move_pos(&mut d.first);
+            move_pos(&mut d.second);
+        }
+        self.documents.iter_mut().for_each(move_pos);
+    }
+
     /// The text of the plain scalar at `path` as written, if it is one.
     pub fn raw(&self, path: &str) -> Option<&str> {
         self.raws.get(path).map(String::as_str)

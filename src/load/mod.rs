@@ -52,7 +52,10 @@
 //!   variable is an error at the string, and the file is checked no further. The values of
 //!   variables not listed in `show_vars` (skconn.yaml) are returned in [`Loaded::masked`],
 //!   except values shorter than [`MIN_MASKED_CHARS`] characters, which cannot be masked without
-//!   mangling ordinary text.
+//!   mangling ordinary text; a problem with a value from such a variable says nothing about the
+//!   value (not even its length). A variable skconn.yaml takes a credential from, or one named
+//!   like a secret (`…CLIENT_SECRET`, `…_TOKEN`, `…_PASSWORD`, `…_SECRET`), may not be used at
+//!   all: an error at the string, and the value is never read.
 //! - `skconn.overrides` maps an environment name (one of skconn.yaml) to a partial connector,
 //!   merged over the rest of the file with JSON Merge Patch (RFC 7396): maps merge key by key,
 //!   lists and other values replace, `null` removes a key. Each environment's merged connector
@@ -66,22 +69,29 @@
 //! (display name, URLs, metadata limits) and the documented ones it does not enforce (auth
 //! type, OAuth endpoints, `oauth_config` only on OAUTH, MCP patterns, placeholders, fields).
 //!
+//! What is valid but likely a mistake is a warning, not a problem ([`Loaded::warnings`], and on
+//! each [`Desired`] for its plan): hosts reserved for examples, a template's `FILL IN` marker,
+//! odd spaces in a display name, an `input_type` skconn does not know.
+//!
 //! # Design
 //!
-//! serde_yaml parses each file once into a value (it reports syntax errors with positions,
-//! duplicate keys, several documents, and refuses alias bombs); the value is then checked with
-//! field paths only. Only when a file has problems is it parsed a second time, by yaml-rust2's
-//! marked event parser (`index`), to turn field paths into lines and columns; valid files are
-//! parsed once.
+//! `read` reads each file once into a value with serde_yaml (it reports syntax errors, several
+//! documents, and refuses alias bombs); a duplicate key or a tab in indentation is a problem
+//! that leaves the rest to check, and a syntax error is explained in skconn's words (`syntax`).
+//! The value is then checked with field paths only. Only when a file has something to report is
+//! it parsed a second time, by yaml-rust2's marked event parser (`index`), to turn field paths
+//! into lines and columns; valid files without warnings are parsed once.
 
 pub(crate) mod index;
 mod parse;
 mod per_env;
+pub(crate) mod read;
+mod syntax;
 pub(crate) mod validate;
 mod vocab;
 
 use crate::error::Diagnostic;
-use crate::model::{Desired, Origin};
+use crate::model::{Desired, FileWarning, FileWarningKind, Origin};
 use crate::settings::EnvLookup;
 use index::Index;
 use serde_json::{Map, Value};
@@ -89,7 +99,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use validate::{At, Names, Problem};
+use validate::{At, Names, Problem, Warned};
 
 /// The largest connector file skconn reads, in bytes (1 MiB).
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -105,6 +115,9 @@ pub struct LoadOptions<'a> {
     /// Variables whose values are shown; the values of all others are listed in
     /// [`Loaded::masked`].
     pub show_vars: &'a [String],
+    /// Variables skconn.yaml takes credentials from: a connector file may not use them, nor
+    /// any variable named like a secret ([`crate::secret::is_secret_name`]).
+    pub credential_vars: &'a [String],
     /// Environments in which a variable that is not set makes the value *unknown* instead of
     /// an error (environments planned against a snapshot, and those not planned at all): the
     /// connector holds `(from ${VAR}, known at apply)` there, listed in [`Desired::unknown`],
@@ -125,14 +138,15 @@ impl LoadOptions<'static> {
             environments: &[],
             lookup: &no_variables,
             show_vars: &[],
+            credential_vars: &[],
             unknown_in: &[],
         }
     }
 }
 
 /// Values shorter than this (in characters) are not masked: masking them would mangle ordinary
-/// text.
-pub const MIN_MASKED_CHARS: usize = 4;
+/// text. The same bound as every secret's ([`crate::secret::MIN_SECRET_CHARS`]).
+pub const MIN_MASKED_CHARS: usize = crate::secret::MIN_SECRET_CHARS;
 
 /// The outcome of loading a connectors directory.
 #[derive(Debug, Clone, Default)]
@@ -151,6 +165,18 @@ pub struct Loaded {
     /// The directory does not exist (then `connectors` is empty). An empty list from a missing
     /// directory may mean a wrong path rather than "no connectors"; the caller decides.
     pub dir_missing: bool,
+    /// What the files hold that is valid but likely a mistake, ordered by file path, then line
+    /// and column (each connector also carries its own, per environment).
+    pub warnings: Vec<FileWarning>,
+}
+
+/// Everything a load found: the connectors or every problem, and the warnings either way, so
+/// that a run reports them all at once.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub loaded: Result<Loaded, Vec<Diagnostic>>,
+    /// As [`Loaded::warnings`], also when the load failed.
+    pub warnings: Vec<FileWarning>,
 }
 
 /// Loads and validates every connector file under `dir`, with no environments and no
@@ -175,34 +201,44 @@ pub fn load_dir_with(
     dir: &Path,
     opts: &LoadOptions,
 ) -> Result<Loaded, Vec<Diagnostic>> {
+    load_dir_reporting(root, dir, opts).loaded
+}
+
+/// Like [`load_dir_with`], and also returns the warnings when the load fails.
+pub fn load_dir_reporting(root: &Path, dir: &Path, opts: &LoadOptions) -> Report {
+    let without_warnings = |loaded| Report {
+        loaded,
+        warnings: Vec::new(),
+    };
     let shown_dir = relative(root, dir);
     match fs::metadata(dir) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => {
-            return Err(vec![Diagnostic::new(
+            return without_warnings(Err(vec![Diagnostic::new(
                 &shown_dir,
                 "the connectors directory is not a directory",
             )
-            .help("point skconn at the folder that holds the connector files")])
+            .help("point skconn at the folder that holds the connector files")]))
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound && fs::symlink_metadata(dir).is_err() => {
-            return Ok(Loaded {
+            return without_warnings(Ok(Loaded {
                 dir_missing: true,
                 ..Loaded::default()
-            })
+            }))
         }
         Err(e) => {
-            return Err(vec![Diagnostic::new(
+            return without_warnings(Err(vec![Diagnostic::new(
                 &shown_dir,
                 format!("cannot read the connectors directory: {e}"),
             )
-            .help(
-                "check that the directory (or the symlink to it) exists and is readable",
-            )])
+            .help("check that the directory (or the symlink to it) exists and is readable")]))
         }
     }
 
-    let mut walk = Walk::default();
+    let mut walk = Walk {
+        bound: fs::canonicalize(root).ok(),
+        ..Walk::default()
+    };
     walk.dir(dir, &shown_dir);
     let Walk {
         mut files,
@@ -241,8 +277,14 @@ pub fn load_dir_with(
         .iter()
         .map(|e| (e.clone(), Vec::with_capacity(entries.len())))
         .collect();
+    let mut warnings: Vec<FileWarning> = Vec::new();
+    let mut left_out: HashMap<PathBuf, usize> = HashMap::new();
     for e in entries {
+        if e.check.left_out > 0 {
+            left_out.insert(e.shown.clone(), e.check.left_out);
+        }
         diags.extend(e.check.diags);
+        warnings.extend(e.check.warnings);
         if let Some(d) = e.check.desired {
             for (env, list) in per_env.iter_mut() {
                 list.push(
@@ -255,28 +297,60 @@ pub fn load_dir_with(
             connectors.push(d);
         }
     }
-    if diags.is_empty() {
+    warnings.sort_by(|a, b| {
+        let (a, b) = (&a.diagnostic, &b.diagnostic);
+        (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column))
+    });
+    let mut warnings = cap_warnings(warnings);
+    let redact = |d: &mut Diagnostic| {
+        d.message = crate::secret::redact(&d.message).into_owned();
+        d.help = d
+            .help
+            .as_deref()
+            .map(|h| crate::secret::redact(h).into_owned());
+    };
+    if !masked.is_empty() {
+        warnings.iter_mut().for_each(|w| redact(&mut w.diagnostic));
+    }
+    let loaded = if diags.is_empty() {
         Ok(Loaded {
             connectors,
             per_env,
             masked,
             ignored,
             dir_missing: false,
+            warnings: warnings.clone(),
         })
     } else {
         diags.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
-        let mut diags = cap_per_file(diags);
+        let mut diags =
+            cap_per_file_counting(diags, |f| left_out.get(f).copied().unwrap_or_default());
         if !masked.is_empty() {
-            for d in &mut diags {
-                d.message = crate::secret::redact(&d.message).into_owned();
-                d.help = d
-                    .help
-                    .as_deref()
-                    .map(|h| crate::secret::redact(h).into_owned());
-            }
+            diags.iter_mut().for_each(redact);
         }
         Err(diags)
-    }
+    };
+    Report { loaded, warnings }
+}
+
+/// Keeps the first [`MAX_DIAGNOSTICS_PER_FILE`] warnings of each file (the list is sorted by
+/// file) and says how many more there were.
+fn cap_warnings(warnings: Vec<FileWarning>) -> Vec<FileWarning> {
+    cap_by_file(
+        warnings,
+        |w| &w.diagnostic.file,
+        |_| 0,
+        |first, more| FileWarning {
+            kind: first.kind,
+            diagnostic: Diagnostic::new(
+                &first.diagnostic.file,
+                format!("and {more} more warning(s) in this file, not shown"),
+            )
+            .help(format!(
+                "see to the {MAX_DIAGNOSTICS_PER_FILE} warnings above and run again to see the rest"
+            )),
+        },
+    )
 }
 
 /// Loads one connector from its text, with no environments and no variables
@@ -311,7 +385,7 @@ fn into_result(c: FileCheck) -> Result<Desired, Vec<Diagnostic>> {
         _ => {
             let mut diags = c.diags;
             diags.sort_by_key(|d| (d.line, d.column));
-            Err(cap_per_file(diags))
+            Err(cap_per_file_counting(diags, |_| c.left_out))
         }
     }
 }
@@ -322,30 +396,57 @@ pub const MAX_DIAGNOSTICS_PER_FILE: usize = 50;
 /// Keeps the first [`MAX_DIAGNOSTICS_PER_FILE`] diagnostics of each file (the list is sorted
 /// by file) and says how many more there were, so that a hostile file cannot flood the output.
 pub(crate) fn cap_per_file(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    let mut out: Vec<Diagnostic> = Vec::with_capacity(diags.len().min(1024));
-    let mut iter = diags.into_iter().peekable();
-    while let Some(first) = iter.next() {
-        let file = first.file.clone();
-        out.push(first);
-        let mut kept = 1usize;
-        let mut more = 0usize;
-        while let Some(d) = iter.next_if(|d| d.file == file) {
-            if kept < MAX_DIAGNOSTICS_PER_FILE {
-                out.push(d);
-                kept += 1;
-            } else {
-                more += 1;
-            }
-        }
-        if more > 0 {
-            let d = Diagnostic::new(
-                &file,
+    cap_per_file_counting(diags, |_| 0)
+}
+
+/// Like [`cap_per_file`]; `left_out(file)` more problems of that file were found but not
+/// kept, and are counted with the rest.
+pub(crate) fn cap_per_file_counting(
+    diags: Vec<Diagnostic>,
+    left_out: impl Fn(&Path) -> usize,
+) -> Vec<Diagnostic> {
+    cap_by_file(
+        diags,
+        |d| &d.file,
+        left_out,
+        |first, more| {
+            Diagnostic::new(
+                &first.file,
                 format!("and {more} more problem(s) in this file, not shown"),
             )
             .help(format!(
                 "fix the {MAX_DIAGNOSTICS_PER_FILE} problems above and run again to see the rest"
-            ));
-            out.push(d);
+            ))
+        },
+    )
+}
+
+/// Keeps the first [`MAX_DIAGNOSTICS_PER_FILE`] items of each file of a list sorted by file,
+/// and adds `more(first of the file, how many were left out)` after a file that had more
+/// (counting the `extra(file)` that were never in the list).
+fn cap_by_file<T>(
+    items: Vec<T>,
+    file_of: impl Fn(&T) -> &Path,
+    extra: impl Fn(&Path) -> usize,
+    more: impl Fn(&T, usize) -> T,
+) -> Vec<T> {
+    let mut out: Vec<T> = Vec::with_capacity(items.len().min(1024));
+    let mut iter = items.into_iter().peekable();
+    while let Some(first) = iter.next() {
+        let file = file_of(&first).to_path_buf();
+        let start = out.len();
+        out.push(first);
+        let mut left_out = extra(&file);
+        while let Some(item) = iter.next_if(|i| file_of(i) == file) {
+            if out.len() - start < MAX_DIAGNOSTICS_PER_FILE {
+                out.push(item);
+            } else {
+                left_out += 1;
+            }
+        }
+        if left_out > 0 {
+            let note = more(&out[start], left_out);
+            out.push(note);
         }
     }
     out
@@ -372,6 +473,10 @@ struct FileCheck {
     /// The connector without overrides.
     desired: Option<Desired>,
     diags: Vec<Diagnostic>,
+    /// Problems found but not kept in `diags`: never shown, counted in "and N more".
+    left_out: usize,
+    /// What `validate` warns about: the file's warnings, and those only an environment has.
+    warnings: Vec<FileWarning>,
     names: Names,
     /// Built when the file had problems; reused for problems found across files.
     index: Option<Index>,
@@ -395,6 +500,10 @@ fn check_text(file: &Path, text: &str, opts: &LoadOptions) -> FileCheck {
     let parse::Parsed {
         mut map,
         mut problems,
+        read_problems,
+        source,
+        index: mut built,
+        left_out: read_left_out,
     } = match parse::parse(file, text) {
         Ok(p) => p,
         Err(d) => return FileCheck::failed(d),
@@ -402,39 +511,56 @@ fn check_text(file: &Path, text: &str, opts: &LoadOptions) -> FileCheck {
     let before = problems.len();
     // The file as written, `${VAR}` unexpanded: what a plan digest records.
     let mut written_map = map.clone();
-    let tolerated = |path: &str| tolerates_unknown(opts, path);
-    let mut x = per_env::Expanding {
-        lookup: opts.lookup,
-        tolerated: &tolerated,
-        used: Vec::new(),
-        unknown: Vec::new(),
-    };
-    per_env::expand_map(&mut map, &mut x, &mut problems);
-    let per_env::Expanding { used, unknown, .. } = x;
+    let mut from_vars = Vec::new();
+    let mut unknown = Vec::new();
+    let used = per_env::expand_map(&mut map, opts, &mut problems, &mut from_vars, &mut unknown);
     if problems.len() > before {
         // Variables are missing: the values are incomplete, so checking them would only add
         // noise. Nothing more is checked until they are set.
-        let index = Index::build(text);
+        let index = built.take().unwrap_or_else(|| source.index());
+        let mut diags = locate(file, &index, problems);
+        diags.extend(read_problems);
+        diags.sort_by_key(|d| (d.line, d.column));
         return FileCheck {
-            diags: locate(file, &index, problems),
+            diags,
+            left_out: read_left_out,
             index: Some(index),
             used,
             ..FileCheck::default()
         };
     }
-    let names = validate::validate(&map, opts.environments, &mut problems);
+    let mut warned = Vec::new();
+    let names = validate::validate(&map, opts.environments, &mut problems, &mut warned);
     // An unknown value is not checked: it is known at apply, and checked there.
-    problems.retain(|p| !under_any(&p.field, unknown.iter().map(String::as_str)));
+    if !unknown.is_empty() {
+        let at_unknown = |field: &str| under_any(field, unknown.iter().map(String::as_str));
+        problems.retain(|p| !at_unknown(&p.field));
+        warned.retain(|w| !at_unknown(&w.problem.field));
+    }
+    let mut left_out = read_left_out + names.left_out;
     let overrides = per_env::take_overrides(&mut map);
     let written_overrides = per_env::take_overrides(&mut written_map);
     let written_base = Value::Object(written_map.clone());
 
-    let base_problems: Vec<(String, String)> = problems
-        .iter()
-        .map(|p| (p.field.clone(), p.message.clone()))
-        .collect();
-    let base_value = Value::Object(map.clone());
+    // Kept to compare each environment's connector with; not needed (nor copied) without
+    // overrides.
+    let with_overrides = !overrides.is_empty();
+    let base_problems: Vec<(String, String)> = if with_overrides {
+        problems
+            .iter()
+            .map(|p| (p.field.clone(), p.message.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let base_value = if with_overrides {
+        Value::Object(map.clone())
+    } else {
+        Value::Null
+    };
     let mut merged_envs = Vec::new();
+    // The warnings `validate` lists: the base's, then those only an environment has.
+    let mut listed: Vec<Warned> = warned.clone();
     for (env, mut partial) in overrides {
         if !opts.environments.contains(&env) {
             continue; // reported by validate
@@ -460,11 +586,15 @@ fn check_text(file: &Path, text: &str, opts: &LoadOptions) -> FileCheck {
             json_patch::merge(&mut written_merged, &Value::Object(w.clone()));
         }
         let mut found = Vec::new();
-        let env_names = validate::validate(&merged, opts.environments, &mut found);
+        let mut env_warned = Vec::new();
+        let env_names = validate::validate(&merged, opts.environments, &mut found, &mut env_warned);
         if !unknown.is_empty() {
             let places = per_env::unknown_places(&written_merged, &Value::Object(merged.clone()));
-            found.retain(|p| !under_any(&p.field, places.iter().map(|(_, f)| f.as_str())));
+            let at_unknown = |field: &str| under_any(field, places.iter().map(|(_, f)| f.as_str()));
+            found.retain(|p| !at_unknown(&p.field));
+            env_warned.retain(|w| !at_unknown(&w.problem.field));
         }
+        left_out += env_names.left_out;
         for mut p in found {
             p.located_at = per_env::locate_in_override(&partial, &base_value, &env, &p.field, p.at);
             if p.located_at.is_none()
@@ -477,14 +607,75 @@ fn check_text(file: &Path, text: &str, opts: &LoadOptions) -> FileCheck {
             p.message = format!("{} (in environment {env})", p.message);
             problems.push(p);
         }
-        merged_envs.push((env, merged, written_merged, env_names, partial));
+        for w in &mut env_warned {
+            let p = &mut w.problem;
+            p.located_at = per_env::locate_in_override(&partial, &base_value, &env, &p.field, p.at);
+            let the_base_has_it = p.located_at.is_none()
+                && warned
+                    .iter()
+                    .any(|b| b.problem.field == p.field && b.problem.message == p.message);
+            if !the_base_has_it {
+                let mut only_here = w.clone();
+                only_here.problem.message =
+                    format!("{} (in environment {env})", only_here.problem.message);
+                listed.push(only_here);
+            }
+        }
+        merged_envs.push((env, merged, written_merged, env_names, partial, env_warned));
     }
+    // A warning about a masked value would say something about it: left out, like the value.
+    listed.retain(|w| !per_env::is_masked_problem(&w.problem, &from_vars, opts.show_vars));
 
-    if !problems.is_empty() {
-        let index = Index::build(text);
-        let diags = locate(file, &index, problems);
+    // Warnings need positions: the index is built for them too (a file without any is still
+    // read once).
+    let comments = validate::marker_comments(text);
+    let mut index = (!problems.is_empty()
+        || !read_problems.is_empty()
+        || !listed.is_empty()
+        || !comments.is_empty())
+    .then(|| built.take().unwrap_or_else(|| source.index()));
+    let in_comments: Vec<FileWarning> = comments
+        .iter()
+        .map(|&(line, column)| FileWarning {
+            kind: FileWarningKind::TemplateMarker,
+            diagnostic: Diagnostic::new(
+                file,
+                format!(
+                    "a comment still holds the template's `{}` marker",
+                    validate::TEMPLATE_MARKER
+                ),
+            )
+            .at(line, column)
+            .help("write the value the comment asks for, then remove the marker (or the comment)"),
+        })
+        .collect();
+    let warnings_of = |warned: Vec<Warned>, index: &Option<Index>| -> Vec<FileWarning> {
+        let Some(index) = index else {
+            return Vec::new();
+        };
+        let mut out: Vec<FileWarning> = warned
+            .into_iter()
+            .map(|w| FileWarning {
+                kind: w.kind,
+                diagnostic: place(file, index, w.problem),
+            })
+            .chain(in_comments.iter().cloned())
+            .collect();
+        out.sort_by_key(|w| (w.diagnostic.line, w.diagnostic.column));
+        out
+    };
+    let listed = warnings_of(listed, &index);
+
+    if !problems.is_empty() || !read_problems.is_empty() {
+        per_env::mask_problems(&mut problems, &from_vars, opts.show_vars);
+        let index = index.take().unwrap_or_else(|| source.index());
+        let mut diags = locate(file, &index, problems);
+        diags.extend(read_problems);
+        diags.sort_by_key(|d| (d.line, d.column));
         return FileCheck {
             diags,
+            left_out,
+            warnings: listed,
             names,
             index: Some(index),
             used,
@@ -492,7 +683,14 @@ fn check_text(file: &Path, text: &str, opts: &LoadOptions) -> FileCheck {
         };
     }
     let track_unknown = !unknown.is_empty();
-    let Some(desired) = build(file, map, written_base, &names, track_unknown) else {
+    let Some(desired) = build(
+        file,
+        map,
+        written_base,
+        &names,
+        warnings_of(warned, &index),
+        track_unknown,
+    ) else {
         // validate reports a missing or invalid display name; this is a safety net.
         return FileCheck::failed(vec![Diagnostic::new(
             file,
@@ -501,49 +699,28 @@ fn check_text(file: &Path, text: &str, opts: &LoadOptions) -> FileCheck {
         .help("add `display_name:`")]);
     };
     let mut env = BTreeMap::new();
-    for (name, merged, written, env_names, partial) in merged_envs {
-        if let Some(d) = build(file, merged, written, &env_names, track_unknown) {
+    for (name, merged, written, env_names, partial, env_warned) in merged_envs {
+        if let Some(d) = build(
+            file,
+            merged,
+            written,
+            &env_names,
+            warnings_of(env_warned, &index),
+            track_unknown,
+        ) {
             env.insert(name, (d, env_names, partial));
         }
     }
     FileCheck {
         desired: Some(desired),
         diags: Vec::new(),
+        left_out: 0,
+        warnings: listed,
         names,
-        index: None,
+        index,
         env,
         used,
     }
-}
-
-/// Whether a string at this field path whose variable is not set is an unknown value rather
-/// than a problem (see [`LoadOptions::unknown_in`]).
-fn tolerates_unknown(opts: &LoadOptions, path: &str) -> bool {
-    if opts.unknown_in.is_empty() {
-        return false;
-    }
-    let overrides = format!("{}.{}.", vocab::SKCONN_KEY, per_env::OVERRIDES_KEY);
-    let (envs, field): (Vec<&str>, &str) = match path.strip_prefix(&overrides) {
-        Some(rest) => match rest.split_once('.') {
-            Some((env, field)) => (vec![env], field),
-            None => return false,
-        },
-        None if path.starts_with(vocab::SKCONN_KEY) => return false,
-        None => (opts.environments.iter().map(String::as_str).collect(), path),
-    };
-    !envs.is_empty()
-        && envs.iter().all(|e| opts.unknown_in.iter().any(|u| u == e))
-        && field != "display_name"
-}
-
-/// Whether a field path is one of `places` or lies under one.
-fn under_any<'p>(field: &str, mut places: impl Iterator<Item = &'p str>) -> bool {
-    places.any(|u| {
-        field == u
-            || field
-                .strip_prefix(u)
-                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
-    })
 }
 
 /// The connector to send, from a checked map: `skconn:` removed, defaults filled. `written`
@@ -554,6 +731,7 @@ fn build(
     map: Map<String, Value>,
     written: Value,
     names: &Names,
+    warnings: Vec<FileWarning>,
     track_unknown: bool,
 ) -> Option<Desired> {
     let display_name = names.display.clone()?;
@@ -587,6 +765,37 @@ fn build(
             file: file.to_path_buf(),
         },
         unknown,
+        warnings,
+    })
+}
+
+/// Whether a string at this field path whose variable is not set is an unknown value rather
+/// than a problem (see [`LoadOptions::unknown_in`]).
+pub(crate) fn tolerates_unknown(opts: &LoadOptions, path: &str) -> bool {
+    if opts.unknown_in.is_empty() {
+        return false;
+    }
+    let overrides = format!("{}.{}.", vocab::SKCONN_KEY, per_env::OVERRIDES_KEY);
+    let (envs, field): (Vec<&str>, &str) = match path.strip_prefix(&overrides) {
+        Some(rest) => match rest.split_once('.') {
+            Some((env, field)) => (vec![env], field),
+            None => return false,
+        },
+        None if path.starts_with(vocab::SKCONN_KEY) => return false,
+        None => (opts.environments.iter().map(String::as_str).collect(), path),
+    };
+    !envs.is_empty()
+        && envs.iter().all(|e| opts.unknown_in.iter().any(|u| u == e))
+        && field != "display_name"
+}
+
+/// Whether a field path is one of `places` or lies under one.
+fn under_any<'p>(field: &str, mut places: impl Iterator<Item = &'p str>) -> bool {
+    places.any(|u| {
+        field == u
+            || field
+                .strip_prefix(u)
+                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
     })
 }
 
@@ -594,50 +803,81 @@ fn build(
 fn locate(file: &Path, index: &Index, problems: Vec<Problem>) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = problems
         .into_iter()
-        .map(|p| {
-            let (path, at) = match &p.located_at {
-                Some((path, at)) => (path.as_str(), *at),
-                None => (p.field.as_str(), p.at),
-            };
-            let pos = match at {
-                At::Key => index.key_pos(path),
-                At::Value => index.value_pos(path),
-                At::Parent => index::parent(path).and_then(|parent| index.key_pos(parent)),
-            };
-            // A hint to quote a value quotes it as written (`1.10`, not the number read, `1.1`).
-            let (message, help) = match (p.quote_hint, at) {
-                (true, At::Key) => match index.raw_key(path) {
-                    Some(raw) => (
-                        // The key as written in the message too: "the key `1.10` is a number".
-                        match p.message.split_once('`').and_then(|(head, rest)| {
-                            rest.split_once('`')
-                                .map(|(_, tail)| format!("{head}`{raw}`{tail}"))
-                        }) {
-                            Some(m) => m,
-                            None => p.message,
-                        },
-                        format!("put the key in quotes: `\"{raw}\": ...`"),
-                    ),
-                    None => (p.message, p.help),
-                },
-                (true, _) => match index.raw(path) {
-                    Some(raw) => (p.message, format!("put the value in quotes: `\"{raw}\"`")),
-                    None => (p.message, p.help),
-                },
-                _ => (p.message, p.help),
-            };
-            let mut d = Diagnostic::new(file, message).help(help);
-            if let Some(pos) = pos {
-                d = d.at(pos.line, pos.column);
-            }
-            if !p.field.is_empty() {
-                d = d.field(p.field);
-            }
-            d
-        })
+        .map(|p| place(file, index, p))
         .collect();
     out.sort_by_key(|d| (d.line, d.column));
     out
+}
+
+/// A problem (a field path) as a diagnostic (a line and column).
+fn place(file: &Path, index: &Index, p: Problem) -> Diagnostic {
+    let (path, at) = match &p.located_at {
+        Some((path, at)) => (path.as_str(), *at),
+        None => (p.field.as_str(), p.at),
+    };
+    let pos = match at {
+        At::Key => index.key_pos(path),
+        At::Value => index.value_pos(path),
+        At::Parent => index::parent(path).and_then(|parent| index.key_pos(parent)),
+    };
+    // A value is quoted as written (`1.10`, not the number read, `1.1`), in the message
+    // and in a hint to put it in quotes.
+    let (message, help) = match (p.quote_hint, at) {
+        (true, At::Key) => match index.raw_key(path) {
+            Some(raw) => (
+                // "the key `1.10` is a number": the first quoted text is the key.
+                requote(&p.message, raw, Quoted::First),
+                format!("put the key in quotes: `\"{raw}\": ...`"),
+            ),
+            None => (p.message, p.help),
+        },
+        (quote, At::Value) => match index.raw(path) {
+            Some(raw) => (
+                // "expected a string, found the number `1.1`": the last is the value.
+                if p.quotes_value {
+                    requote(&p.message, raw, Quoted::Last)
+                } else {
+                    p.message
+                },
+                if quote {
+                    format!("put the value in quotes: `\"{raw}\"`")
+                } else {
+                    p.help
+                },
+            ),
+            None => (p.message, p.help),
+        },
+        _ => (p.message, p.help),
+    };
+    let mut d = Diagnostic::new(file, message).help(help);
+    if let Some(pos) = pos {
+        d = d.at(pos.line, pos.column);
+    }
+    if !p.field.is_empty() {
+        d = d.field(p.field);
+    }
+    d
+}
+
+/// Which text between backticks of a message [`requote`] replaces.
+#[derive(Clone, Copy)]
+enum Quoted {
+    First,
+    Last,
+}
+
+/// `message` with its first (or last) text between backticks replaced by `raw`.
+fn requote(message: &str, raw: &str, which: Quoted) -> String {
+    let ticks: Vec<usize> = message.match_indices('`').map(|(i, _)| i).collect();
+    let pair = match which {
+        Quoted::First if ticks.len() >= 2 => Some((ticks[0], ticks[1])),
+        Quoted::Last if ticks.len() >= 2 => Some((ticks[ticks.len() - 2], ticks[ticks.len() - 1])),
+        _ => None,
+    };
+    match pair {
+        Some((open, close)) => format!("{}`{raw}`{}", &message[..open], &message[close + 1..]),
+        None => message.to_string(),
+    }
 }
 
 /// Checks that the bytes are UTF-8; names the first bad byte.
@@ -683,12 +923,34 @@ struct Walk {
     diags: Vec<Diagnostic>,
     /// Directories read so far, by canonical path, with the path they were shown as.
     visited: HashMap<PathBuf, PathBuf>,
+    /// The repository root, resolved: nothing outside it is read, whatever a link says.
+    bound: Option<PathBuf>,
+}
+
+impl Walk {
+    /// Whether a resolved path is outside the repository root; if so, says so at `shown`.
+    fn outside(&mut self, canon: &Path, shown: &Path) -> bool {
+        if self.bound.as_ref().is_none_or(|b| canon.starts_with(b)) {
+            return false;
+        }
+        self.diags.push(
+            Diagnostic::new(
+                shown,
+                "this leads outside the folder of skconn.yaml; skconn reads connector files only inside it",
+            )
+            .help("copy the file into the repository, or make the link point inside it"),
+        );
+        true
+    }
 }
 
 impl Walk {
     fn dir(&mut self, path: &Path, shown: &Path) {
         match fs::canonicalize(path) {
             Ok(canon) => {
+                if self.outside(&canon, shown) {
+                    return;
+                }
                 if let Some(first) = self.visited.get(&canon) {
                     self.diags.push(
                         Diagnostic::new(
@@ -767,6 +1029,11 @@ impl Walk {
             if kind.is_dir() {
                 self.dir(&child, &shown_child);
             } else if is_connector_file(&shown_child) {
+                let linked = entry.file_type().is_ok_and(|t| t.is_symlink());
+                if linked && fs::canonicalize(&child).is_ok_and(|c| self.outside(&c, &shown_child))
+                {
+                    continue;
+                }
                 if kind.is_file() {
                     self.files.push((child, shown_child));
                 } else {
@@ -837,10 +1104,11 @@ fn check_files(files: Vec<(PathBuf, PathBuf)>, opts: &LoadOptions) -> Vec<Entry>
     })
 }
 
-/// Checks a YAML text that is not a connector file (`skconn.yaml`) with the connector files'
-/// guards: nesting depth, alias expansion, duplicate keys, several documents, syntax. At most
-/// [`MAX_DIAGNOSTICS_PER_FILE`] diagnostics.
-pub fn guard_yaml(file: &Path, text: &str) -> Result<(), Vec<Diagnostic>> {
+/// Reads a YAML text that is not a connector file (`skconn.yaml`) with the connector files'
+/// guards: nesting depth, alias expansion, several documents, syntax. Duplicate keys and tabs
+/// in indentation are problems of the [`read::Read`] that still leave its document to check.
+/// At most [`MAX_DIAGNOSTICS_PER_FILE`] diagnostics.
+pub(crate) fn read_yaml<'t>(file: &Path, text: &'t str) -> Result<read::Read<'t>, Vec<Diagnostic>> {
     parse::guard(file, text).map_err(cap_per_file)
 }
 
@@ -1079,6 +1347,7 @@ mod tests {
             environments: &environments,
             lookup: &vars,
             show_vars,
+            credential_vars: &[],
             unknown_in,
         };
         load_dir_with(dir.path(), &connectors, &opts)
@@ -1206,6 +1475,48 @@ mod tests {
     }
 
     #[test]
+    fn warnings_of_an_override_belong_to_its_environment_and_point_at_it() {
+        // Lines: 12 skconn, 13 overrides, 14 prod, 15 proxy_url.
+        let text = format!(
+            "{BASE}skconn:\n  overrides:\n    prod:\n      proxy_url: https://api.acme.test\n"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let connectors = dir.path().join("connectors");
+        fs::create_dir_all(&connectors).unwrap();
+        fs::write(connectors.join("acme.yaml"), &text).unwrap();
+        let environments = envs();
+        let opts = LoadOptions {
+            environments: &environments,
+            lookup: &vars,
+            show_vars: &[],
+            credential_vars: &[],
+            unknown_in: &[],
+        };
+        let report = load_dir_reporting(dir.path(), &connectors, &opts);
+        let loaded = report.loaded.unwrap();
+        // BASE's own host is `api.acme.example` (reserved too): every environment has that one.
+        let hosts = |ws: &[FileWarning]| -> Vec<(usize, String)> {
+            ws.iter()
+                .filter(|w| w.kind == FileWarningKind::ExampleHost)
+                .map(|w| (w.diagnostic.line, w.diagnostic.message.clone()))
+                .collect()
+        };
+        let listed = hosts(&report.warnings);
+        assert_eq!(listed.len(), 2, "{listed:#?}");
+        assert_eq!(listed[0].0, 3);
+        assert_eq!(listed[1].0, 15);
+        assert!(
+            listed[1].1.ends_with("(in environment prod)"),
+            "{listed:#?}"
+        );
+        let dev = hosts(&loaded.per_env["dev"][0].warnings);
+        assert_eq!(dev.iter().map(|h| h.0).collect::<Vec<_>>(), [3]);
+        let prod = hosts(&loaded.per_env["prod"][0].warnings);
+        assert_eq!(prod.iter().map(|h| h.0).collect::<Vec<_>>(), [15]);
+        assert!(prod[0].1.contains("`api.acme.test`"));
+    }
+
+    #[test]
     fn duplicate_names_are_checked_per_environment() {
         let a = format!("{BASE}skconn:\n  overrides:\n    prod:\n      display_name: Other\n");
         let b = BASE.replace("Acme", "Other");
@@ -1232,10 +1543,10 @@ mod tests {
             l.per_env["prod"][0].body["description"],
             "api.secret-host.example"
         );
-        // `x` is too short to mask.
-        assert_eq!(l.masked, ["api.secret-host.example", "infra"]);
+        // `infra` and `x` are too short to mask (under 8 characters).
+        assert_eq!(l.masked, ["api.secret-host.example"]);
         let l = load_files(&[("acme.yaml", text)], &["HOST".to_string()]).unwrap();
-        assert_eq!(l.masked, ["infra"]);
+        assert!(l.masked.is_empty());
     }
 
     #[test]
@@ -1308,6 +1619,12 @@ mod tests {
         let d = errors(&[("acme.yaml", text)]);
         let shown: String = d.iter().map(|d| format!("{d}\n{:?}", d.help)).collect();
         assert!(!shown.contains("secret-host"), "{shown}");
-        assert!(shown.contains("***"), "{shown}");
+        // Nor what is wrong with it (`http://`): only the field and the variable.
+        assert!(!shown.contains("http"), "{shown}");
+        assert!(
+            shown.contains("`HOST`") && shown.contains("masked"),
+            "{shown}"
+        );
+        assert_eq!(d[0].field.as_deref(), Some("proxy_url"));
     }
 }

@@ -1,43 +1,51 @@
-//! From the text of one file to a JSON map: serde_yaml parses (and reports syntax errors,
-//! duplicate keys, several documents and alias bombs), then the YAML value is moved into
+//! From the text of one file to a JSON map: `read` reads the YAML (and reports syntax errors,
+//! duplicate keys, tabs, several documents and alias bombs), then the YAML value is moved into
 //! `serde_json` form. What JSON cannot hold (non-string keys, tags, NaN) becomes a problem.
 
-use super::index::Index;
+use super::read::MAX_DEPTH;
+use super::read::{Read, Source};
 use super::validate::{At, Problem};
 use crate::error::Diagnostic;
 use serde_json::{Map, Number, Value};
 use std::path::Path;
 
-/// A parsed file: the top-level map, and the problems met while converting it.
-pub(crate) struct Parsed {
+/// A parsed file: the top-level map, the problems met while converting it, and the problems
+/// met while reading it (duplicate keys, tabs; placed already).
+pub(crate) struct Parsed<'t> {
     pub map: Map<String, Value>,
     pub problems: Vec<Problem>,
+    pub read_problems: Vec<Diagnostic>,
+    /// The text positions are looked up in.
+    pub source: Source<'t>,
+    /// Its index, when reading built it already.
+    pub index: Option<super::index::Index>,
+    /// Problems found while reading but not kept (see [`Read::left_out`]).
+    pub left_out: usize,
 }
 
-/// How deep collections may nest: serde_yaml's own limit, checked before serde_yaml runs.
-const MAX_DEPTH: usize = 128;
-
-/// The guards every YAML text skconn reads goes through before it is used (connector files and
-/// `skconn.yaml` alike): nesting depth, alias expansion ("billion laughs"), duplicate keys,
-/// several documents, syntax. The diagnostics name the place.
-pub(crate) fn guard(file: &Path, text: &str) -> Result<(), Vec<Diagnostic>> {
-    depth_guard(file, text)?;
-    match serde_yaml::from_str::<serde_yaml::Value>(text) {
-        Ok(_) => Ok(()),
-        Err(e) => Err(syntax_error(file, text, &e)),
-    }
+/// Reads a YAML text that is not a connector file (`skconn.yaml`) with the connector files'
+/// guards: nesting depth, alias expansion, several documents, syntax; duplicate keys and tabs
+/// are problems that leave the document to check.
+pub(crate) fn guard<'t>(file: &Path, text: &'t str) -> Result<Read<'t>, Vec<Diagnostic>> {
+    super::read::read(file, text)
 }
 
 /// Parses one YAML text (UTF-8, byte-order mark already removed).
-pub(crate) fn parse(file: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> {
-    depth_guard(file, text)?;
-    let mut value: serde_yaml::Value = match serde_yaml::from_str(text) {
-        Ok(v) => v,
-        Err(e) => return Err(syntax_error(file, text, &e)),
-    };
+pub(crate) fn parse<'t>(file: &Path, text: &'t str) -> Result<Parsed<'t>, Vec<Diagnostic>> {
+    let Read {
+        mut value,
+        source,
+        problems: read_problems,
+        index,
+        left_out,
+    } = super::read::read(file, text)?;
     let found = match &value {
         serde_yaml::Value::Mapping(_) => None,
-        serde_yaml::Value::Null => return Err(vec![no_connector(file, text)]),
+        serde_yaml::Value::Null => {
+            let mut d = read_problems;
+            d.push(no_connector(file, text));
+            return Err(d);
+        }
         serde_yaml::Value::Sequence(_) => Some("a list".to_string()),
         serde_yaml::Value::Tagged(t) => Some(format!("a value tagged `{}`", t.tag)),
         other => Some(format!(
@@ -46,7 +54,7 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> 
         )),
     };
     if let Some(found) = found {
-        let pos = Index::build(text).value_pos("");
+        let pos = index.unwrap_or_else(|| source.index()).value_pos("");
         let d = Diagnostic::new(
             file,
             format!("the file holds {found}; a connector file holds one connector, a map of keys"),
@@ -55,19 +63,20 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> 
             "write the connector's keys at the top level (`display_name: ...`, `proxy_url: ...`, \
              `auth_patterns: ...`), without a leading `-`",
         );
-        return Err(vec![match pos {
+        let mut out = read_problems;
+        out.push(match pos {
             Some(p) => d.at(p.line, p.column),
             None => d.at(1, 1),
-        }]);
+        });
+        return Err(out);
     }
     if let Err(e) = value.apply_merge() {
-        return Err(vec![Diagnostic::new(
-            file,
-            format!("a `<<` merge key cannot be applied: {e}"),
-        )
-        .help(
-            "`<<` merges maps: write `<<: *anchor` where the anchor names a map",
-        )]);
+        let mut out = read_problems;
+        out.push(
+            Diagnostic::new(file, format!("a `<<` merge key cannot be applied: {e}"))
+                .help("`<<` merges maps: write `<<: *anchor` where the anchor names a map"),
+        );
+        return Err(out);
     }
     let serde_yaml::Value::Mapping(m) = value else {
         unreachable!("checked above")
@@ -75,43 +84,14 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<Parsed, Vec<Diagnostic>> 
     let mut problems = Vec::new();
     let mut path = String::new();
     let map = convert_map(m, &mut path, &mut problems);
-    Ok(Parsed { map, problems })
-}
-
-/// libyaml's scanner slows down with the square of the depth of flow collections (`[[[...`);
-/// serde_yaml's depth limit applies only after the whole text is scanned. A cheap count of
-/// brackets finds the texts that may be that deep, and a partial parse confirms it.
-fn depth_guard(file: &Path, text: &str) -> Result<(), Vec<Diagnostic>> {
-    if flow_depth_estimate(text) > MAX_DEPTH {
-        if let Some(pos) = super::index::too_deep(text, MAX_DEPTH) {
-            return Err(vec![Diagnostic::new(
-                file,
-                format!("the YAML is nested too deeply (more than {MAX_DEPTH} levels)"),
-            )
-            .at(pos.line, pos.column)
-            .help(
-                "a connector or skconn.yaml needs only a few levels: flatten the structure",
-            )]);
-        }
-    }
-    Ok(())
-}
-
-/// The deepest nesting of `[` and `{`, counting brackets wherever they are (also in strings and
-/// comments): never less than the real depth of flow collections.
-fn flow_depth_estimate(text: &str) -> usize {
-    let (mut depth, mut max) = (0usize, 0usize);
-    for b in text.bytes() {
-        match b {
-            b'[' | b'{' => {
-                depth += 1;
-                max = max.max(depth);
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    max
+    Ok(Parsed {
+        map,
+        problems,
+        read_problems,
+        source,
+        index,
+        left_out,
+    })
 }
 
 /// An empty file, a file of comments, or a document that is just `null`.
@@ -132,10 +112,12 @@ fn no_connector(file: &Path, text: &str) -> Diagnostic {
     )
 }
 
-fn syntax_error(file: &Path, text: &str, e: &serde_yaml::Error) -> Vec<Diagnostic> {
+/// A syntax error (or a guard that refused the text) as diagnostics, in skconn's words.
+pub(crate) fn syntax_error(file: &Path, source: &Source, e: &serde_yaml::Error) -> Vec<Diagnostic> {
     let msg = e.to_string();
+    let text: &str = &source.text;
     if msg.starts_with("deserializing from YAML containing more than one document") {
-        let index = Index::build(text);
+        let index = source.index();
         let d = Diagnostic::new(
             file,
             format!(
@@ -151,30 +133,6 @@ fn syntax_error(file: &Path, text: &str, e: &serde_yaml::Error) -> Vec<Diagnosti
             None => d,
         }];
     }
-    if msg.contains("duplicate entry") {
-        let index = Index::build(text);
-        if !index.duplicates.is_empty() {
-            return index
-                .duplicates
-                .iter()
-                .map(|dup| {
-                    let name = last_segment(&dup.path);
-                    Diagnostic::new(
-                        file,
-                        format!(
-                            "duplicate key `{name}`: it is already set at line {}",
-                            dup.first.line
-                        ),
-                    )
-                    .at(dup.second.line, dup.second.column)
-                    .field(&dup.path)
-                    .help(format!(
-                        "remove one of the two `{name}` entries (a key may appear once per map)"
-                    ))
-                })
-                .collect();
-        }
-    }
     if msg.contains("repetition limit exceeded") {
         return vec![Diagnostic::new(
             file,
@@ -182,85 +140,53 @@ fn syntax_error(file: &Path, text: &str, e: &serde_yaml::Error) -> Vec<Diagnosti
         )
         .help("write the values out, or use fewer `*alias` references")];
     }
+    let at = |line: usize, column: usize| (line, source.original_column(line, column));
     if msg.contains("recursion limit exceeded") {
         let d = Diagnostic::new(
             file,
             format!("the YAML is nested too deeply (more than {MAX_DEPTH} levels)"),
         )
         .help("a connector needs only a few levels: flatten the structure");
-        return vec![with_location(d, e)];
-    }
-    if let Some(loc) = e.location() {
-        if let Some(line) = text.lines().nth(loc.line().saturating_sub(1)) {
-            let indent: &str = &line[..line.len() - line.trim_start_matches([' ', '\t']).len()];
-            if let Some(tab) = indent.find('\t') {
-                return vec![Diagnostic::new(
-                    file,
-                    "a tab character is used for indentation; YAML allows only spaces",
-                )
-                .at(loc.line(), indent[..tab].chars().count() + 1)
-                .help(
-                    "indent with spaces (configure the editor to insert spaces for the Tab key)",
-                )];
+        return vec![match e.location() {
+            Some(l) => {
+                let (line, column) = at(l.line(), l.column());
+                d.at(line, column)
             }
-        }
+            None => d,
+        }];
     }
-    if msg.contains("while scanning a quoted scalar") && msg.contains("end of stream") {
+    let reported = super::syntax::split(&msg);
+    if reported.context == Some("while scanning a quoted scalar")
+        && reported.problem.contains("end of stream")
+    {
         let d = Diagnostic::new(
             file,
             "a quoted string is never closed: the file ends inside it",
         )
         .help("add the closing quote where the value ends");
-        return vec![match context_location(&msg) {
-            Some((line, column)) => d.at(line, column),
-            None => with_location(d, e),
+        let place = reported
+            .context_at
+            .or_else(|| e.location().map(|l| (l.line(), l.column())));
+        return vec![match place {
+            Some((line, column)) => {
+                let (line, column) = at(line, column);
+                d.at(line, column)
+            }
+            None => d,
         }];
     }
-    let d = Diagnostic::new(file, format!("invalid YAML: {}", strip_location(&msg)))
-        .help("fix the YAML syntax here (check quotes, colons, brackets and indentation)");
-    vec![with_location(d, e)]
-}
-
-fn with_location(d: Diagnostic, e: &serde_yaml::Error) -> Diagnostic {
-    match e.location() {
-        Some(l) => d.at(l.line(), l.column()),
-        None => d,
-    }
-}
-
-/// serde_yaml's message without its first " at line N column M" (the diagnostic says where).
-fn strip_location(msg: &str) -> String {
-    if let Some(i) = msg.find(" at line ") {
-        let rest = &msg[i + " at line ".len()..];
-        let digits = |s: &str| s.len() - s.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        let n = digits(rest);
-        if n > 0 {
-            if let Some(after) = rest[n..].strip_prefix(" column ") {
-                let m = digits(after);
-                if m > 0 {
-                    return format!("{}{}", &msg[..i], &after[m..]);
-                }
-            }
-        }
-    }
-    msg.to_string()
-}
-
-/// The place libyaml names after ", while scanning ... at line N column M": where the construct
-/// that failed began.
-fn context_location(msg: &str) -> Option<(usize, usize)> {
-    let ctx = &msg[msg.find(", while ")?..];
-    let rest = &ctx[ctx.find(" at line ")? + " at line ".len()..];
-    let (line, rest) = rest.split_once(" column ")?;
-    let column: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    Some((line.parse().ok()?, column.parse().ok()?))
-}
-
-fn last_segment(path: &str) -> &str {
-    match path.rfind('.') {
-        Some(i) => &path[i + 1..],
-        None => path,
-    }
+    let Some(loc) = e.location() else {
+        return vec![
+            Diagnostic::new(file, format!("the YAML cannot be read: {msg}"))
+                .help("check the indentation, the colons, the quotes and the brackets"),
+        ];
+    };
+    let explained = super::syntax::explain(&msg, text, loc.line(), loc.column());
+    let (line, column) = explained.at.unwrap_or((loc.line(), loc.column()));
+    let (line, column) = at(line, column);
+    vec![Diagnostic::new(file, explained.message)
+        .at(line, column)
+        .help(explained.help)]
 }
 
 fn push_key(path: &mut String, key: &str) {
@@ -357,21 +283,6 @@ fn convert(v: serde_yaml::Value, path: &mut String, problems: &mut Vec<Problem>)
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn strips_serde_yaml_locations() {
-        assert_eq!(
-            strip_location("found x at line 2 column 1, while scanning"),
-            "found x, while scanning"
-        );
-        assert_eq!(strip_location("no location"), "no location");
-        assert_eq!(
-            context_location(
-                "found x at line 9 column 1, while scanning a quoted scalar at line 3 column 15"
-            ),
-            Some((3, 15))
-        );
-    }
 
     #[test]
     fn deep_flow_nesting_is_refused_fast() {

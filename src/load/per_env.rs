@@ -1,12 +1,43 @@
 //! Per-environment values: `${VAR}` expansion in string values, `skconn.overrides` merged over
 //! the base (JSON Merge Patch, RFC 7396), and where a problem of a merged connector is written.
+//!
+//! What it must never do: read the value of a credential's variable (or of one named like a
+//! secret) into a connector, or let a problem with a masked value describe that value.
 
 use super::validate::{At, Problem};
-use crate::settings::{expand_all, EnvLookup};
+use super::LoadOptions;
+use crate::settings::expand_all;
 use serde_json::{Map, Value};
 
 /// The key under `skconn:` that holds the overrides.
 pub(crate) const OVERRIDES_KEY: &str = "overrides";
+
+/// Expands `${VAR}` in every string value of `map` (keys are left alone). Missing variables,
+/// and variables a connector file may not use, become problems at the string; returns the
+/// `(name, value)` of every variable used, and adds `(field path, name)` of each to `from_vars`.
+pub(crate) fn expand_map(
+    map: &mut Map<String, Value>,
+    opts: &LoadOptions<'_>,
+    problems: &mut Vec<Problem>,
+    from_vars: &mut Vec<(String, String)>,
+    unknown: &mut Vec<String>,
+) -> Vec<(String, String)> {
+    let mut used = Vec::new();
+    let mut path = String::new();
+    let mut out = Out {
+        opts,
+        problems,
+        used: &mut used,
+        from_vars,
+        unknown,
+    };
+    for (k, v) in map.iter_mut() {
+        path.clear();
+        path.push_str(k);
+        expand_value(v, &mut path, &mut out);
+    }
+    used
+}
 
 /// What stands in a connector for a value whose variable is not set, where that makes the
 /// value unknown (an environment planned against a snapshot): `written` is the text as the
@@ -49,51 +80,68 @@ pub(crate) fn unknown_places(written: &Value, body: &Value) -> Vec<(String, Stri
     out
 }
 
-/// Where a variable is expanded.
-pub(crate) struct Expanding<'a> {
-    pub lookup: EnvLookup<'a>,
-    /// Whether a string at this field path whose variable is not set holds an unknown value
-    /// ([`unknown_text`]) rather than being a problem.
-    pub tolerated: &'a dyn Fn(&str) -> bool,
-    /// The `(name, value)` of every variable used.
-    pub used: Vec<(String, String)>,
-    /// The field paths of the strings made unknown.
-    pub unknown: Vec<String>,
+/// Where [`expand_value`] writes what it finds.
+struct Out<'o, 'a> {
+    opts: &'o LoadOptions<'a>,
+    problems: &'o mut Vec<Problem>,
+    used: &'o mut Vec<(String, String)>,
+    from_vars: &'o mut Vec<(String, String)>,
+    /// The field paths of the strings made unknown (see [`LoadOptions::unknown_in`]).
+    unknown: &'o mut Vec<String>,
 }
 
-/// Expands `${VAR}` in every string value of `map` (keys are left alone). Missing variables
-/// become problems at the string, or unknown values where `x.tolerated` says so.
-pub(crate) fn expand_map(
-    map: &mut Map<String, Value>,
-    x: &mut Expanding<'_>,
-    problems: &mut Vec<Problem>,
-) {
-    let mut path = String::new();
-    for (k, v) in map.iter_mut() {
-        path.clear();
-        path.push_str(k);
-        expand_value(v, &mut path, x, problems);
+/// Why a connector file may not use this variable, if it may not.
+fn forbidden(var: &str, opts: &LoadOptions<'_>) -> Option<String> {
+    if opts.credential_vars.iter().any(|c| c == var) {
+        return Some(format!(
+            "`{var}` holds a credential (skconn.yaml takes one from it): a connector file may not use it"
+        ));
     }
+    crate::secret::is_secret_name(var).then(|| {
+        let end = crate::secret::SECRET_NAME_ENDINGS
+            .iter()
+            .find(|e| var.to_ascii_uppercase().ends_with(*e))
+            .copied()
+            .unwrap_or_default();
+        format!(
+            "`{var}` is named like a secret (it ends in `{end}`): a connector file may not use it"
+        )
+    })
 }
 
-fn expand_value(
-    v: &mut Value,
-    path: &mut String,
-    x: &mut Expanding<'_>,
-    problems: &mut Vec<Problem>,
-) {
+fn expand_value(v: &mut Value, path: &mut String, out: &mut Out<'_, '_>) {
     let base = path.len();
     match v {
         Value::String(s) if s.contains('$') => {
-            let e = expand_all(s, x.lookup);
-            if !e.missing.is_empty() && (x.tolerated)(path) {
-                x.used.extend(e.used);
-                x.unknown.push(path.clone());
+            let refused: Vec<String> = expand_all(s, &|_| None)
+                .named
+                .iter()
+                .filter_map(|var| forbidden(var, out.opts))
+                .collect();
+            if !refused.is_empty() {
+                // Not expanded: the value of a secret never enters a connector.
+                for message in refused {
+                    out.problems.push(Problem::new(
+                        path.as_str(),
+                        At::Value,
+                        message,
+                        "a connector file is shown in plans and pull requests: take secrets only in skconn.yaml's credentials (a connector's own secrets are filled in by each user in Scalekit); rename the variable if it holds no secret",
+                    ));
+                }
+                return;
+            }
+            let e = expand_all(s, out.opts.lookup);
+            if !e.missing.is_empty() && super::tolerates_unknown(out.opts, path) {
+                for (var, _) in &e.used {
+                    out.from_vars.push((path.clone(), var.clone()));
+                }
+                out.used.extend(e.used);
+                out.unknown.push(path.clone());
                 *s = unknown_text(s);
                 return;
             }
             for var in e.missing {
-                problems.push(Problem::new(
+                out.problems.push(Problem::new(
                     path.as_str(),
                     At::Value,
                     format!("the environment variable `{var}` is not set (or is empty)"),
@@ -102,7 +150,10 @@ fn expand_value(
                     ),
                 ));
             }
-            x.used.extend(e.used);
+            for (var, _) in &e.used {
+                out.from_vars.push((path.clone(), var.clone()));
+            }
+            out.used.extend(e.used);
             *s = e.value;
         }
         Value::Array(items) => {
@@ -110,7 +161,7 @@ fn expand_value(
                 path.push('[');
                 path.push_str(&i.to_string());
                 path.push(']');
-                expand_value(item, path, x, problems);
+                expand_value(item, path, out);
                 path.truncate(base);
             }
         }
@@ -118,11 +169,62 @@ fn expand_value(
             for (k, item) in m.iter_mut() {
                 path.push('.');
                 path.push_str(k);
-                expand_value(item, path, x, problems);
+                expand_value(item, path, out);
                 path.truncate(base);
             }
         }
         _ => {}
+    }
+}
+
+/// Rewrites every problem about a value that came from a variable not in `show_vars` so that
+/// it says nothing about the value — not what is wrong with it, not its length, not a
+/// suggestion derived from it: only the field and the variable. `from_vars` holds
+/// `(field path, variable)` as [`expand_map`] found them.
+/// Whether a problem is about a value that came from a variable whose values are masked.
+pub(crate) fn is_masked_problem(
+    p: &Problem,
+    from_vars: &[(String, String)],
+    show_vars: &[String],
+) -> bool {
+    let written_at = p
+        .located_at
+        .as_ref()
+        .map_or(p.field.as_str(), |(f, _)| f.as_str());
+    from_vars
+        .iter()
+        .any(|(path, var)| (path == written_at || *path == p.field) && !show_vars.contains(var))
+}
+
+pub(crate) fn mask_problems(
+    problems: &mut [Problem],
+    from_vars: &[(String, String)],
+    show_vars: &[String],
+) {
+    for p in problems.iter_mut() {
+        let written_at = p
+            .located_at
+            .as_ref()
+            .map_or(p.field.as_str(), |(f, _)| f.as_str());
+        let Some((_, var)) = from_vars.iter().find(|(path, var)| {
+            (path == written_at || *path == p.field) && !show_vars.contains(var)
+        }) else {
+            continue;
+        };
+        let env = p
+            .message
+            .rfind(" (in environment ")
+            .filter(|_| p.message.ends_with(')'))
+            .map(|i| p.message[i..].to_string())
+            .unwrap_or_default();
+        p.message = format!(
+            "the value from `{var}` is not valid here; it is masked, so what is wrong with it is not shown{env}"
+        );
+        p.help = format!(
+            "check the value of {var} against what `{}` takes (`skconn schema` describes it), or list {var} in `show_vars` of skconn.yaml if it is not secret",
+            p.field
+        );
+        p.quote_hint = false;
     }
 }
 

@@ -7,7 +7,9 @@
 //! placeholders, fields).
 
 use super::vocab::{self, Obj, Ty, SKCONN_KEY};
-use crate::model::{AUTH_TYPES, INPUT_TYPES, MAX_USER_METADATA_PAIRS, RESERVED_METADATA_KEYS};
+use crate::model::{
+    FileWarningKind, AUTH_TYPES, INPUT_TYPES, MAX_USER_METADATA_PAIRS, RESERVED_METADATA_KEYS,
+};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
@@ -43,6 +45,9 @@ pub(crate) struct Problem {
     pub located_at: Option<(String, At)>,
     /// The help suggests quoting the value: write it as the text has it, not as it was read.
     pub quote_hint: bool,
+    /// The message ends by quoting the value (`` found the number `1.1` ``): quote it as the
+    /// text has it (`1.10`), not as it was read.
+    pub quotes_value: bool,
 }
 
 impl Problem {
@@ -59,9 +64,20 @@ impl Problem {
             help: help.into(),
             located_at: None,
             quote_hint: false,
+            quotes_value: false,
         }
     }
 }
+
+/// Something valid but likely a mistake, located by field path like a [`Problem`].
+#[derive(Debug, Clone)]
+pub(crate) struct Warned {
+    pub kind: FileWarningKind,
+    pub problem: Problem,
+}
+
+/// The marker templates leave where a value is to be written (`skconn new`).
+pub(crate) const TEMPLATE_MARKER: &str = "FILL IN";
 
 /// The names a file claims, for the checks across files: only names that are valid.
 #[derive(Debug, Default)]
@@ -69,15 +85,19 @@ pub(crate) struct Names {
     pub display: Option<String>,
     /// `(i, name)` for `skconn.previous_names[i]`.
     pub previous: Vec<(usize, String)>,
+    /// How many problems were found but not kept (see [`Checker::problem`]).
+    pub left_out: usize,
 }
 
 /// Checks a connector's top-level map. `environments` are the configured environment names,
 /// which `skconn.overrides` may name. The contents of the overrides are not checked here: each
 /// is checked merged over the base, as that environment's connector.
+/// What is valid but likely a mistake goes to `warnings`.
 pub(crate) fn validate(
     map: &Map<String, Value>,
     environments: &[String],
     problems: &mut Vec<Problem>,
+    warnings: &mut Vec<Warned>,
 ) -> Names {
     let skconn = map.get(SKCONN_KEY).and_then(Value::as_object);
     let pass: Vec<&str> = skconn
@@ -85,12 +105,22 @@ pub(crate) fn validate(
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    let mut c = Checker { problems, pass };
+    let mut c = Checker {
+        problems,
+        warnings,
+        pass,
+        walking: true,
+        kept: [0, 0],
+        left_out: 0,
+    };
     c.walk_obj(&vocab::CONNECTOR, map, &mut String::new());
+    c.walking = false;
+    c.cautions(map);
     let display = c.connector(map);
     let mut names = Names {
         display: display.map(str::to_string),
         previous: Vec::new(),
+        left_out: 0,
     };
     if let Some(s) = skconn {
         names.previous = c.skconn(s, display);
@@ -98,12 +128,20 @@ pub(crate) fn validate(
             c.override_names(o, environments);
         }
     }
+    names.left_out = c.left_out;
     names
 }
 
 struct Checker<'a> {
     problems: &'a mut Vec<Problem>,
+    warnings: &'a mut Vec<Warned>,
     pass: Vec<&'a str>,
+    /// Whether the vocabulary walker is running (its problems come in the file's order).
+    walking: bool,
+    /// Problems kept, from the walker and from the rules.
+    kept: [usize; 2],
+    /// Problems found but not kept.
+    left_out: usize,
 }
 
 fn push_key(path: &mut String, key: &str) {
@@ -162,7 +200,112 @@ impl Checker<'_> {
         message: impl Into<String>,
         help: impl Into<String>,
     ) {
-        self.problems.push(Problem::new(field, at, message, help));
+        self.keep(Problem::new(field, at, message, help));
+    }
+
+    /// Records a problem. The walker and the rules each find their problems in (about) the
+    /// file's order, and only the first [`MAX_DIAGNOSTICS_PER_FILE`](super::MAX_DIAGNOSTICS_PER_FILE)
+    /// of a file are shown: past that many from one of them, a problem is only counted, so that
+    /// a hostile file of many mistakes costs little.
+    fn keep(&mut self, p: Problem) {
+        if self.full() {
+            self.left_out += 1;
+        } else {
+            self.kept[usize::from(!self.walking)] += 1;
+            self.problems.push(p);
+        }
+    }
+
+    /// Whether the current finder (walker or rules) keeps no more problems: a problem is then
+    /// counted without composing its message.
+    fn full(&self) -> bool {
+        self.kept[usize::from(!self.walking)] >= super::MAX_DIAGNOSTICS_PER_FILE
+    }
+
+    fn warn(
+        &mut self,
+        kind: FileWarningKind,
+        field: impl Into<String>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.warnings.push(Warned {
+            kind,
+            problem: Problem::new(field, At::Value, message, help),
+        });
+    }
+
+    // ---- what is valid but likely a mistake -------------------------------------------------
+
+    /// The warnings of a connector's values (the contents of `skconn:`, overrides included,
+    /// are left out: each override is checked merged over the base).
+    fn cautions(&mut self, map: &Map<String, Value>) {
+        if let Some(Value::String(name)) = map.get("display_name") {
+            if check_name(name).is_none() {
+                if let Some((what, fixed)) = spacing(name) {
+                    self.warn(
+                        FileWarningKind::DisplayNameSpaces,
+                        "display_name",
+                        format!(
+                            "display_name `{}` has {what}; a server may trim or collapse them and keep `{fixed}`",
+                            shorten(name)
+                        ),
+                        format!("write `display_name: {fixed}`"),
+                    );
+                }
+            }
+        }
+        let mut path = String::new();
+        for (k, v) in map {
+            if k == SKCONN_KEY {
+                continue;
+            }
+            path.clear();
+            path.push_str(k);
+            self.value_cautions(k, v, &mut path);
+        }
+    }
+
+    fn value_cautions(&mut self, key: &str, v: &Value, path: &mut String) {
+        let base = path.len();
+        match v {
+            Value::String(s) => {
+                if URL_KEYS.contains(&key) {
+                    if let Some((host, why)) = crate::model::written_host(s).and_then(reserved_host)
+                    {
+                        self.warn(
+                            FileWarningKind::ExampleHost,
+                            path.as_str(),
+                            format!("`{}` {why}", shorten(host)),
+                            "write the real host of the API (a template's example left in?)",
+                        );
+                    }
+                }
+                if s.contains(TEMPLATE_MARKER) {
+                    self.warn(
+                        FileWarningKind::TemplateMarker,
+                        path.as_str(),
+                        format!("the value still holds the template's `{TEMPLATE_MARKER}` marker"),
+                        "write the value the template asks for, without the marker",
+                    );
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    push_index(path, i);
+                    self.value_cautions(key, item, path);
+                    path.truncate(base);
+                }
+            }
+            Value::Object(m) => {
+                for (k, item) in m {
+                    push_key(path, k);
+                    self.value_cautions(k, item, path);
+                    path.truncate(base);
+                }
+            }
+            _ => {}
+        }
     }
 
     // ---- the vocabulary walker -------------------------------------------------------------
@@ -240,6 +383,10 @@ impl Checker<'_> {
     }
 
     fn wrong_type(&mut self, path: &str, expected: &str, found: &Value) {
+        if self.full() {
+            self.left_out += 1;
+            return;
+        }
         let quote_hint =
             expected == "a string" && matches!(found, Value::Bool(_) | Value::Number(_));
         let help = match found {
@@ -265,18 +412,22 @@ impl Checker<'_> {
             }
             _ => "write `key: value` lines, indented under the key".to_string(),
         };
-        self.problem(
+        let mut p = Problem::new(
             path,
             At::Value,
             format!("expected {expected}, found {}", describe(found)),
             help,
         );
-        if let Some(p) = self.problems.last_mut() {
-            p.quote_hint = quote_hint;
-        }
+        p.quote_hint = quote_hint;
+        p.quotes_value = matches!(found, Value::Bool(_) | Value::Number(_));
+        self.keep(p);
     }
 
     fn unknown_key(&mut self, obj: &'static Obj, key: &str, path: &str) {
+        if self.full() {
+            self.left_out += 1;
+            return;
+        }
         let message = format!("unknown key `{key}` in {}", obj.name);
         let help = if let Some(s) = suggest(key, obj.key_names()) {
             format!("did you mean `{s}`?")
@@ -690,15 +841,26 @@ impl Checker<'_> {
                 "this field",
                 &format!("`input_type:` with one of {input_types}"),
             ),
+            // The server stores auth patterns as they are sent and checks little inside
+            // them: a value skconn does not know may be one it does not know yet.
             Some(Value::String(t)) if !INPUT_TYPES.contains(&t.as_str()) => {
                 let help = match suggest(t, INPUT_TYPES.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`? (one of {input_types})"),
-                    None => format!("use one of {input_types}"),
+                    Some(s) => format!(
+                        "did you mean `{s}`? If not, check that Scalekit supports `{}`",
+                        shorten(t)
+                    ),
+                    None => format!(
+                        "check that Scalekit supports `{}`, or use one of {input_types}",
+                        shorten(t)
+                    ),
                 };
-                self.problem(
+                self.warn(
+                    FileWarningKind::UnknownValue,
                     join(fpath, "input_type"),
-                    At::Value,
-                    format!("unknown input_type `{}`", shorten(t)),
+                    format!(
+                        "unknown input_type `{}` (skconn knows {input_types}); it is sent as written",
+                        shorten(t)
+                    ),
                     help,
                 );
             }
@@ -915,6 +1077,123 @@ pub(crate) fn check_name(s: &str) -> Option<(String, String)> {
     None
 }
 
+/// Where a comment of the text holds the template marker: (1-based line, column of the marker).
+/// A `#` starts a comment at the start of a line or after a space, outside quotes.
+pub(crate) fn marker_comments(text: &str) -> Vec<(usize, usize)> {
+    if !text.contains(TEMPLATE_MARKER) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if !line.contains(TEMPLATE_MARKER) {
+            continue;
+        }
+        let mut quote: Option<char> = None;
+        let mut prev = ' ';
+        for (i, c) in line.char_indices() {
+            match quote {
+                Some(q) if c == q => quote = None,
+                Some(_) => {}
+                None if c == '"' || c == '\'' => quote = Some(c),
+                None if c == '#' && (prev == ' ' || prev == '\t') => {
+                    if let Some(at) = line[i..].find(TEMPLATE_MARKER) {
+                        out.push((n + 1, line[..i + at].chars().count() + 1));
+                    }
+                    break;
+                }
+                None => {}
+            }
+            prev = c;
+        }
+    }
+    out
+}
+
+/// The keys whose values are URLs the connector calls or shows.
+const URL_KEYS: &[&str] = &[
+    "proxy_url",
+    "icon_src",
+    "authorize_uri",
+    "token_uri",
+    "user_info_uri",
+];
+
+/// What is odd about the spaces of a name (leading, trailing, doubled), and the name with
+/// them trimmed and collapsed; `None` when its spaces are plain.
+pub(crate) fn spacing(name: &str) -> Option<(String, String)> {
+    let fixed = crate::model::collapse_spaces(name);
+    if fixed == name {
+        return None;
+    }
+    let mut what = Vec::new();
+    if name.starts_with(' ') {
+        what.push("a leading space");
+    }
+    if name.ends_with(' ') {
+        what.push("a trailing space");
+    }
+    if name.trim().contains("  ") {
+        what.push("doubled spaces");
+    }
+    Some((what.join(" and "), fixed))
+}
+
+/// Why a host names no API on the internet, when it does not: reserved for examples and
+/// documentation (RFC 2606, RFC 6761, RFC 5737, RFC 3849), or this machine.
+pub(crate) fn reserved_host(host: &str) -> Option<(&str, &'static str)> {
+    if host.contains("{{") {
+        return None;
+    }
+    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    let under = |domain: &str| h == domain || h.ends_with(&format!(".{domain}"));
+    if ["example.com", "example.net", "example.org"]
+        .iter()
+        .any(|d| under(d))
+    {
+        return Some((
+            host,
+            "is a domain reserved for examples (RFC 2606): no real API is there",
+        ));
+    }
+    if ["example", "test", "invalid"].iter().any(|d| under(d)) {
+        return Some((host, "is in a top-level domain reserved for examples and tests (RFC 2606, RFC 6761): it never resolves on the internet"));
+    }
+    if under("localhost") {
+        return Some((
+            host,
+            "is this machine (RFC 6761): the Scalekit proxy cannot reach it",
+        ));
+    }
+    match h
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+    {
+        Ok(std::net::IpAddr::V4(ip)) if ip.is_loopback() => {
+            Some((host, "is this machine: the Scalekit proxy cannot reach it"))
+        }
+        Ok(std::net::IpAddr::V4(ip))
+            if matches!(
+                ip.octets(),
+                [192, 0, 2, _] | [198, 51, 100, _] | [203, 0, 113, _]
+            ) =>
+        {
+            Some((
+                host,
+                "is an address reserved for documentation (RFC 5737): no real API is there",
+            ))
+        }
+        Ok(std::net::IpAddr::V6(ip)) if ip.is_loopback() => {
+            Some((host, "is this machine: the Scalekit proxy cannot reach it"))
+        }
+        Ok(std::net::IpAddr::V6(ip)) if ip.segments()[..2] == [0x2001, 0x0db8] => Some((
+            host,
+            "is an address reserved for documentation (RFC 3849): no real API is there",
+        )),
+        _ => None,
+    }
+}
+
 /// The names of the `{{placeholders}}` in a URL, or what is wrong with one.
 pub(crate) fn placeholders(s: &str) -> Result<Vec<&str>, String> {
     let mut out = Vec::new();
@@ -968,6 +1247,15 @@ pub(crate) fn check_url(s: &str) -> Option<(String, String)> {
             "write placeholders as `{{name}}`, e.g. `https://{{domain}}/api`".into(),
         ));
     }
+    if crate::model::written_host(s).is_none() {
+        return Some((
+            format!(
+                "`{}` has no host: nothing is written between `https://` and the path",
+                shorten(s)
+            ),
+            "write the host after `https://`, e.g. `https://api.example.com/v2`".into(),
+        ));
+    }
     let mut filled = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(start) = rest.find("{{") {
@@ -1011,7 +1299,11 @@ pub(crate) fn suggest<'k>(word: &str, known: impl Iterator<Item = &'k str>) -> O
         5..=10 => 2,
         _ => 3,
     };
+    let len = w.chars().count();
     known
+        // The lengths alone can rule a word out (the distance is at least their difference):
+        // cheap, for files of many unknown keys.
+        .filter(|k| k.chars().count().abs_diff(len) <= limit)
         .map(|k| (distance(&w, &norm(k)), k))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
@@ -1075,12 +1367,62 @@ mod tests {
             .1
             .contains("https://x.com"));
         assert!(check_url("https://").is_some());
+        assert!(check_url("https:///v2").unwrap().0.contains("has no host"));
         assert!(check_url("https://{{a").is_some());
         assert!(check_url("https://{{a b}}.com").is_some());
         assert_eq!(
             placeholders("https://{{a}}/{{ b }}/{{a}}").unwrap(),
             ["a", "b"]
         );
+    }
+
+    #[test]
+    fn reserved_hosts() {
+        for host in [
+            "api.example.com",
+            "EXAMPLE.org",
+            "example.net.",
+            "auth.acme.example",
+            "api.test",
+            "x.invalid",
+            "localhost",
+            "a.localhost",
+            "127.0.0.1",
+            "[::1]",
+            "192.0.2.10",
+            "198.51.100.1",
+            "203.0.113.9",
+            "[2001:db8::1]",
+        ] {
+            assert!(reserved_host(host).is_some(), "{host}");
+        }
+        for host in [
+            "api.acme.com",
+            "example.co",
+            "myexample.com",
+            "testing.io",
+            "{{domain}}",
+            "10.0.0.1",
+            "api.contest",
+        ] {
+            assert!(reserved_host(host).is_none(), "{host}");
+        }
+    }
+
+    #[test]
+    fn markers_in_comments() {
+        let text = "# FILL IN: a\na: b # FILL IN\nc: \"# FILL IN\"\nd: x#FILL IN\n  # ok\n";
+        assert_eq!(marker_comments(text), [(1, 3), (2, 8)]);
+        assert!(marker_comments("a: b\n").is_empty());
+    }
+
+    #[test]
+    fn odd_spaces_in_names() {
+        assert_eq!(spacing("Acme CRM"), None);
+        let (what, fixed) = spacing("Internal  Billing API ").unwrap();
+        assert_eq!(what, "a trailing space and doubled spaces");
+        assert_eq!(fixed, "Internal Billing API");
+        assert_eq!(spacing(" A").unwrap().0, "a leading space");
     }
 
     #[test]

@@ -309,8 +309,9 @@ pub(crate) static NOTES: &[(&Obj, &str, Note)] = &[
     ).required().min_len(1)),
     (&FIELD, "label", Note::new("The field's label, shown to users.")),
     (&FIELD, "input_type", Note::new(
-        "Required. text, password, select (with `options`) or textarea.",
-    ).required().one_of(INPUT_TYPES)),
+        "Required. text, password, select (with `options`) or textarea. Another value is sent \
+         as written, with a warning: the server checks little inside auth patterns.",
+    ).required().known(INPUT_TYPES)),
     (&FIELD, "hint", Note::new("A hint shown with the field, e.g. `yourcompany.freshdesk.com`.")),
     (&FIELD, "required", Note::new("Whether users must fill the field.")),
     (&FIELD, "is_path_param", Note::new(

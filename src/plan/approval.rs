@@ -416,6 +416,7 @@ mod tests {
                 file: format!("connectors/{name}.yaml").into(),
             },
             unknown: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 

@@ -1,10 +1,12 @@
 //! How two environments' live connectors differ, by display name: what only one of them holds,
 //! and, for the connectors both hold, the field changes from A's version to B's — by meaning,
-//! as in a plan (see `diff`). Pure.
+//! as in a plan (see `diff`), and reading each connector as a plan reads a live one
+//! ([`crate::plan::compared`]): server-owned fields and fields a newer server added are never a
+//! difference. Pure.
 
 use crate::model::Live;
 use crate::plan::diff::FieldChange;
-use crate::plan::{field_diff, view};
+use crate::plan::{compared, live_diff};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -13,7 +15,8 @@ use serde_json::Value;
 pub struct OnlyIn {
     pub display_name: String,
     pub identifier: String,
-    /// The connector as people read it (normalised, marker left out).
+    /// The connector as people read it (normalised, marker and fields skconn does not send
+    /// left out).
     pub connector: Value,
 }
 
@@ -51,7 +54,7 @@ pub fn compare(a: &str, a_live: &[Live], b: &str, b_live: &[Live]) -> Comparison
     let only = |l: &Live| OnlyIn {
         display_name: l.display_name.clone(),
         identifier: l.identifier.clone(),
-        connector: view::readable(&l.body),
+        connector: compared(&l.body, &Value::Null),
     };
     let mut c = Comparison {
         a: a.to_string(),
@@ -65,7 +68,7 @@ pub fn compare(a: &str, a_live: &[Live], b: &str, b_live: &[Live]) -> Comparison
         match b_live.iter().find(|lb| lb.display_name == la.display_name) {
             None => c.only_in_a.push(only(la)),
             Some(lb) => {
-                let diff = field_diff(&la.body, &lb.body);
+                let diff = live_diff(&la.body, &lb.body);
                 if diff.is_empty() {
                     c.same += 1;
                 } else {

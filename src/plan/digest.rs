@@ -195,6 +195,7 @@ pub(crate) mod tests {
                 file: format!("connectors/{name}.yaml").into(),
             },
             unknown: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 

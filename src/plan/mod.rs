@@ -202,6 +202,16 @@ impl Plan {
 /// Computes the changes that make `live` match `desired` in one environment.
 pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) -> EnvPlan {
     let by_name: HashMap<&str, &Live> = live.iter().map(|l| (l.display_name.as_str(), l)).collect();
+    // A server may trim and collapse the spaces of a name (`"Internal  Billing API "` kept as
+    // `"Internal Billing API"`): a live connector whose name is the file's so normalised is the
+    // same connector, when no other live name reads the same.
+    let mut by_collapsed: HashMap<String, Option<&Live>> = HashMap::new();
+    for l in live {
+        by_collapsed
+            .entry(model::collapse_spaces(&l.display_name))
+            .and_modify(|seen| *seen = None)
+            .or_insert(Some(l));
+    }
     let wanted: HashSet<&str> = desired.iter().map(|d| d.display_name.as_str()).collect();
     let mut claimed: HashSet<&str> = HashSet::new();
     let mut changes = Vec::new();
@@ -210,12 +220,22 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
     for d in desired {
         // A live connector of the same name; failing that, one under a previous name that no
         // file claims as its current name (a rename keeps the identifier and its connections).
-        let matched = by_name.get(d.display_name.as_str()).copied().or_else(|| {
-            d.previous_names
-                .iter()
-                .filter(|p| !wanted.contains(p.as_str()))
-                .find_map(|p| by_name.get(p.as_str()).copied())
-        });
+        let matched = by_name
+            .get(d.display_name.as_str())
+            .copied()
+            .or_else(|| {
+                d.previous_names
+                    .iter()
+                    .filter(|p| !wanted.contains(p.as_str()))
+                    .find_map(|p| by_name.get(p.as_str()).copied())
+            })
+            .or_else(|| {
+                by_collapsed
+                    .get(&model::collapse_spaces(&d.display_name))
+                    .copied()
+                    .flatten()
+                    .filter(|l| !wanted.contains(l.display_name.as_str()))
+            });
         let Some(l) = matched.filter(|l| !claimed.contains(l.display_name.as_str())) else {
             changes.push(Change {
                 action: Action::Create,
@@ -227,7 +247,7 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
                 after: Some(view::readable(&d.body)),
                 diff: Vec::new(),
                 drift: false,
-                warnings: Vec::new(),
+                warnings: d.warnings.iter().map(Warning::from_file).collect(),
                 usage: None,
                 written: Some(view::readable(&d.written)),
                 digest_fields: Vec::new(),
@@ -235,14 +255,23 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
             continue;
         };
         claimed.insert(l.display_name.as_str());
-        let field_changes = field_diff(&l.body, &d.body);
+        // The server's spacing of the name is the file's name, not a change of it.
+        let respaced = l.display_name != d.display_name
+            && model::collapse_spaces(&l.display_name) == model::collapse_spaces(&d.display_name);
+        let field_changes = if respaced {
+            let mut compared = d.body.clone();
+            compared["display_name"] = Value::String(l.display_name.clone());
+            field_diff(&l.body, &compared)
+        } else {
+            field_diff(&l.body, &d.body)
+        };
         let adopt = !l.is_managed();
         if field_changes.is_empty() && !adopt {
             unchanged += 1;
             continue;
         }
         let mut warnings = Vec::new();
-        if l.display_name != d.display_name {
+        if l.display_name != d.display_name && !respaced {
             warnings.push(Warning::new(
                 WarningKind::Rename,
                 format!(
@@ -269,6 +298,7 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
             warnings.extend(warnings::update_warnings(&l.body, &d.body, &field_changes));
             Action::Update
         };
+        warnings.extend(d.warnings.iter().map(Warning::from_file));
         changes.push(Change {
             action,
             display_name: d.display_name.clone(),
@@ -349,17 +379,31 @@ pub fn has_drifted(l: &Live) -> bool {
     }
 }
 
-/// Field-level changes from `live` to `desired`, by meaning, over the normalised forms.
-/// Top-level keys the live object has but skconn does not send (fields a newer server added)
-/// are not compared.
-pub fn field_diff(live: &Value, desired: &Value) -> Vec<FieldChange> {
-    // Normalised, in reading order: changes are listed in the order a person reads the file.
+/// A live connector as a comparison reads it — the one rule for `plan` and `compare`: its
+/// readable form (normalised, server-owned fields and skconn's marker left out, see
+/// [`view::readable`]) holding only the top-level keys skconn sends: the API fields, and any
+/// other key `sent` holds (a file's pass-through keys). What a newer server adds
+/// (`created_at`, `links`, …) is never a difference.
+pub fn compared(live: &Value, sent: &Value) -> Value {
     let mut live_n = view::readable(live);
-    let desired_n = view::readable(desired);
-    if let (Some(l), Some(d)) = (live_n.as_object_mut(), desired_n.as_object()) {
-        l.retain(|k, _| model::API_FIELDS.contains(&k.as_str()) || d.contains_key(k));
+    if let Some(l) = live_n.as_object_mut() {
+        l.retain(|k, _| model::API_FIELDS.contains(&k.as_str()) || sent.get(k).is_some());
     }
-    diff::diff(&live_n, &desired_n)
+    live_n
+}
+
+/// Field-level changes from `live` to `desired`, by meaning, over the normalised forms, in
+/// reading order (changes are listed in the order a person reads the file); the live side read
+/// by [`compared`].
+pub fn field_diff(live: &Value, desired: &Value) -> Vec<FieldChange> {
+    let desired_n = view::readable(desired);
+    diff::diff(&compared(live, &desired_n), &desired_n)
+}
+
+/// Field-level changes from one live connector to another (`compare`), each read by
+/// [`compared`] as `plan` reads a live connector.
+pub fn live_diff(a: &Value, b: &Value) -> Vec<FieldChange> {
+    diff::diff(&compared(a, &Value::Null), &compared(b, &Value::Null))
 }
 
 #[cfg(test)]
@@ -380,6 +424,7 @@ mod tests {
                 file: format!("connectors/{name}.yaml").into(),
             },
             unknown: Vec::new(),
+            warnings: vec![],
         }
     }
 
@@ -464,6 +509,38 @@ mod tests {
         assert!(has_drifted(&l));
         let p = diff_env("dev", &[desired("A", b)], &[l], Prune::Off);
         assert!(p.changes[0].drift);
+    }
+
+    #[test]
+    fn a_name_the_server_respaced_is_the_same_connector() {
+        let b = json!({"proxy_url": "https://a"});
+        let mut sent = desired("Internal  Billing API ", b.clone());
+        sent.body["description"] = json!("x");
+        let kept = live(
+            "Internal Billing API",
+            json!({"proxy_url": "https://a", "description": "x"}),
+            true,
+        );
+        let p = diff_env(
+            "dev",
+            std::slice::from_ref(&sent),
+            std::slice::from_ref(&kept),
+            Prune::Managed,
+        );
+        assert!(p.changes.is_empty(), "{:#?}", p.changes);
+        assert_eq!(p.unchanged, 1);
+        // A real change is an update of that connector, not a rename, and not drift.
+        sent.body["description"] = json!("y");
+        let p = diff_env("dev", &[sent], &[kept], Prune::Managed);
+        assert_eq!(p.changes.len(), 1);
+        let c = &p.changes[0];
+        assert_eq!(c.action, Action::Update);
+        assert_eq!(c.diff.len(), 1, "{:#?}", c.diff);
+        assert!(c.warnings.iter().all(|w| w.kind != WarningKind::Rename));
+        // Two live names that read the same: neither is taken for the file's.
+        let twins = [live("A B", b.clone(), true), live("A  B", b.clone(), true)];
+        let p = diff_env("dev", &[desired("A   B", b)], &twins, Prune::Off);
+        assert_eq!(p.changes[0].action, Action::Create);
     }
 
     #[test]

@@ -112,6 +112,7 @@ mod tests {
                 file: "connectors/theirs.yaml".into(),
             },
             unknown: Vec::new(),
+            warnings: vec![],
         };
         let c = conflicts(
             "dev",

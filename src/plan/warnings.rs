@@ -5,6 +5,8 @@
 //! [`is_auth_relevant`] is the predicate every caller uses (the planner's warnings, and any check
 //! that must look before an auth-relevant update). Pure.
 
+use crate::model::FileWarning;
+pub use crate::model::FileWarningKind;
 use crate::plan::diff::{FieldChange, Op};
 use serde::Serialize;
 use serde_json::Value;
@@ -23,13 +25,34 @@ pub enum WarningKind {
     Adopt,
     /// A delete of a connector skconn did not write (`prune: all`).
     NotCreatedBySkconn,
+    /// What `validate` warns about in the connector's file (`example_host`, `template_marker`,
+    /// `display_name_spaces`, `unknown_value`); the warning says where.
+    #[serde(untagged)]
+    File(FileWarningKind),
 }
 
-/// One warning: its kind and a message for people.
+/// One warning: its kind and a message for people; for a warning about the connector's file,
+/// where in the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Warning {
     pub kind: WarningKind,
     pub message: String,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub place: Option<Place>,
+}
+
+/// Where in a connector file a warning points, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Place {
+    pub file: String,
+    /// 1-based; 0 when the warning is about the whole file.
+    pub line: usize,
+    /// 1-based; 0 when unknown.
+    pub column: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
 }
 
 impl Warning {
@@ -37,7 +60,42 @@ impl Warning {
         Warning {
             kind,
             message: message.into(),
+            place: None,
         }
+    }
+
+    /// A warning about a connector's file, as the plan shows it beside the change.
+    pub fn from_file(w: &FileWarning) -> Warning {
+        let d = &w.diagnostic;
+        Warning {
+            kind: WarningKind::File(w.kind),
+            message: d.message.clone(),
+            place: Some(Place {
+                file: d.file.display().to_string(),
+                line: d.line,
+                column: d.column,
+                field: d.field.clone(),
+                help: d.help.clone(),
+            }),
+        }
+    }
+
+    /// Where the warning points, as `file:line:column: field` (empty when nowhere).
+    pub fn location(&self) -> String {
+        let Some(p) = &self.place else {
+            return String::new();
+        };
+        let mut s = p.file.clone();
+        if p.line > 0 {
+            s.push_str(&format!(":{}", p.line));
+            if p.column > 0 {
+                s.push_str(&format!(":{}", p.column));
+            }
+        }
+        if let Some(f) = &p.field {
+            s.push_str(&format!(": {f}"));
+        }
+        s
     }
 }
 

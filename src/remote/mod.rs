@@ -10,7 +10,7 @@
 //!   `SSL_CERT_DIR`, and the CA files of [`ClientOptions::ca_files`]. Certificate and handshake
 //!   failures are not retried and name the host and `ca_file`.
 //! - Loopback is never proxied; other hosts honour `HTTPS_PROXY` / `HTTP_PROXY` / `NO_PROXY`.
-//! - Answers are read up to [`MAX_ANSWER_BYTES`].
+//! - Answers are read up to [`MAX_ANSWER_BYTES`]; listings are bounded in pages (`pages`).
 //! - Errors ([`RemoteError`]) name the environment, the request, the server's answer and the
 //!   attempts made; see `error` for their shapes and `call` for the retry policy.
 //!
@@ -20,7 +20,9 @@
 
 mod call;
 mod error;
-mod retry;
+mod pages;
+/// Retry timing, shared with the GitHub client.
+pub(crate) mod retry;
 mod tls;
 mod token;
 mod usage;
@@ -30,7 +32,14 @@ pub use error::{
     RemoteError, ThrottledError, TransportError, TransportKind,
 };
 
+pub use pages::MAX_PAGES;
 pub use usage::{AccountTally, Connection as AppConnection, PROVIDER_FILTER_MAX};
+
+/// What the GitHub client shares with this one: the capped read of an answer, the names of
+/// transport failures, the extra CA roots and the loopback test.
+pub(crate) use call::{classify_transport, read_capped};
+pub(crate) use error::seconds as error_seconds;
+pub(crate) use tls::extra_roots;
 
 use crate::model::Live;
 use crate::secret::Secret;
@@ -217,15 +226,15 @@ impl Client {
     /// retried like a transient fault; a listing whose entries lack `identifier` or
     /// `display_name`, or whose keys are not snake_case, is refused as unusable; an entry not
     /// marked `is_custom: true` (a server that ignored the filter) is reported and left out.
-    /// A 400 that names the page size is retried once with a smaller page.
+    /// A 400 that names the page size is retried once with a smaller page. A listing that
+    /// does not end is stopped (see `pages`).
     pub async fn list(&self) -> Result<Vec<Live>, RemoteError> {
         let mut page_size = self.options.page_size.max(1);
         let mut shrunk = false;
         let mut out: Vec<Live> = Vec::new();
         let mut identifiers: HashSet<String> = HashSet::new();
-        let mut tokens_seen: HashSet<String> = HashSet::new();
+        let mut pages = pages::Pages::new("connectors");
         let mut page_token = String::new();
-        let mut pages = 0usize;
         let mut not_custom = 0usize;
         let mut garbled = 0u32;
         loop {
@@ -276,8 +285,8 @@ impl Client {
                     return Err(answer.unusable(detail))
                 }
             };
-            pages += 1;
             not_custom += page.not_custom.len();
+            let entries = page.items.len() + page.not_custom.len();
             for name in &page.not_custom {
                 tracing::warn!(env = %self.env, display_name = %name,
                     "the listing holds a provider that is not custom (the server ignored the filter); \
@@ -291,18 +300,15 @@ impl Client {
                         "skipping a connector listed twice");
                 }
             }
-            let next = page.next;
-            if next.is_empty() {
-                tracing::debug!(env = %self.env, pages, connectors = out.len(), not_custom, "listed");
-                return Ok(out);
+            match pages.next(entries, out.len(), page.total, page.next) {
+                Ok(Some(next)) => page_token = next,
+                Ok(None) => {
+                    tracing::debug!(env = %self.env, pages = pages.read(), connectors = out.len(),
+                        not_custom, "listed");
+                    return Ok(out);
+                }
+                Err(why) => return Err(answer.unusable(why)),
             }
-            if !tokens_seen.insert(next.clone()) {
-                return Err(answer.unusable(format!(
-                    "the server returned the page token {next:?} a second time (after {pages} pages); \
-                     stopping instead of listing forever"
-                )));
-            }
-            page_token = next;
         }
     }
 
@@ -380,6 +386,8 @@ struct Page {
     not_custom: Vec<String>,
     /// The next page token (empty on the last page).
     next: String,
+    /// The total the server reports (`total_size`), if any.
+    total: Option<u64>,
 }
 
 /// Why a listing answer cannot be used.
@@ -503,7 +511,13 @@ fn read_page(body: &[u8]) -> Result<Page, PageProblem> {
         items,
         not_custom,
         next,
+        total: page.get("total_size").and_then(total_size),
     })
+}
+
+/// A `total_size` as a number: JSON numbers, or decimal text (proto's 64-bit integers).
+fn total_size(v: &Value) -> Option<u64> {
+    v.as_u64().or_else(|| v.as_str()?.parse().ok())
 }
 
 /// A 400 whose message or field violations name the page size.
@@ -589,7 +603,7 @@ fn check_url(url: &url::Url) -> Result<(), String> {
     Ok(())
 }
 
-fn is_loopback(url: &url::Url) -> bool {
+pub(crate) fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),

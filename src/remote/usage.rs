@@ -9,11 +9,12 @@
 //! is not even decoded.
 
 use super::call::{Kind, Request};
+use super::pages::Pages;
 use super::{Client, RemoteError};
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 /// The app-connections listing (PREVIEW: it may be missing).
 pub const APP_CONNECTIONS_PATH: &str = "/api/v1/connections/app";
@@ -72,6 +73,8 @@ struct ConnectionsPage {
     connections: Option<Vec<ConnectionItem>>,
     #[serde(default)]
     next_page_token: Option<String>,
+    #[serde(default)]
+    total_size: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -114,6 +117,13 @@ fn text(v: &Option<Value>) -> String {
     }
 }
 
+/// A reported total (`total_size`): a number or decimal text, 0 meaning "not counted".
+fn reported(v: &Option<Value>) -> Option<u64> {
+    v.as_ref()
+        .and_then(|t| t.as_u64().or_else(|| t.as_str()?.parse().ok()))
+        .filter(|t| *t > 0)
+}
+
 fn decode<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, String> {
     let body = if body.iter().all(u8::is_ascii_whitespace) {
         &b"{}"[..]
@@ -150,7 +160,7 @@ impl Client {
         }
         let mut out = Vec::new();
         let mut page_token = String::new();
-        let mut seen: HashSet<String> = HashSet::new();
+        let mut pages = Pages::new("connections");
         loop {
             let mut query = format!("page_size={APP_CONNECTIONS_PAGE_SIZE}&provider=");
             query.extend(url::form_urlencoded::byte_serialize(identifier.as_bytes()));
@@ -167,23 +177,20 @@ impl Client {
                 Err(e) => return Err(e),
             };
             let page: ConnectionsPage = decode(&answer.body).map_err(|d| answer.unusable(d))?;
+            let items = page.connections.unwrap_or_default();
+            let entries = items.len();
             out.extend(
-                page.connections
-                    .unwrap_or_default()
+                items
                     .into_iter()
                     .map(Connection::from)
                     .filter(|c| c.belongs_to(identifier)),
             );
             let next = page.next_page_token.unwrap_or_default();
-            if next.is_empty() {
-                return Ok(Some(out));
+            match pages.next(entries, out.len(), reported(&page.total_size), next) {
+                Ok(Some(next)) => page_token = next,
+                Ok(None) => return Ok(Some(out)),
+                Err(why) => return Err(answer.unusable(why)),
             }
-            if !seen.insert(next.clone()) {
-                return Err(answer.unusable(format!(
-                    "the server returned the page token {next:?} a second time; stopping"
-                )));
-            }
-            page_token = next;
         }
     }
 
@@ -203,7 +210,8 @@ impl Client {
     /// The connected accounts of the connection with this name, counted by status. Pages are
     /// read to the end (the per-status counts need every account); for a connection larger
     /// than [`MAX_ACCOUNT_PAGES`] pages whose total the server reports, the rest is counted
-    /// from that total.
+    /// from that total. Without a total, a listing longer than
+    /// [`MAX_PAGES`](super::MAX_PAGES) pages fails.
     pub async fn count_connected_accounts(
         &self,
         connection_name: &str,
@@ -211,8 +219,7 @@ impl Client {
         let mut tally = AccountTally::default();
         let mut counted = 0usize;
         let mut page_token = String::new();
-        let mut seen: HashSet<String> = HashSet::new();
-        let mut pages = 0usize;
+        let mut pages = Pages::new("connected accounts");
         loop {
             let mut query = format!("page_size={ACCOUNTS_PAGE_SIZE}&connector=");
             query.extend(url::form_urlencoded::byte_serialize(
@@ -223,34 +230,30 @@ impl Client {
                 query.extend(url::form_urlencoded::byte_serialize(page_token.as_bytes()));
             }
             let answer = self.read(CONNECTED_ACCOUNTS_PATH, query).await?;
-            pages += 1;
             let page: AccountsPage = decode(&answer.body).map_err(|d| answer.unusable(d))?;
-            for a in page.connected_accounts.unwrap_or_default() {
+            let items = page.connected_accounts.unwrap_or_default();
+            let entries = items.len();
+            for a in items {
                 *tally.by_status.entry(text(&a.status)).or_default() += 1;
                 counted += 1;
             }
             // A reported total of 0 next to accounts is "not reported" (some servers send 0
             // when they do not count).
-            let total = page
-                .total_size
-                .as_ref()
-                .and_then(|t| t.as_u64().or_else(|| t.as_str()?.parse().ok()))
-                .map(|t| t as usize)
-                .filter(|t| *t > 0);
+            let total = reported(&page.total_size);
             let next = page.next_page_token.unwrap_or_default();
-            if next.is_empty() {
+            if let Some(total) =
+                total.filter(|_| !next.is_empty() && pages.read() + 1 >= MAX_ACCOUNT_PAGES)
+            {
+                tally.uncounted = usize::try_from(total)
+                    .unwrap_or(usize::MAX)
+                    .saturating_sub(counted);
                 return Ok(tally);
             }
-            if let Some(total) = total.filter(|_| pages >= MAX_ACCOUNT_PAGES) {
-                tally.uncounted = total.saturating_sub(counted);
-                return Ok(tally);
+            match pages.next(entries, counted, total, next) {
+                Ok(Some(next)) => page_token = next,
+                Ok(None) => return Ok(tally),
+                Err(why) => return Err(answer.unusable(why)),
             }
-            if !seen.insert(next.clone()) {
-                return Err(answer.unusable(format!(
-                    "the server returned the page token {next:?} a second time; stopping"
-                )));
-            }
-            page_token = next;
         }
     }
 

@@ -1,7 +1,8 @@
 //! The forms of `skconn compare`: its own text, its own Markdown (own heading and marker, so a
-//! workflow never mistakes it for a plan comment) and its own JSON document.
+//! workflow never mistakes it for a plan comment) and its own JSON document. Display names,
+//! identifiers and the keys in diffs come from servers: inert in the text, escaped in Markdown.
 
-use crate::escape::html;
+use crate::escape::{html, inert, markdown as escape};
 use crate::output::Style;
 use crate::plan::compare::{Comparison, OnlyIn};
 use crate::render::text::{diff_lines, object_lines};
@@ -19,9 +20,9 @@ pub fn summary_line(c: &Comparison) -> String {
     format!(
         "{} only in {}, {} only in {}, {} different, {} the same.",
         c.only_in_a.len(),
-        c.a,
+        inert(&c.a),
         c.only_in_b.len(),
-        c.b,
+        inert(&c.b),
         c.different.len(),
         c.same
     )
@@ -31,11 +32,9 @@ pub fn text(c: &Comparison, style: &Style) -> String {
     let mut s = format!(
         "{}\n",
         style.bold(&format!(
-            "Comparing environment {} with environment {} (values shown {a} → {b}):",
-            c.a,
-            c.b,
-            a = c.a,
-            b = c.b
+            "Comparing environment {a} with environment {b} (values shown {a} → {b}):",
+            a = inert(&c.a),
+            b = inert(&c.b)
         ))
     );
     if !c.differs() {
@@ -50,9 +49,10 @@ pub fn text(c: &Comparison, style: &Style) -> String {
             };
             let _ = writeln!(
                 s,
-                "  {mark} only in {side}: \"{}\" {}",
-                o.display_name,
-                style.dim(&format!("[{}]", o.identifier))
+                "  {mark} only in {}: \"{}\" {}",
+                inert(side),
+                inert(&o.display_name),
+                style.dim(&format!("[{}]", inert(&o.identifier)))
             );
         }
     }
@@ -61,8 +61,12 @@ pub fn text(c: &Comparison, style: &Style) -> String {
             s,
             "  {} differs: \"{}\" {}",
             style.yellow("~"),
-            d.display_name,
-            style.dim(&format!("[{}] [{}]", d.identifier_a, d.identifier_b))
+            inert(&d.display_name),
+            style.dim(&format!(
+                "[{}] [{}]",
+                inert(&d.identifier_a),
+                inert(&d.identifier_b)
+            ))
         );
         for (mark, line) in diff_lines(&d.diff) {
             let _ = writeln!(s, "      {mark} {line}");
@@ -75,15 +79,15 @@ pub fn text(c: &Comparison, style: &Style) -> String {
 pub fn markdown(c: &Comparison) -> String {
     let mut s = format!(
         "{MARKER}\n## skconn compare: `{}` and `{}`\n\n{}\n\n",
-        c.a,
-        c.b,
-        summary_line(c)
+        escape(&c.a),
+        escape(&c.b),
+        escape(&summary_line(c))
     );
     let only = |s: &mut String, list: &[OnlyIn], sign: char, env: &str| {
         if list.is_empty() {
             return;
         }
-        let _ = writeln!(s, "### Only in `{env}`\n");
+        let _ = writeln!(s, "### Only in `{}`\n", escape(env));
         for o in list {
             let _ = writeln!(
                 s,
@@ -99,7 +103,12 @@ pub fn markdown(c: &Comparison) -> String {
     only(&mut s, &c.only_in_a, '+', &c.a);
     only(&mut s, &c.only_in_b, '-', &c.b);
     if !c.different.is_empty() {
-        let _ = writeln!(s, "### Different (`{}` → `{}`)\n", c.a, c.b);
+        let _ = writeln!(
+            s,
+            "### Different (`{}` → `{}`)\n",
+            escape(&c.a),
+            escape(&c.b)
+        );
         for d in &c.different {
             let _ = writeln!(
                 s,

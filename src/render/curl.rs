@@ -6,7 +6,14 @@
 //! Credentials and the token are shell variables (`$SCALEKIT_ENVIRONMENT_URL`,
 //! `$SCALEKIT_CLIENT_ID`, `$SCALEKIT_CLIENT_SECRET`, `$env_access_token`): never a real secret
 //! or token. Masked values stay masked (`***`): replace them before running a command.
+//!
+//! Nothing from a file, a server or skconn.yaml can run as shell: every value placed in a
+//! command is quoted (the body single-quoted, the path double-quoted with `"`, `\`, `$` and
+//! `` ` `` escaped, after percent-encoding), and every comment line is made inert
+//! ([`crate::escape::shell_comment`]: no CR, LF or control character survives, they are shown
+//! escaped), so a display name or file name cannot end its comment and start a command.
 
+use crate::escape::{shell_comment, shell_double, shell_word};
 use crate::plan::{Action, Change, EnvPlan, Plan};
 use crate::render::text::summary_line;
 use std::fmt::Write;
@@ -20,11 +27,10 @@ pub fn plan(plan: &Plan) -> String {
     if !plan.refused.is_empty() {
         s.push_str("#\n# REFUSED as unsafe: skconn apply would send none of these.\n");
         for r in &plan.refused {
-            let _ = writeln!(
-                s,
-                "#   environment {}: {}; {}",
+            s.push_str(&shell_comment(&format!(
+                "  environment {}: {}; {}",
                 r.environment, r.reason, r.how_to_proceed
-            );
+            )));
         }
     }
     for env in &plan.environments {
@@ -34,28 +40,29 @@ pub fn plan(plan: &Plan) -> String {
 }
 
 fn env_commands(s: &mut String, env: &EnvPlan) {
-    let _ = writeln!(
-        s,
-        "\n# ---- Environment {}: {}",
+    s.push('\n');
+    s.push_str(&shell_comment(&format!(
+        "---- Environment {}: {}",
         env.name,
         summary_line(&env.summary())
-    );
+    )));
     if let Some(from) = super::source::sentence(env) {
-        let _ = writeln!(
-            s,
-            "# {from}: values shown as *** or as (from ${{VAR}}, known at apply) are not known here.\n# `skconn apply` plans environment {} live again before it sends anything.",
+        s.push_str(&shell_comment(&format!(
+            "{from}: values shown as *** or as (from ${{VAR}}, known at apply) are not known here."
+        )));
+        s.push_str(&shell_comment(&format!(
+            "`skconn apply` plans environment {} live again before it sends anything.",
             env.name
-        );
+        )));
     }
     if env.changes.is_empty() {
         s.push_str("# No changes: nothing to send.\n");
         return;
     }
-    let _ = writeln!(
-        s,
-        "# Set SCALEKIT_ENVIRONMENT_URL, SCALEKIT_CLIENT_ID and SCALEKIT_CLIENT_SECRET to environment {}'s values first.",
+    s.push_str(&shell_comment(&format!(
+        "Set SCALEKIT_ENVIRONMENT_URL, SCALEKIT_CLIENT_ID and SCALEKIT_CLIENT_SECRET to environment {}'s values first.",
         env.name
-    );
+    )));
     s.push_str(
         "env_access_token=$(curl --location --request POST \"$SCALEKIT_ENVIRONMENT_URL/oauth/token\" \\\n  \
          --header \"Content-Type: application/x-www-form-urlencoded\" \\\n  \
@@ -75,11 +82,12 @@ fn command(s: &mut String, c: &Change) {
         (_, Some(id)) => ("PUT", format!("{PATH}/{}", encode_segment(id))),
         (_, None) => ("PUT", format!("{PATH}/IDENTIFIER")),
     };
-    let mut what = format!("\n# {} \"{}\"", c.action.verb(), c.display_name);
+    let mut what = format!("{} \"{}\"", c.action.verb(), c.display_name);
     if let Some(f) = &c.file {
         let _ = write!(what, " ({})", f.display());
     }
-    let _ = writeln!(s, "{what}");
+    s.push('\n');
+    s.push_str(&shell_comment(&what));
     let _ = write!(
         s,
         "curl --location --request {method} \"$SCALEKIT_ENVIRONMENT_URL{}\" \\\n  --header \"Authorization: Bearer $env_access_token\"",
@@ -87,27 +95,18 @@ fn command(s: &mut String, c: &Change) {
     );
     match c.body.as_ref().filter(|_| c.action.writes_body()) {
         Some(body) => {
-            // Masked before quoting, so that quoting cannot hide a secret from the masking.
+            // Masked before quoting, so that quoting cannot hide a secret from the masking;
+            // characters JSON leaves raw (DEL, C1 controls, bidirectional overrides) escaped as
+            // JSON escapes, the same value.
             let json = serde_json::to_string_pretty(body).unwrap_or_default();
+            let json = crate::escape::inert_lines(&json);
             let json = crate::secret::redact(&json);
             let _ = writeln!(
                 s,
-                " \\\n  --header \"Content-Type: application/json\" \\\n  --data '{}'",
-                json.replace('\'', "'\\''")
+                " \\\n  --header \"Content-Type: application/json\" \\\n  --data {}",
+                shell_word(&json)
             );
         }
         None => s.push('\n'),
     }
-}
-
-/// Escapes what is special inside a double-quoted shell word.
-fn shell_double(s: &str) -> String {
-    let mut out = String::new();
-    for ch in s.chars() {
-        if matches!(ch, '"' | '\\' | '$' | '`') {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out
 }

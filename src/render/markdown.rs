@@ -3,7 +3,7 @@
 //! cutting whole entries and saying so.
 
 use crate::escape::inert;
-use crate::plan::{Action, Change, Plan};
+use crate::plan::{Action, Change, EnvPlan, Plan, Refusal};
 use crate::render::text::{diff_lines, object_lines, summary_line};
 use std::fmt::Write;
 
@@ -23,26 +23,81 @@ pub fn failed(message: &str) -> String {
     out.push_str(
         "> [!WARNING]\n> **The plan failed: no plan was made, and nothing was changed.**\n\n",
     );
-    out.push_str("```text\n");
+    out.push_str(&error_block(message));
+    out.push_str("\nFix the cause and run `skconn plan` again; see the job log for details.\n");
+    out
+}
+
+/// The section of an environment whose plan failed (or of the plans of a failed job, when
+/// the job did not say which environments it planned): the error, in a block.
+pub fn failed_section(env: Option<&str>, message: &str) -> String {
+    let mut out = match env {
+        Some(name) => format!(
+            "### Environment `{}`\n\n> [!WARNING]\n> **The plan of `{}` failed: no plan was made for it, and nothing was changed.**\n\n",
+            escape(name),
+            escape(name)
+        ),
+        None => "### A plan that failed\n\n> [!WARNING]\n> **A plan failed before it named its environments: no plan was made, and nothing was changed.**\n\n".to_string(),
+    };
+    out.push_str(&error_block(&bounded(message)));
+    out.push('\n');
+    out
+}
+
+/// Longest error text a section quotes, in lines and in characters; the rest is in the job log.
+const ERROR_LINES: usize = 200;
+const ERROR_CHARS: usize = 20_000;
+
+/// `message`, whole lines of it only, at most [`ERROR_LINES`] and [`ERROR_CHARS`].
+fn bounded(message: &str) -> String {
+    let mut out = String::new();
+    let mut chars = 0;
+    let lines: Vec<&str> = message.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let n = line.chars().count() + 1;
+        if i == ERROR_LINES || chars + n > ERROR_CHARS {
+            let _ = write!(out, "… {} more line(s): see the job log", lines.len() - i);
+            return out;
+        }
+        out.push_str(line);
+        out.push('\n');
+        chars += n;
+    }
+    out
+}
+
+/// An error message as a `text` block that nothing in it can close (redacted already, since
+/// the fence escaping could otherwise split a secret that the output's redaction would catch).
+fn error_block(message: &str) -> String {
+    let mut out = String::from("```text\n");
     out.push_str(&crate::secret::redact(message).replace("```", "` ` `"));
     if !message.ends_with('\n') {
         out.push('\n');
     }
-    out.push_str(
-        "```\n\nFix the cause and run `skconn plan` again; see the job log for details.\n",
-    );
+    out.push_str("```\n");
     out
 }
 
+/// The line that says an environment was planned against a snapshot, and when it was taken
+/// (`None` for a live plan).
+pub fn source_line(env: &EnvPlan) -> Option<String> {
+    super::source::sentence(env).map(|from| {
+        format!(
+            "> [!NOTE]\n> {} (not read live; usage counts are from the snapshot).\n\n",
+            escape(&from)
+        )
+    })
+}
+
 /// The refusals of a plan, as a block that cannot be missed.
-fn refused(plan: &Plan) -> String {
-    if plan.refused.is_empty() {
+pub fn refused(refusals: &[Refusal]) -> String {
+    if refusals.is_empty() {
         return String::new();
     }
     let mut out = String::from(
         "> [!CAUTION]\n> **Refused as unsafe: `skconn apply` will change nothing while these hold.**\n>\n",
     );
-    for r in &plan.refused {
+    for r in refusals {
         let _ = writeln!(
             out,
             "> - environment `{}`: {}. **To proceed:** {}.",
@@ -55,71 +110,103 @@ fn refused(plan: &Plan) -> String {
     out
 }
 
+/// One environment's section in parts, so that a caller short of room can leave some out
+/// (the pull-request comment does, least important first). Concatenated in field order, the
+/// parts are the section `plan` writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvSection {
+    /// The `### Environment` heading and the summary line.
+    pub head: String,
+    /// The not-managed and owned-by-others lists (empty when there are none).
+    pub lists: String,
+    /// The table's header rows (empty without changes).
+    pub table_head: String,
+    /// One table row per change.
+    pub rows: Vec<String>,
+    /// One collapsible block per change, in the order of the rows.
+    pub details: Vec<String>,
+}
+
+/// The parts of one environment's section.
+pub fn env_section(env: &EnvPlan) -> EnvSection {
+    let s = env.summary();
+    let mut head = String::new();
+    let _ = writeln!(head, "### Environment `{}`\n", escape(&env.name));
+    head.push_str(&source_line(env).unwrap_or_default());
+    let _ = writeln!(head, "{} {} unchanged.\n", summary_line(&s), s.unchanged);
+    let mut lists = String::new();
+    if !env.not_managed.is_empty() {
+        let names: Vec<String> = env
+            .not_managed
+            .iter()
+            .map(|n| format!("`{}`", escape(n)))
+            .collect();
+        let _ = writeln!(lists, "Not managed, left alone: {}\n", names.join(", "));
+    }
+    if !env.other_owners.is_empty() {
+        let names: Vec<String> = env
+            .other_owners
+            .iter()
+            .map(|(n, o)| format!("`{}` (owner `{}`)", escape(n), escape(o)))
+            .collect();
+        let _ = writeln!(lists, "Owned by others, left alone: {}\n", names.join(", "));
+    }
+    let table_head = if env.changes.is_empty() {
+        String::new()
+    } else {
+        "| | Action | Connector | What changes |\n|---|---|---|---|\n".to_string()
+    };
+    EnvSection {
+        head,
+        lists,
+        table_head,
+        rows: env
+            .changes
+            .iter()
+            .map(|c| row(c, super::source::from_snapshot(env)))
+            .collect(),
+        details: env.changes.iter().map(detail).collect(),
+    }
+}
+
 /// The plan as Markdown of at most `limit` characters.
 pub fn plan(plan: &Plan, limit: usize) -> String {
     let budget = limit.saturating_sub(RESERVE);
     let mut out = format!("{PLAN_MARKER}\n## skconn plan\n\n");
-    out.push_str(&refused(plan));
+    out.push_str(&refused(&plan.refused));
     let total = plan.summary();
     if plan.environments.len() > 1 {
         let _ = writeln!(out, "**Total:** {}\n", summary_line(&total));
     }
     let mut omitted = 0usize;
     for env in &plan.environments {
-        let s = env.summary();
-        let mut head = String::new();
-        let _ = writeln!(head, "### Environment `{}`\n", escape(&env.name));
-        if let Some(from) = super::source::sentence(env) {
-            let _ = writeln!(
-                head,
-                "> [!NOTE]\n> {} (not read live; usage counts are from the snapshot).\n",
-                escape(&from)
-            );
-        }
-        let _ = writeln!(head, "{} {} unchanged.\n", summary_line(&s), s.unchanged);
-        if !env.not_managed.is_empty() {
-            let names: Vec<String> = env
-                .not_managed
-                .iter()
-                .map(|n| format!("`{}`", escape(n)))
-                .collect();
-            let _ = writeln!(head, "Not managed, left alone: {}\n", names.join(", "));
-        }
-        if !env.other_owners.is_empty() {
-            let names: Vec<String> = env
-                .other_owners
-                .iter()
-                .map(|(n, o)| format!("`{}` (owner `{}`)", escape(n), escape(o)))
-                .collect();
-            let _ = writeln!(head, "Owned by others, left alone: {}\n", names.join(", "));
-        }
-        if !push(&mut out, &head, budget) {
+        let section = env_section(env);
+        if !push(
+            &mut out,
+            &format!("{}{}", section.head, section.lists),
+            budget,
+        ) {
             omitted += env.changes.len();
-            out.push_str(&digest_footer(env));
+            out.push_str(&digest_lines(env));
             continue;
         }
         if env.changes.is_empty() {
-            out.push_str(&digest_footer(env));
+            out.push_str(&digest_lines(env));
             continue;
         }
-        let _ = push(
-            &mut out,
-            "| | Action | Connector | What changes |\n|---|---|---|---|\n",
-            budget,
-        );
-        let mut details = String::new();
-        for c in &env.changes {
-            let row = row(c, super::source::from_snapshot(env));
-            if !push(&mut out, &row, budget) {
+        let _ = push(&mut out, &section.table_head, budget);
+        let mut details = Vec::new();
+        for (row, detail) in section.rows.iter().zip(&section.details) {
+            if !push(&mut out, row, budget) {
                 omitted += 1;
                 continue;
             }
-            details.push_str(&detail(c));
+            details.push(detail);
         }
         out.push('\n');
         // Details after the table; each one whole or not at all.
         let mut cut_details = 0;
-        for block in details.split_inclusive("</details>\n") {
+        for block in details {
             if !push(&mut out, block, budget) {
                 cut_details += 1;
             }
@@ -130,7 +217,7 @@ pub fn plan(plan: &Plan, limit: usize) -> String {
                 "\n_{cut_details} field diff(s) not shown: the comment would be too long._\n"
             );
         }
-        out.push_str(&digest_footer(env));
+        out.push_str(&digest_lines(env));
     }
     if omitted > 0 {
         let _ = writeln!(
@@ -141,41 +228,26 @@ pub fn plan(plan: &Plan, limit: usize) -> String {
     out
 }
 
-/// The prefix of the hidden line that carries an environment's plan digest.
-pub const DIGEST_MARKER: &str = "<!-- skconn-digest ";
-
-/// The hidden line that carries an environment's full plan digest (read back by `skconn github
-/// approved`), and the short footer a reviewer sees. Always written whole: the limit reserves
-/// room for them. Environment names are letters, digits, `-` and `_`: safe in a comment.
-pub fn digest_footer(env: &crate::plan::EnvPlan) -> String {
+/// An environment's digest lines, after its section: the hidden marker with the whole digest
+/// and the short footer a reviewer sees. Always written whole (the limit reserves room).
+pub fn digest_lines(env: &crate::plan::EnvPlan) -> String {
     let d = crate::plan::digest::env_digest(env);
     format!(
-        "\n{}\n<sub>plan digest `{}`</sub>\n\n",
+        "\n{}\n<sub>{}</sub>\n\n",
         digest_marker(&env.name, &d),
-        crate::plan::digest::short(&d)
+        digest_footer(&d)
     )
 }
 
-/// `<!-- skconn-digest env=NAME digest=HEX -->`.
+/// The hidden line that carries an environment's plan digest (`github approved` reads it).
 pub fn digest_marker(env: &str, digest: &str) -> String {
-    format!("{DIGEST_MARKER}env={env} digest={digest} -->")
+    format!("<!-- skconn-digest env={env} digest={digest} -->")
 }
 
-/// The `(environment, digest)` pairs of the digest marker lines in a Markdown body, in order.
-/// Lines that are not exactly a marker skconn writes are ignored.
-pub fn digest_markers(body: &str) -> Vec<(String, String)> {
-    body.lines()
-        .filter_map(|l| {
-            let rest = l.strip_prefix(DIGEST_MARKER)?.strip_suffix(" -->")?;
-            let (env, digest) = rest.strip_prefix("env=")?.split_once(" digest=")?;
-            let env_ok = !env.is_empty()
-                && env
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-            (env_ok && crate::plan::digest::is_digest(digest))
-                .then(|| (env.to_string(), digest.to_string()))
-        })
-        .collect()
+/// The short visible line naming an environment's plan digest: its first 12 hex digits.
+pub fn digest_footer(digest: &str) -> String {
+    let short: String = digest.chars().take(12).collect();
+    format!("plan digest `{short}…`")
 }
 
 /// Appends `s` if it fits in the budget.
@@ -290,7 +362,13 @@ fn detail(c: &Change) -> String {
         s.push_str("```\n\n");
     }
     for w in &c.warnings {
-        let _ = writeln!(s, "- ⚠️ {}", escape(&w.message));
+        let at = w.location();
+        let at = if at.is_empty() {
+            at
+        } else {
+            format!("<code>{}</code>: ", html(&at))
+        };
+        let _ = writeln!(s, "- ⚠️ {at}{}", escape(&w.message));
     }
     if !c.warnings.is_empty() {
         s.push('\n');
@@ -300,22 +378,3 @@ fn detail(c: &Change) -> String {
 }
 
 pub(crate) use crate::escape::{html, markdown as escape};
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn digest_markers_are_read_back_exactly_as_written() {
-        let d = "0123456789abcdef".repeat(4);
-        let body = format!(
-            "x\n{}\n{}\n<!-- skconn-digest env=bad name digest={d} -->\n<!-- skconn-digest env=p digest=ABC -->\n",
-            digest_marker("dev", &d),
-            digest_marker("prod-eu_1", &d)
-        );
-        assert_eq!(
-            digest_markers(&body),
-            [("dev".to_string(), d.clone()), ("prod-eu_1".to_string(), d)]
-        );
-    }
-}

@@ -40,8 +40,13 @@ pub fn plan(plan: &Plan, style: &Style) -> String {
                 ))
             );
         for r in &plan.refused {
-            let _ = writeln!(s, "  - environment {}: {}", r.environment, r.reason);
-            let _ = writeln!(s, "    to proceed: {}", r.how_to_proceed);
+            let _ = writeln!(
+                s,
+                "  - environment {}: {}",
+                inert(&r.environment),
+                inert(&r.reason)
+            );
+            let _ = writeln!(s, "    to proceed: {}", inert(&r.how_to_proceed));
         }
         s.push('\n');
     }
@@ -64,7 +69,11 @@ pub fn digests(plan: &Plan, style: &Style) -> String {
 }
 
 fn env_plan(s: &mut String, env: &EnvPlan, style: &Style) {
-    let _ = writeln!(s, "{}", style.bold(&format!("Environment {}:", env.name)));
+    let _ = writeln!(
+        s,
+        "{}",
+        style.bold(&format!("Environment {}:", inert(&env.name)))
+    );
     if let Some(from) = super::source::sentence(env) {
         let _ = writeln!(
             s,
@@ -197,13 +206,19 @@ fn change(s: &mut String, c: &Change, from_snapshot: bool, style: &Style) {
         let _ = writeln!(s, "      {mark} {}", inert(&line));
     }
     for w in &c.warnings {
-        let _ = writeln!(s, "      {} {}", style.yellow("!"), inert(&w.message));
+        let at = w.location();
+        let at = if at.is_empty() {
+            at
+        } else {
+            format!("{}: ", style.bold(&inert(&at)))
+        };
+        let _ = writeln!(s, "      {} {at}{}", style.yellow("!"), inert(&w.message));
     }
 }
 
-/// The lines of a diff by meaning: a sign (`+`, `-`, `~`) and the text after it. A value is
-/// shown whole (up to a generous limit); an added or removed object too long for one line is
-/// shown as a block, like a create.
+/// The lines of a diff by meaning: a sign (`+`, `-`, `~`) and the text after it, inert (a
+/// path holds keys from a server; values are JSON). A value is shown whole (up to a generous
+/// limit); an added or removed object too long for one line is shown as a block, like a create.
 pub fn diff_lines(diff: &[FieldChange]) -> Vec<(char, String)> {
     let mut out = Vec::new();
     for f in diff {
@@ -217,19 +232,19 @@ pub fn diff_lines(diff: &[FieldChange]) -> Vec<(char, String)> {
                 let one_line = value_up_to(v, MAX_DIFF_VALUE_CHARS);
                 match v {
                     Some(obj @ Value::Object(_)) if one_line.chars().count() > BLOCK_OVER_CHARS => {
-                        out.push((sign, f.path.clone()));
+                        out.push((sign, inert(&f.path).into_owned()));
                         for (indent, _, line) in object_lines(obj) {
                             out.push((sign, format!("    {indent}{line}")));
                         }
                     }
-                    _ => out.push((sign, format!("{} = {one_line}", f.path))),
+                    _ => out.push((sign, format!("{} = {one_line}", inert(&f.path)))),
                 }
             }
             Op::Replace => out.push((
                 '~',
                 format!(
                     "{}: {} → {}",
-                    f.path,
+                    inert(&f.path),
                     value_up_to(f.old.as_ref(), MAX_DIFF_VALUE_CHARS),
                     value_up_to(f.new.as_ref(), MAX_DIFF_VALUE_CHARS)
                 ),
@@ -238,7 +253,11 @@ pub fn diff_lines(diff: &[FieldChange]) -> Vec<(char, String)> {
                 '~',
                 format!(
                     "{}: order changed: {} → {}",
-                    if f.path.is_empty() { "(list)" } else { &f.path },
+                    if f.path.is_empty() {
+                        "(list)".into()
+                    } else {
+                        inert(&f.path)
+                    },
                     names(f.old.as_ref()),
                     names(f.new.as_ref())
                 ),
@@ -254,15 +273,19 @@ fn names(v: Option<&Value>) -> String {
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+        .map(|i| {
+            i.as_str()
+                .map_or_else(|| i.to_string(), |s| inert(s).into_owned())
+        })
         .collect();
     crate::secret::redact(&format!("[{}]", list.join(", "))).into_owned()
 }
 
 /// A whole connector object, Terraform-style: one `key = value` line per value, nested objects
 /// and identified list items as headings (`auth_patterns[OAUTH]`) with their keys indented below.
-/// Long values wrap; masked values stay masked. Returns, per line, its indentation, whether it
-/// carries the sign (continuation lines of a wrapped value do not), and its text.
+/// Long values wrap; masked values stay masked; keys and labels are inert (values are JSON).
+/// Returns, per line, its indentation, whether it carries the sign (continuation lines of a
+/// wrapped value do not), and its text.
 pub fn object_lines(v: &Value) -> Vec<(String, bool, String)> {
     let mut out = Vec::new();
     if let Value::Object(m) = v {
@@ -291,7 +314,7 @@ fn object_into(
     for (k, v) in entries {
         match v {
             Value::Object(child) => {
-                out.push((indent.clone(), true, k.clone()));
+                out.push((indent.clone(), true, inert(k).into_owned()));
                 object_into(child, depth + 1, out);
             }
             Value::Array(items) if !is_leaf(v) => {
@@ -301,7 +324,11 @@ fn object_into(
                         .and_then(|id| item.get(id))
                         .map(|id| id.as_str().map_or_else(|| id.to_string(), str::to_string))
                         .unwrap_or_else(|| i.to_string());
-                    out.push((indent.clone(), true, format!("{k}[{label}]")));
+                    out.push((
+                        indent.clone(),
+                        true,
+                        format!("{}[{}]", inert(k), inert(&label)),
+                    ));
                     match item {
                         Value::Object(child) => object_into(child, depth + 1, out),
                         other => out.push((
@@ -313,7 +340,7 @@ fn object_into(
                 }
             }
             leaf => {
-                let key = format!("{k:width$} = ");
+                let key = format!("{:width$} = ", inert(k));
                 let text = crate::secret::redact(&leaf.to_string()).into_owned();
                 let pad = " ".repeat(key.chars().count());
                 for (i, piece) in wrap(&text, WRAP_COLUMN).into_iter().enumerate() {
@@ -385,7 +412,11 @@ fn value_up_to(v: Option<&Value>, limit: usize) -> String {
 pub fn outcome(outcomes: &[EnvOutcome], style: &Style) -> String {
     let mut s = String::new();
     for env in outcomes {
-        let _ = writeln!(s, "{}", style.bold(&format!("Environment {}:", env.name)));
+        let _ = writeln!(
+            s,
+            "{}",
+            style.bold(&format!("Environment {}:", inert(&env.name)))
+        );
         if let Some(e) = &env.error {
             let _ = writeln!(s, "  {} {}", style.red("error:"), inert(e));
         }
@@ -417,7 +448,9 @@ pub fn outcome_line(o: &ChangeOutcome, style: &Style) -> String {
         Status::NotAttempted(why) => {
             format!("{} {what} not attempted: {}", style.dim("·"), inert(why))
         }
-        Status::Blocked(why) => format!("{} {what} not applied, {why}", style.red("⊘")),
+        Status::Blocked(why) => {
+            format!("{} {what} not applied, {}", style.red("⊘"), inert(why))
+        }
     }
 }
 
@@ -432,14 +465,22 @@ fn past(action: Action, name: &str) -> String {
 
 /// Input problems, one block each, then a count.
 pub fn diagnostics(list: &[Diagnostic], style: &Style) -> String {
+    blocks(list.iter(), &style.red("error:"), style)
+}
+
+/// Warnings about input files (valid, but likely mistakes), one block each.
+pub fn file_warnings(list: &[crate::model::FileWarning], style: &Style) -> String {
+    blocks(
+        list.iter().map(|w| &w.diagnostic),
+        &style.yellow("warning:"),
+        style,
+    )
+}
+
+fn blocks<'d>(list: impl Iterator<Item = &'d Diagnostic>, level: &str, style: &Style) -> String {
     let mut s = String::new();
     for d in list {
-        let _ = write!(
-            s,
-            "{} {}: ",
-            style.red("error:"),
-            style.bold(&inert(&d.location()))
-        );
+        let _ = write!(s, "{level} {}: ", style.bold(&inert(&d.location())));
         if let Some(f) = &d.field {
             let _ = write!(s, "{}: ", style.cyan(&inert(f)));
         }
@@ -454,6 +495,15 @@ pub fn diagnostics(list: &[Diagnostic], style: &Style) -> String {
 /// Writes a GitHub Actions `::error` annotation for each input problem (file, line, column;
 /// escaped per GitHub's rules).
 pub fn github_annotations(list: &[Diagnostic]) {
+    annotations("error", list.iter());
+}
+
+/// Writes a GitHub Actions `::warning` annotation for each warning about an input file.
+pub fn github_warning_annotations(list: &[crate::model::FileWarning]) {
+    annotations("warning", list.iter().map(|w| &w.diagnostic));
+}
+
+fn annotations<'d>(command: &str, list: impl Iterator<Item = &'d Diagnostic>) {
     for d in list {
         let mut msg = String::new();
         if let Some(f) = &d.field {
@@ -472,6 +522,6 @@ pub fn github_annotations(list: &[Diagnostic]) {
         if d.column > 0 {
             props.push(("col", col.as_str()));
         }
-        crate::output::annotation("error", &props, &msg);
+        crate::output::annotation(command, &props, &msg);
     }
 }

@@ -1,7 +1,9 @@
 //! How a change's usage reads in each format: one phrase ("in use: 2 connections (1
 //! completed, 1 draft), 37 connected accounts (31 active, 6 expired)"), the text line, the
-//! Markdown cell and the JSON object. Counts only: a usage holds no identifiers to show.
+//! Markdown cell and the JSON object. Counts only: a usage holds no identifiers to show. The
+//! statuses and the reason a usage is unknown come from a server: the phrase holds them inert.
 
+use crate::escape::inert;
 use crate::output::Style;
 use crate::plan::usage::{StatusCounts, ACCOUNT_STATUSES, CONNECTION_STATUSES};
 use crate::plan::{Change, Usage};
@@ -13,7 +15,7 @@ pub const BLOCKED: &str = "blocked: in use";
 /// The usage in one phrase.
 pub fn phrase(u: &Usage) -> String {
     match u {
-        Usage::Unknown { reason } => format!("usage unknown: {reason}"),
+        Usage::Unknown { reason } => format!("usage unknown: {}", inert(reason)),
         Usage::Known { connections, .. } if connections.counts.total == 0 => {
             "not in use: no connections".to_string()
         }
@@ -51,7 +53,7 @@ fn counted(c: &StatusCounts, one: &str, many: &str, order: &[&str]) -> String {
     let parts: Vec<String> = c
         .ordered(order)
         .into_iter()
-        .map(|(status, n)| format!("{n} {}", status.replace('_', " ")))
+        .map(|(status, n)| format!("{n} {}", inert(&status.replace('_', " "))))
         .collect();
     if parts.is_empty() {
         format!("{} {noun}", c.total)

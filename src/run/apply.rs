@@ -174,7 +174,7 @@ pub(super) async fn run(
         }
         outcomes.push(outcome);
     }
-    forced::update(&p.root, args.safety.force, &outcomes);
+    forced::update(&p.root, args.safety.force, &p.plan, &outcomes);
     let report = render::text::outcome(&outcomes, &ctx.style);
     output::out(&format!("\n{report}"));
     step_summary(&format!(
@@ -245,7 +245,7 @@ fn refuse_implicit_local_in_ci(
     if ci.is_none() {
         return Ok(());
     }
-    let settings = ctx.settings(config)?;
+    let settings = ctx.project(config)?;
     let implicit = settings
         .environments
         .iter()
@@ -369,7 +369,17 @@ fn unsettled(
                 .as_ref()
                 .map(|f| f.display().to_string())
                 .unwrap_or_default();
+            // A masked value cannot be shown, so neither can a hint that writes it: the server
+            // changed it (its letter case, say), and the variable is what to fix.
+            let masked = [&f.old, &f.new]
+                .into_iter()
+                .flatten()
+                .any(|v| crate::secret::contains_secret(&v.to_string()));
             let hint = match &f.old {
+                _ if masked => format!(
+                    "the value comes from a masked variable and the server changed it (its letter case, for example): set the variable to the value as the server keeps it, for {} in {file}",
+                    f.path
+                ),
                 Some(kept) => format!(
                     "write {} at {} in {file}",
                     render::text::value(Some(kept)),

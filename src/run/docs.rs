@@ -50,28 +50,20 @@ fn man_page() -> std::io::Result<Vec<u8>> {
         if sub.is_hide_set() || sub.get_name() == "help" {
             continue;
         }
-        let mut sub = sub.clone();
-        for id in globals.iter().chain([&clap::Id::from("help")]) {
-            if sub.get_arguments().any(|a| a.get_id() == id) {
-                sub = sub.mut_arg(id.clone(), |a| a.hide(true));
+        let name = sub.get_name().to_string();
+        command_section(&mut page, sub, &name, &globals)?;
+        // A command group's own commands (`skconn github comment`) get sections too.
+        for inner in sub.get_subcommands() {
+            if inner.is_hide_set() || inner.get_name() == "help" {
+                continue;
             }
+            command_section(
+                &mut page,
+                inner,
+                &format!("{name} {}", inner.get_name()),
+                &globals,
+            )?;
         }
-        let has_args = sub.get_arguments().any(|a| !a.is_hide_set());
-        let has_after = sub.get_after_help().is_some() || sub.get_after_long_help().is_some();
-        let man = Man::new(sub.clone());
-        let mut part = Vec::new();
-        man.render_synopsis_section(&mut part)?;
-        part.extend_from_slice(b".PP\n");
-        man.render_description_section(&mut part)?;
-        if has_args {
-            man.render_options_section(&mut part)?;
-        }
-        if has_after {
-            part.extend_from_slice(b".PP\n");
-            man.render_extra_section(&mut part)?;
-        }
-        page.extend_from_slice(format!(".SS \"skconn {}\"\n", sub.get_name()).as_bytes());
-        append(&mut page, &part, Heading::Drop);
     }
     let mut extra = Vec::new();
     top.render_extra_section(&mut extra)?;
@@ -91,6 +83,39 @@ fn man_page() -> std::io::Result<Vec<u8>> {
         .as_bytes(),
     );
     Ok(page)
+}
+
+/// One command's section: its synopsis, description, options and extra help, without the
+/// global options (listed once, at the top).
+fn command_section(
+    page: &mut Vec<u8>,
+    sub: &clap::Command,
+    name: &str,
+    globals: &[clap::Id],
+) -> std::io::Result<()> {
+    let mut sub = sub.clone();
+    for id in globals.iter().chain([&clap::Id::from("help")]) {
+        if sub.get_arguments().any(|a| a.get_id() == id) {
+            sub = sub.mut_arg(id.clone(), |a| a.hide(true));
+        }
+    }
+    let has_args = sub.get_arguments().any(|a| !a.is_hide_set());
+    let has_after = sub.get_after_help().is_some() || sub.get_after_long_help().is_some();
+    let man = Man::new(sub.clone());
+    let mut part = Vec::new();
+    man.render_synopsis_section(&mut part)?;
+    part.extend_from_slice(b".PP\n");
+    man.render_description_section(&mut part)?;
+    if has_args {
+        man.render_options_section(&mut part)?;
+    }
+    if has_after {
+        part.extend_from_slice(b".PP\n");
+        man.render_extra_section(&mut part)?;
+    }
+    page.extend_from_slice(format!(".SS \"skconn {name}\"\n").as_bytes());
+    append(page, &part, Heading::Drop);
+    Ok(())
 }
 
 /// What [`append`] does with a rendered part's `.SH` heading.

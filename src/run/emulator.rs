@@ -49,17 +49,23 @@ pub(super) async fn run(args: EmulatorArgs) -> Result<i32> {
     emulator::Emulator::serve(config, move |addr| {
         // The emulator's own credentials are printed on purpose: they are what a user needs to
         // point skconn at it. A generated secret is new on every start.
-        let shown = if generated {
-            secret.clone()
+        // `export` lines, values shell-quoted, so that they can be pasted into a shell as
+        // they are.
+        use crate::escape::shell_word;
+        let secret_line = if generated {
+            format!("  export SCALEKIT_CLIENT_SECRET={}", shell_word(&secret))
         } else {
-            "(as given)".to_string()
+            "  # SCALEKIT_CLIENT_SECRET: the secret given with --client-secret".to_string()
         };
         #[allow(clippy::print_stdout)]
         {
             println!("skconn emulator listening on http://{addr}");
-            println!("  SCALEKIT_ENVIRONMENT_URL=http://{addr}");
-            println!("  SCALEKIT_CLIENT_ID={client_id}");
-            println!("  SCALEKIT_CLIENT_SECRET={shown}");
+            println!(
+                "  export SCALEKIT_ENVIRONMENT_URL={}",
+                shell_word(&format!("http://{addr}"))
+            );
+            println!("  export SCALEKIT_CLIENT_ID={}", shell_word(&client_id));
+            println!("{secret_line}");
             println!("Press Ctrl-C to stop.");
         }
     })

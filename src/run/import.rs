@@ -6,6 +6,7 @@
 use super::{connect_all, relative, Context};
 use crate::cli::ImportArgs;
 use crate::error::{exit, Error, Result};
+use crate::escape::inert;
 use crate::model::Live;
 use crate::output;
 use crate::plan::view;
@@ -51,8 +52,10 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) 
             // Another repository's skconn owns it: a file for it here would be refused.
             if !args.names.is_empty() {
                 skipped.push(format!(
-                    "\"{}\" is owned by `{theirs}`, not by this repository's owner `{}`",
-                    l.display_name, settings.owner
+                    "\"{}\" is owned by `{}`, not by this repository's owner `{}`",
+                    inert(&l.display_name),
+                    inert(theirs),
+                    settings.owner
                 ));
             }
             continue;
@@ -61,7 +64,7 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) 
             if !args.names.is_empty() {
                 skipped.push(format!(
                     "\"{}\" is already defined by a file",
-                    l.display_name
+                    inert(&l.display_name)
                 ));
             }
             continue;
@@ -72,8 +75,8 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) 
         if path.exists() && !args.force {
             skipped.push(format!(
                 "\"{}\": {} exists (pass --force to overwrite it)",
-                l.display_name,
-                relative(&settings.root, &path)
+                inert(&l.display_name),
+                inert(&relative(&settings.root, &path))
             ));
             continue;
         }
@@ -91,18 +94,27 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) 
                     .collect();
                 skipped.push(format!(
                     "\"{}\": it holds values skconn cannot check ({}); no file was written",
-                    l.display_name,
-                    first.join("; ")
+                    inert(&l.display_name),
+                    inert(&first.join("; "))
                 ));
                 continue;
             }
         };
+        if !crate::escape::is_inert_text(&text) {
+            // A control character, bidirectional override or line separator in a value would
+            // be written raw by the YAML emitter (or escaped, changing the value): no file.
+            skipped.push(format!(
+                "\"{}\": a value holds a control character, bidirectional override or line separator, which a connector file would hide or change; no file was written (edit it in the dashboard first)",
+                inert(&l.display_name)
+            ));
+            continue;
+        }
         output::write_file(&path, &text)
             .map_err(|e| Error::io(format!("cannot write {}", path.display()), e))?;
         written.push(path);
     }
     for p in &written {
-        output::out(&format!("wrote {}\n", relative(&settings.root, p)));
+        output::out(&format!("wrote {}\n", inert(&relative(&settings.root, p))));
     }
     for s in &skipped {
         output::err(&format!("skipped {s}\n"));
@@ -119,9 +131,16 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) 
             env.name
         ));
     }
-    // What was written must load: check it now rather than at the next plan.
+    // What was written must load: check it now rather than at the next plan, and say what
+    // in it is valid but odd (a value skconn does not know, sent as written).
     if !written.is_empty() {
-        ctx.load(&settings)?;
+        let loaded = ctx.load_all(&settings)?;
+        let theirs: Vec<crate::model::FileWarning> = loaded
+            .warnings
+            .into_iter()
+            .filter(|w| written.contains(&settings.root.join(&w.diagnostic.file)))
+            .collect();
+        ctx.show_warnings(&theirs);
     }
     Ok(if skipped.is_empty() {
         exit::OK

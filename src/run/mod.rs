@@ -18,6 +18,7 @@ mod compare;
 mod docs;
 mod emulator;
 mod forced;
+mod github;
 mod import;
 mod init;
 mod interrupt;
@@ -54,8 +55,9 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Completions(args) => docs::completions(args.shell),
         Command::Man => docs::man(),
         Command::Validate => {
-            let settings = ctx.settings(cli.config.as_deref())?;
+            let settings = ctx.project(cli.config.as_deref())?;
             let loaded = ctx.load_all(&settings)?;
+            ctx.show_warnings(&loaded.warnings);
             if !ctx.quiet {
                 output::out(&format!(
                     "{} {} connector file(s) in {} are valid.\n",
@@ -80,6 +82,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
             Ok(exit::OK)
         }
         Command::Apply(args) => apply::run(&ctx, cli.config.as_deref(), args).await,
+        Command::Github(args) => github::run(&ctx, args).await,
     }
 }
 
@@ -103,8 +106,32 @@ fn client_options(http: &HttpArgs) -> ClientOptions {
 }
 
 impl Context {
+    /// The settings; and, before anything can print them, the values of every variable named
+    /// like a secret are registered for redaction (skconn.yaml's credentials are registered
+    /// while it is read), whether or not any environment of this command uses them.
     fn settings(&self, config: Option<&std::path::Path>) -> Result<Settings> {
+        crate::credentials::register_secret_variables(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        );
         Settings::resolve(config, &|k| std::env::var(k).ok())
+    }
+
+    /// The settings of a command that needs a project: a skconn.yaml, or at least a connectors
+    /// folder (the quick start's). In any other folder it fails, saying where it looked and
+    /// suggesting `skconn init`, before anything is created or sent.
+    fn project(&self, config: Option<&std::path::Path>) -> Result<Settings> {
+        let settings = self.settings(config)?;
+        if settings.config_file.is_some() || settings.connectors_dir.exists() {
+            return Ok(settings);
+        }
+        let searched = crate::config_file::searched(&settings.root);
+        Err(Error::Usage(format!(
+            "no skconn.yaml here: none in {searched}, and no connectors folder in {}; \
+             run `skconn init` to start a repository of connectors here, or run skconn where \
+             yours is (or pass --config)",
+            settings.root.display()
+        )))
     }
 
     /// Loads the connector files for every configured environment (overrides merged,
@@ -131,10 +158,17 @@ impl Context {
             environments: &environments,
             lookup: &lookup,
             show_vars: &settings.show_vars,
+            credential_vars: &settings.credential_vars,
             unknown_in,
         };
-        let loaded = crate::load::load_dir_with(&settings.root, &settings.connectors_dir, &opts)
-            .map_err(Error::Input)?;
+        let report =
+            crate::load::load_dir_reporting(&settings.root, &settings.connectors_dir, &opts);
+        // With problems, the warnings come in the same run; without, `validate` shows them and
+        // plans show each beside its connector's change.
+        let loaded = report
+            .loaded
+            .inspect_err(|_| self.show_warnings(&report.warnings));
+        let loaded = loaded.map_err(Error::Input)?;
         for f in &loaded.ignored {
             tracing::info!("ignored {} (not a .yaml or .yml file)", f.display());
         }
@@ -145,6 +179,17 @@ impl Context {
             );
         }
         Ok(loaded)
+    }
+
+    /// Prints warnings about connector files (stderr; GitHub annotations in GitHub Actions).
+    fn show_warnings(&self, warnings: &[crate::model::FileWarning]) {
+        if warnings.is_empty() {
+            return;
+        }
+        output::err(&render::text::file_warnings(warnings, &self.err_style));
+        if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
+            render::text::github_warning_annotations(warnings);
+        }
     }
 
     /// The connectors as the files define them, without overrides (all environments checked).

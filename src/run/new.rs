@@ -9,6 +9,7 @@ use crate::authoring::{
 };
 use crate::cli::{AuthType, NewArgs};
 use crate::error::{exit, Error, Result};
+use crate::escape;
 use crate::output;
 use std::path::Path;
 
@@ -51,13 +52,16 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: NewArgs) -> 
     let source = if let Some(src) = &args.from_openapi {
         Source::OpenApi(fetch::read(src, timeout).await.map_err(Error::Usage)?)
     } else if let Some(url) = &args.from_mcp {
+        // Everything that refuses the URL does so before anything is sent.
+        let parsed = fetch::check_url(url).map_err(Error::Usage)?;
+        let shown = crate::escape::url(url);
+        if args.proxy_url.is_none() {
+            if let Some(refusal) = mcp::needs_proxy_url(&shown, &fetch::bare(&parsed)) {
+                return Err(Error::Usage(refusal));
+            }
+        }
         if !ctx.quiet {
-            output::err(&format!(
-                "Probing {} without credentials…\n",
-                fetch::check_url(url)
-                    .map(|u| fetch::label(&u))
-                    .map_err(Error::Usage)?
-            ));
+            output::err(&format!("Probing {shown} without credentials…\n"));
         }
         Source::Mcp(Box::new(
             mcp::probe(url, timeout).await.map_err(Error::Usage)?,
@@ -109,18 +113,24 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: NewArgs) -> 
                 },
             ),
         };
+        // Refusals and questions quote documents and servers: inert, like every note.
         match attempt {
             Ok(d) => break d,
-            Err(Stop::Refuse(m)) => return Err(Error::Usage(m)),
+            Err(Stop::Refuse(m)) => return Err(Error::Usage(escape::inert(&m).into_owned())),
             Err(Stop::Choose(c)) => {
                 if !interactive {
                     return Err(Error::Usage(format!(
                         "{}\n(no terminal to ask in: pass {})",
-                        c.message,
+                        escape::inert(&c.message),
                         c.slot.flag()
                     )));
                 }
-                let answer = ask(&c.question, &c.options)?;
+                let options: Vec<(String, String)> = c
+                    .options
+                    .iter()
+                    .map(|(v, l)| (v.clone(), escape::inert(l).into_owned()))
+                    .collect();
+                let answer = ask(&escape::inert(&c.question), &options)?;
                 match c.slot {
                     Slot::Scheme => answers.scheme = Some(answer),
                     Slot::Type => answers.kind = Kind::from_flag(&answer),
@@ -322,6 +332,7 @@ fn defined_elsewhere(root: &Path, dir: &Path, name: &str) -> Option<String> {
 fn report_notes(ctx: &Context, d: &Draft, explain: bool) {
     let s = &ctx.err_style;
     let mut text = String::new();
+    // A note quotes documents and servers: each is one line, inert (CR is a line break too).
     if explain {
         for n in &d.notes {
             let tag = match n.kind {
@@ -329,12 +340,12 @@ fn report_notes(ctx: &Context, d: &Draft, explain: bool) {
                 NoteKind::Heuristic => s.yellow("heuristic:"),
                 NoteKind::Warning => continue,
             };
-            text.push_str(&format!("{tag} {}\n", n.text));
+            text.push_str(&format!("{tag} {}\n", escape::inert(&n.text)));
         }
     }
     if !ctx.quiet || explain {
         for w in d.notes_of(NoteKind::Warning) {
-            text.push_str(&format!("{} {w}\n", s.yellow("warning:")));
+            text.push_str(&format!("{} {}\n", s.yellow("warning:"), escape::inert(w)));
         }
     }
     if !text.is_empty() {

@@ -39,6 +39,44 @@ fn error_text(e: &Error) -> String {
     msg
 }
 
+/// The environments a plan was asked for, for a failed plan's JSON document: the `--env`s, else
+/// every configured environment when the settings can be read, else none (not known).
+fn selected(ctx: &Context, config: Option<&std::path::Path>, envs: &[String]) -> Vec<String> {
+    if !envs.is_empty() {
+        return envs.to_vec();
+    }
+    ctx.settings(config)
+        .map(|s| s.environments.iter().map(|e| e.name.clone()).collect())
+        .unwrap_or_default()
+}
+
+/// `--format curl` prints commands to run later, against the environment they were planned for.
+/// The local environment is an emulator inside this process: gone when skconn exits, nothing
+/// could answer them, and its identifiers exist in no other environment, so the same commands
+/// sent elsewhere would change connectors no plan showed. Refused before anything is read or
+/// created.
+fn refuse_curl_for_local(
+    ctx: &Context,
+    config: Option<&std::path::Path>,
+    envs: &[String],
+) -> Result<()> {
+    let settings = ctx.settings(config)?;
+    let local: Vec<String> = settings
+        .select(envs)?
+        .into_iter()
+        .filter(|e| matches!(e.target, crate::settings::Target::Local { .. }))
+        .map(|e| format!("`{}`", e.name))
+        .collect();
+    if local.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "refusing to print curl commands for the local environment {}: it is an emulator inside this skconn process, gone when skconn exits, so nothing could answer them, and its identifiers exist in no other environment, so sent elsewhere they would change connectors no plan showed. \
+         For commands you can run, start `skconn emulator` (or use a Scalekit environment) and point an environment's `url` at it in skconn.yaml; to read the plan here, use --format text, markdown or json",
+        local.join(", ")
+    )))
+}
+
 pub(super) async fn run(
     ctx: &Context,
     config: Option<&std::path::Path>,
@@ -49,6 +87,9 @@ pub(super) async fn run(
         return Err(Error::Usage(
             "--approved checks a fresh plan against the approved one; it cannot be combined with --out (a saved plan is its own approval)".into(),
         ));
+    }
+    if args.format == PlanFormat::Curl {
+        refuse_curl_for_local(ctx, config, &args.envs)?;
     }
     if !args.against.is_empty() && args.out.is_some() {
         return Err(Error::Usage(
@@ -77,7 +118,10 @@ pub(super) async fn run(
             let failed_md = render::markdown::failed(&message);
             match args.format {
                 PlanFormat::Markdown => output::out(&failed_md),
-                PlanFormat::Json => output::out(&pretty(&render::json::failed(&message))),
+                PlanFormat::Json => output::out(&pretty(&render::json::failed(
+                    &message,
+                    &selected(ctx, config, &args.envs),
+                ))),
                 PlanFormat::Text | PlanFormat::Curl => {}
             }
             step_summary(&failed_md);

@@ -2,9 +2,9 @@
 //! listing them, and diffing them against the files. It never writes to an environment.
 //!
 //! An environment planned against a snapshot (`plan --against`) is not connected to: its
-//! credentials are not read, only its URL (to check the snapshot's host), and the snapshot's
-//! connectors and usage stand in for the listing and the look-ups. Everything else — the
-//! diff, ownership, the digest, the safety checks — is the same code path.
+//! credentials are not resolved, only its URL (to check the snapshot's host), and the
+//! snapshot's connectors and usage stand in for the listing and the look-ups. Everything else
+//! — the diff, ownership, the digest, the safety checks — is the same code path.
 
 use super::Context;
 use crate::credentials::{self, Credentials};
@@ -104,9 +104,9 @@ fn connect(
             };
             let dir = state_file.parent().unwrap_or(std::path::Path::new("."));
             crate::local_dir::ensure(dir)
-                .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
+                .map_err(|e| Error::io(format!("cannot use {}", dir.display()), e))?;
             let key = crate::local_dir::plan_key(dir).map_err(|e| {
-                Error::io(format!("cannot read the plan key in {}", dir.display()), e)
+                Error::io(format!("cannot use the plan key in {}", dir.display()), e)
             })?;
             let key: String = key.iter().map(|b| format!("{b:02x}")).collect();
             let emu = Emulator::spawn(config).map_err(|e| Error::Local(e.to_string()))?;
@@ -215,7 +215,7 @@ pub(super) async fn prepare_with(
     allow: Overrides,
     client: &ClientOptions,
 ) -> Result<Prepared> {
-    let settings = ctx.settings(config)?;
+    let settings = ctx.project(config)?;
     let selected = settings.select(envs)?;
     let (mut snapshots, snapshot_problems) = match against {
         Some(a) => read_snapshots(&settings, envs, &selected, a),
@@ -236,7 +236,7 @@ pub(super) async fn prepare_with(
             }
         }
     }
-    let approved = super::forced::read(&settings.root);
+    let approved = super::forced::read(&settings.root)?;
     // Nothing is sent anywhere until every input file (snapshots included) is valid. Where
     // environments are planned from snapshots, a variable that is not set is an unknown value
     // in them and in the environments not planned at all.
@@ -289,7 +289,6 @@ pub(super) async fn prepare_with(
         }
     }
     let mut environments = Vec::new();
-    let mut refusals = Vec::new();
     let mut conflicts = Vec::new();
     let mut lives_ours = Vec::new();
     for (((env, side), live), desired) in selected
@@ -323,31 +322,13 @@ pub(super) async fn prepare_with(
             snapshot::against::finish(s, &mut env_plan, env.usage);
         }
         lives_ours.push(ours);
-        let mut policy = Policy {
-            protect: env.protect.clone(),
-            ..Policy::default()
-        };
-        if let Some(t) = env.change_threshold {
-            policy = t.apply_to(policy);
-        }
-        let already = approved.get(&env.name).map_or(&[][..], Vec::as_slice);
-        refusals.extend(safety::check_with(
-            &env_plan,
-            desired.is_empty(),
-            &policy,
-            allow,
-            already,
-        ));
         environments.push(env_plan);
     }
     if !conflicts.is_empty() {
         return Err(Error::Input(conflicts));
     }
     let lives = lives_ours;
-    let mut plan = Plan {
-        environments,
-        refused: refusals,
-    };
+    let mut plan = Plan::new(environments);
     // After the pure diff: who uses what the plan deletes or changes in an auth-relevant way
     // (from the snapshot for an environment planned against one).
     let reached: Vec<Option<&Connection>> = sides
@@ -358,6 +339,27 @@ pub(super) async fn prepare_with(
         })
         .collect();
     super::usage::look_up(&reached, &mut plan, super::DEFAULT_PARALLELISM).await;
+    // The safety checks, once the plan is whole (its digest includes what usage blocks): an
+    // unfinished forced apply counts as approved only for exactly the plan it left.
+    for ((env, env_plan), desired) in selected.iter().zip(&plan.environments).zip(&desired) {
+        let mut policy = Policy {
+            protect: env.protect.clone(),
+            ..Policy::default()
+        };
+        if let Some(t) = env.change_threshold {
+            policy = t.apply_to(policy);
+        }
+        let already = approved
+            .get(&env.name)
+            .map_or(&[][..], |left| left.for_plan(env_plan));
+        plan.refused.extend(safety::check_with(
+            env_plan,
+            desired.is_empty(),
+            &policy,
+            allow,
+            already,
+        ));
+    }
     Ok(Prepared {
         connections,
         desired,

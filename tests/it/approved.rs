@@ -78,7 +78,7 @@ fn every_plan_has_a_digest_that_the_documented_recipe_recomputes() {
     // Markdown: a hidden marker with the whole digest and a short footer; text shows it at -v.
     let md = repo.skconn(["plan", "--format", "markdown"]);
     md.stdout_has(&format!("<!-- skconn-digest env=dev digest={d} -->"))
-        .stdout_has(&format!("plan digest `{}`", &d[..12]));
+        .stdout_has(&format!("plan digest `{}…`", &d[..12]));
     repo.skconn(["plan", "-v"])
         .stdout_has(&format!("dev plan digest {d}"));
     // A plan with no changes has a digest too, and a saved plan carries it.

@@ -223,3 +223,77 @@ fn committed_config_schema_is_current() {
          cargo run -q -- schema config > schema/config.schema.json"
     );
 }
+
+#[test]
+fn a_folder_without_skconn_yaml_or_connectors_is_refused_and_left_empty() {
+    let repo = Repo::new();
+    let here = repo.path().display().to_string();
+    for args in [&["validate"][..], &["plan"], &["apply", "--auto-approve"]] {
+        repo.skconn(args)
+            .code(1)
+            .stderr_has("no skconn.yaml")
+            .stderr_has("no connectors folder")
+            .stderr_has(&here)
+            .stderr_has("skconn init")
+            .stdout_lacks("are valid");
+    }
+    let left: Vec<_> = std::fs::read_dir(repo.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+    // A connectors folder alone (the quick start of this repository) is a project.
+    Repo::examples().skconn(["validate"]).code(0);
+}
+
+#[test]
+fn without_skconn_yaml_the_variables_to_set_are_named_and_no_default_is_suggested() {
+    let dev = emulator();
+    let out = Repo::examples()
+        .var("SCALEKIT_ENVIRONMENT_URL", &dev.url())
+        .skconn(["plan"]);
+    out.code(1)
+        .stderr_has("SCALEKIT_CLIENT_ID")
+        .stderr_has("SCALEKIT_CLIENT_SECRET")
+        .stderr_lacks("environments.default")
+        .stderr_lacks(":-")
+        .stderr_lacks("skconn.yaml:");
+    // With a file, the secret's help suggests no default either.
+    let out = Repo::examples()
+        .env("dev", &dev, "managed")
+        .unset("SK_DEV_SECRET")
+        .unset("SK_DEV_ID")
+        .skconn(["plan"]);
+    out.code(1)
+        .stderr_has("`SK_DEV_SECRET` is not set")
+        .stderr_has("`SK_DEV_ID` is not set")
+        .stderr_lacks(":-");
+    assert!(dev.requests().is_empty());
+}
+
+#[test]
+fn a_user_name_in_a_url_is_not_a_secret_and_short_credentials_are_refused() {
+    let dev = emulator();
+    let url = "https://user:hunter2-pw-77xq@acme.scalekit.dev";
+    // Written in skconn.yaml and from a variable.
+    let literal = with_config(&format!(
+        "environments:\n  dev:\n    url: {url}\n    client_id: x\n    client_secret: ${{S}}\n"
+    ))
+    .var("S", "a-long-enough-secret");
+    let variable = Repo::examples()
+        .env("dev", &dev, "managed")
+        .var("SK_DEV_URL", url);
+    for repo in [literal, variable] {
+        let out = repo.skconn(["plan"]);
+        out.code(1)
+            .stderr_has("must not hold a user name or password");
+        assert!(!out.all().contains("hunter2"), "{out}");
+    }
+    // A secret shorter than 8 characters is refused, and never masks ordinary words.
+    let out = Repo::examples()
+        .env("dev", &dev, "managed")
+        .var("SK_DEV_SECRET", "plan")
+        .skconn(["plan"]);
+    out.code(1)
+        .stderr_has("environments.dev.client_secret")
+        .stderr_has("shorter than 8 characters")
+        .stderr_lacks("***");
+    assert!(dev.requests().is_empty());
+}

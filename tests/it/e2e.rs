@@ -333,7 +333,7 @@ fn no_secret_or_token_appears_at_trace_level() {
     everything.push_str(&bad.all());
     everything.push_str(&std::fs::read_to_string(repo.path().join("saved-plan.json")).unwrap());
     assert!(
-        everything.contains("TRACE") || everything.contains("DEBUG"),
+        everything.contains("\ntrace: ") || everything.contains("\ndebug: "),
         "trace logging was not on"
     );
     let secret = dev.client_secret().to_string();
@@ -501,4 +501,147 @@ fn usage_errors_exit_1_and_help_exits_0() {
     repo.skconn(["apply", "--help"])
         .code(0)
         .stdout_has("--auto-approve");
+}
+
+// ---- every problem at once, and warnings ----------------------------------------------------
+
+#[test]
+fn skconn_yaml_reports_every_problem_in_one_run() {
+    // An unknown key, a duplicate key, a wrong type and a tab used to hide the rules checked
+    // after them (a URL with a user and password, a percent over 100, the owner's name).
+    let repo = Repo::new().file(
+        "skconn.yaml",
+        "environments:\n  dev:\n    url: https://someone:hunter2-password@dev.acme.test\n    client_id: ${ID}\n    client_secret: ${SECRET}\n    prnue: managed\n    change_threshold: {percent: 300}\n  prod:\n    url: https://:8443/v2\n    client_id: 1.10\n    client_secret: ${SECRET}\n\tprune: off\nowner: \"two words\"\nowner: x\n",
+    );
+    let out = repo.skconn(["validate"]);
+    out.code(1)
+        .stderr_has("skconn.yaml:3:5: environments.dev.url: ")
+        .stderr_has("must not hold")
+        .stderr_has("skconn.yaml:6:5: environments.dev.prnue: unknown key `prnue`")
+        .stderr_has("skconn.yaml:7:5: environments.dev.change_threshold: `percent` must be a whole number from 0 to 100")
+        .stderr_has("skconn.yaml:9:5: environments.prod.url: `https://:8443/v2` has no host")
+        .stderr_has("skconn.yaml:10:16: environments.prod.client_id: expected text")
+        .stderr_has("skconn.yaml:12:1: a tab character is used for indentation")
+        .stderr_has("skconn.yaml:13:1: owner: `two words` is not a valid owner name")
+        .stderr_has("skconn.yaml:14:1: owner: duplicate key `owner`")
+        .stderr_has("8 problems in the input")
+        .stderr_lacks("hunter2");
+}
+
+#[test]
+fn a_url_without_a_host_is_refused_in_skconn_yaml_as_in_connector_files() {
+    for url in ["https:///v2", "https://:8443/v2"] {
+        let repo = Repo::new()
+            .file(
+                "skconn.yaml",
+                format!("environments:\n  dev:\n    url: {url}\n    client_id: a\n    client_secret: ${{S}}\n"),
+            )
+            .var("S", "a-long-enough-secret");
+        repo.skconn(["validate"]).code(1).stderr_has(&format!(
+            "skconn.yaml:3:5: environments.dev.url: `{url}` has no host"
+        ));
+        let repo = Repo::new().connector(
+            "a.yaml",
+            format!("display_name: No Host\nproxy_url: {url}\nauth_patterns:\n  - type: NO_AUTH\n    is_mcp: true\n"),
+        );
+        repo.skconn(["validate"]).code(1).stderr_has(&format!(
+            "connectors/a.yaml:2:12: proxy_url: `{url}` has no host"
+        ));
+    }
+}
+
+const UNFILLED: &str = "# FILL IN: the API's base URL.\ndisplay_name: Unfilled API\nproxy_url: https://api.example.com/v1\nauth_patterns:\n  - type: BEARER\n    fields:\n      - field_name: token\n        input_type: password\n";
+
+#[test]
+fn validate_warns_about_what_a_template_left_and_still_succeeds() {
+    let repo = Repo::new().connector("t.yaml", UNFILLED);
+    let out = repo.skconn(["validate"]);
+    out.code(0)
+        .stdout_has("1 connector file(s)")
+        .stderr_has("warning: connectors/t.yaml:1:3: a comment still holds the template's `FILL IN` marker")
+        .stderr_has("warning: connectors/t.yaml:3:12: proxy_url: `api.example.com` is a domain reserved for examples (RFC 2606)")
+        .stderr_has("help: write the real host of the API");
+    repo.cmd(["validate"])
+        .env("GITHUB_ACTIONS", "true")
+        .run()
+        .code(0)
+        .stdout_has("::warning file=connectors/t.yaml,line=3,col=12::proxy_url: `api.example.com` is a domain reserved");
+    // What `skconn new` writes is caught the same way.
+    let repo = Repo::new();
+    repo.skconn(["new", "Acme CRM", "--type", "bearer"]).code(0);
+    repo.skconn(["validate"])
+        .code(0)
+        .stderr_has("warning: connectors/acme-crm.yaml:")
+        .stderr_has("FILL IN");
+}
+
+#[test]
+fn plan_shows_file_warnings_beside_the_change_in_text_markdown_and_json() {
+    let dev = emulator();
+    let repo = Repo::new()
+        .connector("t.yaml", UNFILLED)
+        .env("dev", &dev, "managed");
+    repo.skconn(["plan"])
+        .code(0)
+        .stdout_has("  + create \"Unfilled API\"")
+        .stdout_has("      ! connectors/t.yaml:3:12: proxy_url: `api.example.com` is a domain reserved for examples")
+        .stdout_has("      ! connectors/t.yaml:1:3: a comment still holds the template's `FILL IN` marker")
+        // The plan shows them; it does not print them again on stderr.
+        .stderr_lacks("warning:");
+    repo.skconn(["plan", "--format", "markdown"])
+        .code(0)
+        .stdout_has("- ⚠️ <code>connectors/t.yaml:3:12: proxy_url</code>: `api.example.com` is a domain reserved");
+    let out = repo.skconn(["plan", "--format", "json"]);
+    out.code(0);
+    let plan: Value = serde_json::from_str(&out.stdout).unwrap();
+    let warnings = &plan["environments"][0]["changes"][0]["warnings"];
+    let host = warnings
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["kind"] == "example_host")
+        .unwrap_or_else(|| panic!("{warnings:#}"));
+    assert_eq!(host["file"], "connectors/t.yaml");
+    assert_eq!(
+        (host["line"].clone(), host["column"].clone()),
+        (json!(3), json!(12))
+    );
+    assert_eq!(host["field"], "proxy_url");
+    assert!(host["help"].as_str().unwrap().contains("real host"));
+    assert!(warnings
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w["kind"] == "template_marker" && w.get("field").is_none()));
+    // The JSON plan still follows its schema (format 2).
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(crate_root().join("schema/plan.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.add_resource("urn:skconn:plan:2", schema).unwrap();
+    let index = compiler.compile("urn:skconn:plan:2", &mut schemas).unwrap();
+    schemas
+        .validate(&plan, index)
+        .unwrap_or_else(|e| panic!("{e:#}\n{plan:#}"));
+    assert_eq!(plan["format_version"], "2");
+    // Once applied, the connector has no change, and no warning is shown for it.
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    repo.skconn(["plan"])
+        .code(0)
+        .stdout_lacks("! connectors/t.yaml");
+}
+
+#[test]
+fn a_file_with_problems_and_warnings_reports_both_at_once() {
+    let repo = Repo::new().connector(
+        "t.yaml",
+        UNFILLED.replace("display_name: Unfilled API", "display_name: Unfilled-API"),
+    );
+    repo.skconn(["validate"])
+        .code(1)
+        .stderr_has("warning: connectors/t.yaml:3:12: proxy_url: `api.example.com`")
+        .stderr_has("error: connectors/t.yaml:2:15: display_name: ")
+        .stderr_has("1 problem in the input");
 }

@@ -1333,6 +1333,10 @@ fn fault_strings_parse_and_print() {
         ),
         ("page-size/100", Fault::new(FaultKind::PageSizeLimit(100))),
         (
+            "endless-pages:GET:*",
+            Fault::new(FaultKind::EndlessPages).method("GET").always(),
+        ),
+        (
             "lag/1500ms:GET:*",
             Fault::new(FaultKind::Lag(Duration::from_millis(1500)))
                 .method("GET")
@@ -1623,4 +1627,100 @@ async fn connections_given_at_start_are_served_and_refuse_the_delete() {
     let emu = start(config);
     assert_eq!(emu.connections().len(), 1);
     assert_eq!(emu.connected_accounts().len(), 3);
+}
+
+// ---- the `skconn emulator` command ---------------------------------------------------------
+
+/// A child process stopped (by its own handle) when the test ends, however it ends.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_emulator_prints_export_lines_that_a_shell_reads_back_exactly() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let odd_id = "it's a $HOME `id`";
+    let mut child = Running(
+        Command::new(env!("CARGO_BIN_EXE_skconn"))
+            .args(["emulator", "--listen", "127.0.0.1:0", "--client-id", odd_id])
+            .env_remove("SKCONN_EMULATOR_CLIENT_SECRET")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("skconn emulator starts"),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let mut lines = Vec::new();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if line.starts_with("Press Ctrl-C") {
+            break;
+        }
+        lines.push(line);
+    }
+    let exports: Vec<&str> = lines
+        .iter()
+        .map(|l| l.trim_start())
+        .filter(|l| l.starts_with("export SCALEKIT_"))
+        .collect();
+    assert_eq!(exports.len(), 3, "{lines:#?}");
+    // Pasted into a shell as printed, they set exactly the values.
+    let script = format!(
+        "{}\nprintf '%s\\n' \"$SCALEKIT_ENVIRONMENT_URL\" \"$SCALEKIT_CLIENT_ID\" \"$SCALEKIT_CLIENT_SECRET\"",
+        exports.join("\n")
+    );
+    let out = Command::new("sh").arg("-c").arg(&script).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let values: Vec<&str> = printed.lines().collect();
+    assert!(values[0].starts_with("http://127.0.0.1:"), "{values:?}");
+    assert_eq!(values[1], odd_id);
+    assert!(values[2].starts_with("emu-"), "{values:?}");
+    // And skconn reaches the emulator with them.
+    crate::support::Repo::new()
+        .file("connectors/.keep", "")
+        .cmd(["plan"])
+        .env("SCALEKIT_ENVIRONMENT_URL", values[0])
+        .env("SCALEKIT_CLIENT_ID", values[1])
+        .env("SCALEKIT_CLIENT_SECRET", values[2])
+        .run()
+        .code(0)
+        .stdout_has("Plan: 0 to create");
+}
+
+#[test]
+fn the_emulator_help_lists_the_fault_syntax() {
+    let repo = crate::support::Repo::new();
+    let out = repo.skconn(["emulator", "--help"]);
+    out.code(0)
+        .stdout_lacks("see the README")
+        .stdout_has("KIND[:METHOD[:TIMES]][@PATH_PREFIX]");
+    for kind in [
+        "429/SECS",
+        "lost-drop",
+        "latency/DURATION",
+        "echo-text",
+        "camel-case",
+        "page-size/N",
+        "lag/DURATION",
+        "conflict",
+    ] {
+        out.stdout_has(kind);
+    }
+    out.stdout_has("Examples: 503:PUT:2");
+    // `-h` stays short.
+    repo.skconn(["emulator", "-h"])
+        .code(0)
+        .stdout_lacks("lost-drop")
+        .stdout_has("KIND[:METHOD[:TIMES]][@PATH_PREFIX]");
 }

@@ -357,3 +357,72 @@ fn a_mistyped_or_wrongly_typed_credential_is_never_echoed() {
     assert!(!out.all().contains("admin:"), "{out}");
     assert!(dev.requests().is_empty());
 }
+
+#[test]
+fn a_masked_value_the_server_stores_in_another_case_stays_masked() {
+    // The server keeps the header name with its case changed; the settle report compares what
+    // skconn wrote with what it kept, and shows neither.
+    let tenant = "x-tenant-7f3a9c-private";
+    let dev = emulator();
+    dev.set_rewrite(skconn::emulator::Rewrite::Custom(std::sync::Arc::new(
+        |body: &mut serde_json::Value| {
+            if let Some(serde_json::Value::String(h)) =
+                body.pointer_mut("/auth_patterns/0/fields/0/field_name")
+            {
+                *h = h
+                    .split('-')
+                    .map(|w| {
+                        let mut c = w.chars();
+                        c.next()
+                            .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                            .unwrap_or_default()
+                    })
+                    .collect::<Vec<_>>()
+                    .join("-");
+            }
+        },
+    )));
+    let repo = Repo::new()
+        .connector(
+            "t.yaml",
+            "display_name: Header API\nproxy_url: https://api.example.com\nauth_patterns:\n  - type: API_KEY\n    fields:\n      - field_name: ${FIELD_HDR}\n        label: Key\n        input_type: password\n",
+        )
+        .env("dev", &dev, "managed")
+        .var("FIELD_HDR", tenant);
+    let summary = repo.path().join("summary.md");
+    let mut all = String::new();
+    for args in [
+        vec!["apply", "--auto-approve"],
+        vec!["plan"],
+        vec!["plan", "--format", "json"],
+        vec!["plan", "--format", "markdown"],
+        vec!["apply", "--auto-approve"],
+    ] {
+        let out = repo
+            .cmd(&args)
+            .env("GITHUB_ACTIONS", "true")
+            .env("RUST_LOG", "trace")
+            .env("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())
+            .run();
+        all.push_str(&out.all());
+    }
+    assert!(all.contains("the server keeps"), "no settle report\n{all}");
+    // The hint says what to fix without the value.
+    assert!(
+        all.contains("the value comes from a masked variable and the server changed it"),
+        "{all}"
+    );
+    assert!(!all.contains("write {\"field_name\":\"***\""), "{all}");
+    all.push_str(&std::fs::read_to_string(&summary).unwrap_or_default());
+    let lower = all.to_ascii_lowercase();
+    // Not even a piece shorter than a redacted run: the value matches in any case, whole.
+    for piece in ["tenant", "7f3a9c", "private"] {
+        assert!(!lower.contains(piece), "{piece:?} shown\n{all}");
+    }
+    for f in forbidden(tenant) {
+        assert!(
+            !lower.contains(&f.to_ascii_lowercase()),
+            "{f:?} shown\n{all}"
+        );
+    }
+}

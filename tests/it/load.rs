@@ -3,7 +3,11 @@
 
 use serde_json::json;
 use skconn::error::Diagnostic;
-use skconn::load::{load_bytes, load_dir, load_dir_report, load_str, MAX_FILE_BYTES};
+use skconn::load::{
+    load_bytes, load_dir, load_dir_report, load_dir_reporting, load_str, LoadOptions,
+    MAX_FILE_BYTES,
+};
+use skconn::model::FileWarningKind;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -218,6 +222,7 @@ fn valid_fixtures_cover_pass_through_merge_keys_subfolders_and_ignored_files() {
             "valid/nested/rest/bearer.yaml",
             "valid/pass_through.yaml",
             "valid/proxy_disabled.yaml",
+            "valid/unknown_input_type.yaml",
         ]
     );
     assert_eq!(
@@ -287,6 +292,185 @@ fn a_file_with_several_problems_reports_all_of_them_in_line_order() {
     assert_eq!(diags.len(), 5, "{diags:#?}");
     let lines: Vec<usize> = diags.iter().map(|d| d.line).collect();
     assert_eq!(lines, [7, 8, 9, 11, 13]);
+}
+
+#[test]
+fn a_duplicate_key_does_not_hide_the_problems_after_it() {
+    // The case that used to need five runs: each problem appeared only once the one before it
+    // was fixed.
+    let text = "display_name: Acme\nproxy_url: http://{{tenant}}.acme.test\nproxy_url: https://acme.test\nmetadata:\n  managed_by: me\nauth_patterns:\n  - type: BEARR\n";
+    let diags = load_str(Path::new("a.yaml"), text).unwrap_err();
+    let got: Vec<(usize, usize, &str)> = diags
+        .iter()
+        .map(|d| (d.line, d.column, d.field.as_deref().unwrap_or("-")))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (2, 12, "proxy_url"),
+            (2, 12, "proxy_url"),
+            (3, 1, "proxy_url"),
+            (5, 3, "metadata.managed_by"),
+            (7, 11, "auth_patterns[0].type"),
+        ],
+        "{diags:#?}"
+    );
+    assert!(diags[2].message.contains("duplicate key `proxy_url`"));
+}
+
+#[test]
+fn a_syntax_error_says_the_likely_cause_and_keeps_the_parser_words_in_the_help() {
+    let text = "display_name: A\nauth_patterns:\n  - type: BEARER\n   fields: []\n";
+    let diags = load_str(Path::new("a.yaml"), text).unwrap_err();
+    let d = only(&diags, "a.yaml");
+    assert_eq!((d.line, d.column), (4, 4));
+    assert_eq!(
+        d.message,
+        "wrong indentation: this line starts at column 4, but the items of the list that starts at line 3 are at column 3"
+    );
+    let help = d.help.unwrap();
+    assert!(
+        help.ends_with("(the YAML parser says: did not find expected '-' indicator at line 4 column 4, while parsing a block collection at line 3 column 3)"),
+        "{help}"
+    );
+}
+
+#[test]
+fn tabs_are_reported_and_the_file_is_checked_past_them() {
+    // Line 5 holds a tab; read as 8 spaces the rest is a field without `input_type`, and the
+    // name's hyphen is reported in the same run.
+    let text = "display_name: Tab-Name\nproxy_url: https://a.example.com\nauth_patterns:\n  - type: BEARER\n    fields:\n\t- field_name: token\n";
+    let diags = load_str(Path::new("a.yaml"), text).unwrap_err();
+    let got: Vec<(usize, usize)> = diags.iter().map(|d| (d.line, d.column)).collect();
+    assert_eq!(got, [(1, 15), (6, 1), (6, 4)], "{diags:#?}");
+    assert!(diags[1]
+        .message
+        .contains("a tab character is used for indentation"));
+    assert!(
+        diags[2].message.contains("has no `input_type`"),
+        "{:?}",
+        diags[2]
+    );
+    // A tab the text cannot be read past is reported alone.
+    let diags = load_str(Path::new("a.yaml"), "a: [\n\t: :\n").unwrap_err();
+    assert!(diags[0].message.contains("tab"), "{diags:#?}");
+}
+
+#[test]
+fn template_leftovers_odd_spaces_and_unknown_values_are_warnings_with_their_places() {
+    let repo = Repo::new();
+    repo.file(
+        "t.yaml",
+        "# FILL IN: the API's base URL.
+display_name: \"Acme  CRM \"
+description: FILL IN
+proxy_url: https://api.example.com/v1
+icon_src: https://cdn.acme.test/i.svg
+auth_patterns:
+  - type: OAUTH
+    oauth_config:
+      authorize_uri: https://auth.example.org/authorize
+      token_uri: https://localhost/token
+    fields:
+      - field_name: site
+        input_type: url
+",
+    );
+    let report = load_dir_reporting(repo.root(), &repo.connectors(), &LoadOptions::none());
+    let loaded = report.loaded.expect("warnings do not make a file invalid");
+    let got: Vec<(usize, usize, FileWarningKind, Option<&str>)> = report
+        .warnings
+        .iter()
+        .map(|w| {
+            let d = &w.diagnostic;
+            (d.line, d.column, w.kind, d.field.as_deref())
+        })
+        .collect();
+    use FileWarningKind::*;
+    assert_eq!(
+        got,
+        [
+            (1, 3, TemplateMarker, None),
+            (2, 15, DisplayNameSpaces, Some("display_name")),
+            (3, 14, TemplateMarker, Some("description")),
+            (4, 12, ExampleHost, Some("proxy_url")),
+            (5, 11, ExampleHost, Some("icon_src")),
+            (
+                9,
+                22,
+                ExampleHost,
+                Some("auth_patterns[0].oauth_config.authorize_uri")
+            ),
+            (
+                10,
+                18,
+                ExampleHost,
+                Some("auth_patterns[0].oauth_config.token_uri")
+            ),
+            (
+                13,
+                21,
+                UnknownValue,
+                Some("auth_patterns[0].fields[0].input_type")
+            ),
+        ],
+        "{:#?}",
+        report.warnings
+    );
+    let message = |i: usize| report.warnings[i].diagnostic.message.as_str();
+    assert!(
+        message(1).contains("a trailing space and doubled spaces"),
+        "{}",
+        message(1)
+    );
+    assert!(message(1).contains("`Acme CRM`"));
+    assert!(message(3).contains("`api.example.com` is a domain reserved for examples (RFC 2606)"));
+    assert!(message(6).contains("this machine"), "{}", message(6));
+    assert!(
+        message(7).contains("(skconn knows text, password, select, textarea)"),
+        "{}",
+        message(7)
+    );
+    for w in &report.warnings {
+        assert!(w.diagnostic.help.as_deref().is_some_and(|h| !h.is_empty()));
+    }
+    // Each connector carries its own, for the plan; the unknown value is sent as written.
+    let c = &loaded.connectors[0];
+    assert_eq!(c.warnings, report.warnings);
+    assert_eq!(c.body["auth_patterns"][0]["fields"][0]["input_type"], "url");
+    assert_eq!(c.display_name, "Acme  CRM ");
+}
+
+#[test]
+fn warnings_come_with_the_problems_of_the_same_run() {
+    let repo = Repo::new();
+    repo.file(
+        "t.yaml",
+        "display_name: Broken-Name\nproxy_url: https://api.example.com\nauth_patterns:\n  - type: NO_AUTH\n    is_mcp: true\n",
+    );
+    let report = load_dir_reporting(repo.root(), &repo.connectors(), &LoadOptions::none());
+    assert_eq!(report.loaded.unwrap_err().len(), 1);
+    assert_eq!(report.warnings.len(), 1, "{:#?}", report.warnings);
+    assert_eq!(report.warnings[0].kind, FileWarningKind::ExampleHost);
+}
+
+#[test]
+fn an_unknown_input_type_is_a_warning_but_an_unknown_auth_type_stays_an_error() {
+    let text = VALID.replace("input_type: password", "input_type: url");
+    let d = load_str(Path::new("a.yaml"), &text).expect("an unknown input_type loads");
+    let unknown: Vec<_> = d
+        .warnings
+        .iter()
+        .filter(|w| w.kind == FileWarningKind::UnknownValue)
+        .collect();
+    assert_eq!(unknown.len(), 1, "{:#?}", d.warnings);
+    assert_eq!(
+        unknown[0].diagnostic.field.as_deref(),
+        Some("auth_patterns[0].fields[0].input_type")
+    );
+    let text = VALID.replace("type: BEARER", "type: MAGIC_LINK");
+    let diags = load_str(Path::new("a.yaml"), &text).unwrap_err();
+    assert!(diags[0].message.contains("unknown auth type `MAGIC_LINK`"));
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! skconn's one integration-test binary. Every test here runs real code over real HTTP on
 //! loopback: the emulator is started in this process, the `skconn` binary in a child process.
 
+#[cfg(unix)]
+mod actions;
 mod approved;
 mod authoring;
 mod config;
@@ -9,6 +11,9 @@ mod docs;
 mod e2e;
 mod emulator;
 mod environments;
+mod fake_github;
+mod github;
+mod inert;
 mod leaks;
 mod load;
 mod network;

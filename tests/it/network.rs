@@ -105,6 +105,8 @@ fn tls_repo(front: &TlsFront, emu: &Emulator, extra: &str) -> Repo {
             emu.client_id()
         ))
         .var("DEV_SECRET", emu.client_secret())
+        // The URL is written in skconn.yaml: its host must be trusted to receive the secret.
+        .var("SKCONN_TRUSTED_HOSTS", &front.addr.ip().to_string())
 }
 
 #[test]
@@ -231,7 +233,8 @@ fn an_error_from_a_proxy_says_so_and_names_the_host() {
         .config(
             "environments:\n  prod:\n    url: https://acme.scalekit.example\n    client_id: x\n    client_secret: ${PROD_SECRET}\n",
         )
-        .var("PROD_SECRET", "proxy-test-secret-1");
+        .var("PROD_SECRET", "proxy-test-secret-1")
+        .var("SKCONN_TRUSTED_HOSTS", "acme.scalekit.example");
     let out = repo.cmd(["plan"]).env("HTTPS_PROXY", &proxy_url).run();
     out.code(1)
         .stderr_has("prod: POST /oauth/token failed: the proxy refused or failed the connection")

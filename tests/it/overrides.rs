@@ -240,14 +240,14 @@ fn a_masked_value_in_a_long_string_is_masked_before_the_diff_cuts_it() {
     let dev = emulator();
     let long = "x".repeat(1990);
     let yaml = format!(
-        "display_name: Long One\ndescription: \"{long} ${{LONG_SECRET}} tail\"\nproxy_url: https://api.example.com\nauth_patterns:\n  - type: BEARER\n    fields:\n      - field_name: token\n        input_type: password\n"
+        "display_name: Long One\ndescription: \"{long} ${{LONG_VALUE}} tail\"\nproxy_url: https://api.example.com\nauth_patterns:\n  - type: BEARER\n    fields:\n      - field_name: token\n        input_type: password\n"
     );
     let repo = Repo::new()
         .connector("long.yaml", yaml)
         .env("dev", &dev, "managed")
-        .var("LONG_SECRET", "abcdefghijklmnopqrstuvwxyz0123456789");
+        .var("LONG_VALUE", "abcdefghijklmnopqrstuvwxyz0123456789");
     repo.skconn(["apply", "--auto-approve"]).code(0);
-    let repo = repo.var("LONG_SECRET", "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210");
+    let repo = repo.var("LONG_VALUE", "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210");
     let out = repo.skconn(["plan"]);
     out.code(0).stdout_has("~ description: ");
     for leak in ["abcdefg", "ZYXWVUT"] {

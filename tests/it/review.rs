@@ -35,6 +35,17 @@ fn redact(text: &str) -> String {
     out
 }
 
+/// The warnings about a change itself: those about its file (the example hosts of these
+/// connectors) carry `file` and are left out.
+fn change_warnings(c: &Value) -> Vec<&Value> {
+    c["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w.get("file").is_none())
+        .collect()
+}
+
 /// The plan JSON schema, compiled.
 pub(crate) struct PlanSchema {
     schemas: boon::Schemas,
@@ -145,7 +156,7 @@ fn adding_a_scope_at_the_top_is_one_named_line_and_one_named_warning() {
         c["diff"][0]["pointer"],
         "/auth_patterns/0/oauth_config/available_scopes/0"
     );
-    let warnings = c["warnings"].as_array().unwrap();
+    let warnings = change_warnings(c);
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert_eq!(warnings[0]["kind"], "scopes");
     let message = warnings[0]["message"].as_str().unwrap();
@@ -167,12 +178,19 @@ fn a_description_change_carries_no_warning() {
     let doc: Value = serde_json::from_str(&out.stdout).unwrap();
     let c = &doc["environments"][0]["changes"][0];
     assert_eq!(c["action"], "update");
-    assert_eq!(c["warnings"], json!([]));
+    // Only the file's own warning (its example host), no warning about the change.
+    let kinds: Vec<&Value> = c["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| &w["kind"])
+        .collect();
+    assert_eq!(kinds, [&json!("example_host")]);
     repo.skconn(["plan"])
         .stdout_has("~ description: ")
         .stdout_has("~ metadata.team: \"payments\" → \"finance\"")
         .stdout_lacks("re-authorize")
-        .stdout_lacks(" ! ");
+        .stdout_lacks("! OAuth");
 }
 
 #[test]
@@ -201,7 +219,7 @@ fn a_field_label_change_is_one_line_under_that_field() {
         json!([{"op": "replace", "path": "auth_patterns[BEARER].fields[token].label",
                 "pointer": "/auth_patterns/0/fields/0/label", "old": "API token", "new": "Secret API token"}])
     );
-    assert_eq!(c["warnings"], json!([]));
+    assert!(change_warnings(c).is_empty(), "{c:#}");
 }
 
 #[test]
@@ -220,7 +238,7 @@ fn a_pure_reorder_is_one_order_changed_line() {
                 "pointer": "/auth_patterns/0/oauth_config/available_scopes",
                 "old": ["tasks:read", "profile"], "new": ["profile", "tasks:read"]}])
     );
-    assert_eq!(c["warnings"], json!([]));
+    assert!(change_warnings(c).is_empty(), "{c:#}");
     repo.skconn(["plan"]).stdout_has(
         "~ auth_patterns[OAUTH].oauth_config.available_scopes: order changed: [tasks:read, profile] → [profile, tasks:read]",
     );
@@ -532,4 +550,49 @@ fn compare_has_its_own_shape_in_every_format() {
         out.code(2);
         insta::assert_snapshot!(name, redact(&out.stdout));
     }
+}
+
+#[test]
+fn compare_ignores_what_plan_ignores() {
+    let (dev, prod) = (emulator(), emulator());
+    let repo = Repo::new()
+        .connector("billing.yaml", BEARER)
+        .env("dev", &dev, "managed")
+        .env("prod", &prod, "managed");
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    // Fields a server owns or added in a newer version, different in each environment.
+    for (emu, n) in [(&dev, 1), (&prod, 2)] {
+        emu.edit("Billing API", |c| {
+            c["created_at"] = json!(format!("2026-01-0{n}T00:00:00Z"));
+            c["update_time"] = json!(format!("2026-02-0{n}T00:00:00Z"));
+            c["links"] = json!([{"rel": "self", "href": format!("https://env{n}.example.com/x")}]);
+            c["provider_type"] = json!(if n == 1 { "CUSTOM" } else { "custom" });
+            c["environment_id"] = json!(format!("env_{n}"));
+        });
+    }
+    // plan reads no change there…
+    repo.skconn(["plan", "--detailed-exitcode"]).code(0);
+    // …and compare reads the same connector in both.
+    for format in ["text", "markdown", "json"] {
+        let out = repo.skconn(["compare", "dev", "prod", "--format", format]);
+        out.code(0);
+        for field in [
+            "created_at",
+            "update_time",
+            "links",
+            "provider_type",
+            "environment_id",
+        ] {
+            out.stdout_lacks(field);
+        }
+    }
+    repo.skconn(["compare", "dev", "prod"])
+        .stdout_has("0 different, 1 the same.");
+    // A field plan compares still differs.
+    prod.edit("Billing API", |c| {
+        c["description"] = json!("edited in prod")
+    });
+    repo.skconn(["compare", "dev", "prod"])
+        .code(2)
+        .stdout_has("~ description:");
 }

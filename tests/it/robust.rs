@@ -367,22 +367,49 @@ fn a_listing_that_lags_behind_writes_settles() {
 }
 
 #[test]
-fn a_name_the_server_trims_is_reported_with_the_name_it_kept() {
-    let dev = emulator();
-    dev.set_rewrite(skconn::emulator::Rewrite::Custom(std::sync::Arc::new(
-        |body: &mut Value| {
-            if let Some(Value::String(n)) = body.get_mut("display_name") {
-                *n = n.trim().to_string();
-            }
-        },
-    )));
+fn a_name_the_server_trims_and_collapses_converges() {
+    // The server keeps `"Internal  Billing API "` as `"Internal Billing API"`: the second apply
+    // used to send the create again and fail on the 409.
+    let dev = emulator_with(|c| c.rewrite = skconn::emulator::Rewrite::CollapseNameSpaces);
     let repo = Repo::new().env("dev", &dev, "managed").connector(
         "a.yaml",
-        "display_name: \"Padded \"\nproxy_url: https://api.example.com\nauth_patterns:\n  - type: BEARER\n",
+        "display_name: \"Internal  Billing API \"\nproxy_url: https://api.billing.acme.test\nauth_patterns:\n  - type: BEARER\n",
     );
+    // validate says what the server may do with the name, and still succeeds.
+    repo.skconn(["validate"])
+        .code(0)
+        .stderr_has("warning: connectors/a.yaml:1:15: display_name: display_name `Internal  Billing API ` has a trailing space and doubled spaces")
+        .stderr_has("write `display_name: Internal Billing API`");
     repo.skconn(["apply", "--auto-approve"])
-        .code(5)
-        .stderr_has("the server keeps it under the name \"Padded\"");
+        .code(0)
+        .stdout_has("Applied 1 change(s), 0 failed");
+    assert_eq!(names(&dev), ["Internal Billing API"]);
+    dev.clear_requests();
+    repo.skconn(["apply", "--auto-approve"])
+        .code(0)
+        .stdout_has("Nothing to apply");
+    let writes: Vec<_> = dev
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET" && r.path.starts_with("/api/"))
+        .map(|r| (r.method, r.status))
+        .collect();
+    assert!(writes.is_empty(), "the second apply wrote: {writes:?}");
+    repo.skconn(["plan", "--detailed-exitcode"])
+        .code(0)
+        .stdout_lacks("edited outside skconn");
+    // A later change is an update of the same connector, not a rename and not drift.
+    let repo = repo.edit("connectors/a.yaml", |t| {
+        t.replace("auth_patterns:", "description: Invoices\nauth_patterns:")
+    });
+    repo.skconn(["plan", "--detailed-exitcode"])
+        .code(2)
+        .stdout_has("~ update \"Internal  Billing API \"")
+        .stdout_lacks("renames")
+        .stdout_lacks("edited outside skconn");
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    assert_eq!(names(&dev), ["Internal Billing API"]);
+    repo.skconn(["plan", "--detailed-exitcode"]).code(0);
 }
 
 // ---- concurrent writers --------------------------------------------------------------------
@@ -474,11 +501,15 @@ fn a_file_of_a_hundred_thousand_duplicate_keys_gives_fifty_diagnostics_and_a_cou
     }
     let repo = Repo::new().connector("dup.yaml", &text);
     let out = repo.skconn(["validate"]);
+    // Each key is unknown, and each is written twice: every problem of the file counts, the
+    // first fifty (in line order) are shown.
     out.code(1)
-        .stderr_has(&format!("and {} more problem(s) in this file", i - 50))
-        .stderr_has("duplicate key `k0`");
+        .stderr_has(&format!("and {} more problem(s) in this file", 2 * i - 50))
+        .stderr_has("duplicate key `k0`")
+        .stderr_has("unknown key `k0`");
     let head: String = out.stderr.chars().take(2000).collect();
-    assert_eq!(out.stderr.matches("duplicate key").count(), 50, "{head}");
+    assert_eq!(out.stderr.matches("duplicate key").count(), 25, "{head}");
+    assert_eq!(out.stderr.matches("unknown key").count(), 25, "{head}");
 }
 
 #[test]
@@ -665,6 +696,38 @@ fn a_field_the_server_rewrote_is_not_drift_in_the_next_plan() {
 }
 
 #[test]
+fn import_takes_a_value_skconn_does_not_know_with_a_warning_and_it_round_trips() {
+    let dev = emulator();
+    let repo = Repo::new().env("dev", &dev, "managed");
+    let hand_made = serde_json::json!({
+        "display_name": "Hand Made",
+        "proxy_url": "https://api.hand.acme.test",
+        "proxy_enabled": true,
+        "auth_patterns": [{"type": "API_KEY", "fields": [
+            {"field_name": "api_key", "input_type": "password"},
+            {"field_name": "site", "input_type": "url"}
+        ]}]
+    });
+    dev.insert(hand_made);
+    repo.skconn(["import", "--env", "dev"])
+        .code(0)
+        .stdout_has("wrote connectors/hand-made.yaml")
+        .stderr_has("warning: connectors/hand-made.yaml:")
+        .stderr_has("unknown input_type `url` (skconn knows text, password, select, textarea)");
+    let file = std::fs::read_to_string(repo.path().join("connectors/hand-made.yaml")).unwrap();
+    assert!(file.contains("input_type: url"), "{file}");
+    // Planned: only the adoption, with the warning beside it.
+    repo.skconn(["plan", "--detailed-exitcode"])
+        .code(2)
+        .stdout_has("1 to adopt, 0 to update")
+        .stdout_has("unknown input_type `url`");
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    repo.skconn(["plan", "--detailed-exitcode"]).code(0);
+    let stored = dev.connector("Hand Made").unwrap();
+    assert_eq!(stored["auth_patterns"][0]["fields"][1]["input_type"], "url");
+}
+
+#[test]
 fn import_never_writes_a_file_that_would_make_later_plans_fail() {
     let dev = emulator();
     let repo = Repo::new().env("dev", &dev, "off");
@@ -680,4 +743,64 @@ fn import_never_writes_a_file_that_would_make_later_plans_fail() {
         .stderr_has("no file was written");
     assert!(!repo.path().join("connectors/magic.yaml").exists());
     repo.skconn(["plan"]).code(0);
+}
+
+// ---- bounded listings ----------------------------------------------------------------------
+
+/// How many GETs of exactly this path the emulator received.
+fn gets(emu: &Emulator, path: &str) -> usize {
+    emu.requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == path)
+        .count()
+}
+
+#[test]
+fn a_connector_listing_that_never_ends_stops_at_the_pages_its_total_needs() {
+    let dev = emulator();
+    let repo = repo_with(7, &dev, "managed");
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    dev.clear_requests();
+    // Every page is the first one (3 connectors, total 7) with a fresh next page token.
+    fault(&dev, &format!("endless-pages:GET:*@{LIST}"));
+    let out = repo.skconn(["plan"]);
+    out.code(1)
+        .stderr_has("the listing of connectors did not end")
+        .stderr_has("after 8 pages")
+        .stderr_has("3 connectors listed")
+        .stderr_has("the server reports 7 in all");
+    // 7 connectors at 3 a page need 3 pages; twice that and 2 more are read, no more.
+    assert_eq!(gets(&dev, LIST), 8);
+    assert_eq!(api_writes(&dev), 0);
+}
+
+#[test]
+fn usage_listings_that_never_end_are_bounded_and_the_usage_is_unknown() {
+    const APP: &str = "/api/v1/connections/app";
+    const ACCOUNTS: &str = "/api/v1/connected_accounts";
+    // Connected accounts without `total_size`: the hard cap of 1000 pages.
+    let dev = emulator_with(|c| c.usage.hide_total_size = true);
+    let repo = repo_with(2, &dev, "managed");
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    dev.add_connection("Conn 00", "conn-00", "COMPLETED", true);
+    dev.add_connected_accounts("conn-00", "ACTIVE", 3);
+    let repo = repo.remove("connectors/c00.yaml");
+    fault(&dev, &format!("endless-pages:GET:*@{ACCOUNTS}"));
+    dev.clear_requests();
+    repo.skconn(["plan"])
+        .code(0)
+        .stdout_has("usage unknown: its connected accounts could not be counted")
+        .stdout_has("the listing of connected accounts did not end after 1000 pages")
+        .stdout_has("(3000 connected accounts listed)");
+    assert_eq!(gets(&dev, ACCOUNTS), 1000);
+    dev.clear_faults();
+
+    // App connections with a total: the pages it needs (one connection: 1 page), twice, and 2.
+    fault(&dev, &format!("endless-pages:GET:*@{APP}"));
+    dev.clear_requests();
+    repo.skconn(["plan"])
+        .code(0)
+        .stdout_has("usage unknown: its connections could not be listed")
+        .stdout_has("the listing of connections did not end after 4 pages");
+    assert_eq!(gets(&dev, APP), 4);
 }

@@ -325,7 +325,7 @@ fn no_secret_shows_under_faults_at_trace_level() {
         let out = repo.cmd(&args).env("RUST_LOG", "trace").run();
         all.push_str(&out.all());
     }
-    assert!(all.contains("TRACE"));
+    assert!(all.contains("\ntrace: "));
     assert!(!all.contains(dev.client_secret()));
     for t in dev.issued_tokens() {
         assert!(!all.contains(&t), "a token was printed");

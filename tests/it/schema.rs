@@ -150,7 +150,6 @@ fn invalid_fixtures_are_rejected() {
         "server_owned_key.yaml",
         "auth_type_unknown.yaml",
         "auth_patterns_empty.yaml",
-        "field_input_type_unknown.yaml",
         "proxy_url_http.yaml",
         "proxy_url_missing.yaml",
         "icon_src_http.yaml",

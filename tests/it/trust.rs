@@ -53,7 +53,8 @@ fn an_empty_variable_is_missing_and_a_default_is_explicit() {
     repo.skconn(["plan"])
         .code(1)
         .stderr_has("`SK_DEV_SECRET` is set but empty (needed by environment `dev`)")
-        .stderr_has("${SK_DEV_SECRET:-default}");
+        // No default is suggested for a credential.
+        .stderr_lacks("${SK_DEV_SECRET:-");
     assert!(dev.requests().is_empty());
 
     // In connector files too; `${VAR:-default}` allows it.
@@ -188,7 +189,7 @@ fn server_text_with_control_characters_is_inert() {
         }
         assert!(!out.all().contains('\x1b'), "{format}: ESC written\n{out}");
         if format != "json" {
-            out.stdout_has("Evil\\n::warning title=pwned::owned\\u{1b}[2J");
+            out.stdout_has("Evil\\n::warning title=pwned::owned\\u001b[2J");
         }
     }
     let md = std::fs::read_to_string(&summary).unwrap();
@@ -205,7 +206,7 @@ fn server_text_with_control_characters_is_inert() {
     out.code(0);
     assert!(out.stderr.contains("\x1b["), "no colour in the log\n{out}");
     assert!(
-        !out.stderr.contains("\\u{1b}[2m"),
+        !out.stderr.contains("\\u001b[2m"),
         "colour escaped as text\n{out}"
     );
     assert!(
@@ -246,4 +247,453 @@ fn the_local_state_folder_is_private_and_ignored_by_git() {
         two["environments"][0]["live"]
     );
     repo.skconn(["apply", "plan.json"]).code(0);
+}
+
+// ---- credentials stay with their environment ------------------------------------------------
+
+/// A repository whose skconn.yaml is `config`, with dev's and prod's variables set: dev is
+/// `dev`, prod's secret is `prod`'s.
+fn bound_repo(
+    dev: &skconn::emulator::Emulator,
+    prod: &skconn::emulator::Emulator,
+    config: &str,
+) -> Repo {
+    Repo::examples()
+        .file("skconn.yaml", config)
+        .var("SK_DEV_URL", &dev.url())
+        .var("SK_DEV_ID", dev.client_id())
+        .var("SK_DEV_SECRET", dev.client_secret())
+        .var("SK_PROD_URL", "https://prod.scalekit.example")
+        .var("SK_PROD_ID", prod.client_id())
+        .var("SK_PROD_SECRET", prod.client_secret())
+}
+
+fn env_block(name: &str, url: &str, secret_var: &str) -> String {
+    let up = name.to_uppercase();
+    format!(
+        "  {name}:\n    url: {url}\n    client_id: ${{SK_{up}_ID}}\n    client_secret: ${{{secret_var}}}\n"
+    )
+}
+
+#[test]
+fn a_client_secret_is_sent_only_to_the_url_of_its_own_family_or_a_trusted_host() {
+    let (dev, attacker) = (emulator(), emulator());
+    let dev_block = env_block("dev", "${SK_DEV_URL}", "SK_DEV_SECRET");
+    let config = |prod_url: &str| {
+        format!(
+            "environments:\n{dev_block}{}",
+            env_block("prod", prod_url, "SK_PROD_SECRET")
+        )
+    };
+    let attacker_host = attacker.addr().ip().to_string();
+    let cases: [(&str, &[&str]); 3] = [
+        // Another variable (one a pull request may control), another family's URL, a literal.
+        (
+            "${PR_TITLE}",
+            &[
+                "`SK_PROD_SECRET`",
+                "`PR_TITLE`",
+                "SK_PROD_URL",
+                "SKCONN_TRUSTED_HOSTS",
+            ],
+        ),
+        ("${SK_DEV_URL}", &["`SK_PROD_SECRET`", "`SK_DEV_URL`"]),
+        (
+            &attacker.url(),
+            &["`SK_PROD_SECRET`", &attacker_host, "SKCONN_TRUSTED_HOSTS"],
+        ),
+    ];
+    for (url, names) in cases {
+        let repo = bound_repo(&dev, &attacker, &config(url)).var("PR_TITLE", &attacker.url());
+        for args in [
+            &["plan"][..],
+            &["plan", "--env", "prod"],
+            &["apply", "--auto-approve"],
+        ] {
+            let out = repo.skconn(args);
+            out.code(1).stderr_has("environments.prod.url");
+            for name in names {
+                out.stderr_has(name);
+            }
+            assert!(!out.all().contains(attacker.client_secret()), "{out}");
+        }
+        repo.skconn(["compare", "dev", "prod"])
+            .code(1)
+            .stderr_has("SK_PROD_SECRET");
+        assert!(
+            attacker.requests().is_empty(),
+            "{url}: {:?}",
+            attacker.requests()
+        );
+        assert!(dev.requests().is_empty(), "{url}: {:?}", dev.requests());
+    }
+    // A host the CI system trusts (exact, any case, separated by commas or spaces) is reached.
+    let repo = bound_repo(&dev, &attacker, &config(&attacker.url()));
+    repo.cmd(["plan", "--env", "prod"])
+        .env(
+            "SKCONN_TRUSTED_HOSTS",
+            &format!("Acme.Scalekit.Dev, {attacker_host}"),
+        )
+        .run()
+        .code(0)
+        .stdout_has("Environment prod:");
+    assert!(!attacker.requests().is_empty());
+    // The URL of the secret's own family is reached, in both spellings.
+    for url_var in ["SK_PROD_URL", "SK_PROD_ENVIRONMENT_URL"] {
+        attacker.clear_requests();
+        let repo = bound_repo(&dev, &attacker, &config(&format!("${{{url_var}}}")))
+            .var(url_var, &attacker.url());
+        repo.skconn(["plan"])
+            .code(0)
+            .stdout_has("Environment prod:");
+        assert!(!attacker.requests().is_empty());
+    }
+}
+
+#[test]
+fn the_default_environment_from_scalekit_variables_is_one_family() {
+    let dev = emulator();
+    let repo = Repo::examples()
+        .var("SCALEKIT_ENVIRONMENT_URL", &dev.url())
+        .var("SCALEKIT_CLIENT_ID", dev.client_id())
+        .var("SCALEKIT_CLIENT_SECRET", dev.client_secret());
+    repo.skconn(["plan"])
+        .code(0)
+        .stdout_has("Environment default:");
+}
+
+const LEAK: &str = "display_name: Leak\ndescription: ${SK_PROD_SECRET}\nproxy_url: https://l.example.com\nauth_patterns:\n  - type: NO_AUTH\n";
+
+#[test]
+fn a_connector_file_may_not_use_a_credential_variable_of_any_environment() {
+    let (dev, prod, repo) = two_envs();
+    let secret = prod.client_secret().to_string();
+    let summary = repo.path().join("summary.md");
+    let repo = repo.connector("leak.yaml", LEAK);
+    for args in [
+        &["validate"][..],
+        &["plan", "--env", "dev"],
+        &["plan", "--env", "dev", "--format", "markdown"],
+        &[
+            "plan",
+            "--env",
+            "dev",
+            "--format",
+            "json",
+            "--out",
+            "plan.json",
+        ],
+        &["apply", "--env", "dev", "--auto-approve"],
+    ] {
+        let out = repo
+            .cmd(args)
+            .env("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())
+            .run();
+        out.code(1)
+            .stderr_has("connectors/leak.yaml:2:14")
+            .stderr_has("`SK_PROD_SECRET`");
+        assert!(!out.all().contains(&secret), "{out}");
+    }
+    assert!(!repo.path().join("plan.json").exists());
+    let md = std::fs::read_to_string(&summary).unwrap_or_default();
+    assert!(!md.contains(&secret), "{md}");
+    assert!(dev.requests().is_empty() && prod.requests().is_empty());
+
+    // Variables named like secrets, whether or not skconn.yaml names them, with a default too.
+    for var in [
+        "SCALEKIT_PROD_CLIENT_SECRET",
+        "DEPLOY_TOKEN",
+        "DB_PASSWORD",
+        "UNSET_API_SECRET:-fallback-0042",
+    ] {
+        let name = var.split(":-").next().unwrap();
+        let out = Repo::examples()
+            .env("dev", &dev, "managed")
+            .connector("leak.yaml", LEAK.replace("SK_PROD_SECRET", var))
+            .var("SCALEKIT_PROD_CLIENT_SECRET", "prod-client-secret-0042")
+            .var("DEPLOY_TOKEN", "deploy-token-0042")
+            .var("DB_PASSWORD", "hunter2-db-0042")
+            .skconn(["plan"]);
+        out.code(1)
+            .stderr_has("connectors/leak.yaml:2:14")
+            .stderr_has(&format!("`{name}`"));
+        assert!(!out.all().contains("-0042"), "{out}");
+    }
+}
+
+#[test]
+fn the_secrets_of_environments_outside_the_run_are_masked_everywhere() {
+    let (dev, _prod, repo) = two_envs();
+    repo.skconn(["apply", "--env", "dev", "--auto-approve"])
+        .code(0);
+    // Values that share no piece with dev's secret (which is masked in every form and piece).
+    let prod_secret = "zq-prod-only-wxyz-7";
+    let repo = repo.var("SK_PROD_SECRET", prod_secret);
+    let other = "kl-staging-only-uvw-8";
+    // The live connector's description holds prod's secret, and another environment's secret
+    // that skconn.yaml does not name: the plan of dev alone shows neither.
+    dev.edit("Asana Tasks", |c| {
+        c["description"] = json!(format!("{prod_secret} {other}"))
+    });
+    let repo = repo.var("SCALEKIT_STAGING_CLIENT_SECRET", other);
+    let summary = repo.path().join("summary.md");
+    for format in ["text", "markdown", "json"] {
+        let out = repo
+            .cmd([
+                "plan",
+                "--env",
+                "dev",
+                "--format",
+                format,
+                "--out",
+                "plan.json",
+            ])
+            .env("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())
+            .env("RUST_LOG", "trace")
+            .run();
+        out.code(0).stdout_has("Asana Tasks");
+        assert!(!out.all().contains(prod_secret), "{format}: {out}");
+        assert!(!out.all().contains(other), "{format}: {out}");
+        let saved = std::fs::read_to_string(repo.path().join("plan.json")).unwrap();
+        assert!(
+            !saved.contains(prod_secret) && !saved.contains(other),
+            "{saved}"
+        );
+    }
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains("Asana Tasks"));
+    assert!(!md.contains(prod_secret) && !md.contains(other), "{md}");
+    // prod left out of skconn.yaml altogether: its secret, named like one, is still masked.
+    let dev_only = Repo::examples()
+        .env("dev", &dev, "managed")
+        .var("SK_PROD_SECRET", prod_secret);
+    let out = dev_only.skconn(["plan"]);
+    out.code(0).stdout_has("Asana Tasks");
+    assert!(!out.all().contains(prod_secret), "{out}");
+}
+
+// ---- local state stays in the repository, and is never taken from git -----------------------
+
+/// Runs git in the repository for the test's set-up (skconn itself never runs git).
+fn git(repo: &Repo, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .current_dir(repo.path())
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE")
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+}
+
+#[test]
+#[cfg(unix)]
+fn a_skconn_folder_that_is_a_symlink_or_holds_one_is_refused() {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(outside.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let repo = Repo::examples();
+    symlink(outside.path(), repo.path().join(".skconn")).unwrap();
+    for args in [
+        &["plan"][..],
+        &["plan", "--out", "plan.json"],
+        &["apply", "--auto-approve"],
+    ] {
+        repo.skconn(args)
+            .code(1)
+            .stderr_has(".skconn")
+            .stderr_has("is a symbolic link");
+    }
+    assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
+    let mode = std::fs::metadata(outside.path())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o755);
+
+    // A real folder holding a link (to a file outside) is refused too; the file is untouched.
+    std::fs::remove_file(repo.path().join(".skconn")).unwrap();
+    repo.skconn(["plan"]).code(0);
+    let target = outside.path().join("key");
+    std::fs::write(&target, "not a key").unwrap();
+    let key = repo.path().join(".skconn/plan.key");
+    let _ = std::fs::remove_file(&key);
+    symlink(&target, &key).unwrap();
+    repo.skconn(["plan", "--out", "plan.json"])
+        .code(1)
+        .stderr_has(".skconn/plan.key")
+        .stderr_has("is a symbolic link");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "not a key");
+    assert!(!repo.path().join("plan.json").exists());
+}
+
+/// Twelve connectors applied, nine of their files removed, and a forced apply of the nine
+/// deletes that failed: `.skconn/forced.json` records them as approved.
+fn forced_record(dev: &skconn::emulator::Emulator) -> Repo {
+    let mut repo = repo_with(12, dev, "managed");
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    for i in 0..9 {
+        repo = repo.remove(&format!("connectors/c{i:02}.yaml"));
+    }
+    dev.push_fault(format!("500:DELETE:*@{WRITES}").parse().unwrap());
+    // Nothing applied: exit 1.
+    repo.skconn(["apply", "--auto-approve", "--force", "--max-attempts", "1"])
+        .code(1);
+    dev.clear_faults();
+    assert!(repo.path().join(".skconn/forced.json").exists());
+    assert_eq!(dev.connectors().len(), 12);
+    repo
+}
+
+#[test]
+fn a_committed_forced_apply_record_is_refused_whatever_the_index_format() {
+    let dev = emulator();
+    let repo = forced_record(&dev);
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["add", "-f", ".skconn/forced.json", "skconn.yaml"]);
+    let refused = |repo: &Repo| {
+        repo.skconn(["apply", "--auto-approve"])
+            .code(1)
+            .stderr_has(".skconn/forced.json")
+            .stderr_has("tracked by git")
+            .stderr_has("git rm -r --cached .skconn");
+        assert_eq!(dev.connectors().len(), 12);
+    };
+    let version = |repo: &Repo| {
+        let index = std::fs::read(repo.path().join(".git/index")).unwrap();
+        u32::from_be_bytes(index[4..8].try_into().unwrap())
+    };
+    assert_eq!(version(&repo), 2);
+    refused(&repo);
+    // An intent-to-add entry has extended flags: git writes version 3.
+    git(&repo, &["add", "-N", "connectors/c10.yaml"]);
+    assert_eq!(version(&repo), 3);
+    refused(&repo);
+    // Version 4 compresses each path against the one before.
+    git(&repo, &["update-index", "--index-version", "4"]);
+    assert_eq!(version(&repo), 4);
+    refused(&repo);
+    // A worktree's `.git` is a file naming its git folder.
+    let gitdir = tempfile::tempdir().unwrap();
+    let moved = gitdir.path().join("repo.git");
+    std::fs::rename(repo.path().join(".git"), &moved).unwrap();
+    std::fs::write(
+        repo.path().join(".git"),
+        format!("gitdir: {}\n", moved.display()),
+    )
+    .unwrap();
+    refused(&repo);
+    // skconn reads the index without running git: a repository's configuration cannot make
+    // it run a command.
+    std::fs::rename(&moved, repo.path().join(".git.tmp")).unwrap();
+    std::fs::remove_file(repo.path().join(".git")).unwrap();
+    std::fs::rename(repo.path().join(".git.tmp"), repo.path().join(".git")).unwrap();
+    git(&repo, &["config", "core.fsmonitor", "touch PWNED; false"]);
+    refused(&repo);
+    assert!(!repo.path().join("PWNED").exists());
+    // Untracked again, the record is honoured: the rerun completes what was approved.
+    std::fs::remove_file(repo.path().join(".git/config")).unwrap();
+    std::fs::remove_dir_all(repo.path().join(".git")).unwrap();
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    assert_eq!(dev.connectors().len(), 3);
+}
+
+#[test]
+fn connectors_dir_stays_inside_the_folder_of_skconn_yaml() {
+    let dev = emulator();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("x.yaml"), bearer("Outside")).unwrap();
+    let out_dir = outside.path().display().to_string();
+    for dir in ["/", "..", "../elsewhere", "sub/../..", out_dir.as_str()] {
+        let repo = Repo::examples()
+            .env("dev", &dev, "managed")
+            .config(&format!("connectors_dir: {dir}\n"));
+        for args in [&["validate"][..], &["plan"], &["import", "--env", "dev"]] {
+            let out = repo.skconn(args);
+            out.code(1)
+                .stderr_has("skconn.yaml:7:")
+                .stderr_has("connectors_dir")
+                .stderr_has("outside the folder of skconn.yaml");
+            assert!(out.stderr.lines().count() < 8, "{dir}: {out}");
+        }
+    }
+    // After resolving links: a folder inside that leads outside is refused; one that stays
+    // inside is followed.
+    #[cfg(unix)]
+    {
+        let repo = Repo::examples()
+            .env("dev", &dev, "managed")
+            .config("connectors_dir: defs\n");
+        std::os::unix::fs::symlink(outside.path(), repo.path().join("defs")).unwrap();
+        repo.skconn(["validate"])
+            .code(1)
+            .stderr_has("outside the folder of skconn.yaml");
+        std::fs::remove_file(repo.path().join("defs")).unwrap();
+        std::os::unix::fs::symlink("connectors", repo.path().join("defs")).unwrap();
+        repo.skconn(["validate"]).code(0);
+        // Links in the folder are held to it too: to a folder or a file outside, never read.
+        let c = repo.path().join("connectors");
+        std::os::unix::fs::symlink(outside.path(), c.join("more")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("x.yaml"), c.join("x.yaml")).unwrap();
+        let out = repo.skconn(["validate"]);
+        out.code(1)
+            .stderr_has("defs/more: this leads outside the folder of skconn.yaml")
+            .stderr_has("defs/x.yaml: this leads outside the folder of skconn.yaml")
+            .stderr_lacks("Outside");
+    }
+    assert!(dev.requests().is_empty());
+}
+
+#[test]
+fn a_problem_with_a_masked_value_says_nothing_about_the_value() {
+    let long = "q".repeat(313);
+    let cases = [
+        ("display_name: ${NAME_VAR}", "NAME_VAR", long.clone()),
+        (
+            "display_name: A\nmetadata: {team: \"${TEAM_VAR}\"}",
+            "TEAM_VAR",
+            long.clone(),
+        ),
+        (
+            "display_name: A\nicon_src: ${ICON_VAR}",
+            "ICON_VAR",
+            "http://icon.example.com/i.svg".into(),
+        ),
+    ];
+    for (head, var, value) in cases {
+        let file = format!(
+            "{head}\nproxy_url: https://a.example.com\nauth_patterns:\n  - type: NO_AUTH\n"
+        );
+        let repo = Repo::new().connector("a.yaml", file).var(var, &value);
+        let out = repo.skconn(["validate"]);
+        out.code(1)
+            .stderr_has("connectors/a.yaml:")
+            .stderr_has(&format!("`{var}`"))
+            .stderr_has("masked");
+        assert!(!out.all().contains("313"), "{out}");
+        assert!(!out.all().contains("http://icon"), "{out}");
+        assert!(!out.all().contains("qqqq"), "{out}");
+    }
+}
+
+#[test]
+fn a_forced_apply_record_is_honoured_only_for_the_plan_it_was_written_for() {
+    let dev = emulator();
+    let repo = forced_record(&dev);
+    // The files move after the interrupted forced apply: one more connector is removed. The
+    // record's names still cover most of the plan, but it was written for another plan.
+    let repo = repo.remove("connectors/c09.yaml");
+    repo.skconn(["apply", "--auto-approve"])
+        .code(3)
+        .stderr_has("the plan would delete 10 of 12 managed connectors");
+    assert_eq!(dev.connectors().len(), 12, "nothing was deleted");
+    // The same names with a changed connector (its `before` moved): not the plan approved either.
+    let repo = repo.file("connectors/c09.yaml", bearer("Conn 09"));
+    dev.edit("Conn 00", |c| {
+        c["description"] = "edited in the dashboard".into()
+    });
+    repo.skconn(["apply", "--auto-approve"]).code(3);
+    assert_eq!(dev.connectors().len(), 12);
 }

@@ -407,7 +407,7 @@ fn no_account_identifier_or_extra_token_like_field_reaches_any_output() {
     ] {
         let out = repo.cmd(&args).env("RUST_LOG", "trace").run();
         assert!(
-            out.stderr.contains("TRACE") || out.stderr.contains("DEBUG"),
+            out.stderr.contains("trace: ") || out.stderr.contains("debug: "),
             "{out}"
         );
         all.push_str(&out.all());

@@ -1,0 +1,742 @@
+//! A client for GitHub's REST API: the few calls skconn makes (a pull request, the pull
+//! requests of a commit, an issue's comments, creating and updating one comment).
+//!
+//! - Every request carries `Authorization: Bearer <token>`, `User-Agent: skconn/<version>`,
+//!   `Accept: application/vnd.github+json` and `X-GitHub-Api-Version: 2022-11-28`.
+//! - Retries like the Scalekit client, with its timing (`remote::retry`): 5xx, timeouts and lost
+//!   connections (never a create whose outcome is unknown: the caller lists again), and rate
+//!   limits — 429, or 403 with `retry-after` or `x-ratelimit-remaining: 0` (secondary and
+//!   primary limits), waiting what GitHub asks (at most `--max-wait`).
+//! - Listings follow `Link: <…>; rel="next"` as GitHub sends it (absolute URLs, the
+//!   `/repositories/{id}/…` form included) on the API's own origin only, at most [`MAX_PAGES`].
+//! - Answers are read up to `remote::MAX_ANSWER_BYTES` (32 MiB).
+//!
+//! What it must never do: put the token in a log line, an error or a `Debug` output; send a
+//! request body that was not redacted; follow a link to another host.
+
+use super::context::RepoName;
+use super::GithubError;
+use crate::remote::retry::{backoff, wait_hint};
+use crate::remote::{ClientOptions, TransportKind};
+use crate::secret::Secret;
+use reqwest::header::{HeaderMap, ACCEPT, LINK};
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::Value;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// The most pages one listing reads (100 items a page).
+pub const MAX_PAGES: usize = 100;
+/// Items asked for per page (GitHub's maximum).
+const PER_PAGE: usize = 100;
+/// GitHub's advice when a secondary rate limit names no wait: at least a minute.
+const SECONDARY_WAIT: Duration = Duration::from_secs(60);
+
+/// What a request does, for the retry policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Read,
+    /// Idempotent (an update of a comment).
+    Change,
+    /// Not idempotent: repeating it after an ambiguous failure could write a second comment.
+    Create,
+}
+
+/// A pull request, as skconn reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequest {
+    pub number: u64,
+    /// The head commit (for a merged pull request: its final head).
+    pub head_sha: String,
+    /// `owner/name` of the head's repository (`None`: a deleted fork).
+    pub head_repo: Option<String>,
+    pub merged: bool,
+    pub merge_commit_sha: Option<String>,
+}
+
+/// An issue comment, as skconn reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    pub id: u64,
+    pub body: String,
+    /// The author's login and account type (`Bot`, `User`, …); empty for a deleted account.
+    pub login: String,
+    pub user_type: String,
+    pub html_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawPull {
+    number: u64,
+    head: RawHead,
+    #[serde(default)]
+    merged: Option<bool>,
+    #[serde(default)]
+    merged_at: Option<String>,
+    #[serde(default)]
+    merge_commit_sha: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawHead {
+    sha: String,
+    #[serde(default)]
+    repo: Option<RawRepo>,
+}
+
+#[derive(Deserialize)]
+struct RawRepo {
+    full_name: String,
+}
+
+#[derive(Deserialize)]
+struct RawComment {
+    id: u64,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    user: Option<RawUser>,
+    #[serde(default)]
+    html_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawUser {
+    login: String,
+    #[serde(rename = "type", default)]
+    kind: String,
+}
+
+impl From<RawPull> for PullRequest {
+    fn from(p: RawPull) -> PullRequest {
+        PullRequest {
+            number: p.number,
+            head_sha: p.head.sha.to_ascii_lowercase(),
+            head_repo: p.head.repo.map(|r| r.full_name),
+            // The full object says `merged`; the lists of a commit's pull requests give only
+            // `merged_at`.
+            merged: p.merged.unwrap_or(false) || p.merged_at.is_some(),
+            merge_commit_sha: p.merge_commit_sha.map(|s| s.to_ascii_lowercase()),
+        }
+    }
+}
+
+impl From<RawComment> for Comment {
+    fn from(c: RawComment) -> Comment {
+        let (login, user_type) = c.user.map(|u| (u.login, u.kind)).unwrap_or_default();
+        Comment {
+            id: c.id,
+            body: c.body.unwrap_or_default(),
+            login,
+            user_type,
+            html_url: c.html_url,
+        }
+    }
+}
+
+/// The request an error is about: method and path (never the query, never the host's
+/// credentials).
+#[derive(Debug, Clone)]
+pub struct CallInfo {
+    pub method: &'static str,
+    pub path: String,
+    pub attempts: u32,
+    pub elapsed: Duration,
+}
+
+impl std::fmt::Display for CallInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.path)
+    }
+}
+
+/// An answer with an error status.
+#[derive(Debug, Clone)]
+pub struct StatusError {
+    pub call: CallInfo,
+    pub status: u16,
+    /// GitHub's `message` (made inert), and its `documentation_url`.
+    pub message: Option<String>,
+    pub documentation_url: Option<String>,
+    /// `x-github-request-id`, for GitHub's support.
+    pub request_id: Option<String>,
+    /// A create answered 5xx: GitHub may have written it all the same.
+    pub maybe_applied: bool,
+}
+
+/// A request that got no (complete) answer.
+#[derive(Debug, Clone)]
+pub struct TransportFailure {
+    pub call: CallInfo,
+    pub kind: TransportKind,
+    pub detail: String,
+    pub maybe_applied: bool,
+}
+
+/// One attempt's failure.
+enum Failure {
+    Status {
+        status: u16,
+        message: Option<String>,
+        documentation_url: Option<String>,
+        request_id: Option<String>,
+        /// How long GitHub asked to wait (a rate limit), when it did.
+        rate_limit: Option<Duration>,
+    },
+    Transport {
+        kind: TransportKind,
+        detail: String,
+    },
+}
+
+impl Failure {
+    fn retryable(&self, kind: Kind) -> bool {
+        match self {
+            Failure::Status {
+                rate_limit: Some(_),
+                ..
+            } => true,
+            Failure::Status { status, .. } => {
+                kind != Kind::Create && matches!(status, 500 | 502 | 503 | 504)
+            }
+            Failure::Transport {
+                kind: TransportKind::Connect,
+                ..
+            } => true,
+            Failure::Transport {
+                kind: TransportKind::Tls | TransportKind::Proxy | TransportKind::TooLarge,
+                ..
+            } => false,
+            Failure::Transport { .. } => kind != Kind::Create,
+        }
+    }
+
+    /// Whether a write may have been carried out although it failed.
+    fn maybe_applied(&self) -> bool {
+        match self {
+            Failure::Status {
+                status, rate_limit, ..
+            } => rate_limit.is_none() && (500..=599).contains(status),
+            Failure::Transport { kind, .. } => !matches!(
+                kind,
+                TransportKind::Connect | TransportKind::Tls | TransportKind::Proxy
+            ),
+        }
+    }
+
+    fn label(&self) -> String {
+        match self {
+            Failure::Status { status, .. } => status.to_string(),
+            Failure::Transport { detail, .. } => detail.clone(),
+        }
+    }
+
+    fn into_error(self, call: CallInfo, kind: Kind) -> GithubError {
+        let maybe_applied = kind != Kind::Read && self.maybe_applied();
+        match self {
+            Failure::Status {
+                status,
+                message,
+                documentation_url,
+                request_id,
+                ..
+            } => GithubError::Status(Box::new(StatusError {
+                call,
+                status,
+                message,
+                documentation_url,
+                request_id,
+                maybe_applied,
+            })),
+            Failure::Transport { kind, detail } => {
+                GithubError::Transport(Box::new(TransportFailure {
+                    call,
+                    kind,
+                    detail,
+                    maybe_applied,
+                }))
+            }
+        }
+    }
+}
+
+/// A client for one GitHub API (github.com or a GitHub Enterprise Server).
+pub struct Github {
+    http: reqwest::Client,
+    /// The API's base URL without a trailing slash.
+    base: String,
+    api: url::Url,
+    token: Secret,
+    options: ClientOptions,
+}
+
+impl std::fmt::Debug for Github {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Github")
+            .field("api", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A success answer.
+struct Answer {
+    body: Vec<u8>,
+    call: CallInfo,
+    /// The `rel="next"` link, when there is one.
+    next: Option<String>,
+}
+
+impl Github {
+    /// A client for the API at `api` (checked by `context`). Sends nothing.
+    pub fn new(
+        api: &url::Url,
+        token: Secret,
+        options: ClientOptions,
+    ) -> Result<Github, GithubError> {
+        let mut builder = reqwest::Client::builder()
+            .timeout(options.timeout)
+            .connect_timeout(options.timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("skconn/", env!("CARGO_PKG_VERSION")));
+        // The token never goes through a proxy to a loopback test server.
+        if crate::remote::is_loopback(api) {
+            builder = builder.no_proxy();
+        }
+        for cert in crate::remote::extra_roots(&options.ca_files).map_err(GithubError::Context)? {
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder.build().map_err(|e| {
+            GithubError::Context(format!("the HTTP client could not be set up: {e}"))
+        })?;
+        Ok(Github {
+            http,
+            base: api.as_str().trim_end_matches('/').to_string(),
+            api: api.clone(),
+            token,
+            options,
+        })
+    }
+
+    /// How many times a caller may repeat a create it checks itself (`--max-attempts`).
+    pub fn max_attempts(&self) -> u32 {
+        self.options.max_attempts.max(1)
+    }
+
+    /// The wait before try number `retry + 1` of a request the caller repeats itself.
+    pub fn backoff(&self, retry: u32) -> Duration {
+        backoff(retry, self.options.base_backoff, self.options.max_backoff)
+    }
+
+    /// `GET /repos/{owner}/{repo}/pulls/{number}`.
+    pub async fn pull_request(
+        &self,
+        repo: &RepoName,
+        number: u64,
+    ) -> Result<PullRequest, GithubError> {
+        let url = format!("{}{}/pulls/{number}", self.base, repo.api_path());
+        let answer = self.send(Method::GET, &url, None, Kind::Read).await?;
+        decode::<RawPull>(&answer).map(PullRequest::from)
+    }
+
+    /// The pull requests a commit belongs to (`GET /repos/{owner}/{repo}/commits/{sha}/pulls`),
+    /// every page.
+    pub async fn pulls_of_commit(
+        &self,
+        repo: &RepoName,
+        sha: &str,
+    ) -> Result<Vec<PullRequest>, GithubError> {
+        let path = format!("{}/commits/{sha}/pulls", repo.api_path());
+        let items: Vec<RawPull> = self.list(&path).await?;
+        Ok(items.into_iter().map(PullRequest::from).collect())
+    }
+
+    /// Every comment of a pull request (`GET /repos/{owner}/{repo}/issues/{number}/comments`),
+    /// every page, oldest first.
+    pub async fn comments(
+        &self,
+        repo: &RepoName,
+        number: u64,
+    ) -> Result<Vec<Comment>, GithubError> {
+        let path = format!("{}/issues/{number}/comments", repo.api_path());
+        let items: Vec<RawComment> = self.list(&path).await?;
+        Ok(items.into_iter().map(Comment::from).collect())
+    }
+
+    /// `POST /repos/{owner}/{repo}/issues/{number}/comments`. Not retried after an ambiguous
+    /// failure ([`GithubError::may_have_been_applied`]): list again instead.
+    pub async fn create_comment(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        body: &str,
+    ) -> Result<Comment, GithubError> {
+        let url = format!("{}{}/issues/{number}/comments", self.base, repo.api_path());
+        let payload = serde_json::json!({ "body": crate::secret::redact(body) });
+        let answer = self
+            .send(Method::POST, &url, Some(&payload), Kind::Create)
+            .await?;
+        decode::<RawComment>(&answer).map(Comment::from)
+    }
+
+    /// `PATCH /repos/{owner}/{repo}/issues/comments/{id}`: replaces the comment's body.
+    pub async fn update_comment(
+        &self,
+        repo: &RepoName,
+        id: u64,
+        body: &str,
+    ) -> Result<Comment, GithubError> {
+        let url = format!("{}{}/issues/comments/{id}", self.base, repo.api_path());
+        let payload = serde_json::json!({ "body": crate::secret::redact(body) });
+        let answer = self
+            .send(Method::PATCH, &url, Some(&payload), Kind::Change)
+            .await?;
+        decode::<RawComment>(&answer).map(Comment::from)
+    }
+
+    /// Every item of a listing, following `rel="next"` links.
+    async fn list<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<Vec<T>, GithubError> {
+        let mut url = format!("{}{path}?per_page={PER_PAGE}", self.base);
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for page in 1..=MAX_PAGES {
+            seen.insert(url.clone());
+            let answer = self.send(Method::GET, &url, None, Kind::Read).await?;
+            let items: Vec<T> = decode(&answer)?;
+            out.extend(items);
+            let Some(next) = answer.next.clone() else {
+                tracing::debug!(path, pages = page, items = out.len(), "listed");
+                return Ok(out);
+            };
+            let next = self
+                .follow(&url, &next)
+                .map_err(|detail| unusable(&answer, detail))?;
+            if seen.contains(&next) {
+                return Err(unusable(
+                    &answer,
+                    format!("its next-page link repeats a page already read (after {page} pages); stopping instead of listing forever"),
+                ));
+            }
+            url = next;
+        }
+        Err(GithubError::Unusable {
+            call: format!("GET {path}"),
+            detail: format!(
+                "it has more than {MAX_PAGES} pages of {PER_PAGE}; skconn reads no further"
+            ),
+        })
+    }
+
+    /// The URL of a `rel="next"` link, resolved against the page it came from, when it stays on
+    /// the API's origin and under its path.
+    fn follow(&self, current: &str, link: &str) -> Result<String, String> {
+        let base = url::Url::parse(current).map_err(|e| e.to_string())?;
+        let next = base
+            .join(link)
+            .map_err(|e| format!("its next-page link is not a URL ({e})"))?;
+        let prefix = self.api.path().trim_end_matches('/');
+        let same_origin = next.origin() == self.api.origin();
+        if !same_origin || !next.path().starts_with(prefix) {
+            return Err(format!(
+                "its next-page link leaves the API ({}); skconn does not follow it",
+                crate::escape::inert(next.origin().ascii_serialization().as_str())
+            ));
+        }
+        Ok(next.to_string())
+    }
+
+    /// Sends a request with the retry policy of the module docs.
+    async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        kind: Kind,
+    ) -> Result<Answer, GithubError> {
+        let started = Instant::now();
+        let deadline = started + self.options.deadline;
+        let path = path_of(url);
+        let method_name = method_name(&method);
+        let info = |attempts| CallInfo {
+            method: method_name,
+            path: path.clone(),
+            attempts,
+            elapsed: started.elapsed(),
+        };
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let failure = match self.attempt(&method, url, body, deadline).await {
+                Ok((body, next)) => {
+                    return Ok(Answer {
+                        body,
+                        call: info(attempts),
+                        next,
+                    })
+                }
+                Err(f) => f,
+            };
+            let hint = match &failure {
+                Failure::Status { rate_limit, .. } => *rate_limit,
+                Failure::Transport { .. } => None,
+            };
+            if let Some(wait) = hint.filter(|h| *h > self.options.max_wait) {
+                tracing::warn!(method = method_name, path = %path, status = %failure.label(), attempt = attempts,
+                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    "giving up: GitHub asked for a wait longer than --max-wait");
+                return Err(GithubError::Throttled {
+                    call: info(attempts),
+                    wait,
+                    max_wait: self.options.max_wait,
+                });
+            }
+            let delay = hint.filter(|h| !h.is_zero()).unwrap_or_else(|| {
+                backoff(
+                    attempts,
+                    self.options.base_backoff,
+                    self.options.max_backoff,
+                )
+            });
+            let left = deadline.saturating_duration_since(Instant::now());
+            let retryable = failure.retryable(kind);
+            if !retryable || attempts >= self.max_attempts() || delay >= left {
+                if retryable {
+                    tracing::warn!(method = method_name, path = %path, error = %failure.label(), attempt = attempts,
+                        "giving up: {}", if attempts >= self.max_attempts() { "no attempts left" } else { "the deadline would pass" });
+                }
+                return Err(failure.into_error(info(attempts), kind));
+            }
+            if hint.is_some() {
+                tracing::warn!(method = method_name, path = %path, status = %failure.label(), attempt = attempts,
+                    wait_ms = delay.as_millis() as u64, "rate limited by GitHub; retrying after the wait it asked for");
+            } else {
+                tracing::warn!(method = method_name, path = %path, error = %failure.label(), attempt = attempts,
+                    wait_ms = delay.as_millis() as u64, "request failed; retrying");
+            }
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// One attempt: the answer's body and next-page link, or how it failed.
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &str,
+        body: Option<&Value>,
+        deadline: Instant,
+    ) -> Result<(Vec<u8>, Option<String>), Failure> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let timeout = self.options.timeout.min(left).max(Duration::from_millis(1));
+        let mut builder = self
+            .http
+            .request(method.clone(), url)
+            .bearer_auth(self.token.expose())
+            .header(ACCEPT, "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", "2022-11-28")
+            .timeout(timeout);
+        if let Some(b) = body {
+            builder = builder.json(b);
+        }
+        let transport =
+            |(kind, detail): (TransportKind, String)| Failure::Transport { kind, detail };
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| transport(crate::remote::classify_transport(&e, timeout)))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = crate::remote::read_capped(response, timeout)
+            .await
+            .map_err(transport)?;
+        tracing::debug!(method = %method, path = %path_of(url), status, "github request");
+        if (200..300).contains(&status) {
+            return Ok((bytes, next_link(&headers)));
+        }
+        let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
+        let text = |k: &str| {
+            parsed
+                .as_ref()
+                .and_then(|v| v.get(k))
+                .and_then(Value::as_str)
+                .map(|s| crate::escape::inert(s).into_owned())
+        };
+        let message = text("message");
+        Err(Failure::Status {
+            status,
+            rate_limit: rate_limit_wait(status, &headers, message.as_deref()),
+            documentation_url: text("documentation_url"),
+            request_id: headers
+                .get("x-github-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(|s| crate::escape::inert(s.trim()).into_owned()),
+            message,
+        })
+    }
+}
+
+/// How long to wait when an error answer is one of GitHub's rate limits: 429, or 403 with
+/// `retry-after`, with `x-ratelimit-remaining: 0`, or saying so. `None` when it is not one.
+fn rate_limit_wait(status: u16, headers: &HeaderMap, message: Option<&str>) -> Option<Duration> {
+    if status != 403 && status != 429 {
+        return None;
+    }
+    let hint = wait_hint(headers, None);
+    let says_so = message.is_some_and(|m| m.to_ascii_lowercase().contains("rate limit"));
+    match hint {
+        Some(h) => Some(h),
+        None if says_so || status == 429 => Some(SECONDARY_WAIT),
+        None => None,
+    }
+}
+
+/// The `rel="next"` target of a `Link` header, e.g.
+/// `<https://api.github.com/repositories/1/issues/2/comments?page=2>; rel="next", <…>; rel="last"`.
+pub(crate) fn next_link(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(next_of)
+}
+
+fn next_of(header: &str) -> Option<String> {
+    let mut rest = header;
+    loop {
+        let open = rest.find('<')?;
+        let close = open + rest[open..].find('>')?;
+        let target = &rest[open + 1..close];
+        let after = &rest[close + 1..];
+        let params_end = after.find('<').unwrap_or(after.len());
+        let params = &after[..params_end];
+        let is_next = params.split(';').any(|p| {
+            let Some((k, v)) = p.split_once('=') else {
+                return false;
+            };
+            k.trim().eq_ignore_ascii_case("rel")
+                && v.trim()
+                    .trim_matches(|c| c == '"' || c == ',' || c == ' ')
+                    .split_whitespace()
+                    .any(|r| r.eq_ignore_ascii_case("next"))
+        });
+        if is_next {
+            return Some(target.trim().to_string());
+        }
+        rest = &after[params_end..];
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(answer: &Answer) -> Result<T, GithubError> {
+    serde_json::from_slice(&answer.body)
+        .map_err(|e| unusable(answer, format!("it is not the JSON GitHub documents ({e})")))
+}
+
+fn unusable(answer: &Answer, detail: String) -> GithubError {
+    GithubError::Unusable {
+        call: answer.call.to_string(),
+        detail,
+    }
+}
+
+/// The path of a URL, for messages and logs (no query: page numbers only add noise).
+fn path_of(url: &str) -> String {
+    url::Url::parse(url)
+        .map(|u| u.path().to_string())
+        .unwrap_or_default()
+}
+
+fn method_name(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PATCH => "PATCH",
+        _ => "OTHER",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn the_next_link_is_found_in_githubs_forms() {
+        let h = "<https://api.github.com/repositories/1300192/issues/3/comments?page=2&per_page=100>; rel=\"next\", <https://api.github.com/repositories/1300192/issues/3/comments?page=5&per_page=100>; rel=\"last\"";
+        assert_eq!(
+            next_of(h).unwrap(),
+            "https://api.github.com/repositories/1300192/issues/3/comments?page=2&per_page=100"
+        );
+        let h = "<https://x/?page=1>; rel=\"prev\", <https://x/?page=3>; rel=\"next\"";
+        assert_eq!(next_of(h).unwrap(), "https://x/?page=3");
+        assert_eq!(
+            next_of("<https://x/?page=3>; rel=next").unwrap(),
+            "https://x/?page=3"
+        );
+        assert_eq!(
+            next_of("<https://x/?page=3>; rel=\"prev last\"").as_deref(),
+            None
+        );
+        assert_eq!(next_of("garbage").as_deref(), None);
+        let mut headers = HeaderMap::new();
+        headers.append(
+            LINK,
+            HeaderValue::from_static("<https://x/?page=9>; rel=\"last\""),
+        );
+        headers.append(
+            LINK,
+            HeaderValue::from_static("<https://x/?page=2>; rel=\"next\""),
+        );
+        assert_eq!(next_link(&headers).unwrap(), "https://x/?page=2");
+    }
+
+    #[test]
+    fn links_stay_on_the_api() {
+        let api = url::Url::parse("https://ghe.example.com/api/v3").unwrap();
+        let gh = Github::new(
+            &api,
+            Secret::new("unit-test-token-1"),
+            ClientOptions::default(),
+        )
+        .unwrap();
+        let here = "https://ghe.example.com/api/v3/repos/o/r/issues/1/comments?per_page=100";
+        assert_eq!(
+            gh.follow(
+                here,
+                "https://ghe.example.com/api/v3/repositories/7/issues/1/comments?page=2"
+            )
+            .unwrap(),
+            "https://ghe.example.com/api/v3/repositories/7/issues/1/comments?page=2"
+        );
+        assert!(gh
+            .follow(here, "https://evil.example.com/api/v3/x?page=2")
+            .is_err());
+        assert!(gh
+            .follow(here, "http://ghe.example.com/api/v3/x?page=2")
+            .is_err());
+        assert!(gh
+            .follow(here, "https://ghe.example.com/other?page=2")
+            .is_err());
+    }
+
+    #[test]
+    fn rate_limits_are_told_apart_from_refusals() {
+        let mut h = HeaderMap::new();
+        assert_eq!(
+            rate_limit_wait(403, &h, Some("Resource not accessible by integration")),
+            None
+        );
+        assert_eq!(rate_limit_wait(404, &h, Some("rate limit")), None);
+        assert_eq!(
+            rate_limit_wait(403, &h, Some("You have exceeded a secondary rate limit")),
+            Some(SECONDARY_WAIT)
+        );
+        h.insert("retry-after", HeaderValue::from_static("3"));
+        assert_eq!(rate_limit_wait(403, &h, None), Some(Duration::from_secs(3)));
+        let mut h = HeaderMap::new();
+        h.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+        h.insert("x-ratelimit-reset", HeaderValue::from_static("2"));
+        assert_eq!(rate_limit_wait(429, &h, None), Some(Duration::from_secs(2)));
+    }
+}

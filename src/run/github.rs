@@ -1,0 +1,279 @@
+//! `skconn github comment` and `skconn github approved`: read the inputs and the job's
+//! context, call `github`, write the job summary, the messages and `--save`'s file.
+
+use super::{client_options, step_summary, Context};
+use crate::cli::{GithubApprovedArgs, GithubArgs, GithubCommand, GithubCommentArgs};
+use crate::error::{exit, Diagnostic, Error, Result};
+use crate::github::comment::{self, Input, Limit, Meta};
+use crate::github::{self, Actions, Github, GithubError, Written};
+use crate::output;
+use crate::render;
+
+/// The largest JSON plan read.
+const MAX_PLAN_BYTES: u64 = 256 << 20;
+
+pub(super) async fn run(ctx: &Context, args: GithubArgs) -> Result<i32> {
+    match args.command {
+        GithubCommand::Comment(a) => comment(ctx, a).await,
+        GithubCommand::Approved(a) => approved(ctx, a).await,
+    }
+}
+
+fn gh(e: GithubError) -> Error {
+    Error::Github(Box::new(e))
+}
+
+fn actions() -> Result<Actions> {
+    Actions::from_env(&|k| std::env::var(k).ok()).map_err(gh)
+}
+
+/// Reads every plan; all problems at once, and nothing is sent while any input is invalid.
+fn read_plans(files: &[std::path::PathBuf]) -> Result<Vec<Input>> {
+    let mut inputs = Vec::new();
+    let mut problems = Vec::new();
+    for file in files {
+        let text = match std::fs::metadata(file) {
+            Ok(m) if m.len() > MAX_PLAN_BYTES => {
+                Err(format!("is larger than {} MiB", MAX_PLAN_BYTES >> 20))
+            }
+            _ => std::fs::read_to_string(file).map_err(|e| format!("cannot be read: {e}")),
+        };
+        let text = match text {
+            Ok(t) => t,
+            Err(why) => {
+                problems
+                    .push(Diagnostic::new(file, format!("the JSON plan {why}")).help(
+                        "give the files `skconn plan --format json` wrote, one per plan job",
+                    ));
+                continue;
+            }
+        };
+        match render::json::parse(file, &text) {
+            Ok(doc) => inputs.push(Input {
+                file: file.clone(),
+                doc,
+            }),
+            Err(list) => problems.extend(list),
+        }
+    }
+    for (env, files) in comment::duplicates(&inputs) {
+        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        problems.push(
+            Diagnostic::new(
+                &files[0],
+                format!(
+                    "the environment `{env}` is in more than one plan: {}",
+                    names.join(", ")
+                ),
+            )
+            .help("give each environment's plan once"),
+        );
+    }
+    if problems.is_empty() {
+        Ok(inputs)
+    } else {
+        Err(Error::Input(problems))
+    }
+}
+
+/// A message on stderr unless `-q`.
+fn say(ctx: &Context, text: &str) {
+    if !ctx.quiet {
+        output::err(&format!("{text}\n"));
+    }
+}
+
+async fn comment(ctx: &Context, args: GithubCommentArgs) -> Result<i32> {
+    let inputs = read_plans(&args.plans)?;
+    let actions = actions()?;
+    let event = actions.pull_event().map_err(gh)?;
+    let meta = Meta {
+        pull_request: event.number,
+        head_sha: event.head_sha.clone(),
+        run_id: actions.run_id.clone(),
+        run_url: actions.run_url(),
+    };
+    let summary = comment::build(&inputs, &meta, &Limit::summary());
+    step_summary(&summary.text);
+    // Where a run that cannot comment leaves the plan: the job summary, or, outside GitHub
+    // Actions, standard output.
+    let has_summary = std::env::var_os("GITHUB_STEP_SUMMARY").is_some_and(|v| !v.is_empty());
+    let elsewhere = || {
+        if has_summary {
+            "the job summary"
+        } else {
+            output::out(&summary.text);
+            "standard output (GITHUB_STEP_SUMMARY is not set)"
+        }
+    };
+    let outcome = comment::outcome(&inputs);
+    let repo = &actions.repository;
+    let fork = match &event.head_repo {
+        Some(head) if repo.is(head) => None,
+        Some(head) => Some(format!(
+            "comes from the fork {}",
+            crate::escape::inert(head)
+        )),
+        None => Some("comes from a fork that no longer exists".to_string()),
+    };
+    if let Some(why) = fork {
+        say(ctx, &format!(
+            "notice: pull request #{} {why}: its job's token may not write to {repo}, so the plan is in {} only, not in a comment",
+            event.number,
+            elsewhere()
+        ));
+        return finish(&outcome);
+    }
+    let client = Github::new(
+        &actions.api,
+        actions.token().map_err(gh)?.clone(),
+        client_options(&args.http),
+    )
+    .map_err(gh)?;
+    let pull = client.pull_request(repo, event.number).await.map_err(gh)?;
+    if pull.head_sha != event.head_sha {
+        say(ctx, &format!(
+            "notice: this run planned commit {}, but pull request #{}'s head is now {}: the comment is left to that commit's run (this plan is in {})",
+            event.head_sha, event.number, pull.head_sha, elsewhere()
+        ));
+        return finish(&outcome);
+    }
+    let body = comment::build(&inputs, &meta, &Limit::comment(meta.run_url.as_deref()));
+    if !body.left_out.is_empty() {
+        say(ctx, &format!(
+            "notice: the comment was shortened to fit GitHub's limit (left out: {}); the job summary holds more",
+            body.left_out.join(", ")
+        ));
+    }
+    match github::write_comment(&client, repo, event.number, &args.author, &body.text).await {
+        Ok((written, c)) => {
+            let what = match written {
+                Written::Created => "Created",
+                Written::Updated => "Updated",
+                Written::Unchanged => "Kept (already current)",
+            };
+            let url = c
+                .html_url
+                .map(|u| format!(": {}", crate::escape::inert(&u)))
+                .unwrap_or_default();
+            say(
+                ctx,
+                &format!(
+                    "{} {what} skconn's comment on pull request #{}{url}",
+                    ctx.err_style.green("✓"),
+                    event.number
+                ),
+            );
+        }
+        Err(e) if e.is_read_only() => {
+            say(ctx, &format!(
+                "notice: the token may not comment on pull request #{} ({e}), so the plan is in {} only",
+                event.number,
+                elsewhere()
+            ));
+        }
+        Err(e) => return Err(gh(e)),
+    }
+    finish(&outcome)
+}
+
+/// The exit of `github comment` once the comment is written: a failed plan is an error (1), a
+/// refused one is refused (3), so that the comment job fails the check and says why.
+fn finish(o: &comment::Outcome) -> Result<i32> {
+    if !o.failed.is_empty() {
+        let names: Vec<String> = o
+            .failed
+            .iter()
+            .map(|e| {
+                e.as_deref()
+                    .map_or("a plan".to_string(), |e| format!("the plan of `{e}`"))
+            })
+            .collect();
+        return Err(gh(GithubError::NotApproved(format!(
+            "{} failed: the comment says why",
+            names.join(", ")
+        ))));
+    }
+    if !o.refused.is_empty() {
+        return Err(Error::Unsafe(format!(
+            "the plan of {} was refused as unsafe: the comment says why",
+            o.refused
+                .iter()
+                .map(|e| format!("`{e}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(exit::OK)
+}
+
+async fn approved(ctx: &Context, args: GithubApprovedArgs) -> Result<i32> {
+    for env in &args.envs {
+        if !render::json::valid_env_name(env) {
+            return Err(Error::Usage(format!(
+                "--env {env:?} is not an environment name"
+            )));
+        }
+    }
+    let actions = actions()?;
+    let sha = actions.sha.clone().ok_or_else(|| {
+        gh(GithubError::Context(
+            "GITHUB_SHA is not set: run this in the GitHub Actions job of a push to main".into(),
+        ))
+    })?;
+    let client = Github::new(
+        &actions.api,
+        actions.token().map_err(gh)?.clone(),
+        client_options(&args.http),
+    )
+    .map_err(gh)?;
+    let approval =
+        github::find_approval(&client, &actions.repository, &sha, &args.author, &args.envs)
+            .await
+            .map_err(gh)?;
+    if let Some(file) = &args.save {
+        let doc = github::approved::saved_document(&approval, &actions.repository, &sha);
+        let text = format!(
+            "{}\n",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        );
+        output::write_file(file, &text).map_err(|e| {
+            Error::io(
+                format!("cannot write the approved plan to {}", file.display()),
+                e,
+            )
+        })?;
+        for e in approval.environments.iter().filter(|e| e.input.is_none()) {
+            say(ctx, &format!(
+                "notice: the comment holds no digest input for `{}` (it was shortened): {} records its digest only",
+                e.env,
+                file.display()
+            ));
+        }
+    }
+    let mut lines = String::new();
+    for e in &approval.environments {
+        lines.push_str(&format!("{}={}\n", e.env, e.digest));
+    }
+    say(
+        ctx,
+        &format!(
+            "Approved by skconn's comment on pull request #{} (planned for {}{}): {}",
+            approval.pull_request,
+            approval.head_sha,
+            approval
+                .run_id
+                .as_deref()
+                .map(|r| format!(", run {r}"))
+                .unwrap_or_default(),
+            approval
+                .environments
+                .iter()
+                .map(|e| format!("`{}`", e.env))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
+    output::out(&lines);
+    Ok(exit::OK)
+}
