@@ -275,7 +275,7 @@ pub struct PlanArgs {
     pub out: Option<PathBuf>,
 
     /// Plan the environments of these snapshots (`skconn snapshot`) from them: no request is
-    /// sent to those environments and their credentials are not read (only their URL, to
+    /// sent to those environments and their credentials are not used (only their URL, to
     /// check the snapshot's host). A value from a variable that is not set is shown as
     /// unknown. Repeatable; combines with --env.
     #[arg(long, value_name = "FILE", num_args = 1..)]

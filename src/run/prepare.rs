@@ -277,8 +277,8 @@ pub(super) async fn prepare_with(
     for e in &selected {
         match snapshots.iter().position(|s| s.environment == e.name) {
             Some(i) => {
-                let s = snapshots.swap_remove(i);
-                lives.push(s.live());
+                let mut s = snapshots.swap_remove(i);
+                lives.push(s.take_live());
                 sides.push(Side::Snapshot(Box::new(s)));
             }
             None => {

@@ -57,14 +57,15 @@ pub(super) async fn run(
         usage[i] = Some(found);
     }
     let mut written = Vec::new();
-    for ((c, live), usage) in connections.iter().zip(&lives).zip(&usage) {
+    for ((c, live), usage) in connections.iter().zip(lives).zip(&usage) {
         let desired = loaded.per_env.remove(&c.env.name).unwrap_or_default();
         let variables = masked_variables(&desired, &loaded.masked);
         let host = match &c.env.target {
             Target::Local { .. } => snapshot::LOCAL_HOST.to_string(),
             Target::Remote(_) => snapshot::host_of(c.client.url()),
         };
-        let s = snapshot::take(&snapshot::Taken {
+        let count = live.len();
+        let s = snapshot::take(snapshot::Taken {
             environment: &c.env.name,
             host,
             taken_at,
@@ -76,7 +77,7 @@ pub(super) async fn run(
             mask: &c.mask_key(),
         });
         let to = write(&args, &settings.root, &s)?;
-        written.push((c.env.name.clone(), s.connectors.len(), to));
+        written.push((c.env.name.clone(), count, to));
     }
     if !ctx.quiet {
         for (env, count, to) in &written {
@@ -120,6 +121,9 @@ fn write(args: &SnapshotArgs, root: &std::path::Path, s: &Snapshot) -> Result<Op
 fn masked_variables(desired: &[crate::model::Desired], masked: &[String]) -> Vec<(String, String)> {
     let lookup = |k: &str| std::env::var(k).ok();
     let mut out: Vec<(String, String)> = Vec::new();
+    if masked.is_empty() {
+        return out;
+    }
     for d in desired {
         let mut places = Vec::new();
         crate::model::string_places(&d.written, &d.body, String::new(), &mut places);

@@ -133,18 +133,18 @@ mod tests {
         let mask = MaskKey::new("prod", b"k");
         let mut live_plan = crate::plan::diff_env("prod", files, live_side, Prune::Managed);
         digest::fill(&mut live_plan, &mask);
-        let s = take(&Taken {
+        let mut s = take(Taken {
             environment: "prod",
             host: "h".into(),
             taken_at: 0,
             owner: "default",
-            live: live_side,
+            live: live_side.to_vec(),
             usage: None,
             desired: files,
             variables: &[],
             mask: &mask,
         });
-        let from = s.live();
+        let from = s.take_live();
         resolve(&s, &from, now);
         let mut against = crate::plan::diff_env("prod", now, &from, Prune::Managed);
         digest::fill(&mut against, &MaskKey::new("prod", b"another key"));

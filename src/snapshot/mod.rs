@@ -103,7 +103,7 @@ pub struct Taken<'a> {
     /// Unix seconds of when the listing began.
     pub taken_at: u64,
     pub owner: &'a str,
-    pub live: &'a [Live],
+    pub live: Vec<Live>,
     /// Usage by identifier; `None` when usage is off.
     pub usage: Option<&'a HashMap<String, Usage>>,
     /// This environment's connectors as the files define them (for the templates).
@@ -114,23 +114,27 @@ pub struct Taken<'a> {
 }
 
 /// Builds the snapshot of what was listed. Masked strings become keyed digests.
-pub fn take(t: &Taken) -> Snapshot {
+pub fn take(t: Taken) -> Snapshot {
+    let templates = templates(&t);
     let connectors = t
         .live
-        .iter()
+        .into_iter()
         .map(|l| {
-            let body = t.mask.mask(&l.body);
+            let drift = crate::plan::has_drifted(&l);
+            let mut body = l.body;
             let mut masked = BTreeMap::new();
-            shown_forms(&l.body, &body, &mut masked);
+            t.mask.mask_in_place(&mut body, &mut |text, keyed| {
+                masked.insert(keyed.to_string(), crate::secret::redact(text).into_owned());
+            });
             Connector {
-                identifier: l.identifier.clone(),
-                body,
-                drift: crate::plan::has_drifted(l),
                 usage: t.usage.map(|u| {
                     u.get(&l.identifier).cloned().unwrap_or(Usage::Unknown {
                         reason: "it was not looked up".into(),
                     })
                 }),
+                identifier: l.identifier,
+                body,
+                drift,
                 masked,
             }
         })
@@ -149,28 +153,7 @@ pub fn take(t: &Taken) -> Snapshot {
             UsageRecord::Off
         },
         connectors,
-        templates: templates(t),
-    }
-}
-
-/// Records, for every keyed digest `masked` holds where `raw` holds text, that text as
-/// outputs show it.
-fn shown_forms(raw: &Value, masked: &Value, out: &mut BTreeMap<String, String>) {
-    match (raw, masked) {
-        (Value::String(r), Value::String(m)) if r != m => {
-            out.insert(m.clone(), crate::secret::redact(r).into_owned());
-        }
-        (Value::Array(r), Value::Array(m)) => {
-            r.iter().zip(m).for_each(|(r, m)| shown_forms(r, m, out));
-        }
-        (Value::Object(r), Value::Object(m)) => {
-            for (k, rv) in r {
-                if let Some(mv) = m.get(k) {
-                    shown_forms(rv, mv, out);
-                }
-            }
-        }
-        _ => {}
+        templates,
     }
 }
 
@@ -197,7 +180,7 @@ pub fn matched<'l>(
 /// - for every live string that holds a masked variable's value, the same string with each
 ///   such value written as `${NAME}` (so that a file written later the same way matches it).
 fn templates(t: &Taken) -> Vec<Template> {
-    let (live, desired, mask) = (t.live, t.desired, t.mask);
+    let (live, desired, mask) = (&t.live, t.desired, t.mask);
     let by_name: HashMap<&str, &Live> = live.iter().map(|l| (l.display_name.as_str(), l)).collect();
     let wanted: HashSet<&str> = desired.iter().map(|d| d.display_name.as_str()).collect();
     let mut out = Vec::new();
@@ -265,13 +248,23 @@ impl Snapshot {
     }
 
     /// The live connectors, as a listing would have returned them (masked strings keyed).
-    pub fn live(&self) -> Vec<Live> {
+    /// Their bodies are moved out: the connectors keep everything else.
+    pub fn take_live(&mut self) -> Vec<Live> {
         self.connectors
-            .iter()
+            .iter_mut()
             .filter_map(|c| {
-                let mut provider = c.body.clone();
-                provider["identifier"] = Value::String(c.identifier.clone());
-                Live::from_provider(&provider)
+                let Value::Object(mut body) = std::mem::take(&mut c.body) else {
+                    return None;
+                };
+                // As a listing is read (an edited snapshot may hold them).
+                body.retain(|k, v| {
+                    !crate::model::SERVER_OWNED.contains(&k.as_str()) && !v.is_null()
+                });
+                Some(Live {
+                    display_name: body.get("display_name")?.as_str()?.to_string(),
+                    identifier: c.identifier.clone(),
+                    body: Value::Object(body),
+                })
             })
             .collect()
     }
@@ -297,7 +290,7 @@ pub fn read(file: &Path, text: &str) -> Result<Snapshot, Vec<Diagnostic>> {
         text,
         problems: Vec::new(),
     };
-    let snapshot = r.document(&doc);
+    let snapshot = r.document(doc);
     match snapshot {
         Some(s) if r.problems.is_empty() => Ok(s),
         _ => Err(r.problems),
@@ -384,8 +377,8 @@ impl Reader<'_> {
         }
     }
 
-    fn document(&mut self, doc: &Value) -> Option<Snapshot> {
-        let Some(obj) = doc.as_object() else {
+    fn document(&mut self, doc: Value) -> Option<Snapshot> {
+        let Value::Object(mut obj) = doc else {
             self.problem("", "a snapshot is a JSON object", REWRITE);
             return None;
         };
@@ -416,16 +409,16 @@ impl Reader<'_> {
                 return None;
             }
         }
-        self.unknown_keys(obj, TOP_KEYS, "");
-        let environment = self.string(obj, "environment", "environment");
+        self.unknown_keys(&obj, TOP_KEYS, "");
+        let environment = self.string(&obj, "environment", "environment");
         if environment.as_deref() == Some("") {
             self.problem("environment", "`environment` is empty", REWRITE);
         }
-        let host = self.string(obj, "host", "host");
+        let host = self.string(&obj, "host", "host");
         if host.as_deref() == Some("") {
             self.problem("host", "`host` is empty", REWRITE);
         }
-        let taken_at = self.string(obj, "taken_at", "taken_at");
+        let taken_at = self.string(&obj, "taken_at", "taken_at");
         if let Some(t) = &taken_at {
             if crate::time::parse_rfc3339(t).is_none() {
                 self.problem(
@@ -435,7 +428,7 @@ impl Reader<'_> {
                 );
             }
         }
-        let skconn_version = self.string(obj, "skconn_version", "skconn_version");
+        let skconn_version = self.string(&obj, "skconn_version", "skconn_version");
         let owner = match obj.get("owner") {
             None | Some(Value::Null) => None,
             Some(Value::String(o)) => Some(o.clone()),
@@ -452,13 +445,13 @@ impl Reader<'_> {
                 None
             }
         };
-        let connectors = match obj.get("connectors") {
+        let connectors = match obj.remove("connectors") {
             Some(Value::Array(items)) => {
                 let mut out = Vec::with_capacity(items.len());
                 let mut seen = HashSet::new();
-                for (i, item) in items.iter().enumerate() {
+                for (i, item) in items.into_iter().enumerate() {
                     if let Some(id) = item.get("identifier").and_then(Value::as_str) {
-                        if !seen.insert(id) {
+                        if !seen.insert(id.to_string()) {
                             self.problem(
                                 &format!("connectors[{i}].identifier"),
                                 format!(
@@ -516,17 +509,17 @@ impl Reader<'_> {
 
     fn connector(
         &mut self,
-        item: &Value,
+        item: Value,
         i: usize,
         usage: Option<UsageRecord>,
     ) -> Option<Connector> {
         let at = format!("connectors[{i}]");
-        let Some(obj) = item.as_object() else {
+        let Value::Object(mut obj) = item else {
             self.problem(&at, "a connector is an object", REWRITE);
             return None;
         };
-        self.unknown_keys(obj, CONNECTOR_KEYS, &at);
-        let identifier = self.string(obj, "identifier", &format!("{at}.identifier"));
+        self.unknown_keys(&obj, CONNECTOR_KEYS, &at);
+        let identifier = self.string(&obj, "identifier", &format!("{at}.identifier"));
         if identifier.as_deref() == Some("") {
             self.problem(
                 &format!("{at}.identifier"),
@@ -534,7 +527,7 @@ impl Reader<'_> {
                 REWRITE,
             );
         }
-        let body = match obj.get("body") {
+        let body = match obj.remove("body") {
             Some(Value::Object(b)) => {
                 match b.get("display_name") {
                     Some(Value::String(n)) if !n.is_empty() => {}
@@ -544,7 +537,7 @@ impl Reader<'_> {
                         REWRITE,
                     ),
                 }
-                Some(Value::Object(b.clone()))
+                Some(Value::Object(b))
             }
             _ => {
                 self.problem(&format!("{at}.body"), "`body` must be an object", REWRITE);
@@ -562,10 +555,10 @@ impl Reader<'_> {
                 None
             }
         };
-        let usage = match (obj.get("usage"), usage) {
+        let usage = match (obj.remove("usage"), usage) {
             (None | Some(Value::Null), Some(UsageRecord::Off)) => Some(None),
             (Some(u), Some(UsageRecord::Recorded)) if !u.is_null() => {
-                match serde_json::from_value::<Usage>(u.clone()) {
+                match serde_json::from_value::<Usage>(u) {
                     Ok(u) => Some(Some(u)),
                     Err(e) => {
                         self.problem(
@@ -696,12 +689,12 @@ mod tests {
     use serde_json::json;
 
     fn taken<'a>(live: &'a [Live], desired: &'a [Desired], mask: &'a MaskKey) -> Snapshot {
-        take(&Taken {
+        take(Taken {
             environment: "prod",
             host: "p.example:8443".into(),
             taken_at: 1_796_289_120,
             owner: "default",
-            live,
+            live: live.to_vec(),
             usage: None,
             desired,
             variables: &[],

@@ -65,6 +65,17 @@ fn connector<'a>(snapshot: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {name} in {snapshot:#}"))
 }
 
+/// Two environments, dev and prod, and one connector file (Alpha).
+fn dev_and_prod() -> (Emulator, Emulator, Repo) {
+    let dev = emulator();
+    let prod = emulator();
+    let repo = Repo::new()
+        .env("dev", &dev, "managed")
+        .env("prod", &prod, "managed")
+        .connector("alpha.yaml", bearer("Alpha"));
+    (dev, prod, repo)
+}
+
 fn count(emu: &Emulator, path: &str) -> usize {
     emu.requests().iter().filter(|r| r.path == path).count()
 }
@@ -278,12 +289,7 @@ fn a_snapshot_holds_no_secret_token_masked_value_or_account_identifier() {
 
 #[test]
 fn one_environment_a_file_several_a_folder_and_the_local_environment_is_host_local() {
-    let dev = emulator();
-    let prod = emulator();
-    let repo = Repo::new()
-        .env("dev", &dev, "managed")
-        .env("prod", &prod, "managed")
-        .connector("alpha.yaml", bearer("Alpha"));
+    let (dev, prod, repo) = dev_and_prod();
     let two = repo.skconn(["snapshot"]);
     two.code(1).stderr_has("--out-dir");
     let out = repo.path().join("one.json");
@@ -468,12 +474,7 @@ fn a_plan_against_a_snapshot_reads_no_credential_sends_nothing_and_equals_the_li
 
 #[test]
 fn against_combines_with_live_environments_each_reading_only_its_own_credentials() {
-    let dev = emulator();
-    let prod = emulator();
-    let repo = Repo::new()
-        .env("dev", &dev, "managed")
-        .env("prod", &prod, "managed")
-        .connector("alpha.yaml", bearer("Alpha"));
+    let (dev, prod, repo) = dev_and_prod();
     repo.skconn(["apply", "--auto-approve"]).code(0);
     let (_, path) = take(&repo, "prod");
     let repo = repo.connector("beta.yaml", bearer("Beta"));
