@@ -270,8 +270,8 @@ fn measure_latency_bound(opts: &Options, n: usize, table: &mut Table) -> Result<
     Ok(())
 }
 
-/// Step (4): CPU time and peak memory of skconn for a converged plan and a validate of `n`
-/// connectors, with no latency.
+/// Step (4): CPU time and peak memory of skconn for a converged plan, a snapshot, a plan
+/// against that snapshot (no credentials) and a validate of `n` connectors, with no latency.
 fn measure_cpu_bound(opts: &Options, n: usize, table: &mut Table) -> Result<(), String> {
     let repo = Repo::generate(n)?;
     let emu = opts.emulator(Duration::ZERO)?;
@@ -279,6 +279,10 @@ fn measure_cpu_bound(opts: &Options, n: usize, table: &mut Table) -> Result<(), 
         .expect_code(0, "apply (setting up the converged environment)")?;
     let mut plan_runs = Vec::new();
     let mut validate_runs = Vec::new();
+    let mut snapshot_runs = Vec::new();
+    let mut against_runs = Vec::new();
+    let snapshot_file = repo.dir.path().join("bench.snapshot.json");
+    let snapshot_arg = snapshot_file.display().to_string();
     for _ in 0..opts.reps {
         let run = repo.skconn(&emu, &["plan", "--detailed-exitcode"])?;
         run.expect_code(0, "a converged plan without latency")?;
@@ -292,6 +296,17 @@ fn measure_cpu_bound(opts: &Options, n: usize, table: &mut Table) -> Result<(), 
             ));
         }
         validate_runs.push(run);
+        let run = repo.skconn(&emu, &["snapshot", "--out", &snapshot_arg])?;
+        run.expect_code(0, "a snapshot without latency")?;
+        snapshot_runs.push(run);
+        // No credentials in the process: only the URL, to check the snapshot's host.
+        let run = repo.run(
+            &emu,
+            &["plan", "--detailed-exitcode", "--against", &snapshot_arg],
+            false,
+        )?;
+        run.expect_code(0, "a converged plan against the snapshot")?;
+        against_runs.push(run);
     }
     let large = n == 2000;
     let cpu = |runs: &[ChildRun]| runs.iter().map(|r| r.cpu).collect::<Vec<_>>();
@@ -326,6 +341,29 @@ fn measure_cpu_bound(opts: &Options, n: usize, table: &mut Table) -> Result<(), 
             met: median(&plan_mib) <= 64.0,
         }),
     });
+    for (step, runs) in [
+        ("(4) snapshot, no latency: CPU", &snapshot_runs),
+        ("(4) plan --against, converged: CPU", &against_runs),
+    ] {
+        let c = cpu(runs);
+        table.row(Row {
+            step,
+            n,
+            value: secs(median(&c)),
+            spread: spread_secs(&c),
+            requests: None,
+            reference: format!(
+                "wall {}, peak {:.1} MiB",
+                secs(median(&wall(runs))),
+                median(&mib(runs))
+            ),
+            ratio: None,
+            target: large.then(|| Target {
+                text: "≤ 0.5 s CPU".into(),
+                met: median(&c) <= 0.5,
+            }),
+        });
+    }
     let validate_wall = wall(&validate_runs);
     table.row(Row {
         step: "(4) validate: wall",
@@ -649,6 +687,11 @@ impl Repo {
     /// Runs the real binary in the repository against `emu`, with a clean environment, and
     /// measures it (through [`launch`]).
     fn skconn(&self, emu: &Emulator, args: &[&str]) -> Result<ChildRun, String> {
+        self.run(emu, args, true)
+    }
+
+    /// Like [`Repo::skconn`]; without `credentials`, only the environment's URL is set.
+    fn run(&self, emu: &Emulator, args: &[&str], credentials: bool) -> Result<ChildRun, String> {
         let stdout_path = self.out.path().join("stdout");
         let stderr_path = self.out.path().join("stderr");
         let usage_path = self.out.path().join("usage");
@@ -663,11 +706,13 @@ impl Repo {
             .current_dir(self.dir.path())
             .env_clear()
             .env("BENCH_URL", emu.url())
-            .env("BENCH_CLIENT_ID", emu.client_id())
-            .env("BENCH_CLIENT_SECRET", emu.client_secret())
             .stdin(Stdio::null())
             .stdout(create(&stdout_path)?)
             .stderr(create(&stderr_path)?);
+        if credentials {
+            cmd.env("BENCH_CLIENT_ID", emu.client_id())
+                .env("BENCH_CLIENT_SECRET", emu.client_secret());
+        }
         for keep in ["PATH", "HOME", "TMPDIR"] {
             if let Some(v) = std::env::var_os(keep) {
                 cmd.env(keep, v);

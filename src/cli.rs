@@ -96,10 +96,13 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Write a connector file for each live connector that has none yet.
     Import(ImportArgs),
+    /// Save environments' live connectors, for plans without credentials.
+    #[command(long_about = SNAPSHOT_LONG_ABOUT)]
+    Snapshot(SnapshotArgs),
     /// Write a new connector file from a template, an OpenAPI document or an MCP server.
     #[command(long_about = NEW_LONG_ABOUT, after_help = NEW_AFTER_HELP)]
     New(NewArgs),
-    /// Print the JSON Schema of connector files (or of skconn.yaml).
+    /// Print the JSON Schema of connector files (or of skconn.yaml, or of snapshots).
     Schema(SchemaArgs),
     /// Run the Scalekit-compatible emulator (for demos and tests).
     Emulator(EmulatorArgs),
@@ -337,6 +340,17 @@ pub struct PlanArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
+    /// Plan the environments of these snapshots (`skconn snapshot`) from them: no request is
+    /// sent to those environments and their credentials are not used (only their URL, to
+    /// check the snapshot's host). A value from a variable that is not set is shown as
+    /// unknown. Repeatable; combines with --env.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub against: Vec<PathBuf>,
+
+    /// Refuse a snapshot older than this: a whole number and a unit, s, m, h or d (90m, 36h, 7d).
+    #[arg(long, value_name = "AGE", default_value = "7d", requires = "against")]
+    pub max_snapshot_age: String,
+
     #[command(flatten)]
     pub approval: ApprovalArgs,
 
@@ -418,6 +432,8 @@ pub enum SchemaKind {
     Connector,
     /// The configuration file (skconn.yaml).
     Config,
+    /// Snapshots (`skconn snapshot`).
+    Snapshot,
 }
 
 /// Flags that let a plan past the safety checks.
@@ -536,6 +552,35 @@ pub struct DoctorArgs {
     /// Output format of the report on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT")]
     pub format: Format,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+const SNAPSHOT_LONG_ABOUT: &str = "\
+Write each selected environment's live custom connectors as one JSON document: everything a plan \
+reads from it (the connectors as listed, drift, usage counts unless `usage: off`, and where a live \
+value is what the files' ${VAR} text expands to), so that `skconn plan --against FILE` can plan \
+that environment with no credentials. A snapshot holds no secret and no token: a string holding a \
+masked value is a keyed digest. The connector files must be valid (they give the templates); \
+nothing is written to any environment.
+
+Without --out or --out-dir the document goes to standard output (one environment). \
+`skconn schema snapshot` prints its JSON Schema.";
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Only this environment (repeatable; default: all).
+    #[arg(long = "env", value_name = "NAME")]
+    pub envs: Vec<String>,
+
+    /// Write the snapshot to FILE (one environment).
+    #[arg(long, value_name = "FILE", conflicts_with = "out_dir")]
+    pub out: Option<PathBuf>,
+
+    /// Write one snapshot per environment: DIR/<env>.snapshot.json.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 
     #[command(flatten)]
     pub http: HttpArgs,

@@ -247,6 +247,30 @@ pub fn resolve(
     })
 }
 
+/// The URL of environment `env` alone, for a plan against a snapshot of it: only the URL's
+/// variables are looked up, never those of the client id, the client secret or the CA file.
+pub fn resolve_url(
+    env: &str,
+    spec: &RemoteSpec,
+    lookup: EnvLookup<'_>,
+) -> Result<url::Url, Vec<Diagnostic>> {
+    let e = expand_all(&spec.url.text, lookup);
+    if !e.missing.is_empty() {
+        return Err(e
+            .missing
+            .iter()
+            .map(|var| missing(env, "url", var, &spec.url, spec, lookup))
+            .collect());
+    }
+    crate::settings::register_userinfo(&e.value);
+    parse_url(&e.value).map_err(|m| {
+        vec![Diagnostic::new(&spec.file, m)
+            .at(spec.url.line, spec.url.column)
+            .field(format!("environments.{env}.url"))
+            .help("use the environment URL from the Scalekit dashboard (https://…), or `local`")]
+    })
+}
+
 /// A variable that is not set (or is empty): where it is used, and what to set. A default is
 /// suggested only for `ca_file`: a credential's or a URL's default would be written in the file.
 fn missing(
@@ -503,6 +527,30 @@ mod tests {
             "{err:?}"
         );
         assert!(!err[0].to_string().contains("s3cr3t"));
+    }
+
+    #[test]
+    fn the_url_alone_reads_no_credential_variable() {
+        let asked = std::sync::Mutex::new(Vec::new());
+        let l = |k: &str| {
+            asked.lock().unwrap().push(k.to_string());
+            (k == "DEV_URL").then(|| "https://d.scalekit.dev".to_string())
+        };
+        let s = Settings::from_file(Path::new("skconn.yaml"), TWO, &l).unwrap();
+        // Reading skconn.yaml registers its credential variables for masking; resolving the
+        // URL alone reads nothing else.
+        asked.lock().unwrap().clear();
+        let url = resolve_url("dev", spec(&s, "dev"), &l).unwrap();
+        assert_eq!(url.as_str(), "https://d.scalekit.dev/");
+        assert_eq!(*asked.lock().unwrap(), ["DEV_URL"]);
+        let none = |_: &str| None;
+        let err = resolve_url("dev", spec(&s, "dev"), &none).unwrap_err();
+        assert!(
+            err[0].message.contains("`DEV_URL` is not set"),
+            "{}",
+            err[0]
+        );
+        assert_eq!(err[0].field.as_deref(), Some("environments.dev.url"));
     }
 
     #[test]

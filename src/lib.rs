@@ -46,3 +46,5 @@ pub mod scaffold;
 pub mod schema;
 pub mod secret;
 pub mod settings;
+pub mod snapshot;
+pub mod time;

@@ -77,6 +77,10 @@ pub struct Desired {
     /// Earlier display names: a live connector with one of these is renamed in place.
     pub previous_names: Vec<String>,
     pub origin: Origin,
+    /// JSON Pointers of the places in `body` whose value is unknown: the files take it from a
+    /// variable that is not set, in an environment planned against a snapshot (the body holds
+    /// `(from ${VAR}, known at apply)` there). Empty everywhere else.
+    pub unknown: Vec<String>,
     /// What the file holds that is valid but likely a mistake, for this environment's
     /// connector: shown beside its change in a plan.
     pub warnings: Vec<FileWarning>,
@@ -341,6 +345,33 @@ pub fn sort_keys(v: &Value) -> Value {
         }
         Value::Array(a) => Value::Array(a.iter().map(sort_keys).collect()),
         other => other.clone(),
+    }
+}
+
+/// Every string of `written` with the string at the same place of `expanded` (the same
+/// structure: expansion only changes strings), and its JSON Pointer.
+pub fn string_places<'v>(
+    written: &'v Value,
+    expanded: &'v Value,
+    pointer: String,
+    out: &mut Vec<(String, &'v str, &'v str)>,
+) {
+    match (written, expanded) {
+        (Value::String(w), Value::String(e)) => out.push((pointer, w, e)),
+        (Value::Array(w), Value::Array(e)) => {
+            for (i, (w, e)) in w.iter().zip(e).enumerate() {
+                string_places(w, e, format!("{pointer}/{i}"), out);
+            }
+        }
+        (Value::Object(w), Value::Object(e)) => {
+            for (k, wv) in w {
+                if let Some(ev) = e.get(k) {
+                    let seg = k.replace('~', "~0").replace('/', "~1");
+                    string_places(wv, ev, format!("{pointer}/{seg}"), out);
+                }
+            }
+        }
+        _ => {}
     }
 }
 

@@ -76,6 +76,21 @@ pub const MASK: &str = "***";
 struct Entry {
     bytes: Vec<u8>,
     positions: Vec<Vec<usize>>,
+    /// Every pair of consecutive bytes of `bytes`, as a bit set of 65,536 bits: a match that
+    /// starts with two bytes written as themselves starts with one of these pairs.
+    pairs: Box<[u64; 1024]>,
+}
+
+impl Entry {
+    fn has_pair(&self, a: u8, b: u8) -> bool {
+        let i = usize::from(a) << 8 | usize::from(b);
+        self.pairs[i / 64] & (1 << (i % 64)) != 0
+    }
+}
+
+/// Whether a byte of text can only stand for itself (it starts no escape [`decodings`] reads).
+fn plain(b: u8) -> bool {
+    !matches!(b, b'+' | b'%' | b'\\' | b'&')
 }
 
 fn registry() -> &'static Mutex<Vec<Entry>> {
@@ -97,7 +112,16 @@ pub fn register(value: &str) {
     for (i, b) in bytes.iter().enumerate() {
         positions[*b as usize].push(i);
     }
-    list.push(Entry { bytes, positions });
+    let mut pairs = Box::new([0u64; 1024]);
+    for w in bytes.windows(2) {
+        let i = usize::from(w[0]) << 8 | usize::from(w[1]);
+        pairs[i / 64] |= 1 << (i % 64);
+    }
+    list.push(Entry {
+        bytes,
+        positions,
+        pairs,
+    });
 }
 
 /// Whether `text` holds a registered secret (or a recognisable piece of one) in any form.
@@ -147,6 +171,25 @@ pub fn redact(text: &str) -> Cow<'_, str> {
 
 /// The end of the longest qualifying match of (a part of) `e` starting at `t[i]`.
 fn longest_match(e: &Entry, t: &[u8], i: usize) -> Option<usize> {
+    // A qualifying match spells at least two bytes of the secret (secrets have eight or more):
+    // where the first two bytes of text stand for themselves, they must be a pair of it (in
+    // lower case). Most positions of ordinary text end here, before any of the search below.
+    match (t.get(i), t.get(i + 1)) {
+        (Some(&a), Some(&b))
+            if plain(a)
+                && plain(b)
+                && !e.has_pair(a.to_ascii_lowercase(), b.to_ascii_lowercase()) =>
+        {
+            return None
+        }
+        (_, None) => return None,
+        _ => {}
+    }
+    exhaustive_match(e, t, i)
+}
+
+/// [`longest_match`] without its shortcut.
+fn exhaustive_match(e: &Entry, t: &[u8], i: usize) -> Option<usize> {
     let mut best: Option<usize> = None;
     for (b, _) in decodings(t, i) {
         for &k in &e.positions[b.to_ascii_lowercase() as usize] {
@@ -363,6 +406,38 @@ mod tests {
         assert_eq!(redact("cut X-TENANT-CA…"), "cut ***…");
         // Short pieces of ordinary text are left alone, in any case.
         assert_eq!(redact("X-TEN private"), "X-TEN private");
+    }
+
+    #[test]
+    fn the_pair_shortcut_finds_every_match_the_exhaustive_search_finds() {
+        let secret = "Pa1r+Sh0rt/cut=&%x";
+        register(secret);
+        let list = registry().lock().unwrap_or_else(|e| e.into_inner());
+        let e = list
+            .iter()
+            .find(|e| e.bytes == secret.as_bytes().to_ascii_lowercase())
+            .unwrap();
+        // Texts made of pieces of the secret, its escapes and ordinary text.
+        let pieces = [
+            "Pa1r", "PA1R", "+", "Sh0rt", "sH0RT", "%2F", "/", "cut", "=", "&amp;", "%25", "x",
+            "a", " ", "\\/", "rt/c", "Sh", "0r", "%2B", "\\u002b", "&#x2b;", "q",
+        ];
+        let mut seed = 0x9e37_79b9_u64;
+        for _ in 0..3000 {
+            let mut text = String::new();
+            for _ in 0..(seed % 9 + 1) {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                text.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            let t = text.as_bytes();
+            for i in 0..t.len() {
+                assert_eq!(
+                    longest_match(e, t, i),
+                    exhaustive_match(e, t, i),
+                    "{text:?} at {i}"
+                );
+            }
+        }
     }
 
     #[test]

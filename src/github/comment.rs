@@ -287,14 +287,9 @@ pub fn build(inputs: &[Input], meta: &Meta, limit: &Limit) -> Body {
         }
         let refused = !i.doc.plan.refused.is_empty();
         for (env, extras) in i.doc.plan.environments.iter().zip(&i.doc.extras) {
+            // The section says itself where its live side came from (its source).
             let parts = markdown::env_section(env);
-            let mut head = parts.head;
-            if let Some(s) = &extras.source {
-                if let Some(line) = markdown::source_line(&env.name, &s.kind, s.taken_at.as_deref())
-                {
-                    head.push_str(&line);
-                }
-            }
+            let head = parts.head;
             let mut tail = String::new();
             if refused {
                 let _ = writeln!(

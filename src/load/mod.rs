@@ -118,6 +118,12 @@ pub struct LoadOptions<'a> {
     /// Variables skconn.yaml takes credentials from: a connector file may not use them, nor
     /// any variable named like a secret ([`crate::secret::is_secret_name`]).
     pub credential_vars: &'a [String],
+    /// Environments in which a variable that is not set makes the value *unknown* instead of
+    /// an error (environments planned against a snapshot, and those not planned at all): the
+    /// connector holds `(from ${VAR}, known at apply)` there, listed in [`Desired::unknown`],
+    /// and that value is not checked. A display name is never unknown. A value of the file's
+    /// base is unknown only when every environment tolerates it.
+    pub unknown_in: &'a [String],
 }
 
 fn no_variables(_: &str) -> Option<String> {
@@ -133,6 +139,7 @@ impl LoadOptions<'static> {
             lookup: &no_variables,
             show_vars: &[],
             credential_vars: &[],
+            unknown_in: &[],
         }
     }
 }
@@ -505,7 +512,8 @@ fn check_text(file: &Path, text: &str, opts: &LoadOptions) -> FileCheck {
     // The file as written, `${VAR}` unexpanded: what a plan digest records.
     let mut written_map = map.clone();
     let mut from_vars = Vec::new();
-    let used = per_env::expand_map(&mut map, opts, &mut problems, &mut from_vars);
+    let mut unknown = Vec::new();
+    let used = per_env::expand_map(&mut map, opts, &mut problems, &mut from_vars, &mut unknown);
     if problems.len() > before {
         // Variables are missing: the values are incomplete, so checking them would only add
         // noise. Nothing more is checked until they are set.
@@ -523,6 +531,12 @@ fn check_text(file: &Path, text: &str, opts: &LoadOptions) -> FileCheck {
     }
     let mut warned = Vec::new();
     let names = validate::validate(&map, opts.environments, &mut problems, &mut warned);
+    // An unknown value is not checked: it is known at apply, and checked there.
+    if !unknown.is_empty() {
+        let at_unknown = |field: &str| under_any(field, unknown.iter().map(String::as_str));
+        problems.retain(|p| !at_unknown(&p.field));
+        warned.retain(|w| !at_unknown(&w.problem.field));
+    }
     let mut left_out = read_left_out + names.left_out;
     let overrides = per_env::take_overrides(&mut map);
     let written_overrides = per_env::take_overrides(&mut written_map);
@@ -567,9 +581,19 @@ fn check_text(file: &Path, text: &str, opts: &LoadOptions) -> FileCheck {
         let Value::Object(merged) = merged else {
             unreachable!("a map merged with a map is a map")
         };
+        let mut written_merged = written_base.clone();
+        if let Some((_, w)) = written_overrides.iter().find(|(e, _)| *e == env) {
+            json_patch::merge(&mut written_merged, &Value::Object(w.clone()));
+        }
         let mut found = Vec::new();
         let mut env_warned = Vec::new();
         let env_names = validate::validate(&merged, opts.environments, &mut found, &mut env_warned);
+        if !unknown.is_empty() {
+            let places = per_env::unknown_places(&written_merged, &Value::Object(merged.clone()));
+            let at_unknown = |field: &str| under_any(field, places.iter().map(|(_, f)| f.as_str()));
+            found.retain(|p| !at_unknown(&p.field));
+            env_warned.retain(|w| !at_unknown(&w.problem.field));
+        }
         left_out += env_names.left_out;
         for mut p in found {
             p.located_at = per_env::locate_in_override(&partial, &base_value, &env, &p.field, p.at);
@@ -596,10 +620,6 @@ fn check_text(file: &Path, text: &str, opts: &LoadOptions) -> FileCheck {
                     format!("{} (in environment {env})", only_here.problem.message);
                 listed.push(only_here);
             }
-        }
-        let mut written_merged = written_base.clone();
-        if let Some((_, w)) = written_overrides.iter().find(|(e, _)| *e == env) {
-            json_patch::merge(&mut written_merged, &Value::Object(w.clone()));
         }
         merged_envs.push((env, merged, written_merged, env_names, partial, env_warned));
     }
@@ -662,7 +682,15 @@ fn check_text(file: &Path, text: &str, opts: &LoadOptions) -> FileCheck {
             ..FileCheck::default()
         };
     }
-    let Some(desired) = build(file, map, written_base, &names, warnings_of(warned, &index)) else {
+    let track_unknown = !unknown.is_empty();
+    let Some(desired) = build(
+        file,
+        map,
+        written_base,
+        &names,
+        warnings_of(warned, &index),
+        track_unknown,
+    ) else {
         // validate reports a missing or invalid display name; this is a safety net.
         return FileCheck::failed(vec![Diagnostic::new(
             file,
@@ -678,6 +706,7 @@ fn check_text(file: &Path, text: &str, opts: &LoadOptions) -> FileCheck {
             written,
             &env_names,
             warnings_of(env_warned, &index),
+            track_unknown,
         ) {
             env.insert(name, (d, env_names, partial));
         }
@@ -696,12 +725,14 @@ fn check_text(file: &Path, text: &str, opts: &LoadOptions) -> FileCheck {
 
 /// The connector to send, from a checked map: `skconn:` removed, defaults filled. `written`
 /// is the same map as the file writes it (`${VAR}` unexpanded), given the same treatment.
+/// With `track_unknown`, the places holding unknown values are listed.
 fn build(
     file: &Path,
     map: Map<String, Value>,
     written: Value,
     names: &Names,
     warnings: Vec<FileWarning>,
+    track_unknown: bool,
 ) -> Option<Desired> {
     let display_name = names.display.clone()?;
     let finish = |mut map: Map<String, Value>| {
@@ -716,15 +747,55 @@ fn build(
         other => other,
     };
     let previous_names = names.previous.iter().map(|(_, n)| n.clone()).collect();
+    let body = finish(map);
+    let unknown = if track_unknown {
+        per_env::unknown_places(&written, &body)
+            .into_iter()
+            .map(|(pointer, _)| pointer)
+            .collect()
+    } else {
+        Vec::new()
+    };
     Some(Desired {
         display_name,
-        body: finish(map),
+        body,
         written,
         previous_names,
         origin: Origin {
             file: file.to_path_buf(),
         },
+        unknown,
         warnings,
+    })
+}
+
+/// Whether a string at this field path whose variable is not set is an unknown value rather
+/// than a problem (see [`LoadOptions::unknown_in`]).
+pub(crate) fn tolerates_unknown(opts: &LoadOptions, path: &str) -> bool {
+    if opts.unknown_in.is_empty() {
+        return false;
+    }
+    let overrides = format!("{}.{}.", vocab::SKCONN_KEY, per_env::OVERRIDES_KEY);
+    let (envs, field): (Vec<&str>, &str) = match path.strip_prefix(&overrides) {
+        Some(rest) => match rest.split_once('.') {
+            Some((env, field)) => (vec![env], field),
+            None => return false,
+        },
+        None if path.starts_with(vocab::SKCONN_KEY) => return false,
+        None => (opts.environments.iter().map(String::as_str).collect(), path),
+    };
+    !envs.is_empty()
+        && envs.iter().all(|e| opts.unknown_in.iter().any(|u| u == e))
+        && field != "display_name"
+}
+
+/// Whether a field path is one of `places` or lies under one.
+fn under_any<'p>(field: &str, mut places: impl Iterator<Item = &'p str>) -> bool {
+    places.any(|u| {
+        field == u
+            || field
+                .strip_prefix(u)
+                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
     })
 }
 
@@ -1257,6 +1328,14 @@ mod tests {
     }
 
     fn load_files(files: &[(&str, &str)], show_vars: &[String]) -> Result<Loaded, Vec<Diagnostic>> {
+        load_tolerating(files, show_vars, &[])
+    }
+
+    fn load_tolerating(
+        files: &[(&str, &str)],
+        show_vars: &[String],
+        unknown_in: &[String],
+    ) -> Result<Loaded, Vec<Diagnostic>> {
         let dir = tempfile::tempdir().unwrap();
         let connectors = dir.path().join("connectors");
         fs::create_dir_all(&connectors).unwrap();
@@ -1269,6 +1348,7 @@ mod tests {
             lookup: &vars,
             show_vars,
             credential_vars: &[],
+            unknown_in,
         };
         load_dir_with(dir.path(), &connectors, &opts)
     }
@@ -1410,6 +1490,7 @@ mod tests {
             lookup: &vars,
             show_vars: &[],
             credential_vars: &[],
+            unknown_in: &[],
         };
         let report = load_dir_reporting(dir.path(), &connectors, &opts);
         let loaded = report.loaded.unwrap();
@@ -1492,6 +1573,44 @@ mod tests {
         // Without variables, a `${VAR}` is missing.
         let d = load_str(Path::new("a.yaml"), text).unwrap_err();
         assert!(d.iter().any(|d| d.message.contains("`HOST`")));
+    }
+
+    #[test]
+    fn a_variable_not_set_is_an_unknown_value_only_where_every_environment_using_it_tolerates_it() {
+        // The base's URL lacks TENANT (an invalid URL as it stands); prod's override lacks
+        // PROD_ONLY.
+        let text = "display_name: Acme\nproxy_url: ${TENANT}\nauth_patterns:\n  - type: BEARER\nskconn:\n  overrides:\n    prod:\n      description: team ${TEAM} at ${PROD_ONLY}\n";
+        let both: Vec<String> = envs();
+        let l = load_tolerating(&[("acme.yaml", text)], &[], &both).unwrap();
+        let prod = &l.per_env["prod"][0];
+        assert_eq!(prod.body["proxy_url"], "(from ${TENANT}, known at apply)");
+        assert_eq!(
+            prod.body["description"],
+            "(from team ${TEAM} at ${PROD_ONLY}, known at apply)"
+        );
+        assert_eq!(prod.unknown, ["/proxy_url", "/description"]);
+        assert_eq!(prod.written["proxy_url"], "${TENANT}");
+        assert_eq!(l.per_env["dev"][0].unknown, ["/proxy_url"]);
+        // Dev is planned live: the base's variable must be set, the prod override's need not.
+        let only_prod = vec!["prod".to_string()];
+        let d = load_tolerating(&[("acme.yaml", text)], &[], &only_prod).unwrap_err();
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(d[0].message.contains("`TENANT`"), "{}", d[0]);
+        let set = text.replace("${TENANT}", "https://api.acme.example");
+        let l = load_tolerating(&[("acme.yaml", &set)], &[], &only_prod).unwrap();
+        assert!(l.per_env["dev"][0].unknown.is_empty());
+        assert_eq!(l.per_env["prod"][0].unknown, ["/description"]);
+        // Without the mode, nothing changes: every missing variable is an error.
+        assert_eq!(
+            load_tolerating(&[("acme.yaml", text)], &[], &[])
+                .unwrap_err()
+                .len(),
+            2
+        );
+        // A display name is never unknown.
+        let named = "display_name: ${NAME}\nproxy_url: https://a.acme.example\nauth_patterns:\n  - type: BEARER\n";
+        let d = load_tolerating(&[("acme.yaml", named)], &[], &both).unwrap_err();
+        assert!(d[0].message.contains("`NAME`"), "{}", d[0]);
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub(crate) fn expand_map(
     opts: &LoadOptions<'_>,
     problems: &mut Vec<Problem>,
     from_vars: &mut Vec<(String, String)>,
+    unknown: &mut Vec<String>,
 ) -> Vec<(String, String)> {
     let mut used = Vec::new();
     let mut path = String::new();
@@ -28,6 +29,7 @@ pub(crate) fn expand_map(
         problems,
         used: &mut used,
         from_vars,
+        unknown,
     };
     for (k, v) in map.iter_mut() {
         path.clear();
@@ -37,12 +39,55 @@ pub(crate) fn expand_map(
     used
 }
 
+/// What stands in a connector for a value whose variable is not set, where that makes the
+/// value unknown (an environment planned against a snapshot): `written` is the text as the
+/// file writes it.
+pub fn unknown_text(written: &str) -> String {
+    format!("(from {written}, known at apply)")
+}
+
+/// The places of `body` that hold an unknown value ([`unknown_text`] of the text `written`
+/// has there): `(JSON Pointer, field path)` each.
+pub(crate) fn unknown_places(written: &Value, body: &Value) -> Vec<(String, String)> {
+    fn walk(w: &Value, b: &Value, pointer: String, field: String, out: &mut Vec<(String, String)>) {
+        match (w, b) {
+            (Value::String(w), Value::String(b)) if w.contains("${") && *b == unknown_text(w) => {
+                out.push((pointer, field));
+            }
+            (Value::Array(w), Value::Array(b)) => {
+                for (i, (w, b)) in w.iter().zip(b).enumerate() {
+                    walk(w, b, format!("{pointer}/{i}"), format!("{field}[{i}]"), out);
+                }
+            }
+            (Value::Object(w), Value::Object(b)) => {
+                for (k, wv) in w {
+                    if let Some(bv) = b.get(k) {
+                        let seg = k.replace('~', "~0").replace('/', "~1");
+                        let f = if field.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{field}.{k}")
+                        };
+                        walk(wv, bv, format!("{pointer}/{seg}"), f, out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(written, body, String::new(), String::new(), &mut out);
+    out
+}
+
 /// Where [`expand_value`] writes what it finds.
 struct Out<'o, 'a> {
     opts: &'o LoadOptions<'a>,
     problems: &'o mut Vec<Problem>,
     used: &'o mut Vec<(String, String)>,
     from_vars: &'o mut Vec<(String, String)>,
+    /// The field paths of the strings made unknown (see [`LoadOptions::unknown_in`]).
+    unknown: &'o mut Vec<String>,
 }
 
 /// Why a connector file may not use this variable, if it may not.
@@ -86,6 +131,15 @@ fn expand_value(v: &mut Value, path: &mut String, out: &mut Out<'_, '_>) {
                 return;
             }
             let e = expand_all(s, out.opts.lookup);
+            if !e.missing.is_empty() && super::tolerates_unknown(out.opts, path) {
+                for (var, _) in &e.used {
+                    out.from_vars.push((path.clone(), var.clone()));
+                }
+                out.used.extend(e.used);
+                out.unknown.push(path.clone());
+                *s = unknown_text(s);
+                return;
+            }
             for var in e.missing {
                 out.problems.push(Problem::new(
                     path.as_str(),

@@ -497,6 +497,7 @@ mod tests {
             origin: Origin {
                 file: format!("connectors/{name}.yaml").into(),
             },
+            unknown: Vec::new(),
             warnings: Vec::new(),
         }
     }

@@ -18,7 +18,7 @@
 
 use super::{Action, Change, EnvPlan, Op};
 use crate::model::sort_keys;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 /// The version of the canonical form. A change to what goes into a digest input is a new
@@ -60,17 +60,22 @@ impl MaskKey {
     /// recognises it) is replaced by its keyed digest. Keys are left alone (they are never
     /// masked values), and so is a string that already is a keyed digest.
     pub fn mask(&self, v: &Value) -> Value {
+        let mut v = v.clone();
+        self.mask_in_place(&mut v, &mut |_, _| {});
+        v
+    }
+
+    /// [`MaskKey::mask`] in place; `masked(text, keyed)` is told of every string replaced.
+    pub fn mask_in_place(&self, v: &mut Value, masked: &mut dyn FnMut(&str, &str)) {
         match v {
             Value::String(s) if !s.starts_with(MASKED_PREFIX) && is_masked(s) => {
-                Value::String(self.keyed(s))
+                let keyed = self.keyed(s);
+                masked(s, &keyed);
+                *s = keyed;
             }
-            Value::Array(a) => Value::Array(a.iter().map(|e| self.mask(e)).collect()),
-            Value::Object(m) => Value::Object(
-                m.iter()
-                    .map(|(k, e)| (k.clone(), self.mask(e)))
-                    .collect::<Map<_, _>>(),
-            ),
-            other => other.clone(),
+            Value::Array(a) => a.iter_mut().for_each(|e| self.mask_in_place(e, masked)),
+            Value::Object(m) => m.values_mut().for_each(|e| self.mask_in_place(e, masked)),
+            _ => {}
         }
     }
 }
@@ -174,13 +179,14 @@ pub fn short(digest: &str) -> &str {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::model::{self, Desired, Live, Origin};
     use crate::plan::diff_env;
     use crate::settings::Prune;
 
-    fn desired(name: &str, body: Value, written: Value) -> Desired {
+    /// A connector `name` as the files define it: `body` expanded, `written` as written.
+    pub(crate) fn desired(name: &str, body: Value, written: Value) -> Desired {
         let mut body = body;
         body["display_name"] = json!(name);
         let mut written = written;
@@ -193,11 +199,14 @@ mod tests {
             origin: Origin {
                 file: format!("connectors/{name}.yaml").into(),
             },
+            unknown: Vec::new(),
             warnings: Vec::new(),
         }
     }
 
-    fn live(name: &str, body: Value) -> Live {
+    /// A live connector `name` as skconn would have written it (marker and hash), identifier
+    /// `<name, lower case>:1`.
+    pub(crate) fn live(name: &str, body: Value) -> Live {
         let mut sent = body;
         sent["display_name"] = json!(name);
         let mut stored = model::body_to_send(&sent);

@@ -369,7 +369,7 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
 /// Whether a managed live connector was edited since skconn wrote it: its content no longer
 /// hashes to what skconn recorded, neither to what it sent nor to what the server kept of it
 /// (a server's rewrite is not an edit).
-fn has_drifted(l: &Live) -> bool {
+pub fn has_drifted(l: &Live) -> bool {
     match l.recorded_hash() {
         Some(h) => {
             let now = model::content_hash(&l.body);
@@ -423,6 +423,7 @@ mod tests {
             origin: Origin {
                 file: format!("connectors/{name}.yaml").into(),
             },
+            unknown: Vec::new(),
             warnings: vec![],
         }
     }

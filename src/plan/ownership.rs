@@ -111,6 +111,7 @@ mod tests {
             origin: Origin {
                 file: "connectors/theirs.yaml".into(),
             },
+            unknown: Vec::new(),
             warnings: vec![],
         };
         let c = conflicts(

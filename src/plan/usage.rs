@@ -7,7 +7,7 @@
 //! personal data and stay out of every output.
 
 use crate::plan::{is_auth_relevant, Action, Change};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Whether a change needs its usage looked up before a reviewer approves it: every delete, and
@@ -23,7 +23,7 @@ pub fn needs_usage(change: &Change) -> bool {
 
 /// How many of something there are, in total and per status (lowercase status names, e.g.
 /// `completed`, `draft`, `active`, `expired`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusCounts {
     pub total: usize,
     pub by_status: BTreeMap<String, usize>,
@@ -61,7 +61,7 @@ impl StatusCounts {
 }
 
 /// A connector's connections: per status, and how many of them are disabled.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionCounts {
     #[serde(flatten)]
     pub counts: StatusCounts,
@@ -69,7 +69,7 @@ pub struct ConnectionCounts {
 }
 
 /// What is known of a connector's usage in one environment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "lowercase")]
 pub enum Usage {
     /// Looked up: every connection (draft and disabled ones included) and its accounts.

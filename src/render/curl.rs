@@ -46,6 +46,15 @@ fn env_commands(s: &mut String, env: &EnvPlan) {
         env.name,
         summary_line(&env.summary())
     )));
+    if let Some(from) = super::source::sentence(env) {
+        s.push_str(&shell_comment(&format!(
+            "{from}: values shown as *** or as (from ${{VAR}}, known at apply) are not known here."
+        )));
+        s.push_str(&shell_comment(&format!(
+            "`skconn apply` plans environment {} live again before it sends anything.",
+            env.name
+        )));
+    }
     if env.changes.is_empty() {
         s.push_str("# No changes: nothing to send.\n");
         return;

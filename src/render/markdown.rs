@@ -85,15 +85,11 @@ fn error_block(message: &str) -> String {
 
 /// The line that says an environment was planned against a snapshot, and when it was taken
 /// (`None` for a live plan).
-pub fn source_line(env: &str, kind: &str, taken_at: Option<&str>) -> Option<String> {
-    (kind == "snapshot").then(|| {
+pub fn source_line(env: &EnvPlan) -> Option<String> {
+    super::source::sentence(env).map(|from| {
         format!(
-            "Planned against the snapshot of `{}` taken {}, not the live environment.\n\n",
-            escape(env),
-            taken_at.map_or("at an unknown time".to_string(), |t| format!(
-                "`{}`",
-                escape(t)
-            ))
+            "> [!NOTE]\n> {} (not read live; usage counts are from the snapshot).\n\n",
+            escape(&from)
         )
     })
 }
@@ -141,6 +137,7 @@ pub fn env_section(env: &EnvPlan) -> EnvSection {
     let s = env.summary();
     let mut head = String::new();
     let _ = writeln!(head, "### Environment `{}`\n", escape(&env.name));
+    head.push_str(&source_line(env).unwrap_or_default());
     let _ = writeln!(head, "{} {} unchanged.\n", summary_line(&s), s.unchanged);
     let mut lists = String::new();
     if !env.not_managed.is_empty() {
@@ -168,7 +165,11 @@ pub fn env_section(env: &EnvPlan) -> EnvSection {
         head,
         lists,
         table_head,
-        rows: env.changes.iter().map(row).collect(),
+        rows: env
+            .changes
+            .iter()
+            .map(|c| row(c, super::source::from_snapshot(env)))
+            .collect(),
         details: env.changes.iter().map(detail).collect(),
     }
 }
@@ -263,7 +264,7 @@ fn push(out: &mut String, s: &str, budget: usize) -> bool {
     true
 }
 
-fn row(c: &Change) -> String {
+fn row(c: &Change, from_snapshot: bool) -> String {
     let (icon, action) = match c.action {
         Action::Create => ("🟢", "create"),
         Action::Adopt => ("🔵", "adopt"),
@@ -296,7 +297,11 @@ fn row(c: &Change) -> String {
         let _ = write!(what, " ⛔ **{}**", super::usage::BLOCKED);
     }
     if let Some(u) = &c.usage {
-        let _ = write!(what, "<br>{}", escape(&super::usage::markdown(u)));
+        let _ = write!(
+            what,
+            "<br>{}",
+            escape(&super::usage::markdown(u, from_snapshot))
+        );
     }
     format!(
         "| {icon} | {action} | {} | {what} |\n",

@@ -74,6 +74,15 @@ fn env_plan(s: &mut String, env: &EnvPlan, style: &Style) {
         "{}",
         style.bold(&format!("Environment {}:", inert(&env.name)))
     );
+    if let Some(from) = super::source::sentence(env) {
+        let _ = writeln!(
+            s,
+            "  {}",
+            style.cyan(&format!(
+                "{from} (not read live; usage counts are from the snapshot)."
+            ))
+        );
+    }
     if env.changes.is_empty() {
         let _ = writeln!(
             s,
@@ -82,7 +91,7 @@ fn env_plan(s: &mut String, env: &EnvPlan, style: &Style) {
         );
     }
     for c in &env.changes {
-        change(s, c, style);
+        change(s, c, super::source::from_snapshot(env), style);
     }
     if !env.changes.is_empty() && env.unchanged > 0 {
         let _ = writeln!(s, "  {} unchanged.", env.unchanged);
@@ -140,7 +149,7 @@ pub fn sign(action: Action) -> &'static str {
     }
 }
 
-fn change(s: &mut String, c: &Change, style: &Style) {
+fn change(s: &mut String, c: &Change, from_snapshot: bool, style: &Style) {
     let paint: fn(&Style, &str) -> String = match c.action {
         Action::Create => Style::green,
         Action::Adopt => Style::cyan,
@@ -171,7 +180,7 @@ fn change(s: &mut String, c: &Change, style: &Style) {
     }
     let _ = writeln!(s, "{head}");
     if let Some(u) = &c.usage {
-        let _ = writeln!(s, "{}", super::usage::text(u, style));
+        let _ = writeln!(s, "{}", super::usage::text(u, from_snapshot, style));
     }
     let whole = match c.action {
         Action::Create => c.after.as_ref().map(|v| ('+', v)),

@@ -62,24 +62,33 @@ fn counted(c: &StatusCounts, one: &str, many: &str, order: &[&str]) -> String {
     }
 }
 
+/// The usage in one phrase, saying so when the counts come from a snapshot.
+fn phrase_from(u: &Usage, from_snapshot: bool) -> String {
+    let mut p = phrase(u);
+    if from_snapshot && matches!(u, Usage::Known { .. }) {
+        p.push_str(super::source::USAGE_NOTE);
+    }
+    p
+}
+
 /// The text line under a change (indented like its warnings).
-pub fn text(u: &Usage, style: &Style) -> String {
+pub fn text(u: &Usage, from_snapshot: bool, style: &Style) -> String {
     let mark = match u.in_use() {
         Some(true) => style.yellow("!"),
         Some(false) => style.dim("·"),
         None => style.yellow("?"),
     };
-    format!("      {mark} {}", phrase(u))
+    format!("      {mark} {}", phrase_from(u, from_snapshot))
 }
 
 /// The Markdown text for a change's table cell (escaped by the caller).
-pub fn markdown(u: &Usage) -> String {
+pub fn markdown(u: &Usage, from_snapshot: bool) -> String {
     let icon = match u.in_use() {
         Some(true) => "⚠️ ",
         Some(false) => "",
         None => "❔ ",
     };
-    format!("{icon}{}", phrase(u)).replace(['\r', '\n'], " ")
+    format!("{icon}{}", phrase_from(u, from_snapshot)).replace(['\r', '\n'], " ")
 }
 
 /// `"usage"` on a change in JSON: `null` when not looked up.

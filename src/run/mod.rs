@@ -27,6 +27,7 @@ mod new;
 mod plan;
 mod prepare;
 mod saved;
+mod snapshot;
 mod usage;
 
 pub use apply::DEFAULT_PARALLELISM;
@@ -73,10 +74,12 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Doctor(args) => doctor::run(&ctx, cli.config.as_deref(), args).await,
         Command::Import(args) => import::run(&ctx, cli.config.as_deref(), args).await,
         Command::New(args) => new::run(&ctx, cli.config.as_deref(), args).await,
+        Command::Snapshot(args) => snapshot::run(&ctx, cli.config.as_deref(), args).await,
         Command::Schema(args) => {
             output::out(&match args.which {
                 SchemaKind::Connector => crate::schema::schema_text(),
                 SchemaKind::Config => crate::schema::config_schema_text(),
+                SchemaKind::Snapshot => crate::snapshot::schema::text(),
             });
             Ok(exit::OK)
         }
@@ -137,6 +140,16 @@ impl Context {
     /// `${VAR}`s expanded); the loader registers the values that came from hidden variables
     /// for redaction, so that no output shows them.
     fn load_all(&self, settings: &Settings) -> Result<crate::load::Loaded> {
+        self.load_all_with(settings, &[])
+    }
+
+    /// Like [`Context::load_all`]; in the environments `unknown_in`, a variable that is not
+    /// set is an unknown value (see `load::LoadOptions::unknown_in`).
+    fn load_all_with(
+        &self,
+        settings: &Settings,
+        unknown_in: &[String],
+    ) -> Result<crate::load::Loaded> {
         let environments: Vec<String> = settings
             .environments
             .iter()
@@ -148,6 +161,7 @@ impl Context {
             lookup: &lookup,
             show_vars: &settings.show_vars,
             credential_vars: &settings.credential_vars,
+            unknown_in,
         };
         let report =
             crate::load::load_dir_reporting(&settings.root, &settings.connectors_dir, &opts);

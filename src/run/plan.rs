@@ -2,7 +2,7 @@
 //! fails still writes its Markdown (or JSON) body, saying it failed and why, so that a
 //! pull-request comment never keeps showing an older plan.
 
-use super::prepare::prepare;
+use super::prepare::{prepare_with, Against};
 use super::{client_options, overrides, refuse, saved, step_summary, Context};
 use crate::cli::{PlanArgs, PlanFormat};
 use crate::error::{exit, Error, Result};
@@ -98,10 +98,22 @@ pub(super) async fn run(
     if args.format == PlanFormat::Curl {
         refuse_curl_for_local(ctx, config, &args.envs)?;
     }
-    let prepared = prepare(
+    if !args.against.is_empty() && args.out.is_some() {
+        return Err(Error::Usage(
+            "--against cannot be combined with --out: a plan made against a snapshot is for review, not to apply (apply plans every environment live again, and --approved checks that it is the plan reviewed)".into(),
+        ));
+    }
+    let max_age = crate::time::parse_duration(&args.max_snapshot_age)
+        .map_err(|m| Error::Usage(format!("--max-snapshot-age: {m}")))?;
+    let against = Against {
+        files: &args.against,
+        max_age,
+    };
+    let prepared = prepare_with(
         ctx,
         config,
         &args.envs,
+        (!args.against.is_empty()).then_some(&against),
         overrides(args.safety),
         &client_options(&args.http),
     )

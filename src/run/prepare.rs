@@ -1,17 +1,23 @@
 //! What `plan`, `apply`, `compare` and `import` share: connecting to the selected environments,
 //! listing them, and diffing them against the files. It never writes to an environment.
+//!
+//! An environment planned against a snapshot (`plan --against`) is not connected to: its
+//! credentials are not resolved, only its URL (to check the snapshot's host), and the
+//! snapshot's connectors and usage stand in for the listing and the look-ups. Everything else
+//! — the diff, ownership, the digest, the safety checks — is the same code path.
 
 use super::Context;
 use crate::credentials::{self, Credentials};
 use crate::emulator::{self, Emulator};
-use crate::error::{Error, Result};
+use crate::error::{Diagnostic, Error, Result};
 use crate::model::{Desired, Live};
 use crate::output;
 use crate::plan::safety::{self, Overrides, Policy};
 use crate::plan::{self, ownership, EnvPlan, Plan};
 use crate::remote::{Client, ClientOptions, Endpoint};
 use crate::secret::{self, Secret};
-use crate::settings::{Environment, Target};
+use crate::settings::{Environment, Settings, Target};
+use crate::snapshot::{self, Snapshot};
 use std::sync::Arc;
 
 /// An environment made reachable: its client, and the embedded emulator behind it if local.
@@ -165,9 +171,12 @@ pub(super) async fn list_all(connections: &[Connection]) -> Result<Vec<Vec<Live>
 
 /// Everything a plan is made of, kept together so that apply and saved plans can check it.
 pub(super) struct Prepared {
+    /// The environments planned live. Without snapshots (always for `apply` and saved
+    /// plans), every selected environment, in the order of `desired`, `lives` and the plan.
     pub(super) connections: Vec<Connection>,
-    /// Per connection (same order), that environment's desired connectors.
+    /// Per selected environment, its desired connectors.
     pub(super) desired: Vec<Vec<Desired>>,
+    /// Per selected environment, its live connectors (skconn's owner's).
     pub(super) lives: Vec<Vec<Live>>,
     /// The plan; `plan.refused` says why it is refused as unsafe (empty when safe).
     pub(super) plan: Plan,
@@ -182,9 +191,41 @@ pub(super) async fn prepare(
     allow: Overrides,
     client: &ClientOptions,
 ) -> Result<Prepared> {
+    prepare_with(ctx, config, envs, None, allow, client).await
+}
+
+/// Snapshots to plan their environments against (`plan --against`), and how old they may be.
+pub(super) struct Against<'a> {
+    pub(super) files: &'a [std::path::PathBuf],
+    pub(super) max_age: std::time::Duration,
+}
+
+/// One selected environment, made reachable or read from its snapshot.
+enum Side {
+    Live(usize),
+    Snapshot(Box<Snapshot>),
+}
+
+/// Like [`prepare`]; the environments of the snapshots in `against` are planned from them.
+pub(super) async fn prepare_with(
+    ctx: &Context,
+    config: Option<&std::path::Path>,
+    envs: &[String],
+    against: Option<&Against<'_>>,
+    allow: Overrides,
+    client: &ClientOptions,
+) -> Result<Prepared> {
     let settings = ctx.project(config)?;
     let selected = settings.select(envs)?;
+    let (mut snapshots, snapshot_problems) = match against {
+        Some(a) => read_snapshots(&settings, envs, &selected, a),
+        None => (Vec::new(), Vec::new()),
+    };
+    let from_snapshot: Vec<String> = snapshots.iter().map(|s| s.environment.clone()).collect();
     for e in &selected {
+        if from_snapshot.contains(&e.name) {
+            continue;
+        }
         if let (true, Target::Local { state_file }) = (e.implicit, &e.target) {
             if !ctx.quiet {
                 crate::log::message("warn", Some(&e.name), &format!(
@@ -196,30 +237,90 @@ pub(super) async fn prepare(
         }
     }
     let approved = super::forced::read(&settings.root)?;
-    // Nothing is sent anywhere until every input file is valid.
-    let mut loaded = ctx.load_all(&settings)?;
-    let desired: Vec<Vec<Desired>> = selected
+    // Nothing is sent anywhere until every input file (snapshots included) is valid. Where
+    // environments are planned from snapshots, a variable that is not set is an unknown value
+    // in them and in the environments not planned at all.
+    let unknown_in: Vec<String> = if against.is_some() {
+        settings
+            .environments
+            .iter()
+            .filter(|e| {
+                from_snapshot.contains(&e.name) || !selected.iter().any(|s| s.name == e.name)
+            })
+            .map(|e| e.name.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut loaded = match (ctx.load_all_with(&settings, &unknown_in), snapshot_problems) {
+        (Ok(l), p) if p.is_empty() => l,
+        (Ok(_), p) => return Err(Error::Input(p)),
+        (Err(Error::Input(mut d)), p) => {
+            d.extend(p);
+            return Err(Error::Input(d));
+        }
+        (Err(e), _) => return Err(e),
+    };
+    let mut desired: Vec<Vec<Desired>> = selected
         .iter()
         .map(|e| loaded.per_env.remove(&e.name).unwrap_or_default())
         .collect();
-    let connections = connect_all(&selected, client)?;
-    let lives = list_all(&connections).await?;
+    let live_envs: Vec<&Environment> = selected
+        .iter()
+        .copied()
+        .filter(|e| !from_snapshot.contains(&e.name))
+        .collect();
+    let connections = connect_all(&live_envs, client)?;
+    let mut listed = list_all(&connections).await?.into_iter();
+    let mut sides = Vec::with_capacity(selected.len());
+    let mut lives = Vec::with_capacity(selected.len());
+    for e in &selected {
+        match snapshots.iter().position(|s| s.environment == e.name) {
+            Some(i) => {
+                let mut s = snapshots.swap_remove(i);
+                lives.push(s.take_live());
+                sides.push(Side::Snapshot(Box::new(s)));
+            }
+            None => {
+                let i = sides.iter().filter(|s| matches!(s, Side::Live(_))).count();
+                lives.push(listed.next().unwrap_or_default());
+                sides.push(Side::Live(i));
+            }
+        }
+    }
     let mut environments = Vec::new();
     let mut conflicts = Vec::new();
     let mut lives_ours = Vec::new();
-    for ((c, live), desired) in connections.iter().zip(lives).zip(&desired) {
+    for (((env, side), live), desired) in selected
+        .iter()
+        .zip(&sides)
+        .zip(lives)
+        .zip(desired.iter_mut())
+    {
         let (ours, others) = ownership::split(live, &settings.owner);
+        let mask = match side {
+            Side::Live(i) => connections[*i].mask_key(),
+            Side::Snapshot(s) => {
+                snapshot::against::resolve(s, &ours, desired);
+                // The snapshot's masked values are keyed already; this key is never needed
+                // for them (see `plan::digest::MaskKey::mask`).
+                plan::digest::MaskKey::new(&env.name, &fastrand::u64(..).to_le_bytes())
+            }
+        };
         conflicts.extend(ownership::conflicts(
-            &c.env.name,
+            &env.name,
             &settings.owner,
             desired,
             &others,
         ));
-        let mut env_plan = plan::diff_env(&c.env.name, desired, &ours, c.env.prune);
+        let mut env_plan = plan::diff_env(&env.name, desired, &ours, env.prune);
         ownership::mark(&mut env_plan, &settings.owner, &others);
         // What a reviewer approves, before anything is masked for display.
-        plan::digest::fill(&mut env_plan, &c.mask_key());
+        plan::digest::fill(&mut env_plan, &mask);
         mask_replaced_values(&mut env_plan);
+        if let Side::Snapshot(s) = side {
+            snapshot::against::finish(s, &mut env_plan, env.usage);
+        }
         lives_ours.push(ours);
         environments.push(env_plan);
     }
@@ -228,20 +329,28 @@ pub(super) async fn prepare(
     }
     let lives = lives_ours;
     let mut plan = Plan::new(environments);
-    // After the pure diff: who uses what the plan deletes or changes in an auth-relevant way.
-    super::usage::look_up(&connections, &mut plan, super::DEFAULT_PARALLELISM).await;
+    // After the pure diff: who uses what the plan deletes or changes in an auth-relevant way
+    // (from the snapshot for an environment planned against one).
+    let reached: Vec<Option<&Connection>> = sides
+        .iter()
+        .map(|s| match s {
+            Side::Live(i) => Some(&connections[*i]),
+            Side::Snapshot(_) => None,
+        })
+        .collect();
+    super::usage::look_up(&reached, &mut plan, super::DEFAULT_PARALLELISM).await;
     // The safety checks, once the plan is whole (its digest includes what usage blocks): an
     // unfinished forced apply counts as approved only for exactly the plan it left.
-    for ((c, env_plan), desired) in connections.iter().zip(&plan.environments).zip(&desired) {
+    for ((env, env_plan), desired) in selected.iter().zip(&plan.environments).zip(&desired) {
         let mut policy = Policy {
-            protect: c.env.protect.clone(),
+            protect: env.protect.clone(),
             ..Policy::default()
         };
-        if let Some(t) = c.env.change_threshold {
+        if let Some(t) = env.change_threshold {
             policy = t.apply_to(policy);
         }
         let already = approved
-            .get(&c.env.name)
+            .get(&env.name)
             .map_or(&[][..], |left| left.for_plan(env_plan));
         plan.refused.extend(safety::check_with(
             env_plan,
@@ -267,9 +376,10 @@ pub(super) fn mask_replaced_values(env_plan: &mut EnvPlan) {
     for c in &mut env_plan.changes {
         let mut old_values = Vec::new();
         for f in &mut c.diff {
+            // A keyed digest (from a snapshot) stands for a masked value too.
             let masked_new = f.new.as_ref().is_some_and(|v| {
                 let text = v.to_string();
-                secret::redact(&text) != text
+                secret::redact(&text) != text || text.contains(plan::digest::MASKED_PREFIX)
             });
             if masked_new && f.old.is_some() {
                 old_values.extend(f.old.take());
@@ -295,4 +405,148 @@ fn mask_value(v: &mut serde_json::Value, target: &serde_json::Value) {
         serde_json::Value::Array(a) => a.iter_mut().for_each(|c| mask_value(c, target)),
         _ => {}
     }
+}
+
+/// Reads the snapshots of `plan --against` and checks each against the configuration: its
+/// environment is configured, selected (when `--env` names any) and given once, its host is
+/// the one the environment's URL names (only the URL is resolved: no credential is read), and
+/// it is not older than `--max-snapshot-age`. Returns the snapshots and every problem found.
+fn read_snapshots(
+    settings: &Settings,
+    envs: &[String],
+    selected: &[&Environment],
+    against: &Against<'_>,
+) -> (Vec<Snapshot>, Vec<Diagnostic>) {
+    let lookup = |k: &str| std::env::var(k).ok();
+    let now = crate::time::unix_secs(std::time::SystemTime::now());
+    let mut out: Vec<Snapshot> = Vec::new();
+    let mut problems = Vec::new();
+    let configured: Vec<&str> = settings
+        .environments
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for file in against.files {
+        let shown = super::relative(&settings.root, file);
+        let text = match read_capped(file) {
+            Ok(t) => t,
+            Err(e) => {
+                problems.push(Diagnostic::new(&shown, e).help(
+                    "give --against the file `skconn snapshot` wrote (e.g. prod.snapshot.json)",
+                ));
+                continue;
+            }
+        };
+        let s = match snapshot::read(std::path::Path::new(&shown), &text) {
+            Ok(s) => s,
+            Err(d) => {
+                problems.extend(d);
+                continue;
+            }
+        };
+        let problem = |field: &str, message: String, help: String| {
+            let (line, column) = snapshot::key_position(&text, field);
+            Diagnostic::new(&shown, message)
+                .at(line, column)
+                .field(field)
+                .help(help)
+        };
+        let name = crate::escape::inert(&s.environment).into_owned();
+        let Some(env) = settings
+            .environments
+            .iter()
+            .find(|e| e.name == s.environment)
+        else {
+            problems.push(problem(
+                "environment",
+                format!("the snapshot is of environment `{name}`, which skconn.yaml does not configure (configured: {})", configured.join(", ")),
+                "plan against a snapshot of a configured environment, or add the environment to skconn.yaml".into(),
+            ));
+            continue;
+        };
+        if !envs.is_empty() && !selected.iter().any(|e| e.name == s.environment) {
+            problems.push(problem(
+                "environment",
+                format!("the snapshot is of environment `{name}`, which --env does not select"),
+                format!("add --env {name}, or leave this snapshot out"),
+            ));
+            continue;
+        }
+        if let Some((_, other)) = seen.iter().find(|(e, _)| *e == s.environment) {
+            problems.push(problem(
+                "environment",
+                format!("a second snapshot of environment `{name}` (the first is {other})"),
+                "give one snapshot per environment".into(),
+            ));
+            continue;
+        }
+        seen.push((s.environment.clone(), shown.clone()));
+        let host = match &env.target {
+            Target::Local { .. } => Some(snapshot::LOCAL_HOST.to_string()),
+            Target::Remote(spec) => match credentials::resolve_url(&env.name, spec, &lookup) {
+                Ok(url) => Some(snapshot::host_of(&url)),
+                Err(d) => {
+                    problems.extend(d);
+                    None
+                }
+            },
+        };
+        if let Some(host) = host.filter(|h| !h.eq_ignore_ascii_case(&s.host)) {
+            problems.push(problem(
+                "host",
+                format!(
+                    "the snapshot is of host `{}`, but environment `{name}` is configured at `{host}`",
+                    crate::escape::inert(&s.host)
+                ),
+                format!("take a snapshot of {name} as configured here (`skconn snapshot --env {name}`)"),
+            ));
+        }
+        let taken = s.taken_at_secs();
+        let max = against.max_age.as_secs();
+        // A clock a little ahead is tolerated; a snapshot from the future is not.
+        if taken > now + FUTURE_TOLERANCE_SECS {
+            problems.push(problem(
+                "taken_at",
+                format!(
+                    "the snapshot was taken at {}, in the future: a clock is wrong here or where it was taken",
+                    crate::time::readable(taken)
+                ),
+                "check the clocks, and take the snapshot again".into(),
+            ));
+        } else if now.saturating_sub(taken) > max {
+            problems.push(problem(
+                "taken_at",
+                format!(
+                    "the snapshot of {name} was taken {}, {}: older than --max-snapshot-age ({})",
+                    crate::time::readable(taken),
+                    crate::time::ago(now - taken),
+                    crate::time::duration_text(against.max_age)
+                ),
+                format!("take a fresh one (`skconn snapshot --env {name}`), or allow an older one with --max-snapshot-age"),
+            ));
+        }
+        out.push(s);
+    }
+    (out, problems)
+}
+
+/// How far ahead of this machine's clock a snapshot's time may be.
+const FUTURE_TOLERANCE_SECS: u64 = 300;
+
+/// A snapshot file's text, refused unread over [`snapshot::MAX_BYTES`].
+fn read_capped(file: &std::path::Path) -> std::result::Result<String, String> {
+    use std::io::Read;
+    let f = std::fs::File::open(file).map_err(|e| format!("cannot read the snapshot: {e}"))?;
+    let mut text = String::new();
+    f.take(snapshot::MAX_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read the snapshot: {e}"))?;
+    if text.len() as u64 > snapshot::MAX_BYTES {
+        return Err(format!(
+            "the snapshot is larger than {} MiB; skconn does not read it",
+            snapshot::MAX_BYTES >> 20
+        ));
+    }
+    Ok(text)
 }

@@ -21,13 +21,18 @@ use std::sync::Arc;
 use tokio::sync::{Mutex, Semaphore};
 
 /// Fills in `usage` on every change of `plan` that needs it, in the environments whose usage
-/// look-ups are on. `connections` and `plan.environments` are in the same order.
-pub(super) async fn look_up(connections: &[Connection], plan: &mut Plan, default_budget: usize) {
+/// look-ups are on. `connections` and `plan.environments` are in the same order; an
+/// environment planned against a snapshot has no connection (its usage is the snapshot's).
+pub(super) async fn look_up(
+    connections: &[Option<&Connection>],
+    plan: &mut Plan,
+    default_budget: usize,
+) {
     let mut set = tokio::task::JoinSet::new();
     for (e, (conn, env_plan)) in connections.iter().zip(&plan.environments).enumerate() {
-        if !conn.env.usage {
+        let Some(conn) = conn.filter(|c| c.env.usage) else {
             continue;
-        }
+        };
         let targets: Vec<(usize, String)> = env_plan
             .changes
             .iter()
@@ -52,6 +57,43 @@ pub(super) async fn look_up(connections: &[Connection], plan: &mut Plan, default
             Err(err) => tracing::error!("a usage look-up worker stopped unexpectedly: {err}"),
         }
     }
+}
+
+/// The usage of every connector of an environment (for a snapshot), with as few requests as
+/// it takes: the full connections listing once, then the connected accounts of each connection
+/// of these connectors, at most `budget` requests at once. Connections of other connectors
+/// are never counted. A listing that fails makes every usage unknown, with the reason.
+pub(super) async fn look_up_all(
+    client: Arc<Client>,
+    identifiers: Vec<String>,
+    budget: usize,
+) -> std::collections::HashMap<String, Usage> {
+    let shared = Arc::new(Shared {
+        client,
+        budget: Semaphore::new(budget.max(1)),
+        // Straight to the full listing: one request for all of them.
+        app_missing: AtomicBool::new(true),
+        all: Mutex::new(None),
+        denied: std::sync::Mutex::new(None),
+    });
+    let mut set = tokio::task::JoinSet::new();
+    for identifier in identifiers {
+        let shared = shared.clone();
+        set.spawn(async move {
+            let usage = usage_of(&shared, &identifier).await;
+            (identifier, usage)
+        });
+    }
+    let mut out = std::collections::HashMap::new();
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok((identifier, usage)) => {
+                out.insert(identifier, usage);
+            }
+            Err(err) => tracing::error!("a usage look-up stopped unexpectedly: {err}"),
+        }
+    }
+    out
 }
 
 /// What one environment's look-ups share: the request budget, whether the app-connections

@@ -27,6 +27,7 @@ mod review;
 mod robust;
 mod safety;
 mod schema;
+mod snapshot;
 mod support;
 mod trust;
 mod usage;

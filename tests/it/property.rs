@@ -8,7 +8,11 @@
 //! `apply` of another random set of files, and more hand-made connectors and edits in the
 //! dashboard after it. Then the
 //! files change to a second random set and skconn applies them with `prune: off` or
-//! `prune: managed` (`all` deletes unmanaged connectors by design).
+//! `prune: managed` (`all` deletes unmanaged connectors by design). Some files take values from
+//! a hidden (masked) variable.
+//!
+//! The second property: a plan against a snapshot of a live state, made with no credentials in
+//! the process, has the same changes and the same plan digest as the live plan of that state.
 
 use crate::support::*;
 use proptest::prelude::*;
@@ -43,9 +47,14 @@ const KINDS: &[Kind] = &[
     Kind::SelectPathParam,
 ];
 
+/// The value of the masked variable `SNAP_TENANT` that some files use.
+const TENANT: &str = "qz7-tenant-4410";
+
 /// One generated connector.
 #[derive(Debug, Clone)]
 struct Spec {
+    /// Its file takes the tenant from `${SNAP_TENANT}` (description, and a BEARER's URL).
+    masked: bool,
     name: String,
     kind: Kind,
     description: Option<String>,
@@ -76,12 +85,24 @@ impl Spec {
         let slug = self.slug();
         let mut obj = Map::new();
         obj.insert("display_name".into(), json!(self.name));
-        if let Some(d) = &self.description {
-            obj.insert("description".into(), json!(d));
+        match (&self.description, self.masked) {
+            (d, true) => {
+                let d = format!("Tenant {TENANT}: {}", d.as_deref().unwrap_or_default());
+                obj.insert("description".into(), json!(d));
+            }
+            (Some(d), false) => {
+                obj.insert("description".into(), json!(d));
+            }
+            (None, false) => {}
         }
+        let tenant = if self.masked {
+            format!("{TENANT}.")
+        } else {
+            String::new()
+        };
         let (proxy_url, pattern) = match self.kind {
             Kind::Bearer => (
-                format!("https://api.{slug}.example.com"),
+                format!("https://api.{tenant}{slug}.example.com"),
                 json!({
                     "type": "BEARER",
                     "display_name": "Access token",
@@ -202,9 +223,14 @@ impl Spec {
         Value::Object(obj)
     }
 
-    /// The connector file: the API object in YAML.
+    /// The connector file: the API object in YAML, the tenant written as `${SNAP_TENANT}`.
     fn yaml(&self) -> String {
         let mut file = self.body();
+        for key in ["description", "proxy_url"] {
+            if let Some(Value::String(s)) = file.get_mut(key) {
+                *s = s.replace(TENANT, "${SNAP_TENANT}");
+            }
+        }
         if let Some(p) = &self.previous {
             file["skconn"] = json!({"previous_names": [p]});
         }
@@ -231,9 +257,20 @@ fn spec() -> impl Strategy<Value = Spec> {
         prop::option::of(any::<bool>()),
         any::<u16>(),
         prop::option::weighted(0.3, name()),
+        prop::bool::weighted(0.4),
     )
         .prop_map(
-            |(name, kind, description, mut metadata, icon, proxy_enabled, bits, previous)| {
+            |(
+                name,
+                kind,
+                description,
+                mut metadata,
+                icon,
+                proxy_enabled,
+                bits,
+                previous,
+                masked,
+            )| {
                 for reserved in skconn::model::RESERVED_METADATA_KEYS {
                     metadata.remove(*reserved);
                 }
@@ -246,6 +283,7 @@ fn spec() -> impl Strategy<Value = Spec> {
                     proxy_enabled,
                     bits,
                     previous,
+                    masked,
                 }
             },
         )
@@ -326,7 +364,9 @@ fn prune() -> impl Strategy<Value = &'static str> {
 }
 
 fn repo(emu: &Emulator, prune: &str, files: &[Spec]) -> Repo {
-    let mut repo = Repo::new().env("dev", emu, prune);
+    let mut repo = Repo::new()
+        .env("dev", emu, prune)
+        .var("SNAP_TENANT", TENANT);
     for (i, s) in files.iter().enumerate() {
         repo = repo.connector(&format!("c{i}.yaml"), s.yaml());
     }
@@ -456,5 +496,136 @@ proptest! {
         prune_after in prune(),
     ) {
         check_case(&hand_early, &before, prune_before, &hand_late, &edits, &after, prune_after);
+    }
+}
+
+/// A file that uses the masked variable in every case: where a snapshot is taken, the
+/// variable's value is known to be masked (a value is masked only once the files use it).
+fn anchor() -> Spec {
+    Spec {
+        masked: true,
+        name: "Gen Anchor".into(),
+        kind: Kind::Bearer,
+        description: None,
+        metadata: BTreeMap::new(),
+        icon: false,
+        proxy_enabled: None,
+        bits: 0,
+        previous: None,
+    }
+}
+
+/// The JSON plan of `repo`, planned live or against `snapshot` with no credentials in the
+/// process (and, with `wrong_secret`, a wrong client secret present instead).
+fn json_plan(repo: &Repo, snapshot: Option<(&std::path::Path, bool)>) -> (Option<i32>, Value, Out) {
+    let mut args = vec!["plan", "--format", "json", "--allow-empty"];
+    let mut cmd = match snapshot {
+        Some((path, _)) => {
+            args.extend(["--against", path.to_str().unwrap()]);
+            repo.cmd(&args)
+                .env_remove("SK_DEV_ID")
+                .env_remove("SK_DEV_SECRET")
+        }
+        None => repo.cmd(&args),
+    };
+    if let Some((_, true)) = snapshot {
+        cmd = cmd.env("SK_DEV_SECRET", "not-the-secret-of-dev");
+    }
+    let out = cmd.run();
+    let doc = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}\n{out}"));
+    (out.code, doc, out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_snapshot_case(
+    hand_early: &[Spec],
+    before: &[Spec],
+    prune_before: &str,
+    hand_late: &[Spec],
+    edits: &[(prop::sample::Index, Drift)],
+    busy: &[prop::sample::Index],
+    after: &[Spec],
+    prune_after: &str,
+    wrong_secret: bool,
+) {
+    let emu = emulator();
+    insert_by_hand(&emu, hand_early);
+    let before: Vec<Spec> = std::iter::once(anchor())
+        .chain(before.iter().cloned())
+        .collect();
+    let after: Vec<Spec> = std::iter::once(anchor())
+        .chain(after.iter().cloned())
+        .collect();
+    let first = repo(&emu, prune_before, &before);
+    first
+        .skconn(["apply", "--auto-approve", "--allow-empty"])
+        .code(0);
+    insert_by_hand(&emu, hand_late);
+    drift(&emu, edits);
+    let live_names: Vec<String> = emu
+        .connectors()
+        .iter()
+        .map(|c| c["display_name"].as_str().unwrap().to_string())
+        .collect();
+    for (i, at) in busy.iter().enumerate() {
+        let name = &live_names[at.index(live_names.len())];
+        emu.add_connection(name, &format!("busy-{i}"), "COMPLETED", i % 2 == 0);
+        emu.add_connected_accounts(&format!("busy-{i}"), "ACTIVE", i + 1);
+    }
+    // The snapshot is taken with the files of main; the pull request then changes them.
+    let path = first.path().join("dev.snapshot.json");
+    first
+        .skconn(["snapshot", "--out", path.to_str().unwrap()])
+        .code(0);
+    let last = repo(&emu, prune_after, &after);
+    emu.clear_requests();
+    let (code, against, out) = json_plan(&last, Some((&path, wrong_secret)));
+    assert!(
+        emu.requests().is_empty(),
+        "the plan against the snapshot sent requests\n{out}"
+    );
+    let (live_code, live, live_out) = json_plan(&last, None);
+    assert_eq!(
+        code, live_code,
+        "exit codes differ\n--- against:\n{out}\n--- live:\n{live_out}"
+    );
+    let (a, l) = (&against["environments"][0], &live["environments"][0]);
+    assert_eq!(
+        a["changes"], l["changes"],
+        "changes differ\n--- against:\n{out}\n--- live:\n{live_out}"
+    );
+    assert_eq!(
+        a["plan_digest"], l["plan_digest"],
+        "digests differ\n{:#}\n{:#}",
+        a["digest_input"], l["digest_input"]
+    );
+    assert_eq!(against["refused"], live["refused"]);
+    assert_eq!(a["source"]["kind"], "snapshot");
+    assert!(
+        !out.all().contains(TENANT),
+        "the masked value is shown\n{out}"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 12,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn a_plan_against_a_snapshot_equals_the_live_plan_with_no_credentials(
+        hand_early in specs(3),
+        before in specs(7),
+        prune_before in prune(),
+        hand_late in specs(3),
+        edits in drifts(),
+        busy in prop::collection::vec(any::<prop::sample::Index>(), 0..3),
+        after in specs(7),
+        prune_after in prune(),
+        wrong_secret in any::<bool>(),
+    ) {
+        check_snapshot_case(&hand_early, &before, prune_before, &hand_late, &edits, &busy, &after, prune_after, wrong_secret);
     }
 }

@@ -47,13 +47,13 @@ fn change_warnings(c: &Value) -> Vec<&Value> {
 }
 
 /// The plan JSON schema, compiled.
-struct PlanSchema {
+pub(crate) struct PlanSchema {
     schemas: boon::Schemas,
     index: boon::SchemaIndex,
 }
 
 impl PlanSchema {
-    fn new() -> PlanSchema {
+    pub(crate) fn new() -> PlanSchema {
         let text = std::fs::read_to_string(crate_root().join("schema/plan.schema.json")).unwrap();
         let schema: Value = serde_json::from_str(&text).unwrap();
         let mut schemas = boon::Schemas::new();
@@ -66,7 +66,7 @@ impl PlanSchema {
     }
 
     #[track_caller]
-    fn check(&self, doc: &Value) {
+    pub(crate) fn check(&self, doc: &Value) {
         if let Err(e) = self.schemas.validate(doc, self.index) {
             panic!("the JSON plan does not match schema/plan.schema.json: {e:#}\n{doc:#}");
         }
