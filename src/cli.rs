@@ -351,6 +351,12 @@ pub struct PlanArgs {
     #[arg(long, value_name = "AGE", default_value = "7d", requires = "against")]
     pub max_snapshot_age: String,
 
+    /// With --against: do not read the environments' URLs, and plan against their snapshots
+    /// whatever host they were taken of (a job given no URL, such as a fork's pull request on
+    /// GitHub, which gets no variables). Each such plan says so on standard error.
+    #[arg(long, requires = "against")]
+    pub no_host_check: bool,
+
     #[command(flatten)]
     pub approval: ApprovalArgs,
 
@@ -369,7 +375,8 @@ pub struct ApprovalArgs {
     /// them. `@FILE` reads them from a file: ENV=DIGEST lines, or a JSON document (a JSON plan,
     /// a saved plan, or what `skconn github approved --save` wrote) whose environments' digests
     /// are approved, with their changes (as --approved-plan). A fresh plan with another digest
-    /// exits 6: plan says why; apply sends nothing to that environment, nor to any after it.
+    /// exits 6: plan says why; apply sends nothing to that environment, nor to any environment
+    /// after it.
     #[arg(long, value_name = "ENV=DIGEST")]
     pub approved: Vec<String>,
 

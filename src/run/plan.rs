@@ -108,6 +108,7 @@ pub(super) async fn run(
     let against = Against {
         files: &args.against,
         max_age,
+        check_host: !args.no_host_check,
     };
     let prepared = prepare_with(
         ctx,
