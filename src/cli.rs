@@ -108,7 +108,7 @@ pub enum Command {
     Emulator(EmulatorArgs),
     /// Start a connectors repository (config, examples, schemas, CI).
     Init(InitArgs),
-    /// Write the pull-request plan comment; read what a merge approved.
+    /// The pull-request comment, what a merge approved, snapshots kept by runs.
     #[command(long_about = GITHUB_LONG_ABOUT)]
     Github(GithubArgs),
     /// Print the completion script for a shell.
@@ -121,8 +121,12 @@ pub enum Command {
 #[command(after_help = "\
 Writes skconn.yaml, connectors/example.yaml, schema/*.schema.json and .gitignore, plus \
 .github/workflows/skconn-{plan,apply,drift}.yml (--ci github) or .gitlab-ci.yml (--ci gitlab). \
-Never overwrites a file: existing ones are listed as skipped. Ends by printing the variables and \
-secrets to set, per environment. Needs no credentials.")]
+Never overwrites a file: existing ones are listed as skipped. Needs no credentials. Ends by \
+printing what to set up: the GitHub environments, variables, secrets and protection rules, or \
+GitLab's CI/CD variables and schedule.
+
+Pull requests plan the --live environments (default: the first) with their credentials, and every \
+other one against its latest snapshot, with none; the plan workflow says which in a comment.")]
 pub struct InitArgs {
     /// The folder to start the repository in (created if missing).
     #[arg(value_name = "DIR", default_value = ".")]
@@ -135,6 +139,12 @@ pub struct InitArgs {
     /// The CI files to write.
     #[arg(long, value_enum, default_value_t = CiChoice::Github, value_name = "CI")]
     pub ci: CiChoice,
+
+    /// An environment pull requests plan live, with its credentials (repeatable; default: the
+    /// first environment; `none` for none). Pull requests plan every other one against its
+    /// latest snapshot, with no credential of it.
+    #[arg(long = "live", value_name = "ENV")]
+    pub live: Vec<String>,
 }
 
 /// Which CI system `skconn init` writes files for.
@@ -150,9 +160,11 @@ pub enum CiChoice {
 
 const GITHUB_LONG_ABOUT: &str = "\
 The review loop on GitHub. In a pull request, `skconn github comment` shows every environment's \
-plan in one comment that each run updates; on the push to main that merges it, `skconn github \
-approved` reads that comment back and prints the plan digests it approved, for `skconn apply \
---approved`.
+plan in one comment that each run updates, and `skconn github snapshot` downloads the snapshot \
+an environment without credentials in pull requests is planned against; on the push to main \
+that merges it, `skconn github approved` reads that comment back and prints the plan digests it \
+approved, for `skconn apply --approved`; when an apply stops, `skconn github comment` says why \
+on the pull request it merged.
 
 Both read the variables of a GitHub Actions job: GITHUB_API_URL, GITHUB_REPOSITORY, \
 GITHUB_EVENT_PATH, GITHUB_SHA, GITHUB_RUN_ID, GITHUB_SERVER_URL, GITHUB_STEP_SUMMARY, and the \
@@ -172,6 +184,50 @@ pub enum GithubCommand {
     /// Print ENV=DIGEST lines of what the merged pull request approved.
     #[command(long_about = GITHUB_APPROVED_LONG_ABOUT, after_help = GITHUB_APPROVED_AFTER_HELP)]
     Approved(GithubApprovedArgs),
+    /// Download an environment's latest snapshot kept by a run on the default branch.
+    #[command(long_about = GITHUB_SNAPSHOT_LONG_ABOUT, after_help = GITHUB_SNAPSHOT_AFTER_HELP)]
+    Snapshot(GithubSnapshotArgs),
+}
+
+const GITHUB_SNAPSHOT_LONG_ABOUT: &str = "\
+Find the newest unexpired artifact `skconn-snapshot-<env>` uploaded by a workflow run of the \
+default branch of this repository (not of another branch, not of a fork), download its zip \
+archive with the job's token (the redirect to GitHub's storage is followed without the token) \
+and write the one snapshot file it holds to DIR/<env>.snapshot.json, for `skconn plan --against`.
+
+The archive must hold exactly one regular file of at most 64 MiB, whose `environment` is the one \
+asked for. When there is no such artifact yet (none was kept, or all expired), it writes \
+nothing, says so and how to make one, and exits 0: the plan that needs the file then fails with \
+the same advice, in that environment's section of the pull-request comment.
+
+Reads GITHUB_API_URL, GITHUB_REPOSITORY, GITHUB_EVENT_PATH (for the default branch) and the token \
+from GITHUB_TOKEN (or GH_TOKEN), which needs `actions: read`.";
+
+const GITHUB_SNAPSHOT_AFTER_HELP: &str = "\
+Exit status: 0 when the snapshot was written, or when there is none yet (nothing is written \
+then); 1 on an error.
+
+Example, in a pull request's plan job of an environment planned from its snapshot:
+  skconn github snapshot --env prod --out-dir snapshots
+  skconn plan --env prod --against snapshots/prod.snapshot.json --format json";
+
+#[derive(Debug, Args)]
+pub struct GithubSnapshotArgs {
+    /// The environment whose snapshot to download.
+    #[arg(long = "env", value_name = "NAME")]
+    pub env: String,
+
+    /// Write DIR/<env>.snapshot.json, making DIR if need be.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+
+    /// Trust only snapshots of runs on this branch (default: the repository's default branch,
+    /// as the event file names it, else `main`).
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 const GITHUB_COMMENT_LONG_ABOUT: &str = "\
@@ -192,13 +248,20 @@ table, code block or <details> block is ever cut in half. The same body, whole w
 A pull request from a fork (its head repository is not GITHUB_REPOSITORY), or a token that may \
 not write (403 \"Resource not accessible by integration\"), gets the job summary only, and the \
 command says why. A run for a commit that is no longer the pull request's head leaves the \
-comment alone.";
+comment alone.
+
+On a push (GITHUB_EVENT_NAME=push), the inputs are apply reports (`skconn apply --report FILE`): \
+for each environment that was not applied cleanly, it creates or updates a comment of its own \
+(first line `<!-- skconn-apply env=NAME -->`) on the pull request the pushed commit merged, \
+saying that the apply stopped or failed and why, with the fresh plan and how to proceed (the \
+manual run of the apply workflow). It never edits the plan comment, which stays the record of \
+what was approved.";
 
 const GITHUB_COMMENT_AFTER_HELP: &str = "\
 Exit status: 0 when the comment (or, from a fork, the summary) was written and every plan \
 succeeded; 1 when a plan failed or on any error; 3 when a plan was refused as unsafe. The \
 comment is written first either way, so that the comment job is the one check that fails, and \
-says why.
+says why. On a push: 0 once the apply comments are written (the apply's own exit fails the job).
 
 Example:
   skconn github comment plans/dev.json plans/prod.json";
@@ -288,6 +351,12 @@ pub struct PlanArgs {
     #[arg(long, value_name = "AGE", default_value = "7d", requires = "against")]
     pub max_snapshot_age: String,
 
+    /// With --against: do not read the environments' URLs, and plan against their snapshots
+    /// whatever host they were taken of (a job given no URL, such as a fork's pull request on
+    /// GitHub, which gets no variables). Each such plan says so on standard error.
+    #[arg(long, requires = "against")]
+    pub no_host_check: bool,
+
     #[command(flatten)]
     pub approval: ApprovalArgs,
 
@@ -303,8 +372,11 @@ pub struct PlanArgs {
 pub struct ApprovalArgs {
     /// The plan a reviewer approved, as ENV=DIGEST (its plan digest). Repeatable; one value
     /// may hold several, separated by spaces or newlines, as `skconn github approved` prints
-    /// them. A fresh plan with another digest exits 6: plan says why, apply sends nothing to
-    /// that environment or any later one.
+    /// them. `@FILE` reads them from a file: ENV=DIGEST lines, or a JSON document (a JSON plan,
+    /// a saved plan, or what `skconn github approved --save` wrote) whose environments' digests
+    /// are approved, with their changes (as --approved-plan). A fresh plan with another digest
+    /// exits 6: plan says why; apply sends nothing to that environment, nor to any environment
+    /// after it.
     #[arg(long, value_name = "ENV=DIGEST")]
     pub approved: Vec<String>,
 
@@ -413,6 +485,12 @@ pub struct ApplyArgs {
     /// 8, or 128 for the embedded local environment).
     #[arg(long, value_name = "N")]
     pub parallelism: Option<usize>,
+
+    /// Also write FILE, whatever the exit code: the fresh plan as JSON (`plan --format json`)
+    /// with each environment's `approval` (with --approved) and `outcome` (applied, failed, not
+    /// attempted, and why), and the exit code, for `skconn github comment FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 
     #[command(flatten)]
     pub approval: ApprovalArgs,

@@ -7,7 +7,8 @@
 //!    file as itself. The only escape sequences written are skconn's own styling (below);
 //! 2. in GitHub Actions (`GITHUB_ACTIONS=true`), no line can start a workflow command
 //!    (`::warning ...`) unless it was written by [`annotation`]: any other line that starts
-//!    with `::` is written as `: :`;
+//!    with `::` is written as `: :`. Once standard output carries a document a program reads
+//!    ([`stdout_is_a_document`]), workflow commands go to standard error;
 //! 3. [`crate::secret::redact`], so a secret that slipped into a message is still never shown.
 //!
 //! # Why server text cannot style or move the terminal
@@ -224,7 +225,20 @@ pub fn err(text: &str) {
     let _ = e.flush();
 }
 
-/// Writes one GitHub Actions workflow command to stdout, e.g.
+/// Set once standard output carries a document a program reads (a JSON plan, Markdown, curl
+/// commands, `ENV=DIGEST` lines).
+static STDOUT_IS_A_DOCUMENT: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Says that standard output carries a document (`plan --format json > plan.json`): from now
+/// on, workflow commands ([`annotation`]) go to standard error, which GitHub's runner reads
+/// them from as well, so that the document stays whole.
+pub fn stdout_is_a_document() {
+    STDOUT_IS_A_DOCUMENT.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Writes one GitHub Actions workflow command to stdout (to stderr once
+/// [`stdout_is_a_document`]), e.g.
 /// `annotation("error", &[("file", "a.yaml"), ("line", "3")], "message")`. Property values and
 /// the message are escaped per GitHub's rules, so that nothing in them can end the command or
 /// start another one.
@@ -242,6 +256,12 @@ pub fn annotation(command: &str, properties: &[(&str, &str)], message: &str) {
     // Its properties and message hold no line break (escaped above): only the inert-text rule
     // and the redaction apply.
     let line = finish(&line);
+    if STDOUT_IS_A_DOCUMENT.load(std::sync::atomic::Ordering::SeqCst) {
+        let mut e = std::io::stderr().lock();
+        let _ = e.write_all(redact(&line).as_bytes());
+        let _ = e.flush();
+        return;
+    }
     let mut o = std::io::stdout().lock();
     let _ = o.write_all(redact(&line).as_bytes());
     let _ = o.flush();

@@ -7,7 +7,8 @@
 //! connectors_dir: connectors          # default
 //! environments:                       # applied in this order
 //!   dev:
-//!     url: ${SCALEKIT_DEV_URL}        # or `local` for the embedded emulator
+//!     url: ${SCALEKIT_DEV_URL}        # or `local` for the embedded emulator (also as a
+//!                                     # variable's value: ${SCALEKIT_DEV_URL:-local})
 //!     client_id: ${SCALEKIT_DEV_CLIENT_ID}
 //!     client_secret: ${SCALEKIT_DEV_CLIENT_SECRET}
 //!     prune: managed                  # off (default) | managed | all
@@ -349,7 +350,12 @@ impl Settings {
                 }
             };
             let prune = env.prune.unwrap_or(Prune::Off);
-            let target = if env.url.trim() == "local" {
+            // `local`, written or as a variable's value or default (`${SCALEKIT_DEV_URL:-local}`:
+            // the embedded environment until a Scalekit URL is given).
+            let local = env.url.trim() == "local"
+                || (env.url.contains('$')
+                    && expand_vars(env.url.trim(), lookup).is_ok_and(|u| u.trim() == "local"));
+            let target = if local {
                 let state_file = root.join(".skconn").join(format!("{name}.json"));
                 Target::Local { state_file }
             } else {

@@ -49,17 +49,30 @@ pub fn merged_pull<'a>(
     }
 }
 
+/// Whether a comment's first line is `marker`.
+fn starts_with_marker(c: &Comment, marker: &str) -> bool {
+    c.body.lines().next().map(str::trim_end) == Some(marker)
+}
+
 /// Whether a comment starts with skconn's marker.
 fn is_plan_comment(c: &Comment) -> bool {
-    c.body.lines().next().map(str::trim_end) == Some(PLAN_MARKER)
+    starts_with_marker(c, PLAN_MARKER)
+}
+
+/// The first comment whose first line is `marker` and whose author is the bot `author`
+/// (`user.type == "Bot"`).
+pub fn bot_comment<'a>(comments: &'a [Comment], author: &str, marker: &str) -> Option<&'a Comment> {
+    comments.iter().find(|c| {
+        starts_with_marker(c, marker)
+            && c.user_type == "Bot"
+            && c.login.eq_ignore_ascii_case(author)
+    })
 }
 
 /// skconn's comment among a pull request's comments: the first whose first line is the plan
 /// marker and whose author is the bot `author` (`user.type == "Bot"`).
 pub fn trusted_comment<'a>(comments: &'a [Comment], author: &str) -> Option<&'a Comment> {
-    comments.iter().find(|c| {
-        is_plan_comment(c) && c.user_type == "Bot" && c.login.eq_ignore_ascii_case(author)
-    })
+    bot_comment(comments, author, PLAN_MARKER)
 }
 
 /// Comments that carry the marker but are not by `author` the bot: not trusted.

@@ -1,5 +1,6 @@
 //! A client for GitHub's REST API: the few calls skconn makes (a pull request, the pull
-//! requests of a commit, an issue's comments, creating and updating one comment).
+//! requests of a commit, an issue's comments, creating and updating one comment, listing a
+//! repository's artifacts and downloading one).
 //!
 //! - Every request carries `Authorization: Bearer <token>`, `User-Agent: skconn/<version>`,
 //!   `Accept: application/vnd.github+json` and `X-GitHub-Api-Version: 2022-11-28`.
@@ -11,15 +12,20 @@
 //!   `/repositories/{id}/…` form included) on the API's own origin only, at most [`MAX_PAGES`].
 //! - Answers are read up to `remote::MAX_ANSWER_BYTES` (32 MiB).
 //!
+//! - An artifact's download answers with a redirect to GitHub's blob storage on another host:
+//!   that one request goes there **without** the token (the storage refuses it, and it must
+//!   never leave GitHub's API), to an `https://` URL only (plain `http://` on loopback alone).
+//!
 //! What it must never do: put the token in a log line, an error or a `Debug` output; send a
-//! request body that was not redacted; follow a link to another host.
+//! request body that was not redacted; follow a link to another host; send the token anywhere
+//! but the API's own origin.
 
 use super::context::RepoName;
 use super::GithubError;
 use crate::remote::retry::{backoff, wait_hint};
 use crate::remote::{ClientOptions, TransportKind};
 use crate::secret::Secret;
-use reqwest::header::{HeaderMap, ACCEPT, LINK};
+use reqwest::header::{HeaderMap, ACCEPT, LINK, LOCATION};
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
@@ -41,6 +47,8 @@ enum Kind {
     Change,
     /// Not idempotent: repeating it after an ambiguous failure could write a second comment.
     Create,
+    /// A read whose answer is a redirect (an artifact's download).
+    Redirect,
 }
 
 /// A pull request, as skconn reads it.
@@ -233,7 +241,7 @@ impl Failure {
     }
 
     fn into_error(self, call: CallInfo, kind: Kind) -> GithubError {
-        let maybe_applied = kind != Kind::Read && self.maybe_applied();
+        let maybe_applied = matches!(kind, Kind::Change | Kind::Create) && self.maybe_applied();
         match self {
             Failure::Status {
                 status,
@@ -285,6 +293,76 @@ struct Answer {
     call: CallInfo,
     /// The `rel="next"` link, when there is one.
     next: Option<String>,
+    /// Where a redirect points (only for [`Kind::Redirect`] requests).
+    location: Option<String>,
+}
+
+/// One attempt's success: the body, the next-page link, the redirect target.
+type Attempted = (Vec<u8>, Option<String>, Option<String>);
+
+/// An artifact of a workflow run, as skconn reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    pub id: u64,
+    pub name: String,
+    pub size_in_bytes: u64,
+    pub expired: bool,
+    /// RFC 3339.
+    pub created_at: Option<String>,
+    /// The run that uploaded it.
+    pub run_id: Option<u64>,
+    pub head_branch: Option<String>,
+    pub head_sha: Option<String>,
+    /// The run's repository and the repository of its head (they differ for a fork's pull
+    /// request).
+    pub repository_id: Option<u64>,
+    pub head_repository_id: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct RawArtifact {
+    id: u64,
+    name: String,
+    #[serde(default)]
+    size_in_bytes: u64,
+    #[serde(default)]
+    expired: bool,
+    #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
+    workflow_run: Option<RawRun>,
+}
+
+#[derive(Deserialize)]
+struct RawRun {
+    #[serde(default)]
+    id: Option<u64>,
+    #[serde(default)]
+    repository_id: Option<u64>,
+    #[serde(default)]
+    head_repository_id: Option<u64>,
+    #[serde(default)]
+    head_branch: Option<String>,
+    #[serde(default)]
+    head_sha: Option<String>,
+}
+
+impl From<RawArtifact> for Artifact {
+    fn from(a: RawArtifact) -> Artifact {
+        let run = a.workflow_run;
+        Artifact {
+            id: a.id,
+            name: a.name,
+            size_in_bytes: a.size_in_bytes,
+            expired: a.expired,
+            created_at: a.created_at,
+            run_id: run.as_ref().and_then(|r| r.id),
+            head_branch: run.as_ref().and_then(|r| r.head_branch.clone()),
+            head_sha: run.as_ref().and_then(|r| r.head_sha.clone()),
+            repository_id: run.as_ref().and_then(|r| r.repository_id),
+            head_repository_id: run.as_ref().and_then(|r| r.head_repository_id),
+        }
+    }
 }
 
 impl Github {
@@ -394,18 +472,153 @@ impl Github {
         decode::<RawComment>(&answer).map(Comment::from)
     }
 
+    /// A repository's artifacts named `name`, every page, as GitHub lists them (newest first)
+    /// (`GET /repos/{owner}/{repo}/actions/artifacts?name=…`).
+    pub async fn artifacts(
+        &self,
+        repo: &RepoName,
+        name: &str,
+    ) -> Result<Vec<Artifact>, GithubError> {
+        let path = format!("{}/actions/artifacts", repo.api_path());
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("name", name)
+            .finish();
+        let items: Vec<RawArtifact> = self.list_in(&path, &query, Some("artifacts")).await?;
+        Ok(items.into_iter().map(Artifact::from).collect())
+    }
+
+    /// An artifact's zip archive: `GET /repos/{owner}/{repo}/actions/artifacts/{id}/zip`
+    /// answers with a redirect to the blob storage, which is then read without the token.
+    pub async fn download_artifact(
+        &self,
+        repo: &RepoName,
+        id: u64,
+    ) -> Result<Vec<u8>, GithubError> {
+        let url = format!(
+            "{}{}/actions/artifacts/{id}/zip",
+            self.base,
+            repo.api_path()
+        );
+        let answer = self.send(Method::GET, &url, None, Kind::Redirect).await?;
+        let Some(location) = answer.location.clone() else {
+            // Some servers answer with the archive itself.
+            return Ok(answer.body);
+        };
+        let target = url::Url::parse(&url)
+            .and_then(|u| u.join(&location))
+            .map_err(|e| unusable(&answer, format!("its redirect is not a URL ({e})")))?;
+        let safe = target.scheme() == "https"
+            || (target.scheme() == "http" && crate::remote::is_loopback(&target));
+        if !safe || !target.username().is_empty() || target.password().is_some() {
+            return Err(unusable(
+                &answer,
+                format!(
+                    "it redirects to {}, which is not an https:// URL; skconn does not follow it",
+                    crate::escape::inert(target.origin().ascii_serialization().as_str())
+                ),
+            ));
+        }
+        self.blob(&target).await
+    }
+
+    /// Reads a blob-storage URL, without the token, retrying 5xx and lost connections.
+    async fn blob(&self, target: &url::Url) -> Result<Vec<u8>, GithubError> {
+        let started = Instant::now();
+        let deadline = started + self.options.deadline;
+        let info = |attempts| CallInfo {
+            method: "GET",
+            path: format!("{} (the artifact's storage)", target.path()),
+            attempts,
+            elapsed: started.elapsed(),
+        };
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let left = deadline.saturating_duration_since(Instant::now());
+            let timeout = self.options.timeout.min(left).max(Duration::from_millis(1));
+            // No Authorization header: the token stays with the API.
+            let sent = self
+                .http
+                .get(target.clone())
+                .timeout(timeout)
+                .send()
+                .await
+                .map_err(|e| crate::remote::classify_transport(&e, timeout));
+            let failure = match sent {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    match crate::remote::read_capped(response, timeout).await {
+                        Ok(bytes) if (200..300).contains(&status) => return Ok(bytes),
+                        Ok(_) => Failure::Status {
+                            status,
+                            message: None,
+                            documentation_url: None,
+                            request_id: None,
+                            rate_limit: None,
+                        },
+                        Err((kind, detail)) => Failure::Transport { kind, detail },
+                    }
+                }
+                Err((kind, detail)) => Failure::Transport { kind, detail },
+            };
+            let delay = backoff(
+                attempts,
+                self.options.base_backoff,
+                self.options.max_backoff,
+            );
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !failure.retryable(Kind::Read) || attempts >= self.max_attempts() || delay >= left {
+                return Err(failure.into_error(info(attempts), Kind::Read));
+            }
+            tracing::warn!(error = %failure.label(), attempt = attempts, wait_ms = delay.as_millis() as u64,
+                "reading the artifact failed; retrying");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
     /// Every item of a listing, following `rel="next"` links.
     async fn list<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
     ) -> Result<Vec<T>, GithubError> {
-        let mut url = format!("{}{path}?per_page={PER_PAGE}", self.base);
+        self.list_in(path, "", None).await
+    }
+
+    /// Every item of a listing with `query` (URL-encoded), following `rel="next"` links; each
+    /// page is an array, or an object holding it under `field`.
+    async fn list_in<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &str,
+        field: Option<&str>,
+    ) -> Result<Vec<T>, GithubError> {
+        let query = if query.is_empty() {
+            String::new()
+        } else {
+            format!("{query}&")
+        };
+        let mut url = format!("{}{path}?{query}per_page={PER_PAGE}", self.base);
         let mut seen = std::collections::HashSet::new();
         let mut out = Vec::new();
         for page in 1..=MAX_PAGES {
             seen.insert(url.clone());
             let answer = self.send(Method::GET, &url, None, Kind::Read).await?;
-            let items: Vec<T> = decode(&answer)?;
+            let items: Vec<T> = match field {
+                None => decode(&answer)?,
+                Some(f) => {
+                    let mut page: Value = decode(&answer)?;
+                    let list = page
+                        .get_mut(f)
+                        .map(Value::take)
+                        .ok_or_else(|| unusable(&answer, format!("it has no `{f}` list")))?;
+                    serde_json::from_value(list).map_err(|e| {
+                        unusable(
+                            &answer,
+                            format!("its `{f}` are not the JSON GitHub documents ({e})"),
+                        )
+                    })?
+                }
+            };
             out.extend(items);
             let Some(next) = answer.next.clone() else {
                 tracing::debug!(path, pages = page, items = out.len(), "listed");
@@ -469,12 +682,13 @@ impl Github {
         let mut attempts = 0u32;
         loop {
             attempts += 1;
-            let failure = match self.attempt(&method, url, body, deadline).await {
-                Ok((body, next)) => {
+            let failure = match self.attempt(&method, url, body, deadline, kind).await {
+                Ok((body, next, location)) => {
                     return Ok(Answer {
                         body,
                         call: info(attempts),
                         next,
+                        location,
                     })
                 }
                 Err(f) => f,
@@ -520,14 +734,16 @@ impl Github {
         }
     }
 
-    /// One attempt: the answer's body and next-page link, or how it failed.
+    /// One attempt: the answer's body, next-page link and (for a [`Kind::Redirect`] request)
+    /// redirect target, or how it failed.
     async fn attempt(
         &self,
         method: &Method,
         url: &str,
         body: Option<&Value>,
         deadline: Instant,
-    ) -> Result<(Vec<u8>, Option<String>), Failure> {
+        kind: Kind,
+    ) -> Result<Attempted, Failure> {
         let left = deadline.saturating_duration_since(Instant::now());
         let timeout = self.options.timeout.min(left).max(Duration::from_millis(1));
         let mut builder = self
@@ -553,7 +769,12 @@ impl Github {
             .map_err(transport)?;
         tracing::debug!(method = %method, path = %path_of(url), status, "github request");
         if (200..300).contains(&status) {
-            return Ok((bytes, next_link(&headers)));
+            return Ok((bytes, next_link(&headers), None));
+        }
+        if kind == Kind::Redirect && matches!(status, 301 | 302 | 303 | 307 | 308) {
+            if let Some(to) = headers.get(LOCATION).and_then(|v| v.to_str().ok()) {
+                return Ok((Vec::new(), None, Some(to.trim().to_string())));
+            }
         }
         let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
         let text = |k: &str| {

@@ -607,7 +607,7 @@ mod tests {
         parsed.extras[0] = EnvExtras {
             plan_digest: Some(real.clone()),
             digest_input: Some(input_v),
-            source: None,
+            ..EnvExtras::default()
         };
         let input = Input {
             file: "prod.json".into(),

@@ -74,6 +74,8 @@ pub struct Actions {
     /// The commit the workflow runs for.
     pub sha: Option<String>,
     pub event_path: Option<PathBuf>,
+    /// `GITHUB_EVENT_NAME`: `pull_request`, `push`, …
+    pub event_name: Option<String>,
     pub token: Option<Secret>,
 }
 
@@ -141,6 +143,7 @@ impl Actions {
             run_id,
             sha,
             event_path: var("GITHUB_EVENT_PATH").map(PathBuf::from),
+            event_name: var("GITHUB_EVENT_NAME").map(|n| n.trim().to_string()),
             token,
         })
     }
@@ -159,6 +162,36 @@ impl Actions {
                 "no GitHub token: set GITHUB_TOKEN (or GH_TOKEN), e.g. `env: GITHUB_TOKEN: ${{ github.token }}`".into(),
             )
         })
+    }
+
+    /// Whether the job runs for a push (`GITHUB_EVENT_NAME=push`; without that variable, an
+    /// event file with no `pull_request` but the pushed commit in `after`).
+    pub fn is_push(&self) -> bool {
+        match self.event_name.as_deref() {
+            Some(name) => name == "push",
+            None => self
+                .event()
+                .is_some_and(|v| v.get("pull_request").is_none() && v.get("after").is_some()),
+        }
+    }
+
+    /// The event file as JSON, when it can be read (bounded).
+    fn event(&self) -> Option<Value> {
+        self.event_path
+            .as_ref()
+            .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.len() <= MAX_EVENT_BYTES))
+            .and_then(|p| std::fs::read(p).ok())
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+    }
+
+    /// The repository's default branch, as the event file names it
+    /// (`repository.default_branch`).
+    pub fn default_branch(&self) -> Option<String> {
+        self.event()?
+            .pointer("/repository/default_branch")?
+            .as_str()
+            .filter(|b| !b.is_empty())
+            .map(str::to_string)
     }
 
     /// The pull request of the event file (`pull_request` and `pull_request_target` events).

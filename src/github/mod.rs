@@ -7,21 +7,26 @@
 //! - `comment`: the comment's body from JSON plans (pure), shortened to GitHub's limit.
 //! - `markers`: the hidden lines the comment carries, written and read back (pure).
 //! - `approved`: which pull request, which comment, which digests (pure).
+//! - `apply_comment`: the comment an apply on main leaves when it stopped or failed (pure).
+//! - `artifacts`: the snapshot artifacts of the default branch, found, downloaded, unzipped.
 //!
 //! This room depends downward only: on `render` (the plan's Markdown, the JSON plan reader),
 //! `plan` types, `secret`, `escape` and the retry timing of `remote`. It never writes to the
 //! terminal or to files (`run::github` does), and never trusts a comment it did not write.
 
+pub mod apply_comment;
 pub mod approved;
+pub mod artifacts;
 pub mod client;
 pub mod comment;
 pub mod context;
 pub mod markers;
 
-pub use client::{CallInfo, Comment, Github, PullRequest, StatusError, TransportFailure};
+pub use client::{Artifact, CallInfo, Comment, Github, PullRequest, StatusError, TransportFailure};
 pub use context::{Actions, PullEvent, RepoName};
 
 use crate::remote::TransportKind;
+use crate::render::markdown::PLAN_MARKER;
 use std::time::Duration;
 
 /// What can go wrong talking to GitHub, or with what it answers.
@@ -94,8 +99,9 @@ fn describe_status(s: &StatusError) -> String {
             s.call
         ),
         403 if s.message.as_deref().is_some_and(|m| m.contains("not accessible by integration")) => format!(
-            "GitHub refused {}{said} (403): the token may not do this; the job needs `permissions: pull-requests: write`",
-            s.call
+            "GitHub refused {}{said} (403): the token may not do this; the job needs `permissions: {}`",
+            s.call,
+            if s.call.path.contains("/actions/") { "actions: read" } else { "pull-requests: write" }
         ),
         404 => format!(
             "GitHub answered 404 to {}{said}: the repository, pull request or comment does not exist, or the token may not see it",
@@ -156,11 +162,24 @@ pub async fn write_comment(
     author: &str,
     body: &str,
 ) -> Result<(Written, Comment), GithubError> {
+    write_marked_comment(gh, repo, number, author, PLAN_MARKER, body).await
+}
+
+/// Creates or updates the comment by the bot `author` whose first line is `marker` (the plan
+/// comment's, or an environment's apply comment's), as [`write_comment`] does.
+pub async fn write_marked_comment(
+    gh: &Github,
+    repo: &RepoName,
+    number: u64,
+    author: &str,
+    marker: &str,
+    body: &str,
+) -> Result<(Written, Comment), GithubError> {
     let mut tries = 0u32;
     loop {
         tries += 1;
         let comments = gh.comments(repo, number).await?;
-        if let Some(c) = approved::trusted_comment(&comments, author) {
+        if let Some(c) = approved::bot_comment(&comments, author, marker) {
             if c.body == crate::secret::redact(body) {
                 return Ok((Written::Unchanged, c.clone()));
             }

@@ -10,7 +10,7 @@
 //! Pure: no I/O. What it must never do: decide that a plan matches on anything but the digest.
 
 use super::{digest, EnvPlan};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -63,6 +63,88 @@ pub fn parse(values: &[String]) -> Result<Vec<Approved>, Vec<String>> {
     }
 }
 
+/// Merges approvals from several sources (values, files): the same environment approved twice
+/// with different digests is a problem; an input found in one source is kept.
+pub fn merge(into: &mut Vec<Approved>, more: Vec<Approved>, problems: &mut Vec<String>) {
+    for a in more {
+        match into.iter_mut().find(|b| b.environment == a.environment) {
+            Some(b) if b.digest != a.digest => problems.push(format!(
+                "environment `{}` is approved twice with different digests",
+                crate::escape::inert(&a.environment)
+            )),
+            Some(b) => {
+                if b.input.is_none() {
+                    b.input = a.input;
+                }
+            }
+            None => into.push(a),
+        }
+    }
+}
+
+/// The approvals a document holds: each of its `environments[]` with a `name` and a
+/// `plan_digest` (a JSON plan, the plan of a saved plan, or the file `skconn github approved
+/// --save` writes), with its `digest_input` attached when it hashes to that digest. A document
+/// that holds none, or a failed plan (`error`), is a problem: it approves nothing.
+pub fn from_document(document: &Value) -> Result<Vec<Approved>, String> {
+    if let Some(error) = document.get("error").and_then(Value::as_str) {
+        return Err(format!(
+            "it is a plan that failed, so it approves nothing (its error: {})",
+            crate::escape::inert(error)
+        ));
+    }
+    let Some(envs) = document.get("environments").and_then(Value::as_array) else {
+        return Err("it has no `environments` list: give a JSON plan (`skconn plan --format json`), a saved plan, or the file `skconn github approved --save` writes".into());
+    };
+    let mut out: Vec<Approved> = Vec::new();
+    let mut problems = Vec::new();
+    for (i, e) in envs.iter().enumerate() {
+        // Names are checked against the plan later (an unknown one is an error there).
+        let Some(name) = e
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+        else {
+            problems.push(format!("environments[{i}] has no environment `name`"));
+            continue;
+        };
+        let Some(d) = e.get("plan_digest").and_then(Value::as_str) else {
+            problems.push(format!(
+                "environment `{}` has no `plan_digest` (a plan made by a skconn without digests?)",
+                crate::escape::inert(name)
+            ));
+            continue;
+        };
+        if !digest::is_digest(d) {
+            problems.push(format!(
+                "the plan_digest of `{}` is not a plan digest (64 lowercase hex digits)",
+                crate::escape::inert(name)
+            ));
+            continue;
+        }
+        let input = e
+            .get("digest_input")
+            .filter(|i| !i.is_null() && digest::of(i) == d)
+            .cloned();
+        merge(
+            &mut out,
+            vec![Approved {
+                environment: name.to_string(),
+                digest: d.to_string(),
+                input,
+            }],
+            &mut problems,
+        );
+    }
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    if out.is_empty() {
+        return Err("it holds no environment's plan digest, so it approves nothing".into());
+    }
+    Ok(out)
+}
+
 /// Attaches approved digest inputs found in a document (a JSON plan, or the file `skconn github
 /// approved --save` writes: both list `environments[]` with `name`, `plan_digest` and
 /// `digest_input`) to the approvals they hash to. Returns how many were attached.
@@ -90,7 +172,7 @@ pub fn attach_inputs(approved: &mut [Approved], document: &Value) -> usize {
 }
 
 /// Why a fresh plan differs from the approved one, as far as skconn can tell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cause {
     /// The live connector changed since the review (its value before differs).
@@ -109,7 +191,7 @@ pub enum Cause {
 }
 
 /// One reason, about one connector (or the whole environment).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reason {
     pub cause: Cause,
     /// The connector it is about; `None` for the environment as a whole.
@@ -376,7 +458,7 @@ pub fn check(env: &EnvPlan, approved: Option<&Approved>) -> Check {
         } else {
             (
                 Cause::NotApproved,
-                "probably merged by another pull request, or from a later commit, after the review",
+                "the plan also holds changes merged by another pull request (or pushed after the review)",
             )
         };
         reasons.push(reason(

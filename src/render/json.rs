@@ -110,6 +110,8 @@ pub struct Document {
     pub digest_version: Option<String>,
     /// What each environment carries beside its plan, in the order of `plan.environments`.
     pub extras: Vec<EnvExtras>,
+    /// The exit code of the apply, in the report of `skconn apply --report`.
+    pub exit_code: Option<i64>,
 }
 
 /// An environment's digest, digest input and source, as its JSON plan holds them (each absent
@@ -120,6 +122,10 @@ pub struct EnvExtras {
     pub plan_digest: Option<String>,
     pub digest_input: Option<Value>,
     pub source: Option<Source>,
+    /// `approval` (a plan or apply made with `--approved`), as written.
+    pub approval: Option<Value>,
+    /// `outcome` (the report of `skconn apply --report`), as written.
+    pub outcome: Option<Value>,
 }
 
 /// Where an environment's live state came from.
@@ -285,6 +291,8 @@ pub fn parse(file: &Path, text: &str) -> Result<Document, Vec<Diagnostic>> {
             plan_digest: e.plan_digest,
             digest_input: e.digest_input.filter(|v| !v.is_null()),
             source,
+            approval: e.approval.filter(Value::is_object),
+            outcome: e.outcome.filter(Value::is_object),
         });
     }
     if !problems.is_empty() {
@@ -308,6 +316,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Document, Vec<Diagnostic>> {
         selected: doc.selected,
         digest_version: doc.digest_version,
         extras,
+        exit_code: doc.exit_code,
     })
 }
 
@@ -347,6 +356,7 @@ struct JDoc {
     #[serde(default)]
     selected: Vec<String>,
     digest_version: Option<String>,
+    exit_code: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -368,6 +378,8 @@ struct JEnv {
     plan_digest: Option<String>,
     digest_input: Option<Value>,
     source: Option<JSource>,
+    approval: Option<Value>,
+    outcome: Option<Value>,
 }
 
 #[derive(Deserialize)]

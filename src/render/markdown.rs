@@ -44,6 +44,11 @@ pub fn failed_section(env: Option<&str>, message: &str) -> String {
     out
 }
 
+/// An error message in a fenced block, whole lines only, bounded (the rest is in the job log).
+pub fn error_quote(message: &str) -> String {
+    error_block(&bounded(message))
+}
+
 /// Longest error text a section quotes, in lines and in characters; the rest is in the job log.
 const ERROR_LINES: usize = 200;
 const ERROR_CHARS: usize = 20_000;

@@ -1,6 +1,8 @@
 //! `skconn apply`: prepare, confirm, apply each environment in order, check that it settled.
 
 use super::prepare::{prepare, Connection};
+
+mod report;
 use super::{forced, interrupt, overrides, refuse, saved, step_summary, Context};
 use crate::apply::{self, EnvOutcome, Status};
 use crate::cli::ApplyArgs;
@@ -20,6 +22,53 @@ pub(super) async fn run(
     ctx: &Context,
     config: Option<&std::path::Path>,
     args: ApplyArgs,
+) -> Result<i32> {
+    let report_file = args.report.clone();
+    let envs = args.envs.clone();
+    let mut rec = Recorded::default();
+    let result = apply(ctx, config, args, &mut rec).await;
+    if let Some(file) = report_file {
+        let doc = report::document(&rec, &result, &|| super::plan::selected(ctx, config, &envs));
+        let text = format!(
+            "{}\n",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        );
+        if let Err(e) = output::write_file(&file, &text) {
+            let e = Error::io(
+                format!("cannot write the apply report to {}", file.display()),
+                e,
+            );
+            // The apply's own error comes first; a report that cannot be written is one more.
+            return match result {
+                Ok(_) => Err(e),
+                Err(first) => {
+                    output::err(&format!(
+                        "{} {}\n",
+                        ctx.err_style.red("error:"),
+                        super::with_causes(&e)
+                    ));
+                    Err(first)
+                }
+            };
+        }
+    }
+    result
+}
+
+/// What an apply got to, for `--report`.
+#[derive(Default)]
+pub(super) struct Recorded {
+    /// The fresh plan, as its JSON document.
+    pub plan: Option<serde_json::Value>,
+    pub checks: Vec<crate::plan::approval::Check>,
+    pub outcomes: Vec<EnvOutcome>,
+}
+
+async fn apply(
+    ctx: &Context,
+    config: Option<&std::path::Path>,
+    args: ApplyArgs,
+    rec: &mut Recorded,
 ) -> Result<i32> {
     refuse_implicit_local_in_ci(ctx, config, &args.envs)?;
     let approved = super::approval::read(&args.approval)?;
@@ -46,6 +95,7 @@ pub(super) async fn run(
         }
     }
     output::out(&render::text::plan(&p.plan, &ctx.style));
+    rec.plan = Some(render::json::plan(&p.plan));
     if !p.plan.refused.is_empty() {
         return Err(refuse(&p.plan.refused));
     }
@@ -55,6 +105,7 @@ pub(super) async fn run(
         Some(a) => {
             super::approval::unknown_environments(&p.plan, a)?;
             let checks = super::approval::check(&p.plan, a);
+            rec.checks = checks.clone();
             if !ctx.quiet {
                 output::out(&render::text::digests(&p.plan, &ctx.style));
             }
@@ -175,6 +226,7 @@ pub(super) async fn run(
         outcomes.push(outcome);
     }
     forced::update(&p.root, args.safety.force, &p.plan, &outcomes);
+    rec.outcomes = outcomes.clone();
     let report = render::text::outcome(&outcomes, &ctx.style);
     output::out(&format!("\n{report}"));
     step_summary(&format!(

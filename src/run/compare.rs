@@ -13,6 +13,9 @@ pub(super) async fn run(
     config: Option<&std::path::Path>,
     args: CompareArgs,
 ) -> Result<i32> {
+    if args.format != Format::Text {
+        crate::output::stdout_is_a_document();
+    }
     if args.a == args.b {
         return Err(Error::Usage(format!(
             "compare needs two different environments (got `{}` twice)",

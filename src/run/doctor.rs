@@ -176,6 +176,9 @@ fn render(report: &doctor::Report, format: Format, ctx: &Context) -> String {
 }
 
 pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: DoctorArgs) -> Result<i32> {
+    if args.format != Format::Text {
+        crate::output::stdout_is_a_document();
+    }
     let settings = match ctx.settings(config) {
         Ok(s) => s,
         Err(e) => {

@@ -1,8 +1,11 @@
-//! `skconn github comment` and `skconn github approved`: read the inputs and the job's
-//! context, call `github`, write the job summary, the messages and `--save`'s file.
+//! `skconn github comment`, `skconn github approved` and `skconn github snapshot`: read the
+//! inputs and the job's context, call `github`, write the job summary, the messages, `--save`'s
+//! file and the downloaded snapshot.
 
 use super::{client_options, step_summary, Context};
-use crate::cli::{GithubApprovedArgs, GithubArgs, GithubCommand, GithubCommentArgs};
+use crate::cli::{
+    GithubApprovedArgs, GithubArgs, GithubCommand, GithubCommentArgs, GithubSnapshotArgs,
+};
 use crate::error::{exit, Diagnostic, Error, Result};
 use crate::github::comment::{self, Input, Limit, Meta};
 use crate::github::{self, Actions, Github, GithubError, Written};
@@ -16,6 +19,7 @@ pub(super) async fn run(ctx: &Context, args: GithubArgs) -> Result<i32> {
     match args.command {
         GithubCommand::Comment(a) => comment(ctx, a).await,
         GithubCommand::Approved(a) => approved(ctx, a).await,
+        GithubCommand::Snapshot(a) => snapshot(ctx, a).await,
     }
 }
 
@@ -86,6 +90,9 @@ fn say(ctx: &Context, text: &str) {
 async fn comment(ctx: &Context, args: GithubCommentArgs) -> Result<i32> {
     let inputs = read_plans(&args.plans)?;
     let actions = actions()?;
+    if actions.is_push() {
+        return comment_push(ctx, &args, &inputs, &actions).await;
+    }
     let event = actions.pull_event().map_err(gh)?;
     let meta = Meta {
         pull_request: event.number,
@@ -177,6 +184,117 @@ async fn comment(ctx: &Context, args: GithubCommentArgs) -> Result<i32> {
     finish(&outcome)
 }
 
+/// `github comment` on a push to main: for each environment of the apply reports that was not
+/// applied cleanly, one comment on the pull request the pushed commit merged (created, or
+/// updated on a rerun), never the plan comment. Exit 0 once written: the apply step's own
+/// exit is what fails the job.
+async fn comment_push(
+    ctx: &Context,
+    args: &GithubCommentArgs,
+    inputs: &[Input],
+    actions: &Actions,
+) -> Result<i32> {
+    use crate::github::apply_comment::{self, ApplyMeta, Ended};
+    let not_reports: Vec<Diagnostic> = inputs
+        .iter()
+        .filter(|i| i.doc.error.is_none() && i.doc.extras.iter().all(|e| e.outcome.is_none()))
+        .map(|i| {
+            Diagnostic::new(&i.file, "on a push, `github comment` reports applies, and this is not an apply report (it has no environment `outcome`)")
+                .help("give the file `skconn apply --report FILE` wrote")
+        })
+        .collect();
+    if !not_reports.is_empty() {
+        return Err(Error::Input(not_reports));
+    }
+    let clean = inputs.iter().all(|i| {
+        i.doc.error.is_none()
+            && i.doc
+                .extras
+                .iter()
+                .all(|e| apply_comment::ended(e) == Ended::Clean)
+    });
+    if clean {
+        say(
+            ctx,
+            "Every environment in the reports was applied cleanly: nothing to comment on.",
+        );
+        return Ok(exit::OK);
+    }
+    let sha = actions.sha.clone().ok_or_else(|| {
+        gh(GithubError::Context(
+            "GITHUB_SHA is not set: run this in the GitHub Actions job of a push".into(),
+        ))
+    })?;
+    let client = Github::new(
+        &actions.api,
+        actions.token().map_err(gh)?.clone(),
+        client_options(&args.http),
+    )
+    .map_err(gh)?;
+    let repo = &actions.repository;
+    let pulls = client.pulls_of_commit(repo, &sha).await.map_err(gh)?;
+    let pull = github::approved::merged_pull(&pulls, &sha).ok();
+    let meta = ApplyMeta {
+        pull_request: pull.map_or(0, |p| p.number),
+        merge_sha: sha.clone(),
+        run_id: actions.run_id.clone(),
+        run_url: actions.run_url(),
+    };
+    let limit = render::markdown::GITHUB_COMMENT_LIMIT;
+    let mut bodies: Vec<(String, String)> = Vec::new();
+    for i in inputs {
+        if let Some(error) = &i.doc.error {
+            for env in &i.doc.selected {
+                bodies.push((env.clone(), apply_comment::build_failed(env, error, &meta)));
+            }
+            continue;
+        }
+        for (env, extras) in i.doc.plan.environments.iter().zip(&i.doc.extras) {
+            if apply_comment::ended(extras) != Ended::Clean {
+                bodies.push((
+                    env.name.clone(),
+                    apply_comment::build(env, extras, &meta, limit),
+                ));
+            }
+        }
+    }
+    for (_, body) in &bodies {
+        step_summary(body);
+    }
+    let Some(pull) = pull else {
+        say(ctx, &format!(
+            "notice: no pull request was merged as commit {sha}, so there is none to comment on: the report is in the job summary"
+        ));
+        return Ok(exit::OK);
+    };
+    for (env, body) in &bodies {
+        let marker = apply_comment::marker(env);
+        match github::write_marked_comment(&client, repo, pull.number, &args.author, &marker, body)
+            .await
+        {
+            Ok((written, _)) => say(
+                ctx,
+                &format!(
+                    "{} {} the apply comment of `{env}` on pull request #{}",
+                    ctx.err_style.green("✓"),
+                    match written {
+                        Written::Created => "Created",
+                        Written::Updated => "Updated",
+                        Written::Unchanged => "Kept (already current)",
+                    },
+                    pull.number
+                ),
+            ),
+            Err(e) if e.is_read_only() => say(ctx, &format!(
+                "notice: the token may not comment on pull request #{} ({e}), so the report is in the job summary only",
+                pull.number
+            )),
+            Err(e) => return Err(gh(e)),
+        }
+    }
+    Ok(exit::OK)
+}
+
 /// The exit of `github comment` once the comment is written: a failed plan is an error (1), a
 /// refused one is refused (3), so that the comment job fails the check and says why.
 fn finish(o: &comment::Outcome) -> Result<i32> {
@@ -208,6 +326,8 @@ fn finish(o: &comment::Outcome) -> Result<i32> {
 }
 
 async fn approved(ctx: &Context, args: GithubApprovedArgs) -> Result<i32> {
+    // Its standard output is `ENV=DIGEST` lines and nothing else.
+    output::stdout_is_a_document();
     for env in &args.envs {
         if !render::json::valid_env_name(env) {
             return Err(Error::Usage(format!(
@@ -275,5 +395,124 @@ async fn approved(ctx: &Context, args: GithubApprovedArgs) -> Result<i32> {
         ),
     );
     output::out(&lines);
+    Ok(exit::OK)
+}
+
+/// What to say when an environment has no snapshot to plan against yet.
+pub(super) fn no_snapshot_advice(env: &str) -> String {
+    format!(
+        "no snapshot of {env} yet: run the skconn drift workflow once (Actions → skconn drift → Run workflow), or merge to main: both keep one"
+    )
+}
+
+async fn snapshot(ctx: &Context, args: GithubSnapshotArgs) -> Result<i32> {
+    let env = &args.env;
+    if !render::json::valid_env_name(env) {
+        return Err(Error::Usage(format!(
+            "--env {env:?} is not an environment name"
+        )));
+    }
+    let actions = actions()?;
+    let branch = args
+        .branch
+        .clone()
+        .or_else(|| actions.default_branch())
+        .unwrap_or_else(|| "main".to_string());
+    let client = Github::new(
+        &actions.api,
+        actions.token().map_err(gh)?.clone(),
+        client_options(&args.http),
+    )
+    .map_err(gh)?;
+    let repo = &actions.repository;
+    let name = github::artifacts::artifact_name(env);
+    let listed = client.artifacts(repo, &name).await.map_err(gh)?;
+    let mut expired_since = 0;
+    for a in github::artifacts::candidates(&listed, &name, &branch) {
+        let archive = match client.download_artifact(repo, a.id).await {
+            Ok(bytes) => bytes,
+            // Expired between the listing and the download: the next one, if any.
+            Err(GithubError::Status(s)) if s.status == 410 => {
+                expired_since += 1;
+                continue;
+            }
+            Err(e) => return Err(gh(e)),
+        };
+        let what = format!(
+            "the artifact {name} (id {}{}) is not a snapshot: ",
+            a.id,
+            a.run_id.map(|r| format!(", run {r}")).unwrap_or_default()
+        );
+        let bytes = github::artifacts::unzip_one(&archive)
+            .map_err(|why| gh(GithubError::NotApproved(format!("{what}{why}"))))?;
+        let doc: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            gh(GithubError::NotApproved(format!(
+                "{what}it is not JSON ({e})"
+            )))
+        })?;
+        let named = doc.get("environment").and_then(|v| v.as_str());
+        if named != Some(env.as_str()) {
+            return Err(gh(GithubError::NotApproved(format!(
+                "{what}it is the snapshot of {}, not of {env}",
+                named.map_or("no environment".to_string(), |n| format!(
+                    "`{}`",
+                    crate::escape::inert(n)
+                ))
+            ))));
+        }
+        std::fs::create_dir_all(&args.out_dir).map_err(|e| {
+            Error::io(
+                format!("cannot create the folder {}", args.out_dir.display()),
+                e,
+            )
+        })?;
+        let file = args.out_dir.join(format!("{env}.snapshot.json"));
+        let text = String::from_utf8(bytes)
+            .map_err(|_| gh(GithubError::NotApproved(format!("{what}it is not UTF-8"))))?;
+        output::write_file(&file, &text).map_err(|e| {
+            Error::io(
+                format!("cannot write the snapshot to {}", file.display()),
+                e,
+            )
+        })?;
+        say(
+            ctx,
+            &format!(
+                "{} Wrote {}: the snapshot of {env} taken {} (artifact {}{}{} on {branch})",
+                ctx.err_style.green("✓"),
+                file.display(),
+                doc.get("taken_at")
+                    .and_then(|t| t.as_str())
+                    .map(|t| crate::escape::inert(t).into_owned())
+                    .unwrap_or_else(|| "at an unknown time".into()),
+                a.id,
+                a.run_id.map(|r| format!(", run {r}")).unwrap_or_default(),
+                a.head_sha
+                    .as_deref()
+                    .map(|s| format!(
+                        ", commit {}",
+                        crate::escape::inert(&s.chars().take(12).collect::<String>())
+                    ))
+                    .unwrap_or_default(),
+            ),
+        );
+        return Ok(exit::OK);
+    }
+    let mut why = github::artifacts::passed_over(&listed, &name, &branch);
+    if expired_since > 0 {
+        why.push(format!("{expired_since} expired while being read"));
+    }
+    let also = if why.is_empty() {
+        String::new()
+    } else {
+        format!(" (artifacts {name} passed over: {})", why.join(", "))
+    };
+    say(
+        ctx,
+        &format!(
+            "notice: no artifact {name} from a run on {branch}{also}, so nothing was written. {}",
+            no_snapshot_advice(env)
+        ),
+    );
     Ok(exit::OK)
 }

@@ -18,8 +18,10 @@ pub(super) fn run(ctx: &Context, args: InitArgs) -> Result<i32> {
         args.envs
     };
     scaffold::check_environments(&environments).map_err(Error::Usage)?;
+    let live = scaffold::live_environments(&environments, &args.live).map_err(Error::Usage)?;
     let opts = Options {
         environments,
+        live,
         ci: match args.ci {
             CiChoice::Github => Ci::Github,
             CiChoice::Gitlab => Ci::Gitlab,

@@ -29,7 +29,7 @@ fn pretty(v: &serde_json::Value) -> String {
 
 /// The message of an error as `report_error` prints it (without colour), for failure bodies;
 /// redacted on the way out, like everything written.
-fn error_text(e: &Error) -> String {
+pub(super) fn error_text(e: &Error) -> String {
     let mut msg = super::with_causes(e);
     if let Error::Input(list) = e {
         for d in list {
@@ -41,7 +41,11 @@ fn error_text(e: &Error) -> String {
 
 /// The environments a plan was asked for, for a failed plan's JSON document: the `--env`s, else
 /// every configured environment when the settings can be read, else none (not known).
-fn selected(ctx: &Context, config: Option<&std::path::Path>, envs: &[String]) -> Vec<String> {
+pub(super) fn selected(
+    ctx: &Context,
+    config: Option<&std::path::Path>,
+    envs: &[String],
+) -> Vec<String> {
     if !envs.is_empty() {
         return envs.to_vec();
     }
@@ -82,6 +86,9 @@ pub(super) async fn run(
     config: Option<&std::path::Path>,
     args: PlanArgs,
 ) -> Result<i32> {
+    if args.format != PlanFormat::Text {
+        output::stdout_is_a_document();
+    }
     let approved = super::approval::read(&args.approval)?;
     if approved.is_some() && args.out.is_some() {
         return Err(Error::Usage(
@@ -101,6 +108,7 @@ pub(super) async fn run(
     let against = Against {
         files: &args.against,
         max_age,
+        check_host: !args.no_host_check,
     };
     let prepared = prepare_with(
         ctx,

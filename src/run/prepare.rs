@@ -198,6 +198,9 @@ pub(super) async fn prepare(
 pub(super) struct Against<'a> {
     pub(super) files: &'a [std::path::PathBuf],
     pub(super) max_age: std::time::Duration,
+    /// Whether each snapshot's host is checked against its environment's URL (`false`:
+    /// `--no-host-check`, the URL is not read at all).
+    pub(super) check_host: bool,
 }
 
 /// One selected environment, made reachable or read from its snapshot.
@@ -483,6 +486,17 @@ fn read_snapshots(
         }
         seen.push((s.environment.clone(), shown.clone()));
         let host = match &env.target {
+            Target::Remote(_) if !against.check_host => {
+                crate::log::message(
+                    "warn",
+                    Some(&env.name),
+                    &format!(
+                        "warning: the snapshot of {name} is of host `{}`, which was not checked against the environment's URL (--no-host-check)\n",
+                        crate::escape::inert(&s.host)
+                    ),
+                );
+                None
+            }
             Target::Local { .. } => Some(snapshot::LOCAL_HOST.to_string()),
             Target::Remote(spec) => match credentials::resolve_url(&env.name, spec, &lookup) {
                 Ok(url) => Some(snapshot::host_of(&url)),

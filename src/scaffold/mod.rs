@@ -22,7 +22,43 @@ pub enum Ci {
 pub struct Options {
     /// Environment names, in the order apply visits them.
     pub environments: Vec<String>,
+    /// The environments pull requests plan live, with their credentials; every other one is
+    /// planned against its latest snapshot, with none ([`live_environments`] resolves the
+    /// choice).
+    pub live: Vec<String>,
     pub ci: Ci,
+}
+
+/// The environments planned live in pull requests, from `skconn init --live`: by default the
+/// first; `none` for none; otherwise the names given, each one of `environments`.
+pub fn live_environments(environments: &[String], asked: &[String]) -> Result<Vec<String>, String> {
+    if asked.is_empty() {
+        return Ok(environments.iter().take(1).cloned().collect());
+    }
+    if asked.iter().any(|a| a == "none") {
+        if asked.len() > 1 {
+            return Err("--live none plans no environment live; it does not combine with other --live values".into());
+        }
+        return Ok(Vec::new());
+    }
+    let mut out: Vec<String> = Vec::new();
+    for a in asked {
+        if !environments.contains(a) {
+            return Err(format!(
+                "--live {a}: there is no environment `{a}` (the environments: {})",
+                environments.join(", ")
+            ));
+        }
+        if !out.contains(a) {
+            out.push(a.clone());
+        }
+    }
+    // In skconn.yaml's order.
+    Ok(environments
+        .iter()
+        .filter(|e| out.contains(e))
+        .cloned()
+        .collect())
 }
 
 /// The environments `init` writes when none are named.
@@ -39,6 +75,11 @@ pub const PINNED_ACTIONS: &[(&str, &str, &str)] = &[
         "actions/upload-artifact",
         "bbbca2ddaa5d8feaa63e36b76fdaad77386f024f",
         "v7.0.0",
+    ),
+    (
+        "actions/download-artifact",
+        "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c",
+        "v8.0.1",
     ),
 ];
 
@@ -63,12 +104,21 @@ const ENVIRONMENT: &str = include_str!("templates/environment.yaml");
 const EXAMPLE: &str = include_str!("templates/example.yaml");
 const GITIGNORE: &str = include_str!("templates/gitignore");
 const GH_PLAN: &str = include_str!("templates/github/skconn-plan.yml");
+const GH_PLAN_LIVE_JOB: &str = include_str!("templates/github/plan-live-job.yml");
+const GH_PLAN_SNAPSHOT_JOB: &str = include_str!("templates/github/plan-snapshot-job.yml");
 const GH_APPLY: &str = include_str!("templates/github/skconn-apply.yml");
 const GH_APPLY_JOB: &str = include_str!("templates/github/apply-job.yml");
+const GH_MANUAL_JOBS: &str = include_str!("templates/github/manual-jobs.yml");
 const GH_DRIFT: &str = include_str!("templates/github/skconn-drift.yml");
+const GH_DRIFT_JOB: &str = include_str!("templates/github/drift-job.yml");
 const GH_CREDENTIALS: &str = include_str!("templates/github/credentials.yml");
+const GH_URL: &str = include_str!("templates/github/url.yml");
 const GITLAB_CI: &str = include_str!("templates/gitlab/gitlab-ci.yml");
+const GITLAB_PLAN_LIVE_JOB: &str = include_str!("templates/gitlab/plan-live-job.yml");
+const GITLAB_PLAN_SNAPSHOT_JOB: &str = include_str!("templates/gitlab/plan-snapshot-job.yml");
 const GITLAB_APPLY_JOB: &str = include_str!("templates/gitlab/apply-job.yml");
+const GITLAB_DRIFT_JOB: &str = include_str!("templates/gitlab/drift-job.yml");
+const GITLAB_SNAPSHOT_JOB: &str = include_str!("templates/gitlab/snapshot-job.yml");
 
 /// The folder, relative to the root, that holds the schema documents.
 pub const SCHEMA_DIR: &str = "schema";
@@ -205,77 +255,188 @@ fn github(opts: &Options, version: &str) -> Vec<File> {
     let action = action_reference();
     let checkout = pinned("actions/checkout");
     let upload = pinned("actions/upload-artifact");
-    let credentials: String = opts
-        .environments
-        .iter()
-        .map(|name| render(GH_CREDENTIALS, &[("stem", &variable_stem(name))]))
-        .collect();
-    let credentials = credentials.trim_end();
-    let mut jobs = Vec::new();
-    for (i, name) in opts.environments.iter().enumerate() {
-        let needs = match i {
-            0 => String::new(),
-            _ => format!("\n    needs: apply-{}", opts.environments[i - 1]),
-        };
-        jobs.push(render(
-            GH_APPLY_JOB,
-            &[
-                ("name", name),
-                ("stem", &variable_stem(name)),
-                ("needs", &needs),
-            ],
-        ));
-    }
-    let common = |template: &str, extra: &[(&str, &str)]| {
-        // The extra values (blocks of jobs) first: they hold the keys that follow.
-        let mut values = extra.to_vec();
+    let download = pinned("actions/download-artifact");
+    let envs = &opts.environments;
+    // Per environment: its name, its variables' stem, its credentials and its URL alone, as
+    // a step's `env:` entries.
+    let per_env = |name: &str| -> Vec<(&'static str, String)> {
+        let stem = variable_stem(name);
+        vec![
+            (
+                "credentials",
+                render(GH_CREDENTIALS, &[("stem", &stem)])
+                    .trim_end()
+                    .to_string(),
+            ),
+            (
+                "url",
+                render(GH_URL, &[("stem", &stem)]).trim_end().to_string(),
+            ),
+            ("name", name.to_string()),
+            ("stem", stem),
+        ]
+    };
+    let common = |template: &str, extra: &[(&str, String)]| {
+        // The extra values (blocks of jobs, an environment's credentials) first: they hold
+        // keys that follow.
+        let mut values: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
         values.extend_from_slice(&[
             ("version", version),
             ("action", action.as_str()),
             ("checkout", checkout.as_str()),
             ("upload_artifact", upload.as_str()),
-            ("repository_credentials", credentials),
+            ("download_artifact", download.as_str()),
         ]);
         render(template, &values)
     };
-    let jobs = jobs.join("\n");
-    vec![
-        File {
-            path: ".github/workflows/skconn-plan.yml".into(),
-            text: common(GH_PLAN, &[]),
-        },
-        File {
-            path: ".github/workflows/skconn-apply.yml".into(),
-            text: common(GH_APPLY, &[("apply_jobs", jobs.trim_end())]),
-        },
-        File {
-            path: ".github/workflows/skconn-drift.yml".into(),
-            text: common(GH_DRIFT, &[]),
-        },
-    ]
-}
-
-fn gitlab(opts: &Options, version: &str) -> File {
-    let jobs: String = opts
-        .environments
+    let names = |list: Vec<&String>| {
+        if list.is_empty() {
+            "none".to_string()
+        } else {
+            list.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let live: Vec<&String> = envs.iter().filter(|e| opts.live.contains(e)).collect();
+    let snapshot: Vec<&String> = envs.iter().filter(|e| !opts.live.contains(e)).collect();
+    let plan_jobs: Vec<String> = envs
+        .iter()
+        .map(|name| {
+            let job = if opts.live.contains(name) {
+                GH_PLAN_LIVE_JOB
+            } else {
+                GH_PLAN_SNAPSHOT_JOB
+            };
+            common(job, &per_env(name))
+        })
+        .collect();
+    let plan_ids: Vec<String> = envs.iter().map(|n| format!("plan-{n}")).collect();
+    let plan_files: Vec<String> = envs
+        .iter()
+        .map(|n| format!("plans/plan-{n}.json"))
+        .collect();
+    let plan = common(
+        GH_PLAN,
+        &[
+            ("plan_jobs", plan_jobs.join("\n").trim_end().to_string()),
+            ("plan_job_ids", plan_ids.join(", ")),
+            ("plan_files", plan_files.join(" ")),
+            ("live_names", names(live)),
+            ("snapshot_names", names(snapshot)),
+        ],
+    );
+    let apply_jobs: Vec<String> = envs
         .iter()
         .enumerate()
         .map(|(i, name)| {
             let needs = match i {
                 0 => String::new(),
-                _ => format!("apply-{}", opts.environments[i - 1]),
+                _ => format!("\n    needs: apply-{}", envs[i - 1]),
             };
-            render(GITLAB_APPLY_JOB, &[("name", name), ("needs", &needs)])
+            let mut values = vec![("needs", needs)];
+            values.extend(per_env(name));
+            common(GH_APPLY_JOB, &values)
         })
         .collect();
+    let manual_jobs: Vec<String> = envs
+        .iter()
+        .map(|name| common(GH_MANUAL_JOBS, &per_env(name)))
+        .collect();
+    let options: Vec<String> = envs.iter().map(|n| format!("          - {n}")).collect();
+    let apply = common(
+        GH_APPLY,
+        &[
+            ("apply_jobs", apply_jobs.join("\n")),
+            ("manual_jobs", manual_jobs.join("\n").trim_end().to_string()),
+            ("environment_options", options.join("\n")),
+        ],
+    );
+    let drift_jobs: Vec<String> = envs
+        .iter()
+        .map(|name| common(GH_DRIFT_JOB, &per_env(name)))
+        .collect();
+    let drift = common(
+        GH_DRIFT,
+        &[("drift_jobs", drift_jobs.join("\n").trim_end().to_string())],
+    );
+    vec![
+        File {
+            path: ".github/workflows/skconn-plan.yml".into(),
+            text: plan,
+        },
+        File {
+            path: ".github/workflows/skconn-apply.yml".into(),
+            text: apply,
+        },
+        File {
+            path: ".github/workflows/skconn-drift.yml".into(),
+            text: drift,
+        },
+    ]
+}
+
+fn gitlab(opts: &Options, version: &str) -> File {
+    let envs = &opts.environments;
+    let each = |template: &str, extra: &dyn Fn(usize) -> Vec<(&'static str, String)>| {
+        envs.iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let mut values = extra(i);
+                values.push(("name", name.clone()));
+                let values: Vec<(&str, &str)> =
+                    values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                render(template, &values).trim_end().to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    };
+    let plan_jobs: Vec<String> = envs
+        .iter()
+        .map(|name| {
+            let job = if opts.live.contains(name) {
+                GITLAB_PLAN_LIVE_JOB
+            } else {
+                GITLAB_PLAN_SNAPSHOT_JOB
+            };
+            render(job, &[("name", name)]).trim_end().to_string()
+        })
+        .collect();
+    let apply_jobs = each(GITLAB_APPLY_JOB, &|i| {
+        vec![(
+            "needs",
+            match i {
+                0 => String::new(),
+                _ => format!("apply-{}", envs[i - 1]),
+            },
+        )]
+    });
+    let names = |live: bool| {
+        let list: Vec<&str> = envs
+            .iter()
+            .filter(|e| opts.live.contains(e) == live)
+            .map(String::as_str)
+            .collect();
+        if list.is_empty() {
+            "none".to_string()
+        } else {
+            list.join(", ")
+        }
+    };
     File {
         path: ".gitlab-ci.yml".into(),
         text: render(
             GITLAB_CI,
             &[
+                ("plan_jobs", &plan_jobs.join("\n\n")),
+                ("apply_jobs", &apply_jobs),
+                ("drift_jobs", &each(GITLAB_DRIFT_JOB, &|_| Vec::new())),
+                ("snapshot_jobs", &each(GITLAB_SNAPSHOT_JOB, &|_| Vec::new())),
+                ("live_names", &names(true)),
+                ("snapshot_names", &names(false)),
                 ("version", version),
                 ("image", build_info::IMAGE),
-                ("apply_jobs", jobs.trim_end()),
             ],
         ),
     }
@@ -312,6 +473,67 @@ pub fn write(root: &Path, files: &[File]) -> std::io::Result<Outcome> {
     Ok(outcome)
 }
 
+/// What to set up on GitHub for the workflows `init` writes, one step a line group: the
+/// repository's variables and secrets, the GitHub environments with theirs and their protection
+/// rules, and the first snapshots.
+pub fn github_setup(opts: &Options) -> Vec<String> {
+    let envs = &opts.environments;
+    let stems: Vec<String> = envs.iter().map(|e| variable_stem(e)).collect();
+    let mut repo =
+        String::from("on GitHub, Settings → Secrets and variables → Actions, for the repository:");
+    repo.push_str(&format!(
+        "\n       variables {} (every environment: plans against a snapshot check its host)",
+        stems
+            .iter()
+            .map(|s| format!("SCALEKIT_{s}_URL"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    for (name, stem) in envs.iter().zip(&stems) {
+        if opts.live.contains(name) {
+            repo.push_str(&format!(
+                "\n       variable SCALEKIT_{stem}_CLIENT_ID and secret SCALEKIT_{stem}_CLIENT_SECRET ({name} is planned live in pull requests)"
+            ));
+        }
+    }
+    let snapshot: Vec<&String> = envs.iter().filter(|e| !opts.live.contains(e)).collect();
+    if !snapshot.is_empty() {
+        repo.push_str(&format!(
+            "\n       nothing else: {} planned against snapshots in pull requests, with no credential there",
+            if snapshot.len() == 1 {
+                format!("{} is", snapshot[0])
+            } else {
+                format!(
+                    "{} are",
+                    snapshot.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                )
+            }
+        ));
+    }
+    let mut environments = String::from(
+        "on GitHub, Settings → Environments, one environment per skconn environment (the apply and drift jobs run in it):",
+    );
+    for (i, (name, stem)) in envs.iter().zip(&stems).enumerate() {
+        let reviewers = if i + 1 == envs.len() {
+            "; required reviewers (they approve every apply and manual run)"
+        } else {
+            ""
+        };
+        environments.push_str(&format!(
+            "\n       `{name}`: variable SCALEKIT_{stem}_CLIENT_ID, secret SCALEKIT_{stem}_CLIENT_SECRET; deployment branches: `main` only{reviewers}"
+        ));
+    }
+    let first = if snapshot.is_empty() {
+        "run the skconn drift workflow once (Actions → skconn drift → Run workflow): it checks every environment and keeps its first snapshot".to_string()
+    } else {
+        format!(
+            "run the skconn drift workflow once (Actions → skconn drift → Run workflow) to keep the first snapshots: pull requests plan {} against them",
+            snapshot.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        )
+    };
+    vec![repo, environments, first]
+}
+
 /// What to do after `init`: the variables and secrets to set, per environment.
 pub fn next_steps(opts: &Options, dir: &str) -> String {
     let mut out = String::from("Next steps:\n");
@@ -334,29 +556,37 @@ pub fn next_steps(opts: &Options, dir: &str) -> String {
     step(vars);
     match opts.ci {
         Ci::Github => {
-            let mut text = String::from("on GitHub (Settings, Secrets and variables, Actions):");
-            text.push_str("\n       for plans and drift checks, repository variables SCALEKIT_<ENV>_URL and SCALEKIT_<ENV>_CLIENT_ID and repository secrets SCALEKIT_<ENV>_CLIENT_SECRET, for every environment");
+            for text in github_setup(opts) {
+                step(text);
+            }
+        }
+        Ci::Gitlab => {
+            let mut text = String::from("in GitLab, Settings → CI/CD → Variables:");
             for name in &opts.environments {
                 let stem = variable_stem(name);
+                let protected = if opts.live.contains(name) {
+                    "not protected (merge requests plan it live)"
+                } else {
+                    "protected"
+                };
                 text.push_str(&format!(
-                    "\n       for applies, the GitHub environment `{name}` with variables SCALEKIT_{stem}_URL, SCALEKIT_{stem}_CLIENT_ID and secret SCALEKIT_{stem}_CLIENT_SECRET"
-                ));
-            }
-            if let Some(last) = opts.environments.last() {
-                text.push_str(&format!(
-                    "\n       protect `{last}` with required reviewers and the deployment branch `main`"
+                    "\n       SCALEKIT_{stem}_URL for all environments; SCALEKIT_{stem}_CLIENT_ID and the masked SCALEKIT_{stem}_CLIENT_SECRET scoped to the environment `{name}`, {protected}"
                 ));
             }
             step(text);
+            step(format!(
+                "protect the default branch, and add a pipeline schedule on it (CI/CD → Schedules) for the drift check; run a pipeline on it once to keep the first snapshots. The jobs run {}:{}",
+                build_info::IMAGE,
+                build_info::VERSION
+            ));
         }
-        Ci::Gitlab => step(format!(
-            "in GitLab (Settings, CI/CD, Variables): SCALEKIT_<ENV>_URL, SCALEKIT_<ENV>_CLIENT_ID and the masked, protected SCALEKIT_<ENV>_CLIENT_SECRET, each scoped to the environment of the same name; add a pipeline schedule for the drift check. The jobs run {}:{}",
-            build_info::IMAGE,
-            build_info::VERSION
-        )),
         Ci::None => {}
     }
-    step("commit, open a pull request and read the plan; merge to apply".into());
+    step(match opts.ci {
+        Ci::Github => "commit, open a pull request and read the plan comment; merge to apply exactly what it showed".into(),
+        Ci::Gitlab => "commit, open a merge request and read each plan job's log (the plan and its digest); merge to apply".into(),
+        Ci::None => "commit, open a pull request and read the plan; merge to apply".into(),
+    });
     out
 }
 
@@ -367,6 +597,7 @@ mod tests {
     fn opts(ci: Ci) -> Options {
         Options {
             environments: vec!["dev".into(), "eu-prod".into()],
+            live: vec!["dev".into()],
             ci,
         }
     }
@@ -420,19 +651,71 @@ mod tests {
     }
 
     #[test]
-    fn apply_jobs_follow_the_order_and_hold_only_their_own_secret() {
+    fn every_job_names_only_its_own_environment_s_variables() {
         let all = files(&opts(Ci::Github));
+        for f in all.iter().filter(|f| f.path.starts_with(".github/")) {
+            let doc: serde_yaml::Value = serde_yaml::from_str(&f.text).unwrap();
+            for (id, job) in doc["jobs"].as_mapping().unwrap() {
+                let id = id.as_str().unwrap();
+                let text = serde_yaml::to_string(job).unwrap();
+                let (own, other) = if id.ends_with("-dev") {
+                    ("SCALEKIT_DEV_", "SCALEKIT_EU_PROD_")
+                } else if id.ends_with("-eu-prod") {
+                    ("SCALEKIT_EU_PROD_", "SCALEKIT_DEV_")
+                } else {
+                    assert_eq!(id, "comment", "{}", f.path);
+                    assert!(!text.contains("SCALEKIT_"), "{text}");
+                    continue;
+                };
+                assert!(text.contains(own), "{} {id}", f.path);
+                assert!(!text.contains(other), "{} {id}:\n{text}", f.path);
+            }
+        }
         let apply = &all
             .iter()
             .find(|f| f.path.ends_with("skconn-apply.yml"))
             .unwrap()
             .text;
-        let dev = apply.find("  apply-dev:").unwrap();
-        let prod = apply.find("  apply-eu-prod:").unwrap();
-        assert!(dev < prod);
-        assert!(apply[prod..].contains("needs: apply-dev"));
-        assert!(!apply[dev..prod].contains("SCALEKIT_EU_PROD_"));
-        assert!(!apply[prod..].contains("SCALEKIT_DEV_"));
+        let doc: serde_yaml::Value = serde_yaml::from_str(apply).unwrap();
+        let ids: Vec<&str> = doc["jobs"]
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .filter_map(|k| k.as_str())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "apply-dev",
+                "apply-eu-prod",
+                "show-dev",
+                "apply-manual-dev",
+                "show-eu-prod",
+                "apply-manual-eu-prod"
+            ]
+        );
+        assert_eq!(
+            doc["jobs"]["apply-eu-prod"]["needs"].as_str(),
+            Some("apply-dev")
+        );
+    }
+
+    #[test]
+    fn the_live_environments_are_a_choice() {
+        let envs: Vec<String> = vec!["dev".into(), "stage".into(), "prod".into()];
+        let live = |asked: &[&str]| {
+            live_environments(
+                &envs,
+                &asked.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(live(&[]).unwrap(), ["dev"]);
+        assert!(live(&["none"]).unwrap().is_empty());
+        assert_eq!(live(&["prod", "dev", "prod"]).unwrap(), ["dev", "prod"]);
+        assert!(live(&["none", "dev"])
+            .unwrap_err()
+            .contains("does not combine"));
+        assert!(live(&["qa"]).unwrap_err().contains("no environment `qa`"));
     }
 
     #[test]

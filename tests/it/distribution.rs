@@ -540,30 +540,32 @@ fn init_writes_github_workflows_that_install_skconn_pinned_by_sha() {
         .find(|(f, _)| f.ends_with("skconn-apply.yml"))
         .unwrap()
         .1;
+    let doc: serde_yaml::Value = serde_yaml::from_str(apply).unwrap();
     for (env, stem, other) in [
         ("staging", "STAGING", "EU_PROD"),
         ("eu-prod", "EU_PROD", "STAGING"),
     ] {
-        let start = apply.find(&format!("  apply-{env}:")).unwrap();
-        let end = apply[start + 3..]
-            .find("\n  apply-")
-            .map(|i| start + 3 + i)
-            .unwrap_or(apply.len());
-        let job = &apply[start..end];
-        assert!(job.contains(&format!("environment: {env}")), "{job}");
-        assert!(job.contains(&format!("group: skconn-apply-{env}")), "{job}");
-        assert!(job.contains(&format!("secrets.SCALEKIT_{stem}_CLIENT_SECRET")));
-        assert!(!job.contains(&format!("SCALEKIT_{other}_")), "{job}");
-        assert!(job.contains("refs/heads/main"), "{job}");
+        let job = &doc["jobs"][format!("apply-{env}").as_str()];
+        let text = serde_yaml::to_string(job).unwrap();
+        assert_eq!(job["environment"].as_str(), Some(env), "{text}");
+        assert_eq!(
+            job["concurrency"]["group"].as_str(),
+            Some(format!("skconn-apply-{env}").as_str())
+        );
+        assert!(text.contains(&format!("secrets.SCALEKIT_{stem}_CLIENT_SECRET")));
+        assert!(!text.contains(&format!("SCALEKIT_{other}_")), "{text}");
     }
-    assert!(apply.contains("needs: apply-staging"));
+    assert_eq!(
+        doc["jobs"]["apply-eu-prod"]["needs"].as_str(),
+        Some("apply-staging")
+    );
     assert!(apply.contains("workflow_dispatch:"));
     let plan = &workflows
         .iter()
         .find(|(f, _)| f.ends_with("skconn-plan.yml"))
         .unwrap()
         .1;
-    assert!(plan.contains("<!-- skconn-plan -->"));
+    assert!(plan.contains("skconn github comment plans/plan-staging.json plans/plan-eu-prod.json"));
     assert!(plan.contains("if: always()"));
 }
 
@@ -588,7 +590,24 @@ fn init_with_gitlab_uses_the_container_image() {
         Some("dev")
     );
     assert_eq!(doc["default"]["image"]["entrypoint"][0].as_str(), Some(""));
-    assert!(doc["plan"]["script"].as_sequence().is_some());
+    // Per environment: dev planned live in its environment, prod against its snapshot with no
+    // environment (so none of its variables); snapshots kept by jobs of the default branch.
+    assert_eq!(
+        doc["plan-dev"]["environment"]["action"].as_str(),
+        Some("prepare")
+    );
+    assert!(doc["plan-prod"]["environment"].is_null());
+    let prod_plan = serde_yaml::to_string(&doc["plan-prod"]["script"]).unwrap();
+    assert!(
+        prod_plan.contains("skconn plan --env prod --against \"$SNAPSHOT\""),
+        "{prod_plan}"
+    );
+    assert!(prod_plan.contains("job=snapshot-prod"), "{prod_plan}");
+    assert!(!prod_plan.contains("CLIENT"), "{prod_plan}");
+    assert_eq!(
+        doc["snapshot-prod"]["script"][0].as_str(),
+        Some("skconn snapshot --env prod --out-dir snapshots")
+    );
     repo.skconn(["validate"]).code(0);
 }
 
@@ -753,145 +772,6 @@ fn the_package_holds_the_sources_readme_license_and_schema_only() {
             "the package holds {f}"
         );
     }
-}
-
-// ---- the sticky plan comment, run as GitHub would run it ----
-
-/// The `run:` script of the step `name` of the plan workflow `skconn init` writes.
-fn plan_workflow_step(name: &str) -> String {
-    let repo = Repo::new();
-    repo.skconn(["init", "--ci", "github"]).code(0);
-    let text =
-        std::fs::read_to_string(repo.path().join(".github/workflows/skconn-plan.yml")).unwrap();
-    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-    let steps = doc["jobs"]["plan"]["steps"].as_sequence().unwrap();
-    let step = steps
-        .iter()
-        .find(|s| s["name"].as_str() == Some(name))
-        .unwrap_or_else(|| panic!("no step {name}"));
-    step["run"].as_str().unwrap().to_string()
-}
-
-struct CommentRun {
-    calls: String,
-    body: String,
-    summary: String,
-}
-
-/// Runs the comment step with `bash -eo pipefail` (GitHub's default) and a `gh` that records
-/// its calls; `existing` is the id of a comment skconn left before, if any.
-fn run_comment_step(code: &str, files: &[(&str, &str)], existing: Option<&str>) -> CommentRun {
-    let script = plan_workflow_step("Update the plan comment");
-    let dir = tempfile::tempdir().unwrap();
-    let bin = dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let gh = bin.join("gh");
-    std::fs::write(
-        &gh,
-        "#!/bin/sh\necho \"$*\" >> \"$GH_LOG\"\ncase \"$*\" in\n  *--paginate*) if [ -n \"$GH_EXISTING\" ]; then echo \"$GH_EXISTING\"; fi ;;\n  *) for a in \"$@\"; do case \"$a\" in body=@*) cp \"${a#body=@}\" \"$GH_BODY\" ;; esac; done ;;\nesac\n",
-    )
-    .unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&gh, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    let work = dir.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    for (name, text) in files {
-        std::fs::write(work.join(name), text).unwrap();
-    }
-    std::fs::write(work.join("step.sh"), &script).unwrap();
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let out = Command::new("bash")
-        .args(["--noprofile", "--norc", "-eo", "pipefail", "step.sh"])
-        .current_dir(&work)
-        .env_clear()
-        .env("PATH", path)
-        .env("CODE", code)
-        .env("PR", "7")
-        .env("HEAD_SHA", "0123456789abcdef")
-        .env("RUN_URL", "https://github.example/o/r/actions/runs/99")
-        .env("GITHUB_REPOSITORY", "o/r")
-        .env("GITHUB_RUN_ID", "99")
-        .env("GITHUB_STEP_SUMMARY", dir.path().join("summary.md"))
-        .env("GH_LOG", dir.path().join("gh.log"))
-        .env("GH_BODY", dir.path().join("body.md"))
-        .env("GH_EXISTING", existing.unwrap_or(""))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "the step failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let read = |p: &str| std::fs::read_to_string(dir.path().join(p)).unwrap_or_default();
-    CommentRun {
-        calls: read("gh.log"),
-        body: read("body.md"),
-        summary: read("summary.md"),
-    }
-}
-
-#[test]
-fn plan_comment_is_created_with_the_plan() {
-    let plan = "<!-- skconn-plan -->\n## skconn plan\n\nPlan: 1 to create\n";
-    let run = run_comment_step("2", &[("plan.md", plan)], None);
-    assert!(
-        run.calls
-            .contains("api --method POST repos/o/r/issues/7/comments"),
-        "{}",
-        run.calls
-    );
-    assert!(run.body.starts_with(plan), "{}", run.body);
-    assert!(run.body.contains("For 0123456789abcdef"));
-}
-
-#[test]
-fn plan_comment_says_there_is_no_current_plan_when_the_plan_is_refused() {
-    let run = run_comment_step(
-        "3",
-        &[
-            ("plan.md", ""),
-            ("plan.err", "error: the plan was refused as unsafe\n"),
-        ],
-        Some("42"),
-    );
-    assert!(
-        run.calls
-            .contains("api --method PATCH repos/o/r/issues/comments/42"),
-        "{}",
-        run.calls
-    );
-    assert!(!run.calls.contains("--method POST"));
-    assert!(
-        run.body.starts_with("<!-- skconn-plan -->\n"),
-        "{}",
-        run.body
-    );
-    assert!(run.body.contains("No current plan"), "{}", run.body);
-    assert!(run.body.contains("refused as unsafe"), "{}", run.body);
-    assert!(run.summary.contains("No current plan"));
-}
-
-#[test]
-fn plan_comment_replaces_an_old_plan_when_validation_fails() {
-    let run = run_comment_step(
-        "1",
-        &[(
-            "validate.txt",
-            "connectors/a.yaml:3:1: proxy_ulr: unknown key\n",
-        )],
-        Some("42"),
-    );
-    assert!(run.calls.contains("comments/42"), "{}", run.calls);
-    assert!(run.body.contains("No current plan"), "{}", run.body);
-    assert!(run.body.contains("proxy_ulr: unknown key"), "{}", run.body);
-    assert!(!run.body.contains("Plan: "), "{}", run.body);
 }
 
 // ---- action.yml, its script run as a runner would run it ----

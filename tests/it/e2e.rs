@@ -436,6 +436,39 @@ fn github_actions_gets_error_annotations_for_bad_files() {
         .stdout_has("::error file=connectors/bad.yaml,line=3,col=15::display_name: ");
 }
 
+#[test]
+fn a_document_on_stdout_stays_whole_in_github_actions() {
+    // In a job, `plan --format json > plan.json` must stay a JSON document when the files are
+    // invalid (or carry warnings): the workflow commands go to stderr, which GitHub reads too.
+    let text = std::fs::read_to_string(
+        crate_root().join("tests/fixtures/invalid/display_name_hyphen.yaml"),
+    )
+    .unwrap();
+    let repo = Repo::new()
+        .file("skconn.yaml", "environments:\n  dev:\n    url: local\n")
+        .connector("bad.yaml", &text);
+    for format in ["json", "markdown"] {
+        let out = repo
+            .cmd(["plan", "--format", format])
+            .env("GITHUB_ACTIONS", "true")
+            .run();
+        out.code(1)
+            .stdout_lacks("::error")
+            .stderr_has("::error file=connectors/bad.yaml,line=3,col=15::display_name: ");
+        if format == "json" {
+            let doc: serde_json::Value = serde_json::from_str(&out.stdout)
+                .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{out}"));
+            assert!(doc["error"].as_str().unwrap().contains("display_name"));
+        }
+    }
+    // A text plan keeps them on stdout, as before.
+    repo.cmd(["plan"])
+        .env("GITHUB_ACTIONS", "true")
+        .run()
+        .code(1)
+        .stdout_has("::error file=connectors/bad.yaml");
+}
+
 /// Runs `skconn apply` on a pseudo-terminal (util-linux `script`), typing `answer`.
 fn apply_on_a_terminal(repo: &Repo, dev: &skconn::emulator::Emulator, answer: &str) -> Out {
     use std::io::Write;

@@ -189,3 +189,46 @@ fn compare_reports_exactly_the_differing_connectors() {
         .code(1)
         .stderr_has("two different environments");
 }
+
+#[test]
+fn a_url_that_defaults_to_local_is_the_embedded_environment_until_it_is_set() {
+    let dev = emulator();
+    let repo = Repo::examples().file(
+        "skconn.yaml",
+        "environments:\n  dev:\n    url: ${SK_DEV_URL:-local}\n    client_id: ${SK_DEV_ID}\n    client_secret: ${SK_DEV_SECRET}\n",
+    );
+    // Unset: the embedded environment, with no credential, even in CI (it is configured).
+    repo.cmd(["apply", "--auto-approve"])
+        .env("CI", "true")
+        .run()
+        .code(0);
+    assert!(repo.path().join(".skconn/dev.json").is_file());
+    assert!(dev.requests().is_empty());
+    // Set: that Scalekit environment, which needs its credentials.
+    let repo = repo.var("SK_DEV_URL", &dev.url());
+    repo.skconn(["plan"]).code(1).stderr_has("SK_DEV_ID");
+    let repo = repo
+        .var("SK_DEV_ID", dev.client_id())
+        .var("SK_DEV_SECRET", dev.client_secret());
+    repo.skconn(["apply", "--auto-approve"]).code(0);
+    assert_eq!(dev.connectors().len(), example_count());
+}
+
+#[test]
+fn this_repository_s_quick_start_plans_two_local_environments() {
+    let repo = Repo::examples().file(
+        "skconn.yaml",
+        std::fs::read(crate_root().join("skconn.yaml")).unwrap(),
+    );
+    copy_dir(&crate_root().join("schema"), &repo.path().join("schema"));
+    repo.skconn(["apply", "--auto-approve"])
+        .code(0)
+        .stdout_has(&format!("Plan: {} to create", example_count()));
+    let out = repo.skconn(["plan"]);
+    out.code(0)
+        .stdout_has("Environment dev:")
+        .stdout_has("Environment prod:")
+        .stdout_has("Total: Plan: 0 to create, 0 to update, 0 to delete.");
+    assert!(repo.path().join(".skconn/dev.json").is_file());
+    assert!(repo.path().join(".skconn/prod.json").is_file());
+}

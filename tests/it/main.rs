@@ -3,6 +3,7 @@
 
 #[cfg(unix)]
 mod actions;
+mod apply_loop;
 mod approved;
 mod authoring;
 mod config;
@@ -30,3 +31,4 @@ mod snapshot;
 mod support;
 mod trust;
 mod usage;
+mod workflows;

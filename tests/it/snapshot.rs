@@ -594,6 +594,36 @@ fn each_refusal_names_its_cause_and_nothing_is_sent() {
         .run();
     no_url.code(1).stderr_has("`SK_PROD_URL` is not set");
     assert!(prod.requests().is_empty() && dev.requests().is_empty());
+    // --no-host-check: no URL read at all (a fork's job has no variable), any host planned,
+    // and the plan says which host it was, unchecked.
+    for (snapshot, shown) in [
+        (&file, host.as_str()),
+        (&other_host, "prod.scalekit.example"),
+    ] {
+        let unchecked = repo
+            .cmd([
+                "plan",
+                "--env",
+                "prod",
+                "--against",
+                snapshot.as_str(),
+                "--no-host-check",
+            ])
+            .env_remove("SK_PROD_ID")
+            .env_remove("SK_PROD_SECRET")
+            .env_remove("SK_PROD_URL")
+            .run();
+        unchecked
+            .code(0)
+            .stderr_has(&format!("is of host `{shown}`, which was not checked"))
+            .stdout_has("Planned against the snapshot of prod");
+    }
+    assert!(prod.requests().is_empty() && dev.requests().is_empty());
+    // It is a flag of plans against snapshots only.
+    repo.cmd(["plan", "--no-host-check"])
+        .run()
+        .code(1)
+        .stderr_has("required arguments were not provided:\n  --against");
 }
 
 #[test]

@@ -13,7 +13,7 @@ pub mod expr;
 pub mod gh;
 pub mod runner;
 pub mod shims;
-mod templates;
+mod stories;
 pub mod workflow;
 
 #[allow(unused_imports)]

@@ -1056,7 +1056,8 @@ impl RunState<'_, '_> {
         if let Some(refused) = self.gh.take_refusal() {
             panic!("{place}: {refused}");
         }
-        for line in done.stdout.lines() {
+        // GitHub's runner reads workflow commands from both streams.
+        for line in done.stdout.lines().chain(done.stderr.lines()) {
             for kind in ["error", "warning", "notice"] {
                 if let Some(rest) = line.strip_prefix(&format!("::{kind}")) {
                     let message = rest.split_once("::").map(|(_, m)| m).unwrap_or(rest);
