@@ -111,6 +111,9 @@ pub enum Command {
     /// The pull-request comment, what a merge approved, snapshots kept by runs.
     #[command(long_about = GITHUB_LONG_ABOUT)]
     Github(GithubArgs),
+    /// Serve skconn's tools to an assistant over MCP (stdio); applies nothing unless allowed.
+    #[command(long_about = MCP_LONG_ABOUT)]
+    Mcp(McpArgs),
     /// Print the completion script for a shell.
     Completions(CompletionsArgs),
     /// Print the man page (roff), e.g. `skconn man > skconn.1`.
@@ -675,6 +678,42 @@ pub struct EmulatorArgs {
     /// without that preview endpoint.
     #[arg(long)]
     pub no_app_connections: bool,
+}
+
+const MCP_LONG_ABOUT: &str = "\
+A Model Context Protocol server on standard input and output, for the repository it is started \
+in (or --config). Its tools: validate, plan (per environment: changes, warnings, usage, plan \
+digest, and the Markdown body; `against` plans from snapshots without credentials), \
+new_connector (from a template, an OpenAPI document or an MCP server; the YAML and every \
+decision; writes the file only with write: true, never overwriting), explain_connector, \
+list_connectors (read-only, never credentials) and schema. Resources: the connector files and the \
+JSON Schemas. Every result is made inert and redacted, as all skconn output is.
+
+No tool writes to any Scalekit environment unless the server is started with --allow-apply. Then \
+`apply` takes one environment and the plan digest the assistant showed, and applies only that \
+plan: a fresh plan with another digest sends nothing (exit 6's rule), so approving the tool call \
+approves exactly what runs.
+
+Configure a client (Claude Desktop's claude_desktop_config.json, Claude Code's .mcp.json, Cursor's \
+.cursor/mcp.json) with:
+
+  {\"mcpServers\": {\"skconn\": {\"command\": \"skconn\", \"args\": [\"mcp\"]}}}
+
+or, in VS Code's .vscode/mcp.json:
+
+  {\"servers\": {\"skconn\": {\"type\": \"stdio\", \"command\": \"skconn\", \"args\": [\"mcp\"]}}}
+
+Claude Code can also add it with: claude mcp add skconn -- skconn mcp
+
+Credentials come from the server's environment, as for every command; give it those of \
+development environments only. Logs go to standard error.";
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Offer the `apply` tool: it applies one environment's plan, only the one with the digest
+    /// given (the plan the person approved).
+    #[arg(long)]
+    pub allow_apply: bool,
 }
 
 const NEW_LONG_ABOUT: &str = "\

@@ -35,6 +35,7 @@ pub mod github;
 pub mod load;
 pub mod local_dir;
 pub mod log;
+pub mod mcp;
 pub mod model;
 pub mod normalize;
 pub mod output;

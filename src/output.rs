@@ -209,9 +209,45 @@ pub fn styled_ansi(text: &str) -> String {
     out
 }
 
+/// Text as [`out`] would write it, for a document that is written by other means: the MCP
+/// server's results, serialised onto standard output by its protocol. The same steps, except
+/// that a document carries no styling: a styling token is text here, escaped like any other.
+pub fn as_written(text: &str) -> String {
+    let text = crate::escape::inert_lines(text);
+    let text = inert_commands(&text);
+    redact(&text).into_owned()
+}
+
+/// While `Some`, what [`out`] is given is kept here instead of written: standard output
+/// carries a protocol ([`stdout_carries_protocol`]), and the text goes into the result of the
+/// request that made it.
+static CAPTURED: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Says that standard output carries a protocol (`skconn mcp`): from now on nothing but the
+/// protocol is written to it. What commands print there is kept for [`take_captured`];
+/// workflow commands go to standard error.
+pub fn stdout_carries_protocol() {
+    stdout_is_a_document();
+    let mut c = CAPTURED.lock().unwrap_or_else(|e| e.into_inner());
+    c.get_or_insert_with(String::new);
+}
+
+/// What [`out`] kept since the last call (already inert and redacted), emptied.
+pub fn take_captured() -> String {
+    let mut c = CAPTURED.lock().unwrap_or_else(|e| e.into_inner());
+    c.as_mut().map(std::mem::take).unwrap_or_default()
+}
+
 /// Writes to stdout. A closed pipe (`skconn plan | head`) is not an error worth a panic.
 pub fn out(text: &str) {
     let text = prepared(text);
+    {
+        let mut c = CAPTURED.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(kept) = c.as_mut() {
+            kept.push_str(&text);
+            return;
+        }
+    }
     let mut o = std::io::stdout().lock();
     let _ = o.write_all(text.as_bytes());
     let _ = o.flush();

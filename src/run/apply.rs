@@ -55,6 +55,20 @@ pub(super) async fn run(
     result
 }
 
+/// Applies as `run` does, without writing a report file; returns the result with the report
+/// document `--report` would write (the fresh plan, approvals, outcomes, exit code).
+pub(super) async fn run_reported(
+    ctx: &Context,
+    config: Option<&std::path::Path>,
+    args: ApplyArgs,
+) -> (Result<i32>, serde_json::Value) {
+    let envs = args.envs.clone();
+    let mut rec = Recorded::default();
+    let result = apply(ctx, config, args, &mut rec).await;
+    let doc = report::document(&rec, &result, &|| super::plan::selected(ctx, config, &envs));
+    (result, doc)
+}
+
 /// What an apply got to, for `--report`.
 #[derive(Default)]
 pub(super) struct Recorded {

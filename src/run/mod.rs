@@ -23,6 +23,7 @@ mod github;
 mod import;
 mod init;
 mod interrupt;
+mod mcp;
 mod new;
 mod plan;
 mod prepare;
@@ -85,6 +86,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         }
         Command::Apply(args) => apply::run(&ctx, cli.config.as_deref(), args).await,
         Command::Github(args) => github::run(&ctx, args).await,
+        Command::Mcp(args) => mcp::run(ctx, cli.config, args).await,
     }
 }
 

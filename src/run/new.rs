@@ -28,12 +28,64 @@ enum Source {
     Mcp(Box<mcp::Probe>),
 }
 
+/// A connector file made by `new`, checked and not yet written.
+pub(super) struct NewFile {
+    /// The file's text, as it is written.
+    pub(super) text: String,
+    /// What it was made from, with its notes (decisions, heuristics, warnings).
+    pub(super) draft: Draft,
+    /// Where it is written (`None`: `--stdout`).
+    pub(super) target: Option<std::path::PathBuf>,
+    /// The target as users see it: relative to the repository root.
+    pub(super) shown: String,
+}
+
 pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: NewArgs) -> Result<i32> {
+    let interactive = output::stdin_is_terminal() && output::stderr_is_terminal();
+    let file = make(ctx, config, &args, interactive).await?;
+    report_notes(ctx, &file.draft, args.explain);
+    match &file.target {
+        None => output::out(&file.text),
+        Some(_) => {
+            write(&file)?;
+            output::out(&format!("wrote {}\n", file.shown));
+            if !ctx.quiet {
+                let fill = file.text.matches("FILL IN").count();
+                output::err(&format!(
+                    "Next: {}review it, then `skconn plan`.\n",
+                    if fill > 0 {
+                        format!("fill in the {fill} value(s) marked FILL IN, ")
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// Writes the file `make` made to its target, which must not exist yet.
+pub(super) fn write(file: &NewFile) -> Result<()> {
+    match &file.target {
+        Some(path) => write_new(path, &file.text, &file.shown),
+        None => Ok(()),
+    }
+}
+
+/// Makes the connector file of `args`: reads or probes the source, asks for missing answers
+/// when `interactive` (otherwise names the flags that give them), and checks that the file
+/// loads and that no other file defines its name. Writes nothing.
+pub(super) async fn make(
+    ctx: &Context,
+    config: Option<&Path>,
+    args: &NewArgs,
+    interactive: bool,
+) -> Result<NewFile> {
     // The repository's layout only: `new` talks to no environment and needs no credentials.
     let settings = ctx.settings(config)?;
     let (root, connectors_dir) = (settings.root, settings.connectors_dir);
     let timeout = std::time::Duration::from_secs(args.timeout.max(1));
-    let interactive = output::stdin_is_terminal() && output::stderr_is_terminal();
     let mut answers = Answers {
         name: args.name.clone().or(args.display_name.clone()),
         kind: args.kind.map(kind),
@@ -169,27 +221,12 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: NewArgs) -> 
             draft.display_name()
         )));
     }
-    report_notes(ctx, &draft, args.explain);
-
-    match target {
-        None => output::out(&text),
-        Some(path) => {
-            write_new(&path, &text, &shown)?;
-            output::out(&format!("wrote {shown}\n"));
-            if !ctx.quiet {
-                let fill = text.matches("FILL IN").count();
-                output::err(&format!(
-                    "Next: {}review it, then `skconn plan`.\n",
-                    if fill > 0 {
-                        format!("fill in the {fill} value(s) marked FILL IN, ")
-                    } else {
-                        String::new()
-                    }
-                ));
-            }
-        }
-    }
-    Ok(exit::OK)
+    Ok(NewFile {
+        text,
+        draft,
+        target,
+        shown,
+    })
 }
 
 fn kind(t: AuthType) -> Kind {
@@ -294,6 +331,24 @@ fn prompt_error(e: dialoguer::Error) -> Error {
 /// The file under the connectors folder that already uses `name` as its display name or a
 /// previous name. Read leniently: a file that does not parse is left to `validate`.
 fn defined_elsewhere(root: &Path, dir: &Path, name: &str) -> Option<String> {
+    connector_files(dir).into_iter().find_map(|p| {
+        let meta = std::fs::metadata(&p).ok()?;
+        if meta.len() > crate::load::MAX_FILE_BYTES {
+            return None;
+        }
+        let v: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(&p).ok()?).ok()?;
+        let same = v.get("display_name").and_then(|n| n.as_str()) == Some(name)
+            || v.get("skconn")
+                .and_then(|s| s.get("previous_names"))
+                .and_then(|l| l.as_sequence())
+                .is_some_and(|l| l.iter().any(|n| n.as_str() == Some(name)));
+        same.then(|| relative(root, &p))
+    })
+}
+
+/// The connector files under `dir` (not hidden, `.yaml` or `.yml`), in path order; symbolic
+/// links to folders are not followed.
+pub(super) fn connector_files(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut stack = vec![dir.to_path_buf()];
     let mut files = Vec::new();
     while let Some(d) = stack.pop() {
@@ -314,19 +369,7 @@ fn defined_elsewhere(root: &Path, dir: &Path, name: &str) -> Option<String> {
         }
     }
     files.sort();
-    files.into_iter().find_map(|p| {
-        let meta = std::fs::metadata(&p).ok()?;
-        if meta.len() > crate::load::MAX_FILE_BYTES {
-            return None;
-        }
-        let v: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(&p).ok()?).ok()?;
-        let same = v.get("display_name").and_then(|n| n.as_str()) == Some(name)
-            || v.get("skconn")
-                .and_then(|s| s.get("previous_names"))
-                .and_then(|l| l.as_sequence())
-                .is_some_and(|l| l.iter().any(|n| n.as_str() == Some(name)));
-        same.then(|| relative(root, &p))
-    })
+    files
 }
 
 fn report_notes(ctx: &Context, d: &Draft, explain: bool) {

@@ -18,6 +18,7 @@ mod github;
 mod inert;
 mod leaks;
 mod load;
+mod mcp;
 mod network;
 mod overrides;
 mod plans;
