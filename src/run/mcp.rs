@@ -169,6 +169,25 @@ impl Backend {
         self.config.as_deref()
     }
 
+    /// Where `new_connector` may write with `out`: a new `.yaml`/`.yml` file under the
+    /// connectors folder, named relative to the repository root. A tool writes nowhere else.
+    fn out_path(&self, out: &str) -> std::result::Result<PathBuf, Failure> {
+        use std::path::Component;
+        let settings = self.ctx.settings(self.config()).map_err(failure)?;
+        let rel = Path::new(out);
+        let dir = relative(&settings.root, &settings.connectors_dir);
+        let plain = rel.components().all(|c| matches!(c, Component::Normal(_)));
+        let path = settings.root.join(rel);
+        let yaml = rel.extension().is_some_and(|e| e == "yaml" || e == "yml");
+        if !plain || !yaml || !path.starts_with(&settings.connectors_dir) {
+            return Err(usage(format!(
+                "out: `{}` is not a new file under {dir}: name a .yaml file there, relative to the repository root (e.g. {dir}/acme.yaml)",
+                crate::escape::inert(out)
+            )));
+        }
+        Ok(path)
+    }
+
     fn validate(&self) -> std::result::Result<Answer, Failure> {
         let settings = self.ctx.project(self.config()).map_err(failure)?;
         let dir = relative(&settings.root, &settings.connectors_dir);
@@ -248,10 +267,13 @@ impl Backend {
             None => None,
         };
         let write = flag(args, "write");
-        let out = string(args, "out").map(PathBuf::from);
-        if out.is_some() && !write {
-            return Err(usage("`out` names the file to write: it needs write: true"));
-        }
+        let out = match string(args, "out") {
+            Some(_) if !write => {
+                return Err(usage("`out` names the file to write: it needs write: true"))
+            }
+            Some(out) => Some(self.out_path(&out)?),
+            None => None,
+        };
         let new_args = NewArgs {
             display_name: None,
             name: string(args, "display_name"),
@@ -276,6 +298,24 @@ impl Backend {
         }
         if new_args.from_openapi.is_some() && new_args.from_mcp.is_some() {
             return Err(usage("give from_openapi or from_mcp, not both"));
+        }
+        let template = new_args.from_openapi.is_none() && new_args.from_mcp.is_none();
+        let missing: Vec<&str> = [
+            ("display_name", new_args.name.is_none()),
+            ("type", new_args.kind.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(k, m)| (template && m).then_some(k))
+        .collect();
+        if !missing.is_empty() {
+            return Err(usage(format!(
+                "new_connector from a template needs {} (or give from_openapi or from_mcp)",
+                missing
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            )));
         }
         let file = new::make(&self.ctx, self.config(), &new_args, false)
             .await

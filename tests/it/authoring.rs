@@ -609,14 +609,14 @@ fn not_a_document_is_an_error() {
 // ---- loopback servers -------------------------------------------------------------------------
 
 /// A server on 127.0.0.1 for the length of a test; `build` gets its base URL.
-struct Server {
-    url: String,
+pub(crate) struct Server {
+    pub(crate) url: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
-    fn start(build: impl FnOnce(String) -> Router + Send + 'static) -> Server {
+    pub(crate) fn start(build: impl FnOnce(String) -> Router + Send + 'static) -> Server {
         let (tx, rx) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {

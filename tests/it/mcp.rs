@@ -247,6 +247,115 @@ fn new_connector_returns_the_yaml_and_its_decisions_and_writes_only_when_asked_n
 }
 
 #[test]
+fn new_connector_takes_a_template_an_openapi_url_or_an_mcp_server_and_writes_only_under_connectors()
+{
+    use axum::http::StatusCode;
+    use axum::routing::{get, post};
+    use axum::Router;
+    let docs = crate::authoring::Server::start(|_| {
+        Router::new().route("/openapi.json", get(|| async { OPENAPI }))
+    });
+    let mcp = crate::authoring::Server::start(|_| {
+        Router::new()
+            .route(
+                "/mcp",
+                post(|| async { (StatusCode::UNAUTHORIZED, "token required") }),
+            )
+            .fallback(|| async { StatusCode::NOT_FOUND })
+    });
+    let repo = Repo::new();
+    let doc_url = format!("{}/openapi.json", docs.url);
+    let mcp_url = format!("{}/mcp", mcp.url);
+    let (template, missing, from_url, from_mcp, outside, written) =
+        with_server(&repo, &[], async |c| {
+            let template = ok(
+                c,
+                "new_connector",
+                json!({"display_name": "Acme Keys", "type": "api-key",
+                "header": "X-Api-Key", "proxy_url": "https://api.acme-keys.com"}),
+            )
+            .await;
+            let missing = failed(
+                c,
+                "new_connector",
+                json!({"proxy_url": "https://api.acme-keys.com"}),
+            )
+            .await;
+            let from_url = ok(c, "new_connector", json!({"from_openapi": doc_url})).await;
+            let from_mcp = ok(
+                c,
+                "new_connector",
+                json!({"display_name": "Acme Static", "from_mcp": mcp_url,
+                "type": "bearer", "proxy_url": "https://mcp.acme-tools.com/mcp"}),
+            )
+            .await;
+            let mut outside = Vec::new();
+            for out in [
+                "../escape.yaml",
+                "/tmp/abs.yaml",
+                "skconn.yaml",
+                "connectors/x.txt",
+            ] {
+                outside.push(
+                    failed(
+                        c,
+                        "new_connector",
+                        json!({"display_name": "Acme Keys", "type": "bearer",
+                    "out": out, "write": true}),
+                    )
+                    .await,
+                );
+            }
+            let written = ok(
+                c,
+                "new_connector",
+                json!({"display_name": "Acme Keys", "type": "bearer",
+                "out": "connectors/team/keys.yaml", "write": true}),
+            )
+            .await;
+            (template, missing, from_url, from_mcp, outside, written)
+        });
+    let yaml = template["yaml"].as_str().unwrap();
+    assert!(
+        yaml.contains("type: API_KEY") && yaml.contains("auth_header_key_override: X-Api-Key"),
+        "{yaml}"
+    );
+    assert_eq!(template["file"], "connectors/acme-keys.yaml");
+    assert!(template["fill_in"].as_u64().unwrap() >= 1, "{template}");
+    let m = missing["message"].as_str().unwrap();
+    assert!(
+        m.contains("`display_name` and `type`"),
+        "the tool's own argument names: {m}"
+    );
+    assert_eq!(missing["exit_code"], 1, "a usage error, as the command's");
+    let yaml = from_url["yaml"].as_str().unwrap();
+    assert!(yaml.contains(&format!("# Source: {doc_url}\n")), "{yaml}");
+    assert!(yaml.contains("display_name: Acme CRM"), "{yaml}");
+    let yaml = from_mcp["yaml"].as_str().unwrap();
+    assert!(
+        yaml.contains("is_mcp: true") && yaml.contains("type: BEARER"),
+        "{yaml}"
+    );
+    for o in &outside {
+        assert!(
+            o["message"]
+                .as_str()
+                .unwrap()
+                .contains("not a new file under connectors"),
+            "{o}"
+        );
+    }
+    assert_eq!(written["file"], "connectors/team/keys.yaml");
+    assert!(repo.path().join("connectors/team/keys.yaml").exists());
+    assert!(
+        !repo.path().join("connectors/acme-keys.yaml").exists(),
+        "only write: true writes"
+    );
+    assert!(!repo.path().join("../escape.yaml").exists());
+    repo.skconn(["validate"]).code(0);
+}
+
+#[test]
 fn explain_connector_says_what_users_fill_in_the_scopes_where_requests_go_and_the_problems() {
     let repo = Repo::examples().connector(
         "broken.yaml",
