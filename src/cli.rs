@@ -685,33 +685,47 @@ A Model Context Protocol server on standard input and output, for the repository
 in (or --config). Its tools: validate, plan (per environment: changes, warnings, usage, plan \
 digest, and the Markdown body; `against` plans from snapshots without credentials), \
 new_connector (from a template, an OpenAPI document or an MCP server; the YAML and every \
-decision; writes the file only with write: true, never overwriting), explain_connector, \
-list_connectors (read-only, never credentials) and schema. Resources: the connector files and the \
-JSON Schemas. Every result is made inert and redacted, as all skconn output is.
+decision; writes a new file under the connectors folder only with write: true, never \
+overwriting), explain_connector, list_connectors (read-only, never credentials) and schema. \
+Resources: the connector files and the JSON Schemas. Every result is made inert and redacted, \
+as all skconn output is. See docs/mcp.md.
 
-No tool writes to any Scalekit environment unless the server is started with --allow-apply. Then \
-`apply` takes one environment and the plan digest the assistant showed, and applies only that \
-plan: a fresh plan with another digest sends nothing (exit 6's rule), so approving the tool call \
-approves exactly what runs.
+Read-only by default: no tool writes to any Scalekit environment unless the server is started \
+with --allow-apply. Then `apply` takes one environment and the plan digest the assistant \
+showed, and applies only that plan: if a fresh plan has another digest, nothing is sent (exit \
+6's rule), so approving the tool call approves exactly what runs.
 
-Configure a client (Claude Desktop's claude_desktop_config.json, Claude Code's .mcp.json, Cursor's \
-.cursor/mcp.json) with:
+Claude Code, in the repository:
+
+  claude mcp add skconn -- skconn mcp
+
+Claude Code's .mcp.json, Cursor's .cursor/mcp.json (in the repository):
 
   {\"mcpServers\": {\"skconn\": {\"command\": \"skconn\", \"args\": [\"mcp\"]}}}
 
-or, in VS Code's .vscode/mcp.json:
+Claude Desktop's claude_desktop_config.json (it starts servers in no particular folder, so name \
+the repository's skconn.yaml):
+
+  {\"mcpServers\": {\"skconn\": {\"command\": \"skconn\",
+    \"args\": [\"mcp\", \"--config\", \"/path/to/repo/skconn.yaml\"]}}}
+
+VS Code's .vscode/mcp.json:
 
   {\"servers\": {\"skconn\": {\"type\": \"stdio\", \"command\": \"skconn\", \"args\": [\"mcp\"]}}}
 
-Claude Code can also add it with: claude mcp add skconn -- skconn mcp
+To offer `apply`, add \"--allow-apply\" to the args:
 
-Credentials come from the server's environment, as for every command; give it those of \
-development environments only. Logs go to standard error.";
+  claude mcp add skconn -- skconn mcp --allow-apply
+
+Credentials come from the server's environment, as for every command: give it \
+those of development environments only; Production is applied by the pipeline after review. \
+Logs go to standard error.";
 
 #[derive(Debug, Args)]
 pub struct McpArgs {
-    /// Offer the `apply` tool: it applies one environment's plan, only the one with the digest
-    /// given (the plan the person approved).
+    /// Offer the `apply` tool (off by default: no tool writes to an environment). It applies
+    /// one environment's plan, only if its digest is the one given (the plan the person
+    /// approved); otherwise nothing is sent.
     #[arg(long)]
     pub allow_apply: bool,
 }

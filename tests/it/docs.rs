@@ -855,3 +855,110 @@ fn anchors_follow_githubs_slug_rules() {
         ]
     );
 }
+
+// ---- the assistant skill ----
+
+/// The inline code spans of a line, as written between their backticks.
+fn code_spans(line: &str) -> Vec<String> {
+    let mut spans = Vec::new();
+    let mut rest = line;
+    while let Some(start) = rest.find('`') {
+        let ticks = rest[start..].chars().take_while(|&c| c == '`').count();
+        let after = &rest[start + ticks..];
+        match after.find(&"`".repeat(ticks)) {
+            Some(end) => {
+                spans.push(after[..end].trim().to_string());
+                rest = &after[end + ticks..];
+            }
+            None => break,
+        }
+    }
+    spans
+}
+
+/// `skills/skconn/SKILL.md` is an Agent Skill: YAML front matter with `name` (the folder's name:
+/// lowercase letters, digits and hyphens, at most 64) and `description` (at most 1024
+/// characters), then instructions. Every tool of `skconn mcp` is named in it; every
+/// snake_case name it shows as code is a tool, an argument of one, or a result field the MCP
+/// tests check (`fill_in`); every `skconn …` command in it, in a fenced block or inline, parses.
+#[test]
+fn the_skill_has_its_front_matter_and_names_only_tools_and_commands_that_exist() {
+    use skconn::mcp::Tool;
+    let rel = "skills/skconn/SKILL.md";
+    let text = std::fs::read_to_string(crate_root().join(rel)).unwrap();
+    let rest = text.strip_prefix("---\n").expect("front matter first");
+    let (front, body) = rest
+        .split_once("\n---\n")
+        .expect("front matter ends with ---");
+    let meta: serde_yaml::Mapping = serde_yaml::from_str(front).expect("front matter is YAML");
+    let allowed = [
+        "name",
+        "description",
+        "license",
+        "compatibility",
+        "metadata",
+        "allowed-tools",
+    ];
+    for k in meta.keys() {
+        let k = k.as_str().unwrap_or_default();
+        assert!(allowed.contains(&k), "{rel}: unknown front-matter key {k}");
+    }
+    let name = meta["name"].as_str().expect("name");
+    assert_eq!(name, "skconn", "the name is the folder's");
+    assert!(
+        name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    );
+    let description = meta["description"].as_str().expect("description");
+    assert!(!description.trim().is_empty() && description.chars().count() <= 1024);
+
+    let tools: Vec<&str> = Tool::ALL.iter().map(|t| t.name()).collect();
+    let arguments: HashSet<String> = Tool::ALL
+        .iter()
+        .flat_map(|t| {
+            t.input_schema()["properties"]
+                .as_object()
+                .map(|p| p.keys().cloned().collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+        .collect();
+    for t in &tools {
+        assert!(
+            body.contains(&format!("`{t}`")),
+            "{rel} does not name the tool `{t}`"
+        );
+    }
+    let (checked, mut problems) = bad_commands(rel, body);
+    assert!(checked >= 5, "only {checked} commands found in {rel}");
+    let (prose, _) = split_fences(body);
+    for (n, line) in prose {
+        for span in code_spans(line) {
+            let snake =
+                span.contains('_') && span.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+            if snake
+                && !tools.contains(&span.as_str())
+                && !arguments.contains(&span)
+                && span != "fill_in"
+            {
+                problems.push(format!(
+                    "{rel}:{n}: `{span}` is no tool, argument or result field"
+                ));
+            }
+            if !span.starts_with("skconn ") {
+                continue;
+            }
+            for args in skconn_invocations(&span) {
+                if let Err(e) = Cli::try_parse_from(&args) {
+                    let why = e.to_string();
+                    problems.push(format!(
+                        "{rel}:{n}: `{span}`: {}",
+                        why.lines().next().unwrap_or("")
+                    ));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -662,3 +662,35 @@ fn a_file_with_raw_control_characters_is_served_and_reported_inert() {
         "line breaks stay: {text:?}"
     );
 }
+
+#[test]
+fn help_shows_each_clients_configuration_and_what_allow_apply_does() {
+    let repo = Repo::new();
+    let out = repo.skconn(["mcp", "--help"]);
+    out.code(0)
+        .stdout_has("claude mcp add skconn -- skconn mcp")
+        .stdout_has("claude_desktop_config.json")
+        .stdout_has(".cursor/mcp.json")
+        .stdout_has(".vscode/mcp.json")
+        .stdout_has("--allow-apply");
+    // Each snippet: an indented block starting with `{`, maybe over two lines.
+    let mut snippets: Vec<Value> = Vec::new();
+    let mut block = String::new();
+    for l in out.stdout.lines().chain([""]) {
+        if l.starts_with("  {") || (!block.is_empty() && l.starts_with("    ")) {
+            block.push_str(l);
+        } else if !block.is_empty() {
+            let b = std::mem::take(&mut block);
+            snippets.push(serde_json::from_str(&b).unwrap_or_else(|e| panic!("{b}: {e}")));
+        }
+    }
+    assert_eq!(snippets.len(), 3, "{}", out.stdout);
+    for s in &snippets {
+        let server = s["mcpServers"]["skconn"]
+            .as_object()
+            .or(s["servers"]["skconn"].as_object());
+        let server = server.unwrap_or_else(|| panic!("{s}"));
+        assert_eq!(server["command"], "skconn");
+        assert_eq!(server["args"][0], "mcp");
+    }
+}
