@@ -160,7 +160,6 @@ fn first_answer(repo: &Path, tool: &str, files: usize) -> Result<Measure, String
     if r["isError"] != false || counted != Some(files as u64) {
         return Err(format!("{tool}: expected {files} files: {result}"));
     }
-    drop(send);
     drop(stdin);
     let (code, usage) = wait4(pid)?;
     if code != Some(0) {
