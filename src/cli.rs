@@ -111,7 +111,7 @@ pub enum Command {
     /// The pull-request comment, what a merge approved, snapshots kept by runs.
     #[command(long_about = GITHUB_LONG_ABOUT)]
     Github(GithubArgs),
-    /// Serve skconn's tools to an assistant over MCP (stdio); applies nothing unless allowed.
+    /// An MCP server on stdio for assistants; read-only unless --allow-apply.
     #[command(long_about = MCP_LONG_ABOUT)]
     Mcp(McpArgs),
     /// Print the completion script for a shell.
@@ -711,7 +711,8 @@ the repository's skconn.yaml):
 
 VS Code's .vscode/mcp.json:
 
-  {\"servers\": {\"skconn\": {\"type\": \"stdio\", \"command\": \"skconn\", \"args\": [\"mcp\"]}}}
+  {\"servers\": {\"skconn\": {\"type\": \"stdio\",
+    \"command\": \"skconn\", \"args\": [\"mcp\"]}}}
 
 To offer `apply`, add \"--allow-apply\" to the args:
 
@@ -723,9 +724,8 @@ Logs go to standard error.";
 
 #[derive(Debug, Args)]
 pub struct McpArgs {
-    /// Offer the `apply` tool (off by default: no tool writes to an environment). It applies
-    /// one environment's plan, only if its digest is the one given (the plan the person
-    /// approved); otherwise nothing is sent.
+    /// Offer the `apply` tool (off by default: then no tool writes to any environment). It
+    /// applies one environment's plan only if its digest is the one the person approved.
     #[arg(long)]
     pub allow_apply: bool,
 }
