@@ -169,6 +169,25 @@ impl Backend {
         self.config.as_deref()
     }
 
+    /// The connector files loaded as `validate` loads them (`Context::load_all`'s options),
+    /// with the warnings also when there are problems: `validate` shows both in one run.
+    fn load(&self, settings: &crate::settings::Settings) -> crate::load::Report {
+        let environments: Vec<String> = settings
+            .environments
+            .iter()
+            .map(|e| e.name.clone())
+            .collect();
+        let lookup = |k: &str| std::env::var(k).ok();
+        let opts = crate::load::LoadOptions {
+            environments: &environments,
+            lookup: &lookup,
+            show_vars: &settings.show_vars,
+            credential_vars: &settings.credential_vars,
+            unknown_in: &[],
+        };
+        crate::load::load_dir_reporting(&settings.root, &settings.connectors_dir, &opts)
+    }
+
     /// Where `new_connector` may write with `out`: a new `.yaml`/`.yml` file under the
     /// connectors folder, named relative to the repository root. A tool writes nowhere else.
     fn out_path(&self, out: &str) -> std::result::Result<PathBuf, Failure> {
@@ -191,7 +210,8 @@ impl Backend {
     fn validate(&self) -> std::result::Result<Answer, Failure> {
         let settings = self.ctx.project(self.config()).map_err(failure)?;
         let dir = relative(&settings.root, &settings.connectors_dir);
-        match self.ctx.load_all(&settings) {
+        let report = self.load(&settings);
+        match report.loaded {
             Ok(loaded) => Ok(Answer {
                 structured: json!({
                     "valid": true,
@@ -206,16 +226,19 @@ impl Backend {
                     render::text::file_warnings(&loaded.warnings, &Style::PLAIN)
                 ),
             }),
-            Err(Error::Input(list)) => Ok(Answer {
+            Err(list) => Ok(Answer {
                 structured: json!({
                     "valid": false,
                     "connectors_dir": dir,
                     "diagnostics": list.iter().map(diagnostic).collect::<Vec<_>>(),
-                    "warnings": [],
+                    "warnings": report.warnings.iter().map(warning).collect::<Vec<_>>(),
                 }),
-                text: render::text::diagnostics(&list, &Style::PLAIN),
+                text: format!(
+                    "{}{}",
+                    render::text::file_warnings(&report.warnings, &Style::PLAIN),
+                    render::text::diagnostics(&list, &Style::PLAIN)
+                ),
             }),
-            Err(e) => Err(failure(e)),
         }
     }
 
@@ -378,10 +401,10 @@ impl Backend {
         let text = self
             .read_connector_file(&rel)
             .ok_or_else(|| usage(format!("cannot read {rel}")))?;
-        let (problems, warnings) = match self.ctx.load_all(&settings) {
+        let report = self.load(&settings);
+        let (problems, warnings) = match report.loaded {
             Ok(l) => (Vec::new(), l.warnings),
-            Err(Error::Input(list)) => (list, Vec::new()),
-            Err(e) => return Err(failure(e)),
+            Err(list) => (list, report.warnings),
         };
         let mine = |f: &Path| f == Path::new(&rel);
         let problems: Vec<Value> = problems

@@ -132,6 +132,14 @@ fn validate_returns_every_problem_with_file_line_column_and_help() {
     assert_eq!(bad["valid"], false);
     let d = bad["diagnostics"].as_array().unwrap();
     assert!(d.len() >= 2, "every problem at once: {d:?}");
+    assert!(
+        bad["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["kind"] == "example_host"),
+        "warnings beside the problems: {bad}"
+    );
     for x in d {
         assert_eq!(x["file"], "connectors/bad.yaml");
         assert!(x["line"].as_u64().unwrap() > 0, "{x}");
@@ -176,6 +184,24 @@ fn plan_returns_changes_digest_and_markdown_and_sends_nothing() {
     let cli: Value =
         serde_json::from_str(&repo.skconn(["plan", "--format", "json"]).stdout).unwrap();
     assert_eq!(cli["environments"][0]["plan_digest"], digest.as_str());
+}
+
+#[test]
+fn a_failing_tool_is_an_error_result_with_skconns_message_and_exit_code() {
+    let dev = emulator();
+    let repo = repo_with(1, &dev, "managed").unset("SK_DEV_SECRET");
+    let cli = repo.skconn(["plan"]);
+    cli.code(1);
+    let e = with_server(&repo, &[], async |c| failed(c, "plan", json!({})).await);
+    assert_eq!(e["exit_code"], 1);
+    let m = e["message"].as_str().unwrap();
+    assert!(m.contains("SK_DEV_SECRET"), "{m}");
+    assert!(
+        cli.stderr.contains(m.lines().next().unwrap()),
+        "the command's message: {m}\n{}",
+        cli.stderr
+    );
+    assert!(dev.requests().is_empty(), "nothing sent");
 }
 
 #[test]
@@ -407,6 +433,13 @@ fn explain_connector_says_what_users_fill_in_the_scopes_where_requests_go_and_th
             .unwrap()
             .contains("https://api.broken.example.org"),
         "{p}"
+    );
+    let warnings = broken["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w["field"] == "auth_patterns[0].fields[0].input_type"),
+        "the warnings too, beside the problems: {warnings:?}"
     );
     assert!(outside["message"]
         .as_str()
