@@ -15,7 +15,9 @@
 //!   valid token, never the token itself).
 //!
 //! It holds one project (id 77, `acme/connectors`): its merge requests, which merge requests
-//! each commit belongs to, and the merge requests' notes.
+//! each commit belongs to, the merge requests' notes, and the job artifacts of the latest
+//! successful pipeline of each branch (`GET /projects/:id/jobs/artifacts/:ref/raw/*path?job=`,
+//! which takes a job's `JOB-TOKEN` and answers the file's bytes, or 404).
 
 #![allow(dead_code)]
 
@@ -90,6 +92,9 @@ struct Inner {
     next_id: u64,
     faults: Vec<PendingFault>,
     requests: Vec<Recorded>,
+    /// (ref, job, path) → the file, from the latest successful pipeline of the ref.
+    artifacts: HashMap<(String, String, String), Vec<u8>>,
+    job_token: String,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -115,6 +120,8 @@ impl FakeGitlab {
             next_id: 5_000,
             faults: Vec::new(),
             requests: Vec::new(),
+            artifacts: HashMap::new(),
+            job_token: format!("glcbt-{:020x}", fastrand::u128(..)),
         }));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
         listener.set_nonblocking(true).unwrap();
@@ -157,6 +164,25 @@ impl FakeGitlab {
     /// The project access token (`SKCONN_GITLAB_TOKEN`).
     pub fn token(&self) -> &str {
         &self.token
+    }
+
+    /// The `CI_JOB_TOKEN` of the jobs of a pipeline: it reads artifacts, and nothing else here.
+    pub fn job_token(&self) -> String {
+        self.lock().job_token.clone()
+    }
+
+    /// Keeps the artifacts of a successful pipeline of `git_ref`: they replace that job's
+    /// earlier ones (GitLab serves the latest successful pipeline's).
+    pub fn keep_artifacts(&self, git_ref: &str, job: &str, files: &[(String, Vec<u8>)]) {
+        let mut inner = self.lock();
+        inner
+            .artifacts
+            .retain(|(r, j, _), _| !(r == git_ref && j == job));
+        for (path, bytes) in files {
+            inner
+                .artifacts
+                .insert((git_ref.into(), job.into(), path.clone()), bytes.clone());
+        }
     }
 
     /// Another valid token, writing as `username`.
@@ -315,6 +341,10 @@ async fn handle(State(shared): State<Shared>, req: Request<Body>) -> Response<Bo
             .find(|(k, _)| *k == t)
             .map(|(_, u)| u.clone())
     });
+    let job_token = headers
+        .get("job-token")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.trim() == inner.job_token);
     let response = route(
         &mut inner,
         &method,
@@ -322,6 +352,7 @@ async fn handle(State(shared): State<Shared>, req: Request<Body>) -> Response<Bo
         &query,
         json_body.as_ref(),
         user.as_deref(),
+        job_token,
     );
     inner.requests.push(Recorded {
         method: method.to_string(),
@@ -349,10 +380,36 @@ fn route(
     query: &str,
     body: Option<&Value>,
     user: Option<&str>,
+    job_token: bool,
 ) -> Response<Body> {
     let Some(rest) = path.strip_prefix("/api/v4") else {
         return not_found();
     };
+    let artifacts = format!("/projects/{PROJECT_ID}/jobs/artifacts/");
+    if let (Some(rest), true) = (rest.strip_prefix(&artifacts), method == Method::GET) {
+        let Some((git_ref, file)) = rest.split_once("/raw/") else {
+            return not_found();
+        };
+        // The job's own token (a project access token could read it too; no job sends one).
+        if !job_token {
+            return message(401, "401 Unauthorized");
+        }
+        let job = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("job="))
+            .unwrap_or_default();
+        return match inner
+            .artifacts
+            .get(&(git_ref.to_string(), job.to_string(), file.to_string()))
+        {
+            Some(bytes) => Response::builder()
+                .status(200)
+                .header("content-type", "application/octet-stream")
+                .body(Body::from(bytes.clone()))
+                .unwrap(),
+            None => message(404, "404 Not found"),
+        };
+    }
     let Some(user) = user else {
         return message(401, "401 Unauthorized");
     };

@@ -17,6 +17,7 @@ mod fake_github;
 mod fake_gitlab;
 mod github;
 mod gitlab;
+mod gitlab_ci;
 mod inert;
 mod leaks;
 mod load;
