@@ -392,7 +392,7 @@ pub struct GitlabNoteArgs {
     pub plans: Vec<PathBuf>,
 
     /// The username the token writes as (default: the token's user, as GitLab says).
-    #[arg(long, value_name = "LOGIN")]
+    #[arg(long, value_name = "USERNAME")]
     pub author: Option<String>,
 
     #[command(flatten)]
@@ -410,7 +410,7 @@ pub struct GitlabApprovedArgs {
     pub save: Option<PathBuf>,
 
     /// The username whose note is trusted (default: the token's user, as GitLab says).
-    #[arg(long, value_name = "LOGIN")]
+    #[arg(long, value_name = "USERNAME")]
     pub author: Option<String>,
 
     #[command(flatten)]
