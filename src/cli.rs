@@ -322,7 +322,8 @@ const GITLAB_LONG_ABOUT: &str = "\
 The review loop on GitLab. In a merge-request pipeline, `skconn gitlab note` shows every \
 environment's plan in one note on the merge request that each pipeline updates (the body of \
 `skconn github comment`); on the default branch after the merge, `skconn gitlab approved` reads \
-that note back and prints the plan digests it approved, for `skconn apply --approved`.
+that note back and prints the plan digests it approved, for `skconn apply --approved`; `skconn \
+gitlab snapshot` downloads the snapshot a plan job plans against.
 
 Both read the variables of a GitLab CI job: CI_API_V4_URL, CI_PROJECT_ID (or \
 CI_MERGE_REQUEST_PROJECT_ID), CI_MERGE_REQUEST_IID, CI_MERGE_REQUEST_SOURCE_BRANCH_SHA, \
@@ -343,6 +344,46 @@ pub enum GitlabCommand {
     /// Print ENV=DIGEST lines of what the merged merge request approved.
     #[command(long_about = GITLAB_APPROVED_LONG_ABOUT, after_help = GITLAB_APPROVED_AFTER_HELP)]
     Approved(GitlabApprovedArgs),
+    /// Download the latest snapshot an environment's default-branch pipeline kept.
+    #[command(long_about = GITLAB_SNAPSHOT_LONG_ABOUT, after_help = GITLAB_SNAPSHOT_AFTER_HELP)]
+    Snapshot(GitlabSnapshotArgs),
+}
+
+const GITLAB_SNAPSHOT_LONG_ABOUT: &str = "\
+Download the file snapshots/<env>.snapshot.json of the artifacts of the job snapshot-<env> (as \
+`skconn init --ci gitlab` writes it) in the latest successful pipeline of the default branch \
+(CI_DEFAULT_BRANCH, or --branch), with the job's own CI_JOB_TOKEN, and write it to \
+DIR/<env>.snapshot.json, for `skconn plan --against`. The file must be the snapshot of the \
+environment asked for.
+
+When there is none yet, it writes nothing, says so and how to make one, and exits 0: the plan \
+that needs the file then fails, in that environment's section of the merge-request note.";
+
+const GITLAB_SNAPSHOT_AFTER_HELP: &str = "\
+Exit status: 0 when the snapshot was written, or when there is none yet (nothing is written \
+then); 1 on an error.
+
+Example, in a merge request's plan job of an environment planned from its snapshot:
+  skconn gitlab snapshot --env prod --out-dir snapshots
+  skconn plan --env prod --against snapshots/prod.snapshot.json --format json";
+
+#[derive(Debug, Args)]
+pub struct GitlabSnapshotArgs {
+    /// The environment whose snapshot to download.
+    #[arg(long = "env", value_name = "NAME")]
+    pub env: String,
+
+    /// Write DIR/<env>.snapshot.json, making DIR if need be.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+
+    /// Trust only snapshots of pipelines of this branch (default: CI_DEFAULT_BRANCH, else
+    /// `main`).
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
 }
 
 const GITLAB_NOTE_LONG_ABOUT: &str = "\

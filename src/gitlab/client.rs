@@ -1,8 +1,9 @@
 //! A client for GitLab's REST API (v4): the few calls skconn makes (the token's user, a merge
 //! request, the merge requests of a commit, a merge request's notes, creating and updating
-//! one note).
+//! one note, one file of a job's artifacts).
 //!
-//! - Every request carries `PRIVATE-TOKEN: <token>` and `User-Agent: skconn/<version>`.
+//! - Every request carries `PRIVATE-TOKEN: <token>` (or, for a client of the job's own token,
+//!   `JOB-TOKEN: <token>`, which only reads artifacts) and `User-Agent: skconn/<version>`.
 //! - Retries with the Scalekit client's timing (`remote::retry`): 5xx, timeouts and lost
 //!   connections (never a create whose outcome is unknown: the caller lists again), and 429,
 //!   waiting what GitLab asks (`Retry-After`, `RateLimit-Reset`; at most `--max-wait`).
@@ -199,6 +200,8 @@ pub struct Gitlab {
     /// The API's base URL without a trailing slash.
     base: String,
     token: Secret,
+    /// `PRIVATE-TOKEN`, or `JOB-TOKEN` for the job's own token.
+    header: &'static str,
     options: ClientOptions,
 }
 
@@ -242,8 +245,46 @@ impl Gitlab {
             http,
             base: api.as_str().trim_end_matches('/').to_string(),
             token,
+            header: "PRIVATE-TOKEN",
             options,
         })
+    }
+
+    /// A client that sends the job's own token (`CI_JOB_TOKEN`) as `JOB-TOKEN`.
+    pub fn with_job_token(
+        api: &url::Url,
+        token: Secret,
+        options: ClientOptions,
+    ) -> Result<Gitlab, GitlabError> {
+        let mut gl = Gitlab::new(api, token, options)?;
+        gl.header = "JOB-TOKEN";
+        Ok(gl)
+    }
+
+    /// `GET /projects/:id/jobs/artifacts/:ref/raw/*path?job=NAME`: one file of the artifacts of
+    /// job `job` in the latest successful pipeline of `git_ref`; `None` when GitLab has none
+    /// (404).
+    pub async fn artifact_file(
+        &self,
+        project: &str,
+        git_ref: &str,
+        path: &str,
+        job: &str,
+    ) -> Result<Option<Vec<u8>>, GitlabError> {
+        let file: Vec<String> = path.split('/').map(crate::remote::encode_segment).collect();
+        let url = format!(
+            "{}{}/jobs/artifacts/{}/raw/{}?job={}",
+            self.base,
+            Self::project_path(project),
+            crate::remote::encode_segment(git_ref),
+            file.join("/"),
+            crate::remote::encode_segment(job)
+        );
+        match self.send(Method::GET, &url, None, Kind::Read).await {
+            Ok(answer) => Ok(Some(answer.body)),
+            Err(GitlabError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// How many times a caller may repeat a create it checks itself (`--max-attempts`).
@@ -467,7 +508,7 @@ impl Gitlab {
         let mut builder = self
             .http
             .request(method.clone(), url)
-            .header("PRIVATE-TOKEN", self.token.expose())
+            .header(self.header, self.token.expose())
             .header(reqwest::header::ACCEPT, "application/json")
             .timeout(timeout);
         if let Some(b) = body {

@@ -1,10 +1,11 @@
 //! The job's GitLab context: the variables GitLab CI sets in a merge-request pipeline
 //! (`CI_API_V4_URL`, `CI_PROJECT_ID`, `CI_MERGE_REQUEST_PROJECT_ID`, `CI_MERGE_REQUEST_IID`,
 //! `CI_MERGE_REQUEST_SOURCE_BRANCH_SHA`, `CI_COMMIT_SHA`, `CI_PIPELINE_ID`,
-//! `CI_PIPELINE_URL`, `CI_PROJECT_PATH`) and the token (`SKCONN_GITLAB_TOKEN`).
+//! `CI_PIPELINE_URL`, `CI_PROJECT_PATH`, `CI_DEFAULT_BRANCH`), the token (`SKCONN_GITLAB_TOKEN`)
+//! and the job's own token (`CI_JOB_TOKEN`, which reads artifacts).
 //!
-//! Reads variables through a lookup function; sends nothing. The token is wrapped in a
-//! [`Secret`] (registered for redaction) the moment it is read, and never shown.
+//! Reads variables through a lookup function; sends nothing. Both tokens are wrapped in a
+//! [`Secret`] (registered for redaction) the moment they are read, and never shown.
 
 use super::GitlabError;
 use crate::secret::Secret;
@@ -33,7 +34,11 @@ pub struct Pipeline {
     pub sha: Option<String>,
     pub pipeline_id: Option<String>,
     pub pipeline_url: Option<String>,
+    /// The project's default branch (`CI_DEFAULT_BRANCH`).
+    pub default_branch: Option<String>,
     pub token: Option<Secret>,
+    /// The job's own token (`CI_JOB_TOKEN`).
+    pub job_token: Option<Secret>,
 }
 
 fn digits(name: &str, v: Option<String>) -> Result<Option<String>, GitlabError> {
@@ -74,6 +79,7 @@ impl Pipeline {
         };
         // The token first, so that nothing below can show it.
         let token = var(TOKEN_VARIABLE).map(Secret::new);
+        let job_token = var("CI_JOB_TOKEN").map(Secret::new);
         let api_text = var("CI_API_V4_URL").unwrap_or_else(|| DEFAULT_API_URL.to_string());
         let api = match url::Url::parse(&api_text) {
             Ok(u) if u.host().is_some()
@@ -119,7 +125,9 @@ impl Pipeline {
             sha: commit,
             pipeline_id: digits("CI_PIPELINE_ID", var("CI_PIPELINE_ID"))?,
             pipeline_url,
+            default_branch: var("CI_DEFAULT_BRANCH"),
             token,
+            job_token,
         })
     }
 

@@ -1,10 +1,12 @@
-//! `skconn gitlab note` and `skconn gitlab approved`: read the inputs and the job's CI
-//! variables, call `gitlab`, write the messages, the job log's copy of the plans and
-//! `--save`'s file.
+//! `skconn gitlab note`, `skconn gitlab approved` and `skconn gitlab snapshot`: read the inputs
+//! and the job's CI variables, call `gitlab`, write the messages, the job log's copy of the
+//! plans, `--save`'s file and the downloaded snapshot.
 
 use super::github::{finish, read_plans, say};
 use super::{client_options, Context};
-use crate::cli::{GitlabApprovedArgs, GitlabArgs, GitlabCommand, GitlabNoteArgs};
+use crate::cli::{
+    GitlabApprovedArgs, GitlabArgs, GitlabCommand, GitlabNoteArgs, GitlabSnapshotArgs,
+};
 use crate::error::{exit, Error, Result};
 use crate::github::comment::{self, Limit, Meta};
 use crate::github::Written;
@@ -16,6 +18,7 @@ pub(super) async fn run(ctx: &Context, args: GitlabArgs) -> Result<i32> {
     match args.command {
         GitlabCommand::Note(a) => note(ctx, a).await,
         GitlabCommand::Approved(a) => approved(ctx, a).await,
+        GitlabCommand::Snapshot(a) => snapshot(ctx, a).await,
     }
 }
 
@@ -174,5 +177,96 @@ async fn approved(ctx: &Context, args: GitlabApprovedArgs) -> Result<i32> {
         ),
     );
     output::out(&lines);
+    Ok(exit::OK)
+}
+
+async fn snapshot(ctx: &Context, args: GitlabSnapshotArgs) -> Result<i32> {
+    let env = &args.env;
+    if !render::json::valid_env_name(env) {
+        return Err(Error::Usage(format!(
+            "--env {env:?} is not an environment name"
+        )));
+    }
+    let p = pipeline()?;
+    let branch = args
+        .branch
+        .clone()
+        .or_else(|| p.default_branch.clone())
+        .unwrap_or_else(|| "main".to_string());
+    let Some(token) = &p.job_token else {
+        return Err(gl(GitlabError::Context(
+            "CI_JOB_TOKEN is not set: run this in a GitLab CI job (its own token reads the artifacts)".into(),
+        )));
+    };
+    let client =
+        Gitlab::with_job_token(&p.api, token.clone(), client_options(&args.http)).map_err(gl)?;
+    let job = format!("snapshot-{env}");
+    let path = format!("snapshots/{env}.snapshot.json");
+    let found = match client.artifact_file(&p.project, &branch, &path, &job).await {
+        Err(GitlabError::Status {
+            call,
+            status: status @ (401 | 403),
+            ..
+        }) => {
+            return Err(gl(GitlabError::Context(format!(
+                "GitLab refused the job's CI_JOB_TOKEN on {call} ({status}): run this in a job of this project's pipeline; \
+                 a job of another project needs this project's Settings → CI/CD → Job token permissions to allow it"
+            ))))
+        }
+        other => other.map_err(gl)?,
+    };
+    let Some(bytes) = found else {
+        say(
+            ctx,
+            &format!(
+                "notice: the latest successful pipeline of {} kept no {path} (job {job}), so nothing was written. \
+                 No snapshot of {env} yet: run a pipeline on {} once (Build → Pipelines → Run pipeline), or merge: both keep one",
+                crate::escape::inert(&branch),
+                crate::escape::inert(&branch)
+            ),
+        );
+        return Ok(exit::OK);
+    };
+    let what = format!("{path} of job {job} is not a snapshot: ");
+    let not = |why: String| gl(GitlabError::NotApproved(format!("{what}{why}")));
+    let doc: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| not(format!("it is not JSON ({e})")))?;
+    let named = doc.get("environment").and_then(|v| v.as_str());
+    if named != Some(env.as_str()) {
+        return Err(not(format!(
+            "it is the snapshot of {}, not of {env}",
+            named.map_or("no environment".to_string(), |n| format!(
+                "`{}`",
+                crate::escape::inert(n)
+            ))
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| not("it is not UTF-8".into()))?;
+    std::fs::create_dir_all(&args.out_dir).map_err(|e| {
+        Error::io(
+            format!("cannot create the folder {}", args.out_dir.display()),
+            e,
+        )
+    })?;
+    let file = args.out_dir.join(format!("{env}.snapshot.json"));
+    output::write_file(&file, &text).map_err(|e| {
+        Error::io(
+            format!("cannot write the snapshot to {}", file.display()),
+            e,
+        )
+    })?;
+    say(
+        ctx,
+        &format!(
+            "{} Wrote {}: the snapshot of {env} taken {} (job {job}, the latest successful pipeline of {})",
+            ctx.err_style.green("✓"),
+            file.display(),
+            doc.get("taken_at")
+                .and_then(|t| t.as_str())
+                .map(|t| crate::escape::inert(t).into_owned())
+                .unwrap_or_else(|| "at an unknown time".into()),
+            crate::escape::inert(&branch)
+        ),
+    );
     Ok(exit::OK)
 }

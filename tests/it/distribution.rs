@@ -612,10 +612,13 @@ fn init_with_gitlab_uses_the_container_image() {
     assert!(doc["plan-prod"]["environment"].is_null());
     let prod_plan = serde_yaml::to_string(&doc["plan-prod"]["script"]).unwrap();
     assert!(
-        prod_plan.contains("skconn plan --env prod --against \"$SNAPSHOT\""),
+        prod_plan.contains("skconn plan --env prod --against snapshots/prod.snapshot.json"),
         "{prod_plan}"
     );
-    assert!(prod_plan.contains("job=snapshot-prod"), "{prod_plan}");
+    assert!(
+        prod_plan.contains("skconn gitlab snapshot --env prod --out-dir snapshots"),
+        "{prod_plan}"
+    );
     assert!(!prod_plan.contains("CLIENT"), "{prod_plan}");
     assert_eq!(
         doc["snapshot-prod"]["script"][0].as_str(),

@@ -185,6 +185,14 @@ impl FakeGitlab {
         }
     }
 
+    /// A file of the artifacts GitLab serves for `job` of the latest successful pipeline.
+    pub fn artifact(&self, git_ref: &str, job: &str, path: &str) -> Option<Vec<u8>> {
+        self.lock()
+            .artifacts
+            .get(&(git_ref.into(), job.into(), path.into()))
+            .cloned()
+    }
+
     /// Another valid token, writing as `username`.
     pub fn user_token(&self, username: &str) -> String {
         let t = format!("glpat-{:020x}", fastrand::u128(..));

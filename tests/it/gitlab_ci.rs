@@ -878,3 +878,62 @@ fn init_prints_exactly_which_gitlab_variables_to_create() {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }
 }
+
+#[test]
+fn with_no_snapshot_yet_that_environment_says_so_and_the_others_still_plan() {
+    let s = Scene::new(true);
+    // The default branch's latest successful pipeline kept no snapshot of prod.
+    s.gl.keep_artifacts("main", "snapshot-prod", &[]);
+    s.add_connector("Zendesk");
+    let run = s.plan(7);
+    assert_eq!(run.job("plan-dev").status, Status::Success, "{run}");
+    let prod = run.job("plan-prod");
+    assert_eq!(prod.status, Status::Failed, "{run}");
+    assert!(prod.log.contains("No snapshot of prod yet"), "{run}");
+    assert_eq!(run.job("note").status, Status::Failed, "{run}");
+    let note = s.note(7);
+    assert!(note.contains("Zendesk"), "{note}");
+    assert!(note.contains("<!-- skconn-failed env=prod -->"), "{note}");
+    assert!(note.contains("cannot read the snapshot"), "{note}");
+}
+
+#[test]
+fn gitlab_snapshot_reads_only_the_environments_own_snapshot_with_the_job_token() {
+    let s = Scene::new(true);
+    let dev =
+        s.gl.artifact("main", "snapshot-dev", "snapshots/dev.snapshot.json")
+            .expect("the first pipeline kept dev's snapshot");
+    // A snapshot of dev kept as prod's is refused, and nothing is written.
+    s.gl.keep_artifacts(
+        "main",
+        "snapshot-prod",
+        &[("snapshots/prod.snapshot.json".into(), dev)],
+    );
+    let job = |token: &str| {
+        s.repo
+            .cmd(["gitlab", "snapshot", "--env", "prod", "--out-dir", "got"])
+            .env("CI_API_V4_URL", &s.gl.url())
+            .env("CI_PROJECT_ID", &PROJECT_ID.to_string())
+            .env("CI_DEFAULT_BRANCH", "main")
+            .env("CI_JOB_TOKEN", token)
+            .run()
+    };
+    let out = job(&s.gl.job_token());
+    assert_eq!(out.code, Some(1), "{}", out.all());
+    assert!(
+        out.stderr.contains("is the snapshot of `dev`, not of prod"),
+        "{}",
+        out.all()
+    );
+    assert!(!s.repo.path().join("got/prod.snapshot.json").exists());
+    // A wrong job token is GitLab's 401, and is never shown.
+    let out = job("glcbt-not-the-one");
+    assert_eq!(out.code, Some(1), "{}", out.all());
+    assert!(!out.all().contains("glcbt-not-the-one"), "{}", out.all());
+    assert!(
+        out.stderr.contains("GitLab refused the job's CI_JOB_TOKEN"),
+        "{}",
+        out.all()
+    );
+    assert!(!s.repo.path().join("got").exists());
+}
