@@ -1,6 +1,7 @@
 //! skconn on GitLab: the merge-request note that shows every environment's plan and its
 //! digest (`skconn gitlab note`), and reading back, on the default branch after a merge, what
-//! the merged merge request's note approved (`skconn gitlab approved`).
+//! the merged merge request's note approved (`skconn gitlab approved`); the client also reads
+//! the snapshot a merge request's plan job plans against (`skconn gitlab snapshot`).
 //!
 //! The note is GitHub's comment, byte for byte: the same body, marker and hidden lines, built
 //! by `github::comment` and read back by `github::markers` and `github::approved::approve_body`

@@ -708,6 +708,20 @@ fn a_dashboard_edit_between_review_and_merge_stops_the_apply_and_sends_nothing()
         s.dev.connector("Zendesk").unwrap()["description"],
         "Zendesk v2"
     );
+    // The way past it: a pipeline run by hand applies each environment's current plan, which
+    // its log shows, and says it is not held to a reviewed plan.
+    let by_hand = s.pipeline(&Source::Web {
+        sha: merge_sha(8),
+        vars: Vec::new(),
+    });
+    assert!(by_hand.succeeded(), "{by_hand}");
+    let log = &by_hand.job("apply-prod-unreviewed").log;
+    assert!(log.contains("NOT held to a reviewed plan"), "{log}");
+    assert!(log.contains("\"edited by hand\" → \"Zendesk v2\""), "{log}");
+    assert_eq!(
+        s.prod.connector("Zendesk").unwrap()["description"],
+        "Zendesk v2"
+    );
 }
 
 #[test]
