@@ -174,7 +174,7 @@ pub fn merged_request<'a>(
             };
             Err(GitlabError::NotApproved(format!(
                 "no merge request was merged as commit {sha}{also}: a push that is not a merge request's merge has no reviewed plan, so nothing is approved. \
-                 Apply it by running a pipeline on the default branch without {TOKEN_VARIABLE} (the apply job then plans and applies what it finds, as its log shows)."
+                 To apply it, run a pipeline by hand on the default branch (Build → Pipelines → Run pipeline): it applies each environment's current plan, shown in its log."
             )))
         }
         many => Err(GitlabError::NotApproved(format!(
@@ -256,7 +256,7 @@ pub async fn find_approval(
         plan_run: "pipeline",
         number: mr.iid,
         final_head: &mr.sha,
-        by_hand: "Run a pipeline on the default branch without the approval to apply what is there, after reading its plan.",
+        by_hand: "Run a pipeline by hand on the default branch (Build → Pipelines → Run pipeline): it applies each environment's current plan, shown in its log.",
         url: mr.web_url.as_ref().map(|u| format!("{u}#note_{}", note.id)),
     };
     let approval =
