@@ -32,6 +32,7 @@ pub mod emulator;
 pub mod error;
 pub mod escape;
 pub mod github;
+pub mod gitlab;
 pub mod load;
 pub mod local_dir;
 pub mod log;

@@ -29,9 +29,12 @@ pub struct Input {
 /// What the comment says about where and for what it was planned.
 #[derive(Debug, Clone)]
 pub struct Meta {
-    pub pull_request: u64,
+    /// How the footer names the review: `#7` (a pull request), `!7` (a merge request).
+    pub reference: String,
     pub head_sha: String,
     pub run_id: Option<String>,
+    /// What the footer calls the run: `run` (GitHub Actions), `pipeline` (GitLab CI).
+    pub run_word: &'static str,
     /// The run's page, which shows the job summary.
     pub run_url: Option<String>,
 }
@@ -69,6 +72,21 @@ impl Limit {
             elsewhere: match run_url {
                 Some(u) => format!("The whole plan is in the [job summary]({u})."),
                 None => "The whole plan is in the job summary.".into(),
+            },
+        }
+    }
+
+    /// The limit of a GitLab merge-request note (1,000,000 characters).
+    pub fn gitlab_note(pipeline_url: Option<&str>) -> Limit {
+        Limit {
+            max: crate::gitlab::NOTE_LIMIT,
+            unit: Unit::Utf16,
+            name: "GitLab's limit of 1,000,000 characters for a note".into(),
+            elsewhere: match pipeline_url {
+                Some(u) => {
+                    format!("The whole plan is in the plan jobs' logs of the [pipeline]({u}).")
+                }
+                None => "The whole plan is in the plan jobs' logs.".into(),
             },
         }
     }
@@ -364,15 +382,15 @@ fn redact_parts(head: &mut String, after_head: &mut String, sections: &mut [Sect
 fn footer(meta: &Meta) -> String {
     let short: String = meta.head_sha.chars().take(12).collect();
     let mut out = format!(
-        "---\n\nPlanned for commit `{short}` (the head of #{})",
-        meta.pull_request
+        "---\n\nPlanned for commit `{short}` (the head of {})",
+        meta.reference
     );
     match (&meta.run_id, &meta.run_url) {
         (Some(id), Some(url)) => {
-            let _ = write!(out, " in [run {id}]({url})");
+            let _ = write!(out, " in [{} {id}]({url})", meta.run_word);
         }
         (Some(id), None) => {
-            let _ = write!(out, " in run {id}");
+            let _ = write!(out, " in {} {id}", meta.run_word);
         }
         _ => {}
     }
@@ -548,7 +566,8 @@ mod tests {
 
     fn meta() -> Meta {
         Meta {
-            pull_request: 7,
+            reference: "#7".into(),
+            run_word: "run",
             head_sha: "a".repeat(40),
             run_id: Some("99".into()),
             run_url: Some("https://github.com/o/r/actions/runs/99".into()),

@@ -32,7 +32,7 @@ fn actions() -> Result<Actions> {
 }
 
 /// Reads every plan; all problems at once, and nothing is sent while any input is invalid.
-fn read_plans(files: &[std::path::PathBuf]) -> Result<Vec<Input>> {
+pub(super) fn read_plans(files: &[std::path::PathBuf]) -> Result<Vec<Input>> {
     let mut inputs = Vec::new();
     let mut problems = Vec::new();
     for file in files {
@@ -81,7 +81,7 @@ fn read_plans(files: &[std::path::PathBuf]) -> Result<Vec<Input>> {
 }
 
 /// A message on stderr unless `-q`.
-fn say(ctx: &Context, text: &str) {
+pub(super) fn say(ctx: &Context, text: &str) {
     if !ctx.quiet {
         output::err(&format!("{text}\n"));
     }
@@ -95,7 +95,8 @@ async fn comment(ctx: &Context, args: GithubCommentArgs) -> Result<i32> {
     }
     let event = actions.pull_event().map_err(gh)?;
     let meta = Meta {
-        pull_request: event.number,
+        reference: format!("#{}", event.number),
+        run_word: "run",
         head_sha: event.head_sha.clone(),
         run_id: actions.run_id.clone(),
         run_url: actions.run_url(),
@@ -297,7 +298,7 @@ async fn comment_push(
 
 /// The exit of `github comment` once the comment is written: a failed plan is an error (1), a
 /// refused one is refused (3), so that the comment job fails the check and says why.
-fn finish(o: &comment::Outcome) -> Result<i32> {
+pub(super) fn finish(o: &comment::Outcome) -> Result<i32> {
     if !o.failed.is_empty() {
         let names: Vec<String> = o
             .failed
@@ -352,7 +353,8 @@ async fn approved(ctx: &Context, args: GithubApprovedArgs) -> Result<i32> {
             .await
             .map_err(gh)?;
     if let Some(file) = &args.save {
-        let doc = github::approved::saved_document(&approval, &actions.repository, &sha);
+        let doc =
+            github::approved::saved_document(&approval, &actions.repository.to_string(), &sha);
         let text = format!(
             "{}\n",
             serde_json::to_string_pretty(&doc).unwrap_or_default()

@@ -20,6 +20,7 @@ mod doctor;
 mod emulator;
 mod forced;
 mod github;
+mod gitlab;
 mod import;
 mod init;
 mod interrupt;
@@ -85,6 +86,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         }
         Command::Apply(args) => apply::run(&ctx, cli.config.as_deref(), args).await,
         Command::Github(args) => github::run(&ctx, args).await,
+        Command::Gitlab(args) => gitlab::run(&ctx, args).await,
     }
 }
 

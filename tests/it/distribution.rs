@@ -581,10 +581,23 @@ fn init_with_gitlab_uses_the_container_image() {
     )));
     assert!(!ci.contains("cargo "));
     assert!(ci.contains("resource_group: skconn-apply-prod"));
-    assert!(ci.contains("needs: [apply-dev]"));
-    // Well-formed YAML, with the jobs in skconn.yaml's order.
+    // Well-formed YAML, with the jobs in skconn.yaml's order: prod's apply (either of its two
+    // jobs) needs dev's, whichever of dev's two ran.
     let doc: serde_yaml::Value = serde_yaml::from_str(&ci).unwrap();
-    assert_eq!(doc["apply-prod"]["needs"][0].as_str(), Some("apply-dev"));
+    for job in ["apply-prod", "apply-prod-unreviewed"] {
+        let needs = &doc[job]["needs"];
+        assert_eq!(needs[0]["job"].as_str(), Some("apply-dev"), "{job}");
+        assert_eq!(
+            needs[1]["job"].as_str(),
+            Some("apply-dev-unreviewed"),
+            "{job}"
+        );
+        assert_eq!(needs[0]["optional"].as_bool(), Some(true), "{job}");
+    }
+    assert_eq!(
+        doc["apply-dev"]["needs"].as_sequence().map(Vec::len),
+        Some(0)
+    );
     assert_eq!(
         doc["apply-dev"]["environment"]["name"].as_str(),
         Some("dev")
@@ -599,10 +612,13 @@ fn init_with_gitlab_uses_the_container_image() {
     assert!(doc["plan-prod"]["environment"].is_null());
     let prod_plan = serde_yaml::to_string(&doc["plan-prod"]["script"]).unwrap();
     assert!(
-        prod_plan.contains("skconn plan --env prod --against \"$SNAPSHOT\""),
+        prod_plan.contains("skconn plan --env prod --against snapshots/prod.snapshot.json"),
         "{prod_plan}"
     );
-    assert!(prod_plan.contains("job=snapshot-prod"), "{prod_plan}");
+    assert!(
+        prod_plan.contains("skconn gitlab snapshot --env prod --out-dir snapshots"),
+        "{prod_plan}"
+    );
     assert!(!prod_plan.contains("CLIENT"), "{prod_plan}");
     assert_eq!(
         doc["snapshot-prod"]["script"][0].as_str(),
