@@ -16,35 +16,22 @@
 //! and the local environment; `scaffold` renders the files `skconn init` writes; `build_info` is
 //! what the build knew (version, commit, target).
 
-/// Where editors find the JSON Schema of connector files (the committed copy in this
-/// repository, `schema/connector.schema.json`, is the same document).
-pub const SCHEMA_URL: &str = "../schema/connector.schema.json";
-
 pub mod apply;
 pub mod authoring;
-pub mod build_info;
+pub mod base;
 pub mod cli;
-pub mod config;
-pub mod config_file;
-pub mod credentials;
 pub mod doctor;
 pub mod emulator;
-pub mod error;
-pub mod escape;
 pub mod github;
 pub mod load;
-pub mod local_dir;
-pub mod log;
 pub mod model;
-pub mod normalize;
 pub mod output;
 pub mod plan;
 pub mod remote;
 pub mod render;
 pub mod run;
 pub mod scaffold;
-pub mod schema;
-pub mod secret;
 pub mod settings;
 pub mod snapshot;
-pub mod time;
+pub mod vocabulary;
+pub mod yaml;

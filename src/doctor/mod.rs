@@ -234,9 +234,9 @@ impl Report {
     /// 0 when every check is ok, 2 when there are warnings but no failure, 1 when one failed.
     pub fn exit_code(&self) -> i32 {
         match self.tally().status() {
-            Status::Ok => crate::error::exit::OK,
-            Status::Warning => crate::error::exit::CHANGES,
-            Status::Failed => crate::error::exit::ERROR,
+            Status::Ok => crate::base::error::exit::OK,
+            Status::Warning => crate::base::error::exit::CHANGES,
+            Status::Failed => crate::base::error::exit::ERROR,
         }
     }
 }

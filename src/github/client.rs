@@ -22,9 +22,9 @@
 
 use super::context::RepoName;
 use super::GithubError;
+use crate::output::secret::Secret;
 use crate::remote::retry::{backoff, wait_hint};
 use crate::remote::{ClientOptions, TransportKind};
-use crate::secret::Secret;
 use reqwest::header::{HeaderMap, ACCEPT, LINK, LOCATION};
 use reqwest::Method;
 use serde::Deserialize;
@@ -450,7 +450,7 @@ impl Github {
         body: &str,
     ) -> Result<Comment, GithubError> {
         let url = format!("{}{}/issues/{number}/comments", self.base, repo.api_path());
-        let payload = serde_json::json!({ "body": crate::secret::redact(body) });
+        let payload = serde_json::json!({ "body": crate::output::secret::redact(body) });
         let answer = self
             .send(Method::POST, &url, Some(&payload), Kind::Create)
             .await?;
@@ -465,7 +465,7 @@ impl Github {
         body: &str,
     ) -> Result<Comment, GithubError> {
         let url = format!("{}{}/issues/comments/{id}", self.base, repo.api_path());
-        let payload = serde_json::json!({ "body": crate::secret::redact(body) });
+        let payload = serde_json::json!({ "body": crate::output::secret::redact(body) });
         let answer = self
             .send(Method::PATCH, &url, Some(&payload), Kind::Change)
             .await?;
@@ -514,7 +514,7 @@ impl Github {
                 &answer,
                 format!(
                     "it redirects to {}, which is not an https:// URL; skconn does not follow it",
-                    crate::escape::inert(target.origin().ascii_serialization().as_str())
+                    crate::output::escape::inert(target.origin().ascii_serialization().as_str())
                 ),
             ));
         }
@@ -655,7 +655,7 @@ impl Github {
         if !same_origin || !next.path().starts_with(prefix) {
             return Err(format!(
                 "its next-page link leaves the API ({}); skconn does not follow it",
-                crate::escape::inert(next.origin().ascii_serialization().as_str())
+                crate::output::escape::inert(next.origin().ascii_serialization().as_str())
             ));
         }
         Ok(next.to_string())
@@ -782,7 +782,7 @@ impl Github {
                 .as_ref()
                 .and_then(|v| v.get(k))
                 .and_then(Value::as_str)
-                .map(|s| crate::escape::inert(s).into_owned())
+                .map(|s| crate::output::escape::inert(s).into_owned())
         };
         let message = text("message");
         Err(Failure::Status {
@@ -792,7 +792,7 @@ impl Github {
             request_id: headers
                 .get("x-github-request-id")
                 .and_then(|v| v.to_str().ok())
-                .map(|s| crate::escape::inert(s.trim()).into_owned()),
+                .map(|s| crate::output::escape::inert(s.trim()).into_owned()),
             message,
         })
     }

@@ -347,7 +347,7 @@ pub fn build(inputs: &[Input], meta: &Meta, limit: &Limit) -> Body {
 /// way out, then has nothing left to shorten or lengthen.
 fn redact_parts(head: &mut String, after_head: &mut String, sections: &mut [Section]) {
     let r = |s: &mut String| {
-        if let std::borrow::Cow::Owned(o) = crate::secret::redact(s) {
+        if let std::borrow::Cow::Owned(o) = crate::output::secret::redact(s) {
             *s = o;
         }
     };

@@ -180,7 +180,7 @@ pub async fn write_marked_comment(
         tries += 1;
         let comments = gh.comments(repo, number).await?;
         if let Some(c) = approved::bot_comment(&comments, author, marker) {
-            if c.body == crate::secret::redact(body) {
+            if c.body == crate::output::secret::redact(body) {
                 return Ok((Written::Unchanged, c.clone()));
             }
             let c = gh.update_comment(repo, c.id, body).await?;
@@ -220,8 +220,8 @@ pub async fn find_approval(
                 .map(|c| {
                     format!(
                         "{} ({})",
-                        crate::escape::inert(&c.login),
-                        crate::escape::inert(&c.user_type)
+                        crate::output::escape::inert(&c.login),
+                        crate::output::escape::inert(&c.user_type)
                     )
                 })
                 .collect();

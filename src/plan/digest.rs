@@ -82,7 +82,7 @@ impl MaskKey {
 
 /// Whether a string holds a secret or a masked variable's value.
 fn is_masked(s: &str) -> bool {
-    crate::secret::contains_secret(s)
+    crate::output::secret::contains_secret(s)
 }
 
 /// The value at a JSON Pointer, if there is one.
@@ -269,7 +269,7 @@ pub(crate) mod tests {
     #[test]
     fn masked_values_are_keyed_and_never_text() {
         let secret = "tenant-secret-value-4711";
-        crate::secret::register(secret);
+        crate::output::secret::register(secret);
         let k = MaskKey::new("dev", b"key");
         let masked = k.mask(&json!({"a": [format!("https://{secret}.x")], "b": "plain"}));
         assert!(!masked.to_string().contains(secret));

@@ -3,7 +3,7 @@
 //! identity key first). Used for the `before` and `after` of a change and by `import`. Pure.
 
 use crate::model;
-use crate::normalize::normalize;
+use crate::model::normalize::normalize;
 use serde_json::Value;
 
 /// Top-level keys in the order a person reads a connector.

@@ -16,10 +16,10 @@
 //! skconn.yaml cannot point an environment's secret at a server of its own.
 //!
 //! What it must never do: read `SKCONN_TRUSTED_HOSTS` from a file, or let a secret's variable
-//! be used anywhere but in skconn.yaml's credentials (see [`crate::secret::is_secret_name`]).
+//! be used anywhere but in skconn.yaml's credentials (see [`crate::output::secret::is_secret_name`]).
 
-use crate::error::Diagnostic;
-use crate::secret::{Secret, MIN_SECRET_CHARS};
+use crate::base::error::Diagnostic;
+use crate::output::secret::{Secret, MIN_SECRET_CHARS};
 use crate::settings::{expand_all, parse_url, EnvLookup, RemoteSpec, Written};
 use std::path::PathBuf;
 
@@ -34,12 +34,12 @@ fn ends_with_ignore_case(name: &str, end: &str) -> bool {
 }
 
 /// Registers for redaction the value of every variable whose name says it is a secret
-/// ([`crate::secret::is_secret_name`]), from these `(name, value)` pairs (the process
+/// ([`crate::output::secret::is_secret_name`]), from these `(name, value)` pairs (the process
 /// environment).
 pub fn register_secret_variables(vars: impl IntoIterator<Item = (String, String)>) {
     for (name, value) in vars {
-        if crate::secret::is_secret_name(&name) {
-            crate::secret::register(&value);
+        if crate::output::secret::is_secret_name(&name) {
+            crate::output::secret::register(&value);
         }
     }
 }
@@ -144,9 +144,9 @@ pub fn resolve(
         let e = expand_all(&w.text, lookup);
         if secret {
             for (_, v) in &e.used {
-                crate::secret::register(v);
+                crate::output::secret::register(v);
             }
-            crate::secret::register(&e.value);
+            crate::output::secret::register(&e.value);
             secret_vars.clone_from(&e.named);
         }
         for var in &e.missing {
