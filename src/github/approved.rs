@@ -7,8 +7,8 @@
 
 use super::client::{Comment, PullRequest};
 use super::context::RepoName;
+use super::error::GithubError;
 use super::markers::{self, Markers};
-use super::GithubError;
 use crate::render::markdown::PLAN_MARKER;
 use serde_json::{json, Value};
 

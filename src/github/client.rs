@@ -21,7 +21,7 @@
 //! but the API's own origin.
 
 use super::context::RepoName;
-use super::GithubError;
+use super::error::{CallInfo, GithubError, StatusError, TransportFailure};
 use crate::output::secret::Secret;
 use crate::remote::retry::{backoff, wait_hint};
 use crate::remote::{ClientOptions, TransportKind};
@@ -141,45 +141,6 @@ impl From<RawComment> for Comment {
             html_url: c.html_url,
         }
     }
-}
-
-/// The request an error is about: method and path (never the query, never the host's
-/// credentials).
-#[derive(Debug, Clone)]
-pub struct CallInfo {
-    pub method: &'static str,
-    pub path: String,
-    pub attempts: u32,
-    pub elapsed: Duration,
-}
-
-impl std::fmt::Display for CallInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.method, self.path)
-    }
-}
-
-/// An answer with an error status.
-#[derive(Debug, Clone)]
-pub struct StatusError {
-    pub call: CallInfo,
-    pub status: u16,
-    /// GitHub's `message` (made inert), and its `documentation_url`.
-    pub message: Option<String>,
-    pub documentation_url: Option<String>,
-    /// `x-github-request-id`, for GitHub's support.
-    pub request_id: Option<String>,
-    /// A create answered 5xx: GitHub may have written it all the same.
-    pub maybe_applied: bool,
-}
-
-/// A request that got no (complete) answer.
-#[derive(Debug, Clone)]
-pub struct TransportFailure {
-    pub call: CallInfo,
-    pub kind: TransportKind,
-    pub detail: String,
-    pub maybe_applied: bool,
 }
 
 /// One attempt's failure.

@@ -6,7 +6,7 @@
 //! Reads variables through a lookup function and files from disk; sends nothing. The token is
 //! wrapped in a [`Secret`] (registered for redaction) the moment it is read, and never shown.
 
-use super::GithubError;
+use super::error::GithubError;
 use crate::output::secret::Secret;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
