@@ -452,7 +452,11 @@ fn problems(files: &[File], order: &[Vec<String>]) -> Vec<String> {
         }
         text.push_str(&files[start].shown);
         let knot = if group.len() > walk.len() {
-            let all: Vec<&str> = group.iter().map(|&f| files[f].shown.as_str()).collect();
+            let mut all: Vec<&str> = group.iter().map(|&f| files[f].shown.as_str()).collect();
+            if all.len() > 12 {
+                all.truncate(12);
+                all.push("…");
+            }
             format!(
                 " (one of the circles in a knot of {} files: {})",
                 group.len(),

@@ -5,8 +5,8 @@
 //! do. This room holds the checks and the report value; `run::doctor` wires them to the settings
 //! and the plan path, and [`report`] writes the report as text, Markdown or JSON.
 //!
-//! It depends downward only: on `remote` (every request), `settings`, `credentials`, `model`
-//! and `output`/`escape` (how text is written), never on `run` or `plan`.
+//! It depends downward only: on `remote` (every request), `settings` (and its
+//! `credentials`), `model` and `output` (how text is written), never on `run` or `plan`.
 //!
 //! What it must never do: send a write (every request is a GET, the token request aside); put a
 //! secret, a token, an end user's identifier (a connected account's `identifier`) or the value

@@ -1,5 +1,5 @@
 //! The desired side: reads the connector files of a repository, checks them, and turns each
-//! into a [`Desired`]. This is the only code that knows YAML (for connector files).
+//! into a [`Desired`]. It reads YAML through `yaml` and checks keys against `vocabulary`.
 //!
 //! Loading is offline and read-only: it never touches the network, never writes a file, and
 //! never panics on bad input. Every problem of every file is reported at once, each with its

@@ -12,7 +12,7 @@
 //! reporting every problem with its place; `schema` is its JSON Schema.
 //!
 //! Pure (no I/O, no clock); it depends on `model`, `plan` (the digest's [`MaskKey`], usage
-//! counts, drift) and `secret` only, never on `run`, `remote` or `render`. What it must never
+//! counts, drift) and `output::secret` only, never on `run`, `remote` or `render`. What it must never
 //! do: put a secret, a token, a masked value's text or an end user's identifier into a
 //! snapshot. Strings that hold a masked value are written as keyed digests
 //! (`hmac-sha256:…`, [`MaskKey::mask`]) with, beside them, the text as every output shows it
