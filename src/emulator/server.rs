@@ -1239,20 +1239,21 @@ fn store_error(e: StoreError, display_name: &str) -> ApiError {
 
 /// `%3A` → `:`; `None` for a bad escape or bytes that are not UTF-8.
 fn percent_decode(s: &str) -> Option<String> {
+    // percent-encoding passes a bad escape through as it is: the contract refuses it.
     let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let bad = bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'%'
+            && !bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    });
+    if bad {
+        return None;
     }
-    String::from_utf8(out).ok()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
 }
 
 /// The answer of an `Echo` fault: the request echoed into an error message.

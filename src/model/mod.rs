@@ -290,7 +290,7 @@ pub fn content_hash(body: &Value) -> String {
     let canonical = crate::model::normalize::normalize(body);
     let bytes = serde_json::to_vec(&sort_keys(&canonical)).unwrap_or_default();
     let digest = Sha256::digest(&bytes);
-    digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+    crate::base::hex::hex(&digest[..6])
 }
 
 /// A copy of a JSON value with every object's keys in sorted order.

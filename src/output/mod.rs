@@ -129,7 +129,7 @@ fn nonce() -> &'static str {
             );
             bytes = h.finish().to_le_bytes();
         }
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
+        crate::base::hex::hex(bytes)
     })
 }
 

@@ -52,7 +52,7 @@ impl MaskKey {
     pub fn keyed(&self, value: &str) -> String {
         format!(
             "{MASKED_PREFIX}{}",
-            super::saved::hex(super::saved::hmac_sha256(&self.0, value.as_bytes()))
+            crate::base::hex::hex(super::saved::hmac_sha256(&self.0, value.as_bytes()))
         )
     }
 
@@ -160,7 +160,7 @@ pub fn canonical(v: &Value) -> String {
 
 /// The digest of a digest input: lowercase hex SHA-256 of its canonical serialisation.
 pub fn of(input: &Value) -> String {
-    super::saved::hex(Sha256::digest(canonical(input).as_bytes()))
+    crate::base::hex::hex(Sha256::digest(canonical(input).as_bytes()))
 }
 
 /// The plan digest of an environment's plan.

@@ -11,6 +11,7 @@
 //! key kept in `.skconn/`). Whoever holds a plan file but not those keys cannot test guesses of
 //! a masked value against it.
 
+use crate::base::hex::hex;
 use crate::model::normalize::normalize;
 use crate::model::{sort_keys, Desired, Live};
 use serde::{Deserialize, Serialize};
@@ -44,10 +45,6 @@ pub struct SavedEnv {
     pub name: String,
     /// Keyed fingerprint of the environment's live connectors.
     pub live: String,
-}
-
-pub(crate) fn hex(d: impl AsRef<[u8]>) -> String {
-    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A new random salt, as hex.

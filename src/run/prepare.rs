@@ -108,7 +108,7 @@ fn connect(
             let key = crate::settings::local_dir::plan_key(dir).map_err(|e| {
                 Error::io(format!("cannot use the plan key in {}", dir.display()), e)
             })?;
-            let key: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            let key = crate::base::hex::hex(key);
             let emu = Emulator::spawn(config).map_err(|e| Error::Local(e.to_string()))?;
             let url = url::Url::parse(&emu.url()).map_err(|e| Error::Local(e.to_string()))?;
             (
