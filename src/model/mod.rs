@@ -230,8 +230,13 @@ pub fn without_marker(body: &Value) -> Value {
 /// The body skconn sends for a desired connector: the whole object (update replaces), every
 /// API field present, and skconn's marker and hash in `metadata`.
 pub fn body_to_send(desired: &Value) -> Value {
+    body_to_send_hashed(desired, content_hash(desired))
+}
+
+/// [`body_to_send`] with the content hash already computed (see [`canonical_hash`]), for a
+/// caller that holds the body's canonical form.
+pub fn body_to_send_hashed(desired: &Value, hash: String) -> Value {
     let mut obj = desired.as_object().cloned().unwrap_or_default();
-    let hash = content_hash(desired);
     for field in API_FIELDS {
         if !obj.contains_key(*field) {
             let zero = match *field {
@@ -275,19 +280,30 @@ pub fn with_kept_hash(body: &Value, kept: &str) -> Value {
 /// spaces trimmed and collapsed), recorded in the marker so that a later plan can tell an edit
 /// made outside skconn from a git change.
 pub fn content_hash(body: &Value) -> String {
+    canonical_hash(&crate::model::normalize::normalize(body))
+}
+
+/// [`content_hash`] of a body from its canonical form (`normalize`'s output).
+pub fn canonical_hash(canonical: &Value) -> String {
     use sha2::{Digest, Sha256};
     // The spacing of the name is not content: a server may trim and collapse it.
     let respaced;
-    let body = match body.get("display_name").and_then(Value::as_str) {
+    let canonical = match canonical.get("display_name").and_then(Value::as_str) {
         Some(name) if collapse_spaces(name) != name => {
-            let mut b = body.clone();
-            b["display_name"] = Value::String(collapse_spaces(name));
+            let mut b = canonical.clone();
+            let collapsed = collapse_spaces(name);
+            match b.as_object_mut() {
+                // An empty name is a zero value: the canonical form has no such key.
+                Some(m) if collapsed.is_empty() => {
+                    m.remove("display_name");
+                }
+                _ => b["display_name"] = Value::String(collapsed),
+            }
             respaced = b;
             &respaced
         }
-        _ => body,
+        _ => canonical,
     };
-    let canonical = crate::model::normalize::normalize(body);
     let bytes = serde_json::to_vec(&sort_keys(&canonical)).unwrap_or_default();
     let digest = Sha256::digest(&bytes);
     crate::base::hex::hex(&digest[..6])
