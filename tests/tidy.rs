@@ -188,6 +188,24 @@ impl Paths<'_> {
         i
     }
 
+    /// Every identifier of the code: where it starts, the word, where it ends, and the character
+    /// before it.
+    fn words(&self) -> Vec<(usize, String, usize, char)> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < self.code.len() {
+            match self.ident(i) {
+                Some((word, end)) => {
+                    let before = if i == 0 { ' ' } else { self.code[i - 1] };
+                    out.push((i, word, end, before));
+                    i = end;
+                }
+                None => i += 1,
+            }
+        }
+        out
+    }
+
     fn ident(&self, i: usize) -> Option<(String, usize)> {
         let mut j = i;
         while j < self.code.len() && (self.code[j].is_alphanumeric() || self.code[j] == '_') {
@@ -253,13 +271,7 @@ fn target(modules: &BTreeMap<Vec<String>, usize>, path: &[String]) -> Option<usi
 /// The inline modules of a file (`mod tests { … }`): where each begins and ends, and its name.
 fn inline_modules(code: &[char], reader: &Paths) -> Vec<(usize, usize, String)> {
     let mut found = Vec::new();
-    let mut i = 0;
-    while i < code.len() {
-        let Some((word, end)) = reader.ident(i) else {
-            i += 1;
-            continue;
-        };
-        let before = if i == 0 { ' ' } else { code[i - 1] };
+    for (_, word, end, before) in reader.words() {
         if word == "mod" && !(before.is_alphanumeric() || before == '_') {
             let at_name = reader.skip_space(end);
             if let Some((name, after)) = reader.ident(at_name) {
@@ -284,7 +296,6 @@ fn inline_modules(code: &[char], reader: &Paths) -> Vec<(usize, usize, String)> 
                 }
             }
         }
-        i = end;
     }
     found
 }
@@ -331,13 +342,11 @@ fn edges(files: &[File]) -> Vec<Vec<Edge>> {
                 module
             };
             let mut found: Vec<Edge> = Vec::new();
-            let mut i = 0;
-            while i < code.len() {
-                let Some((word, end)) = reader.ident(i) else {
-                    i += 1;
+            let mut read_to = 0;
+            for (i, word, end, before) in reader.words() {
+                if i < read_to {
                     continue;
-                };
-                let before = if i == 0 { ' ' } else { code[i - 1] };
+                }
                 let after_colons = i >= 2 && code[i - 1] == ':' && code[i - 2] == ':';
                 let starts_path = code.get(end) == Some(&':') && code.get(end + 1) == Some(&':');
                 let base: Option<Vec<String>> = if !starts_path || before == '$' || after_colons {
@@ -356,7 +365,6 @@ fn edges(files: &[File]) -> Vec<Vec<Edge>> {
                     None
                 };
                 let Some(base) = base else {
-                    i = end;
                     continue;
                 };
                 let mut paths = Vec::new();
@@ -383,7 +391,7 @@ fn edges(files: &[File]) -> Vec<Vec<Edge>> {
                         });
                     }
                 }
-                i = stop.max(end);
+                read_to = stop.max(end);
             }
             found
         })
