@@ -157,7 +157,10 @@ pub fn resolve(
     let url = expand("url", &spec.url, false);
     let client_id = expand("client_id", &spec.client_id, false);
     let client_secret = expand("client_secret", &spec.client_secret, true);
-    let ca_file = spec.ca_file.as_ref().map(|w| expand("ca_file", w, false));
+    let ca_file = spec
+        .ca_file
+        .as_ref()
+        .map(|w| (w, expand("ca_file", w, false)));
     if let Some(u) = &url {
         crate::settings::register_userinfo(u);
     }
@@ -213,13 +216,13 @@ pub fn resolve(
         _ => {}
     }
     let ca_file = match ca_file {
-        Some(Some(p)) if p.trim().is_empty() => None,
-        Some(Some(p)) => {
+        Some((_, Some(p))) if p.trim().is_empty() => None,
+        Some((written, Some(p))) => {
             let path = spec.root.join(p.trim());
             if !path.is_file() {
                 at(
                     "ca_file",
-                    spec.ca_file.as_ref().expect("present"),
+                    written,
                     format!("the CA file {} does not exist", path.display()),
                     "point ca_file at a PEM file holding the CA certificate(s) to trust",
                 );
@@ -236,15 +239,19 @@ pub fn resolve(
             d.column = 0;
         }
     }
-    if !problems.is_empty() {
-        return Err(problems);
+    // Each value is missing only with a problem said about it, so credentials exist exactly
+    // when nothing was said.
+    match (parsed, client_id, client_secret) {
+        (Some(url), Some(client_id), Some(client_secret)) if problems.is_empty() => {
+            Ok(Credentials {
+                url,
+                client_id,
+                client_secret: Secret::new(client_secret),
+                ca_file,
+            })
+        }
+        _ => Err(problems),
     }
-    Ok(Credentials {
-        url: parsed.expect("checked"),
-        client_id: client_id.expect("checked"),
-        client_secret: Secret::new(client_secret.expect("checked")),
-        ca_file,
-    })
 }
 
 /// The URL of environment `env` alone, for a plan against a snapshot of it: only the URL's
