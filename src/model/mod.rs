@@ -304,7 +304,7 @@ pub fn canonical_hash(canonical: &Value) -> String {
         }
         _ => canonical,
     };
-    let bytes = serde_json::to_vec(&sort_keys(&canonical)).unwrap_or_default();
+    let bytes = serde_json::to_vec(&sort_keys(canonical)).unwrap_or_default();
     let digest = Sha256::digest(&bytes);
     crate::base::hex::hex(&digest[..6])
 }
