@@ -6,8 +6,8 @@
 //! message that says what to do.
 
 use super::client::{Comment, PullRequest};
+use super::error::GithubError;
 use super::markers::{self, Markers};
-use super::GithubError;
 use crate::render::markdown::PLAN_MARKER;
 use serde_json::{json, Value};
 

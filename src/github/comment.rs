@@ -62,6 +62,9 @@ pub struct Limit {
 /// GitHub's limit on a job summary (one step's), in bytes.
 pub const SUMMARY_LIMIT: usize = 1 << 20;
 
+/// GitLab's limit on a merge-request note's body, in characters: the same body goes there.
+pub const GITLAB_NOTE_LIMIT: usize = 1_000_000;
+
 impl Limit {
     /// The limit of a pull-request comment.
     pub fn comment(run_url: Option<&str>) -> Limit {
@@ -76,10 +79,10 @@ impl Limit {
         }
     }
 
-    /// The limit of a GitLab merge-request note (1,000,000 characters).
+    /// The limit of a GitLab merge-request note ([`GITLAB_NOTE_LIMIT`] characters).
     pub fn gitlab_note(pipeline_url: Option<&str>) -> Limit {
         Limit {
-            max: crate::gitlab::NOTE_LIMIT,
+            max: GITLAB_NOTE_LIMIT,
             unit: Unit::Utf16,
             name: "GitLab's limit of 1,000,000 characters for a note".into(),
             elsewhere: match pipeline_url {
@@ -365,7 +368,7 @@ pub fn build(inputs: &[Input], meta: &Meta, limit: &Limit) -> Body {
 /// way out, then has nothing left to shorten or lengthen.
 fn redact_parts(head: &mut String, after_head: &mut String, sections: &mut [Section]) {
     let r = |s: &mut String| {
-        if let std::borrow::Cow::Owned(o) = crate::secret::redact(s) {
+        if let std::borrow::Cow::Owned(o) = crate::output::secret::redact(s) {
             *s = o;
         }
     };

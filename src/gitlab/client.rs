@@ -15,9 +15,9 @@
 //! API's own origin.
 
 use super::GitlabError;
+use crate::output::secret::Secret;
 use crate::remote::retry::{backoff, wait_hint};
 use crate::remote::{ClientOptions, TransportKind};
-use crate::secret::Secret;
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -364,7 +364,7 @@ impl Gitlab {
             self.base,
             Self::project_path(project)
         );
-        let body = json!({"body": crate::secret::redact(body)});
+        let body = json!({"body": crate::output::secret::redact(body)});
         let answer = self
             .send(Method::POST, &url, Some(&body), Kind::Create)
             .await?;
@@ -384,7 +384,7 @@ impl Gitlab {
             self.base,
             Self::project_path(project)
         );
-        let body = json!({"body": crate::secret::redact(body)});
+        let body = json!({"body": crate::output::secret::redact(body)});
         let answer = self
             .send(Method::PUT, &url, Some(&body), Kind::Change)
             .await?;
@@ -544,7 +544,7 @@ impl Gitlab {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 })
-                .map(|s| crate::escape::inert(&s).into_owned())
+                .map(|s| crate::output::escape::inert(&s).into_owned())
         });
         let wait =
             (status == 429).then(|| wait_hint(&headers, None).unwrap_or(Duration::from_secs(60)));

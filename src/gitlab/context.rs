@@ -8,7 +8,7 @@
 //! [`Secret`] (registered for redaction) the moment they are read, and never shown.
 
 use super::GitlabError;
-use crate::secret::Secret;
+use crate::output::secret::Secret;
 
 /// The variable that holds the project access token.
 pub const TOKEN_VARIABLE: &str = "SKCONN_GITLAB_TOKEN";
@@ -49,7 +49,7 @@ fn digits(name: &str, v: Option<String>) -> Result<Option<String>, GitlabError> 
         }
         Some(s) => Err(GitlabError::Context(format!(
             "{name} {:?} is not a number",
-            crate::escape::inert(&s)
+            crate::output::escape::inert(&s)
         ))),
     }
 }
@@ -62,7 +62,7 @@ fn sha(name: &str, v: Option<String>) -> Result<Option<String>, GitlabError> {
             .ok_or_else(|| {
                 GitlabError::Context(format!(
                     "{name} {:?} is not a commit SHA",
-                    crate::escape::inert(&s)
+                    crate::output::escape::inert(&s)
                 ))
             }),
     }
@@ -93,7 +93,7 @@ impl Pipeline {
             _ => {
                 return Err(GitlabError::Context(format!(
                     "CI_API_V4_URL {:?} is not an https:// URL (plain http is accepted on loopback only)",
-                    crate::escape::inert(&api_text)
+                    crate::output::escape::inert(&api_text)
                 )))
             }
         };
@@ -119,7 +119,8 @@ impl Pipeline {
         Ok(Pipeline {
             api,
             project,
-            project_path: var("CI_PROJECT_PATH").map(|p| crate::escape::inert(&p).into_owned()),
+            project_path: var("CI_PROJECT_PATH")
+                .map(|p| crate::output::escape::inert(&p).into_owned()),
             merge_request,
             head_sha: source.or_else(|| commit.clone()),
             sha: commit,

@@ -26,8 +26,9 @@ use crate::remote::TransportKind;
 use crate::render::markdown::PLAN_MARKER;
 use std::time::Duration;
 
-/// GitLab's limit on a note's body, in characters.
-pub const NOTE_LIMIT: usize = 1_000_000;
+/// GitLab's limit on a note's body, in characters (kept with the other limits of a body, in
+/// `github::comment`).
+pub const NOTE_LIMIT: usize = crate::github::comment::GITLAB_NOTE_LIMIT;
 
 /// What can go wrong talking to GitLab, or with what it answers.
 #[derive(Debug, thiserror::Error)]
@@ -200,7 +201,7 @@ pub async fn write_note(
         tries += 1;
         let notes = gl.notes(project, iid).await?;
         if let Some(n) = trusted_note(&notes, author) {
-            if n.body == crate::secret::redact(body) {
+            if n.body == crate::output::secret::redact(body) {
                 return Ok((Written::Unchanged, n.clone()));
             }
             let n = gl.update_note(project, iid, n.id, body).await?;
@@ -237,7 +238,7 @@ pub async fn find_approval(
         } else {
             let who: Vec<String> = others
                 .iter()
-                .map(|n| crate::escape::inert(&n.author).into_owned())
+                .map(|n| crate::output::escape::inert(&n.author).into_owned())
                 .collect();
             format!(
                 "; notes by {} carry skconn's marker, but only a note written by {author} is trusted",

@@ -3,10 +3,10 @@
 //! file and the downloaded snapshot.
 
 use super::{client_options, step_summary, Context};
+use crate::base::error::{exit, Diagnostic, Error, Result};
 use crate::cli::{
     GithubApprovedArgs, GithubArgs, GithubCommand, GithubCommentArgs, GithubSnapshotArgs,
 };
-use crate::error::{exit, Diagnostic, Error, Result};
 use crate::github::comment::{self, Input, Limit, Meta};
 use crate::github::{self, Actions, Github, GithubError, Written};
 use crate::output;
@@ -120,7 +120,7 @@ async fn comment(ctx: &Context, args: GithubCommentArgs) -> Result<i32> {
         Some(head) if repo.is(head) => None,
         Some(head) => Some(format!(
             "comes from the fork {}",
-            crate::escape::inert(head)
+            crate::output::escape::inert(head)
         )),
         None => Some("comes from a fork that no longer exists".to_string()),
     };
@@ -162,7 +162,7 @@ async fn comment(ctx: &Context, args: GithubCommentArgs) -> Result<i32> {
             };
             let url = c
                 .html_url
-                .map(|u| format!(": {}", crate::escape::inert(&u)))
+                .map(|u| format!(": {}", crate::output::escape::inert(&u)))
                 .unwrap_or_default();
             say(
                 ctx,
@@ -458,7 +458,7 @@ async fn snapshot(ctx: &Context, args: GithubSnapshotArgs) -> Result<i32> {
                 "{what}it is the snapshot of {}, not of {env}",
                 named.map_or("no environment".to_string(), |n| format!(
                     "`{}`",
-                    crate::escape::inert(n)
+                    crate::output::escape::inert(n)
                 ))
             ))));
         }
@@ -485,7 +485,7 @@ async fn snapshot(ctx: &Context, args: GithubSnapshotArgs) -> Result<i32> {
                 file.display(),
                 doc.get("taken_at")
                     .and_then(|t| t.as_str())
-                    .map(|t| crate::escape::inert(t).into_owned())
+                    .map(|t| crate::output::escape::inert(t).into_owned())
                     .unwrap_or_else(|| "at an unknown time".into()),
                 a.id,
                 a.run_id.map(|r| format!(", run {r}")).unwrap_or_default(),
@@ -493,7 +493,7 @@ async fn snapshot(ctx: &Context, args: GithubSnapshotArgs) -> Result<i32> {
                     .as_deref()
                     .map(|s| format!(
                         ", commit {}",
-                        crate::escape::inert(&s.chars().take(12).collect::<String>())
+                        crate::output::escape::inert(&s.chars().take(12).collect::<String>())
                     ))
                     .unwrap_or_default(),
             ),

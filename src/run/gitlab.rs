@@ -4,10 +4,10 @@
 
 use super::github::{finish, read_plans, say};
 use super::{client_options, Context};
+use crate::base::error::{exit, Error, Result};
 use crate::cli::{
     GitlabApprovedArgs, GitlabArgs, GitlabCommand, GitlabNoteArgs, GitlabSnapshotArgs,
 };
-use crate::error::{exit, Error, Result};
 use crate::github::comment::{self, Limit, Meta};
 use crate::github::Written;
 use crate::gitlab::{self, Gitlab, GitlabError, Pipeline, TOKEN_VARIABLE};
@@ -108,7 +108,7 @@ async fn note(ctx: &Context, args: GitlabNoteArgs) -> Result<i32> {
             "{} {what} skconn's note on merge request !{iid}{}",
             ctx.err_style.green("✓"),
             mr.web_url
-                .map(|u| format!(": {}", crate::escape::inert(&u)))
+                .map(|u| format!(": {}", crate::output::escape::inert(&u)))
                 .unwrap_or_default()
         ),
     );
@@ -221,8 +221,8 @@ async fn snapshot(ctx: &Context, args: GitlabSnapshotArgs) -> Result<i32> {
             &format!(
                 "notice: the latest successful pipeline of {} kept no {path} (job {job}), so nothing was written. \
                  No snapshot of {env} yet: run a pipeline on {} once (Build → Pipelines → Run pipeline), or merge: both keep one",
-                crate::escape::inert(&branch),
-                crate::escape::inert(&branch)
+                crate::output::escape::inert(&branch),
+                crate::output::escape::inert(&branch)
             ),
         );
         return Ok(exit::OK);
@@ -237,7 +237,7 @@ async fn snapshot(ctx: &Context, args: GitlabSnapshotArgs) -> Result<i32> {
             "it is the snapshot of {}, not of {env}",
             named.map_or("no environment".to_string(), |n| format!(
                 "`{}`",
-                crate::escape::inert(n)
+                crate::output::escape::inert(n)
             ))
         )));
     }
@@ -263,9 +263,9 @@ async fn snapshot(ctx: &Context, args: GitlabSnapshotArgs) -> Result<i32> {
             file.display(),
             doc.get("taken_at")
                 .and_then(|t| t.as_str())
-                .map(|t| crate::escape::inert(t).into_owned())
+                .map(|t| crate::output::escape::inert(t).into_owned())
                 .unwrap_or_else(|| "at an unknown time".into()),
-            crate::escape::inert(&branch)
+            crate::output::escape::inert(&branch)
         ),
     );
     Ok(exit::OK)

@@ -5,8 +5,8 @@
 //! This module only renders text and creates files that do not exist yet. It must never
 //! overwrite a file, read credentials or settings, or talk to any environment.
 
-use crate::build_info;
-use crate::schema::{self, Describes};
+use crate::base::build_info;
+use crate::vocabulary::schema::{self, Describes};
 use std::path::{Path, PathBuf};
 
 /// Which CI system to write files for.

@@ -416,7 +416,7 @@ fn init_starts_a_repository_that_validates_with_no_variables() {
     // The schema written is skconn's own.
     assert_eq!(
         std::fs::read_to_string(repo.path().join("schema/connector.schema.json")).unwrap(),
-        skconn::schema::schema_text()
+        skconn::vocabulary::schema::schema_text()
     );
     // `Repo` runs skconn with a cleared environment: no SCALEKIT_* variable is set.
     repo.skconn(["validate"])
@@ -512,14 +512,17 @@ fn init_writes_github_workflows_that_install_skconn_pinned_by_sha() {
             if uses.starts_with("skconn/skconn@") {
                 installs += 1;
                 // Pinned by the commit this skconn was built from, when the build knew it.
-                match skconn::build_info::full_commit() {
+                match skconn::base::build_info::full_commit() {
                     Some(sha) => assert_eq!(
                         uses,
-                        format!("skconn/skconn@{sha} # v{}", skconn::build_info::VERSION)
+                        format!(
+                            "skconn/skconn@{sha} # v{}",
+                            skconn::base::build_info::VERSION
+                        )
                     ),
                     None => assert_eq!(
                         uses,
-                        format!("skconn/skconn@v{}", skconn::build_info::VERSION)
+                        format!("skconn/skconn@v{}", skconn::base::build_info::VERSION)
                     ),
                 }
                 continue;
@@ -577,7 +580,7 @@ fn init_with_gitlab_uses_the_container_image() {
     let ci = std::fs::read_to_string(repo.path().join(".gitlab-ci.yml")).unwrap();
     assert!(ci.contains(&format!(
         "name: ghcr.io/skconn/skconn:{}",
-        skconn::build_info::VERSION
+        skconn::base::build_info::VERSION
     )));
     assert!(!ci.contains("cargo "));
     assert!(ci.contains("resource_group: skconn-apply-prod"));
@@ -693,7 +696,7 @@ fn man_page_is_roff_that_describes_every_command() {
         .stdout_has(".SH \"EXIT STATUS AND ENVIRONMENT\"")
         .stdout_has(&format!(
             ".TH skconn 1  \"skconn {}\"",
-            skconn::build_info::VERSION
+            skconn::base::build_info::VERSION
         ));
     // One page: one title, one set of string definitions.
     assert_eq!(out.stdout.matches(".TH ").count(), 1);
@@ -722,21 +725,21 @@ fn version_names_the_commit_and_target() {
     let out = Repo::new().skconn(["--version"]);
     out.code(0);
     let line = out.stdout.trim_end();
-    let expected = match skconn::build_info::COMMIT {
+    let expected = match skconn::base::build_info::COMMIT {
         Some(c) => format!(
             "skconn {} ({} {})",
-            skconn::build_info::VERSION,
+            skconn::base::build_info::VERSION,
             &c[..7],
-            skconn::build_info::TARGET
+            skconn::base::build_info::TARGET
         ),
         None => format!(
             "skconn {} ({})",
-            skconn::build_info::VERSION,
-            skconn::build_info::TARGET
+            skconn::base::build_info::VERSION,
+            skconn::base::build_info::TARGET
         ),
     };
     assert_eq!(line, expected);
-    assert!(!skconn::build_info::TARGET.is_empty());
+    assert!(!skconn::base::build_info::TARGET.is_empty());
 }
 
 // ---- packaging ----
@@ -745,7 +748,10 @@ fn version_names_the_commit_and_target() {
 fn the_action_installs_the_version_of_its_own_release() {
     let action = std::fs::read_to_string(crate_root().join("action.yml")).unwrap();
     assert!(
-        action.contains(&format!("default: \"{}\"", skconn::build_info::VERSION)),
+        action.contains(&format!(
+            "default: \"{}\"",
+            skconn::base::build_info::VERSION
+        )),
         "action.yml's version default must be Cargo.toml's version"
     );
 }

@@ -1,5 +1,6 @@
 //! Command-line arguments: plain clap types, nothing else. `settings` resolves them.
 
+pub use crate::output::{log::LogFormat, ColorChoice};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,7 +41,7 @@ Environment:
 const GLOBAL: &str = "Global options";
 
 #[derive(Debug, Parser)]
-#[command(name = "skconn", max_term_width = 100, version = crate::build_info::VERSION_LINE, about = "GitOps for Scalekit custom connectors: validate, plan and apply connectors/ to every environment", long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+#[command(name = "skconn", max_term_width = 100, version = crate::base::build_info::VERSION_LINE, about = "GitOps for Scalekit custom connectors: validate, plan and apply connectors/ to every environment", long_about = LONG_ABOUT, after_help = AFTER_HELP)]
 pub struct Cli {
     /// The configuration file (default: the nearest skconn.yaml upward); its folder is the root.
     #[arg(long, global = true, value_name = "PATH", env = "SKCONN_CONFIG", help_heading = GLOBAL)]
@@ -64,21 +65,6 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Plain lines for people.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
 }
 
 #[derive(Debug, Subcommand)]
