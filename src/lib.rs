@@ -1,51 +1,44 @@
 //! skconn keeps Scalekit custom connectors as YAML in git, and plans and applies them to every
 //! environment.
 //!
-//! The data path, one module a step:
+//! The data path, one room a step (see `ARCHITECTURE.md` for the map and the declared order of
+//! rooms that `tests/tidy.rs` checks):
 //!
 //! ```text
 //! files ──load──▶ Desired ─┐
-//!                          ├─normalize─▶ plan::diff ─▶ Plan ─┬─▶ render (text, json, markdown, curl)
-//! API ───remote─▶ Live ────┘                                 └─▶ apply ──remote──▶ API
+//!                          ├─model (normalised)─▶ plan::diff_env ─▶ Plan ─┬─▶ render ─▶ output
+//! API ───remote─▶ Live ────┘                                              └─▶ apply ──remote──▶ API
 //! ```
 //!
-//! `settings` resolves flags, environment variables and `skconn.yaml` once (its vocabulary is
-//! `config`); `run` wires the commands; `github` writes the pull-request comment and reads back
-//! what it approved; `doctor` checks, read-only, that an environment is what skconn's reading
-//! of the contract expects; `emulator` is a Scalekit-compatible server used by tests
-//! and the local environment; `scaffold` renders the files `skconn init` writes; `build_info` is
-//! what the build knew (version, commit, target).
-
-/// Where editors find the JSON Schema of connector files (the committed copy in this
-/// repository, `schema/connector.schema.json`, is the same document).
-pub const SCHEMA_URL: &str = "../schema/connector.schema.json";
+//! `base` (errors, build facts, time) and `output` (the only way out: redaction and inert text,
+//! applied last) are below everything; `yaml` reads YAML text, `vocabulary` holds the key tables
+//! and schemas, `settings` resolves flags, variables, `skconn.yaml` and credentials once;
+//! `snapshot` stands in for an environment; `github` writes the pull-request comment and reads
+//! back what it approved, `gitlab` the same with a merge-request note; `mcp` offers the commands
+//! to assistants as MCP tools; `doctor` checks an environment read-only; `authoring` and `scaffold`
+//! write first files; `emulator` is a Scalekit-compatible server; `cli` is the command line and
+//! `run` wires the commands, one file each.
+//!
+//! This file only declares the rooms: it holds no items, and nothing imports from it.
 
 pub mod apply;
 pub mod authoring;
-pub mod build_info;
+pub mod base;
 pub mod cli;
-pub mod config;
-pub mod config_file;
-pub mod credentials;
 pub mod doctor;
 pub mod emulator;
-pub mod error;
-pub mod escape;
 pub mod github;
+pub mod gitlab;
 pub mod load;
-pub mod local_dir;
-pub mod log;
 pub mod mcp;
 pub mod model;
-pub mod normalize;
 pub mod output;
 pub mod plan;
 pub mod remote;
 pub mod render;
 pub mod run;
 pub mod scaffold;
-pub mod schema;
-pub mod secret;
 pub mod settings;
 pub mod snapshot;
-pub mod time;
+pub mod vocabulary;
+pub mod yaml;

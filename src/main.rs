@@ -10,7 +10,7 @@ fn main() {
             "error: skconn hit an internal error (a bug; please report it): {info}\n"
         ));
     }));
-    let code = std::panic::catch_unwind(real_main).unwrap_or(skconn::error::exit::ERROR);
+    let code = std::panic::catch_unwind(real_main).unwrap_or(skconn::base::error::exit::ERROR);
     std::process::exit(code);
 }
 
@@ -31,14 +31,14 @@ fn real_main() -> i32 {
                 skconn::output::out(&text);
             }
             return if e.use_stderr() {
-                skconn::error::exit::ERROR
+                skconn::base::error::exit::ERROR
             } else {
                 0
             };
         }
     };
     let color = cli.color;
-    skconn::log::init(cli.verbose, cli.quiet, cli.log_format, color);
+    skconn::output::log::init(cli.verbose, cli.quiet, cli.log_format, color);
     let code = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -48,7 +48,7 @@ fn real_main() -> i32 {
             Err(e) => skconn::run::report_error(&e, color),
         },
         Err(e) => skconn::run::report_error(
-            &skconn::error::Error::io("cannot start the async runtime", e),
+            &skconn::base::error::Error::io("cannot start the async runtime", e),
             color,
         ),
     };

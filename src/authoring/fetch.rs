@@ -5,7 +5,7 @@
 //! (refused up front, by its size), and every answer read from the network stops at the Scalekit
 //! client's cap ([`crate::remote::MAX_ANSWER_BYTES`]). Requests to loopback never go through a
 //! proxy, like the Scalekit client's. What it must never do: print a URL other than through
-//! [`crate::escape::url`] (no user, password or query value is ever shown), send a credential.
+//! [`crate::output::escape::url`] (no user, password or query value is ever shown), send a credential.
 
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024 * 1024;
 /// A document and where it came from.
 #[derive(Debug, Clone)]
 pub struct Source {
-    /// The path as given, or the URL as skconn prints it ([`crate::escape::url`]).
+    /// The path as given, or the URL as skconn prints it ([`crate::output::escape::url`]).
     pub label: String,
     pub bytes: Vec<u8>,
 }
@@ -32,9 +32,9 @@ pub fn is_url(s: &str) -> bool {
 }
 
 /// Checks that skconn may fetch `raw`: https, or http to a loopback address. Messages show the
-/// URL as [`crate::escape::url`] prints it.
+/// URL as [`crate::output::escape::url`] prints it.
 pub fn check_url(raw: &str) -> Result<url::Url, String> {
-    let shown = crate::escape::url(raw);
+    let shown = crate::output::escape::url(raw);
     let url = url::Url::parse(raw).map_err(|e| format!("`{shown}` is not a valid URL: {e}"))?;
     match url.scheme() {
         "https" => Ok(url),
@@ -47,7 +47,7 @@ pub fn check_url(raw: &str) -> Result<url::Url, String> {
 }
 
 /// The URL without user, password, query or fragment: what a connector's `proxy_url` may take
-/// from it. (For messages, use [`crate::escape::url`].)
+/// from it. (For messages, use [`crate::output::escape::url`].)
 pub fn bare(url: &url::Url) -> String {
     let mut u = url.clone();
     let _ = u.set_username("");
@@ -118,7 +118,7 @@ pub async fn read(path_or_url: &str, timeout: Duration) -> Result<Source, String
         return read_file(path_or_url);
     }
     let url = check_url(path_or_url)?;
-    let shown = crate::escape::url(path_or_url);
+    let shown = crate::output::escape::url(path_or_url);
     let http = Http::new(timeout)?;
     let resp = http
         .client(&url)
@@ -195,7 +195,7 @@ fn read_file(path: &str) -> Result<Source, String> {
 }
 
 /// A reqwest error with its causes, on one line, without the URL it carries (which may hold a
-/// query or user information; callers name the URL through [`crate::escape::url`]).
+/// query or user information; callers name the URL through [`crate::output::escape::url`]).
 pub fn http_error(e: reqwest::Error) -> String {
     error_chain(&e.without_url())
 }

@@ -11,7 +11,7 @@
 use super::fetch::{bare, check_url, http_error, Http};
 use super::template;
 use super::{sanitize_name, with_noun, Choice, Draft, Kind, Slot, Stop};
-use crate::escape;
+use crate::output::escape;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -43,7 +43,7 @@ pub enum Finding {
 pub struct Probe {
     /// The URL probed, without credentials, query or fragment: what `proxy_url` may take.
     pub url: String,
-    /// The URL probed as skconn prints it ([`crate::escape::url`]).
+    /// The URL probed as skconn prints it ([`crate::output::escape::url`]).
     pub shown: String,
     /// Whether the URL given had a query, which `url` leaves out.
     pub had_query: bool,
@@ -66,7 +66,7 @@ pub struct Options {
 
 const PROTOCOL_VERSION: &str = "2025-06-18";
 
-/// Probes `raw_url`. Every URL in the steps and errors is shown as [`crate::escape::url`]
+/// Probes `raw_url`. Every URL in the steps and errors is shown as [`crate::output::escape::url`]
 /// prints it, and every answer is read up to the Scalekit client's cap.
 pub async fn probe(raw_url: &str, timeout: Duration) -> Result<Probe, String> {
     let url = check_url(raw_url)?;

@@ -537,7 +537,7 @@ pub fn derive(label: &str, bytes: &[u8], opts: &Options) -> Result<Draft, Stop> 
     } else {
         format!("OpenAPI {}", text(&doc.openapi).unwrap_or_default())
     };
-    let sha = hex(&Sha256::digest(bytes));
+    let sha = crate::base::hex::hex(Sha256::digest(bytes));
     let mut d = Draft::default();
     d.decide(format!("read {label} as {version}"));
     let mcp_server = describes_mcp(&doc);
@@ -1785,10 +1785,6 @@ fn resolve_ref(v: &Value, components: &Map<String, Value>) -> Value {
             .unwrap_or(Value::Null),
         None => v.clone(),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

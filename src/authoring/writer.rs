@@ -184,10 +184,10 @@ fn emit_map(
 }
 
 /// One line of a comment: whatever the text holds, it stays on that line (CR, LF and every
-/// control or invisible character shown escaped, as [`crate::escape::inert`] does; the
+/// control or invisible character shown escaped, as [`crate::output::escape::inert`] does; the
 /// byte-order mark too).
 pub fn comment_line(text: &str) -> String {
-    let inert = crate::escape::inert(text);
+    let inert = crate::output::escape::inert(text);
     if !inert.chars().any(needs_escape) {
         return inert.into_owned();
     }
@@ -231,7 +231,7 @@ fn scalar(v: &Value) -> String {
 /// paragraph separators), other controls, bidirectional overrides, the byte-order mark, and
 /// what YAML does not allow in a stream at all (U+FFFE, U+FFFF).
 fn needs_escape(c: char) -> bool {
-    crate::escape::is_unsafe(c) || matches!(c, '\u{feff}' | '\u{fffe}' | '\u{ffff}')
+    crate::output::escape::is_unsafe(c) || matches!(c, '\u{feff}' | '\u{fffe}' | '\u{ffff}')
 }
 
 /// A YAML double-quoted scalar: `"` and `\` escaped, and every character of [`needs_escape`]

@@ -3,8 +3,8 @@
 //! URL, and the proxy and CA settings in force. Nothing here sends anything.
 
 use super::{Check, Status};
-use crate::credentials::{self, Binding, Credentials, TRUSTED_HOSTS_VAR};
-use crate::error::Diagnostic;
+use crate::base::error::Diagnostic;
+use crate::settings::credentials::{self, Binding, Credentials, TRUSTED_HOSTS_VAR};
 use crate::settings::{expand_all, parse_url, shown_url, EnvLookup, Environment, Target, Written};
 use std::path::{Path, PathBuf};
 

@@ -5,8 +5,8 @@
 //! do. This room holds the checks and the report value; `run::doctor` wires them to the settings
 //! and the plan path, and [`report`] writes the report as text, Markdown or JSON.
 //!
-//! It depends downward only: on `remote` (every request), `settings`, `credentials`, `model`
-//! and `output`/`escape` (how text is written), never on `run` or `plan`.
+//! It depends downward only: on `remote` (every request), `settings` (and its
+//! `credentials`), `model` and `output` (how text is written), never on `run` or `plan`.
 //!
 //! What it must never do: send a write (every request is a GET, the token request aside); put a
 //! secret, a token, an end user's identifier (a connected account's `identifier`) or the value
@@ -234,9 +234,9 @@ impl Report {
     /// 0 when every check is ok, 2 when there are warnings but no failure, 1 when one failed.
     pub fn exit_code(&self) -> i32 {
         match self.tally().status() {
-            Status::Ok => crate::error::exit::OK,
-            Status::Warning => crate::error::exit::CHANGES,
-            Status::Failed => crate::error::exit::ERROR,
+            Status::Ok => crate::base::error::exit::OK,
+            Status::Warning => crate::base::error::exit::CHANGES,
+            Status::Failed => crate::base::error::exit::ERROR,
         }
     }
 }

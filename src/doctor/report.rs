@@ -3,7 +3,7 @@
 //! report value; `output` applies the redaction and the inert-text rule when they are written.
 
 use super::{title, Check, EnvReport, Report, Status, Tally};
-use crate::escape::{inert, markdown};
+use crate::output::escape::{inert, markdown};
 use crate::output::Style;
 use serde_json::{json, Value};
 

@@ -156,7 +156,7 @@ fn time(tag: u8, value: &[u8]) -> Option<(String, i64)> {
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
         return None;
     }
-    let days = crate::time::days_from_civil(year, month as i64, day as i64);
+    let days = crate::base::time::days_from_civil(year, month as i64, day as i64);
     let (h, m, s) = (h as i64, m as i64, s as i64);
     Some((
         format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02} UTC"),

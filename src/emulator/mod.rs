@@ -14,6 +14,7 @@
 //! The emulator is its own world: it shares no code with skconn's loader, planner or client, so
 //! that it is an independent reading of the contract.
 
+mod api_error;
 mod fault;
 mod persist;
 mod server;

@@ -4,9 +4,10 @@
 //! fault must be able to close one connection without answering: each connection
 //! listens on its own kill switch, and dropping the connection future closes the socket.
 
+use super::api_error::{json_response, ApiError};
 use super::fault::{FaultKind, Rewrite};
 use super::state::{self, Store, StoreError};
-use super::validate::{self, Violation};
+use super::validate;
 use super::{Config, Fault, Recorded};
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Method, Request, Response, StatusCode};
@@ -782,7 +783,7 @@ fn http_date(t: SystemTime) -> String {
     let secs = t
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2));
-    let (year, month, day, hour, minute, second) = crate::time::civil(secs.max(0) as u64);
+    let (year, month, day, hour, minute, second) = crate::base::time::civil(secs.max(0) as u64);
     format!(
         "{}, {day:02} {} {year} {hour:02}:{minute:02}:{second:02} GMT",
         DAYS[secs.div_euclid(86_400).rem_euclid(7) as usize],
@@ -857,16 +858,6 @@ fn route(shared: &Shared, req: &Req) -> Response<Body> {
             e.response(&req.request_id)
         }
     }
-}
-
-fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
-    let mut resp = Response::new(Body::from(body.to_string()));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    resp
 }
 
 fn method_not_allowed(request_id: &str) -> Response<Body> {
@@ -1248,127 +1239,21 @@ fn store_error(e: StoreError, display_name: &str) -> ApiError {
 
 /// `%3A` → `:`; `None` for a bad escape or bytes that are not UTF-8.
 fn percent_decode(s: &str) -> Option<String> {
+    // percent-encoding passes a bad escape through as it is: the contract refuses it.
     let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let bad = bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'%'
+            && !bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    });
+    if bad {
+        return None;
     }
-    String::from_utf8(out).ok()
-}
-
-// ---------------------------------------------------------------------------------------------
-// Errors
-
-/// An error in the gRPC-gateway status shape.
-pub(crate) struct ApiError {
-    status: StatusCode,
-    code: u32,
-    error_code: &'static str,
-    message: String,
-    violations: Vec<Violation>,
-    retry_after: Option<u64>,
-}
-
-impl ApiError {
-    pub(crate) fn new(
-        status: StatusCode,
-        code: u32,
-        error_code: &'static str,
-        message: impl Into<String>,
-    ) -> ApiError {
-        ApiError {
-            status,
-            code,
-            error_code,
-            message: message.into(),
-            violations: Vec::new(),
-            retry_after: None,
-        }
-    }
-
-    fn invalid(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, 3, "INVALID_ARGUMENT", message)
-    }
-
-    pub(crate) fn invalid_field(field: &str, description: &str) -> ApiError {
-        ApiError::violations(vec![Violation {
-            field: field.to_string(),
-            description: description.to_string(),
-        }])
-    }
-
-    fn violations(violations: Vec<Violation>) -> ApiError {
-        let message = violations
-            .iter()
-            .map(|v| {
-                if v.field.is_empty() {
-                    v.description.clone()
-                } else {
-                    format!("{}: {}", v.field, v.description)
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("; ");
-        ApiError {
-            violations,
-            ..ApiError::invalid(message)
-        }
-    }
-
-    pub(crate) fn not_found(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, 5, "NOT_FOUND", message)
-    }
-
-    fn response(self, request_id: &str) -> Response<Body> {
-        let mut info = Map::new();
-        info.insert(
-            "@type".into(),
-            json!("type.googleapis.com/scalekit.v1.errdetails.ErrorInfo"),
-        );
-        info.insert("error_code".into(), json!(self.error_code));
-        info.insert("request_info".into(), json!({"request_id": request_id}));
-        if !self.violations.is_empty() {
-            let list: Vec<Value> = self
-                .violations
-                .iter()
-                .map(|v| json!({"field": v.field, "description": v.description}))
-                .collect();
-            info.insert(
-                "validation_error_info".into(),
-                json!({"field_violations": list}),
-            );
-        }
-        if let Some(secs) = self.retry_after {
-            info.insert("retry_after".into(), json!(secs));
-        }
-        let body =
-            json!({"code": self.code, "message": self.message, "details": [Value::Object(info)]});
-        let mut resp = json_response(self.status, &body);
-        if let Ok(v) = HeaderValue::from_str(request_id) {
-            resp.headers_mut().insert("x-request-id", v);
-        }
-        if let Some(secs) = self.retry_after {
-            let headers = resp.headers_mut();
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
-            let reset = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or_default()
-                + secs;
-            headers.insert("x-ratelimit-limit", HeaderValue::from_static("100"));
-            headers.insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
-            headers.insert("x-ratelimit-reset", HeaderValue::from(reset));
-        }
-        resp
-    }
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
 }
 
 /// The answer of an `Echo` fault: the request echoed into an error message.

@@ -9,7 +9,7 @@
 //! state through [`super::Emulator`] (`add_connection`, `add_connected_accounts`, …) and change
 //! how it answers through [`UsageOptions`].
 
-use super::server::ApiError;
+use super::api_error::ApiError;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};

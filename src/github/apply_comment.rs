@@ -98,15 +98,15 @@ pub fn manual_run(env: &str) -> String {
          environment `{}`): its `show` job puts the environment's current plan and digest in \
          the job summary, and once the reviewers of the GitHub environment `{}` approve, it \
          applies exactly that plan (or nothing, if the environment moved in between)",
-        crate::escape::markdown(env),
-        crate::escape::markdown(env)
+        crate::output::escape::markdown(env),
+        crate::output::escape::markdown(env)
     )
 }
 
 /// The body of the apply comment for one environment, within `limit` characters (UTF-16
 /// units). Over it, the fresh plan's table and bodies are left out (the job summary holds them).
 pub fn build(env: &EnvPlan, extras: &EnvExtras, meta: &ApplyMeta, limit: usize) -> String {
-    let e = crate::escape::markdown(&env.name);
+    let e = crate::output::escape::markdown(&env.name);
     let mut head = format!("{}\n## skconn apply: `{e}`\n\n", marker(&env.name));
     let outcome = extras.outcome.as_ref();
     let count = |k: &str| {
@@ -154,13 +154,13 @@ pub fn build(env: &EnvPlan, extras: &EnvExtras, meta: &ApplyMeta, limit: usize) 
                             .and_then(Value::as_str)
                             .unwrap_or("?")
                             .replace('_', " "),
-                        crate::escape::markdown(
+                        crate::output::escape::markdown(
                             c.get("display_name").and_then(Value::as_str).unwrap_or("?")
                         ),
                         c.get("action").and_then(Value::as_str).unwrap_or("?"),
                         c.get("message")
                             .and_then(Value::as_str)
-                            .map(|m| format!(" — {}", crate::escape::markdown(m)))
+                            .map(|m| format!(" — {}", crate::output::escape::markdown(m)))
                             .unwrap_or_default()
                     )
                 })
@@ -220,7 +220,7 @@ pub fn build(env: &EnvPlan, extras: &EnvExtras, meta: &ApplyMeta, limit: usize) 
 /// The body for an environment whose apply failed before it had a plan (its report is a failed
 /// document: the error, and the environments it was asked for).
 pub fn build_failed(env: &str, error: &str, meta: &ApplyMeta) -> String {
-    let e = crate::escape::markdown(env);
+    let e = crate::output::escape::markdown(env);
     format!(
         "{}\n## skconn apply: `{e}`\n\n> [!WARNING]\n> **The apply of `{e}` failed before it had a plan**: nothing was sent to it or to any later environment.\n\n{}\n**How to proceed:** fix the cause (the job log has the details); then re-run the failed job, or {}.\n\n{}",
         marker(env),

@@ -6,9 +6,8 @@
 //! message that says what to do.
 
 use super::client::{Comment, PullRequest};
-use super::context::RepoName;
+use super::error::GithubError;
 use super::markers::{self, Markers};
-use super::GithubError;
 use crate::render::markdown::PLAN_MARKER;
 use serde_json::{json, Value};
 
@@ -112,20 +111,57 @@ pub fn approve(
     pull: &PullRequest,
     asked: &[String],
 ) -> Result<Approval, GithubError> {
-    let n = pull.number;
-    let m: Markers = markers::parse(&comment.body).unwrap_or_default();
-    let Some(head) = &m.head else {
-        return Err(GithubError::NotApproved(format!(
-            "skconn's comment on pull request #{n} does not say which commit it was planned for; nothing is approved"
-        )));
+    let review = Review {
+        kind: "pull request",
+        reference: format!("#{}", pull.number),
+        plan_run: "workflow",
+        number: pull.number,
+        final_head: &pull.head_sha,
+        by_hand: "Run the apply workflow by hand, which shows the plan first.",
+        url: comment.html_url.clone(),
     };
-    if *head != pull.head_sha {
-        return Err(GithubError::NotApproved(format!(
-            "skconn's comment on pull request #{n} was planned for commit {head}, but the pull request's final head is {}: \
+    approve_body(&comment.body, &review, asked).map_err(GithubError::NotApproved)
+}
+
+/// The review a plan comment (or note) belongs to, for [`approve_body`].
+#[derive(Debug, Clone)]
+pub struct Review<'a> {
+    /// `pull request`, `merge request`.
+    pub kind: &'a str,
+    /// `#7`, `!7`.
+    pub reference: String,
+    /// What made the plans: `workflow`, `pipeline`.
+    pub plan_run: &'a str,
+    pub number: u64,
+    /// The head commit that was merged.
+    pub final_head: &'a str,
+    /// How to apply without an approval, for the stale case.
+    pub by_hand: &'a str,
+    /// The comment's (or note's) web address.
+    pub url: Option<String>,
+}
+
+/// The digests a skconn plan comment's `body` approves for the environments `asked` (all in it
+/// when empty), after checking it was planned for the review's final head: the rule GitHub's
+/// comments and GitLab's notes share. Every problem is reported at once, in one message.
+pub fn approve_body(body: &str, review: &Review, asked: &[String]) -> Result<Approval, String> {
+    let n = &format!("{} {}", review.kind, review.reference);
+    let m: Markers = markers::parse(body).unwrap_or_default();
+    let Some(head) = &m.head else {
+        return Err(format!(
+            "skconn's comment on {n} does not say which commit it was planned for; nothing is approved"
+        ));
+    };
+    if head != review.final_head {
+        return Err(format!(
+            "skconn's comment on {n} was planned for commit {head}, but the {}'s final head is {}: \
              the plan of what was merged was never shown, so nothing is approved. \
-             (Was the pull request merged before its plan workflow finished? Run the apply workflow by hand, which shows the plan first.)",
-            pull.head_sha
-        )));
+             (Was it merged before its plan {} finished? {})",
+            review.kind,
+            review.final_head,
+            review.plan_run,
+            review.by_hand
+        ));
     }
     let envs: Vec<String> = if asked.is_empty() {
         m.environments()
@@ -133,9 +169,9 @@ pub fn approve(
         asked.to_vec()
     };
     if envs.is_empty() {
-        return Err(GithubError::NotApproved(format!(
-            "skconn's comment on pull request #{n} holds no environment's plan; nothing is approved"
-        )));
+        return Err(format!(
+            "skconn's comment on {n} holds no environment's plan; nothing is approved"
+        ));
     }
     let mut problems = Vec::new();
     let mut out = Vec::new();
@@ -188,20 +224,20 @@ pub fn approve(
         problems.push("a plan failed before naming its environments".into());
     }
     if !problems.is_empty() {
-        return Err(GithubError::NotApproved(format!(
-            "skconn's comment on pull request #{n} approves nothing for {}: {}",
+        return Err(format!(
+            "skconn's comment on {n} approves nothing for {}: {}",
             envs.iter()
                 .map(|e| format!("`{e}`"))
                 .collect::<Vec<_>>()
                 .join(", "),
             problems.join("; ")
-        )));
+        ));
     }
     Ok(Approval {
-        pull_request: n,
+        pull_request: review.number,
         head_sha: head.clone(),
         run_id: m.run.clone(),
-        comment_url: comment.html_url.clone(),
+        comment_url: review.url.clone(),
         environments: out,
     })
 }
@@ -213,11 +249,11 @@ pub const SAVED_FORMAT_VERSION: &str = "1";
 /// The document `--save` writes: the approved digests and digest inputs, and where they come
 /// from (`apply --approved-plan` reads `environments[].plan_digest` and `.digest_input`, as it
 /// reads them from a JSON plan).
-pub fn saved_document(a: &Approval, repo: &RepoName, merge_sha: &str) -> Value {
+pub fn saved_document(a: &Approval, repository: &str, merge_sha: &str) -> Value {
     json!({
         "kind": SAVED_KIND,
         "format_version": SAVED_FORMAT_VERSION,
-        "repository": repo.to_string(),
+        "repository": repository,
         "pull_request": a.pull_request,
         "head_sha": a.head_sha,
         "merge_commit_sha": merge_sha,

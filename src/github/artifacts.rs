@@ -84,7 +84,7 @@ fn unzip_bounded(archive: &[u8], max: u64) -> Result<Vec<u8>, String> {
             .by_index_raw(i)
             .map_err(|e| format!("its entry {i} cannot be read ({e})"))?;
         let name = entry.name().to_string();
-        let shown = crate::escape::inert(&name).into_owned();
+        let shown = crate::output::escape::inert(&name).into_owned();
         if entry.enclosed_name().is_none() || name.contains('\\') {
             return Err(format!(
                 "it holds `{shown}`, a path that leaves the folder; skconn reads no such archive"

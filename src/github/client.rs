@@ -21,10 +21,10 @@
 //! but the API's own origin.
 
 use super::context::RepoName;
-use super::GithubError;
+use super::error::{CallInfo, GithubError, StatusError, TransportFailure};
+use crate::output::secret::Secret;
 use crate::remote::retry::{backoff, wait_hint};
 use crate::remote::{ClientOptions, TransportKind};
-use crate::secret::Secret;
 use reqwest::header::{HeaderMap, ACCEPT, LINK, LOCATION};
 use reqwest::Method;
 use serde::Deserialize;
@@ -141,45 +141,6 @@ impl From<RawComment> for Comment {
             html_url: c.html_url,
         }
     }
-}
-
-/// The request an error is about: method and path (never the query, never the host's
-/// credentials).
-#[derive(Debug, Clone)]
-pub struct CallInfo {
-    pub method: &'static str,
-    pub path: String,
-    pub attempts: u32,
-    pub elapsed: Duration,
-}
-
-impl std::fmt::Display for CallInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.method, self.path)
-    }
-}
-
-/// An answer with an error status.
-#[derive(Debug, Clone)]
-pub struct StatusError {
-    pub call: CallInfo,
-    pub status: u16,
-    /// GitHub's `message` (made inert), and its `documentation_url`.
-    pub message: Option<String>,
-    pub documentation_url: Option<String>,
-    /// `x-github-request-id`, for GitHub's support.
-    pub request_id: Option<String>,
-    /// A create answered 5xx: GitHub may have written it all the same.
-    pub maybe_applied: bool,
-}
-
-/// A request that got no (complete) answer.
-#[derive(Debug, Clone)]
-pub struct TransportFailure {
-    pub call: CallInfo,
-    pub kind: TransportKind,
-    pub detail: String,
-    pub maybe_applied: bool,
 }
 
 /// One attempt's failure.
@@ -450,7 +411,7 @@ impl Github {
         body: &str,
     ) -> Result<Comment, GithubError> {
         let url = format!("{}{}/issues/{number}/comments", self.base, repo.api_path());
-        let payload = serde_json::json!({ "body": crate::secret::redact(body) });
+        let payload = serde_json::json!({ "body": crate::output::secret::redact(body) });
         let answer = self
             .send(Method::POST, &url, Some(&payload), Kind::Create)
             .await?;
@@ -465,7 +426,7 @@ impl Github {
         body: &str,
     ) -> Result<Comment, GithubError> {
         let url = format!("{}{}/issues/comments/{id}", self.base, repo.api_path());
-        let payload = serde_json::json!({ "body": crate::secret::redact(body) });
+        let payload = serde_json::json!({ "body": crate::output::secret::redact(body) });
         let answer = self
             .send(Method::PATCH, &url, Some(&payload), Kind::Change)
             .await?;
@@ -514,7 +475,7 @@ impl Github {
                 &answer,
                 format!(
                     "it redirects to {}, which is not an https:// URL; skconn does not follow it",
-                    crate::escape::inert(target.origin().ascii_serialization().as_str())
+                    crate::output::escape::inert(target.origin().ascii_serialization().as_str())
                 ),
             ));
         }
@@ -655,7 +616,7 @@ impl Github {
         if !same_origin || !next.path().starts_with(prefix) {
             return Err(format!(
                 "its next-page link leaves the API ({}); skconn does not follow it",
-                crate::escape::inert(next.origin().ascii_serialization().as_str())
+                crate::output::escape::inert(next.origin().ascii_serialization().as_str())
             ));
         }
         Ok(next.to_string())
@@ -782,7 +743,7 @@ impl Github {
                 .as_ref()
                 .and_then(|v| v.get(k))
                 .and_then(Value::as_str)
-                .map(|s| crate::escape::inert(s).into_owned())
+                .map(|s| crate::output::escape::inert(s).into_owned())
         };
         let message = text("message");
         Err(Failure::Status {
@@ -792,7 +753,7 @@ impl Github {
             request_id: headers
                 .get("x-github-request-id")
                 .and_then(|v| v.to_str().ok())
-                .map(|s| crate::escape::inert(s.trim()).into_owned()),
+                .map(|s| crate::output::escape::inert(s.trim()).into_owned()),
             message,
         })
     }

@@ -29,9 +29,12 @@ pub struct Input {
 /// What the comment says about where and for what it was planned.
 #[derive(Debug, Clone)]
 pub struct Meta {
-    pub pull_request: u64,
+    /// How the footer names the review: `#7` (a pull request), `!7` (a merge request).
+    pub reference: String,
     pub head_sha: String,
     pub run_id: Option<String>,
+    /// What the footer calls the run: `run` (GitHub Actions), `pipeline` (GitLab CI).
+    pub run_word: &'static str,
     /// The run's page, which shows the job summary.
     pub run_url: Option<String>,
 }
@@ -59,6 +62,9 @@ pub struct Limit {
 /// GitHub's limit on a job summary (one step's), in bytes.
 pub const SUMMARY_LIMIT: usize = 1 << 20;
 
+/// GitLab's limit on a merge-request note's body, in characters: the same body goes there.
+pub const GITLAB_NOTE_LIMIT: usize = 1_000_000;
+
 impl Limit {
     /// The limit of a pull-request comment.
     pub fn comment(run_url: Option<&str>) -> Limit {
@@ -69,6 +75,21 @@ impl Limit {
             elsewhere: match run_url {
                 Some(u) => format!("The whole plan is in the [job summary]({u})."),
                 None => "The whole plan is in the job summary.".into(),
+            },
+        }
+    }
+
+    /// The limit of a GitLab merge-request note ([`GITLAB_NOTE_LIMIT`] characters).
+    pub fn gitlab_note(pipeline_url: Option<&str>) -> Limit {
+        Limit {
+            max: GITLAB_NOTE_LIMIT,
+            unit: Unit::Utf16,
+            name: "GitLab's limit of 1,000,000 characters for a note".into(),
+            elsewhere: match pipeline_url {
+                Some(u) => {
+                    format!("The whole plan is in the plan jobs' logs of the [pipeline]({u}).")
+                }
+                None => "The whole plan is in the plan jobs' logs.".into(),
             },
         }
     }
@@ -347,7 +368,7 @@ pub fn build(inputs: &[Input], meta: &Meta, limit: &Limit) -> Body {
 /// way out, then has nothing left to shorten or lengthen.
 fn redact_parts(head: &mut String, after_head: &mut String, sections: &mut [Section]) {
     let r = |s: &mut String| {
-        if let std::borrow::Cow::Owned(o) = crate::secret::redact(s) {
+        if let std::borrow::Cow::Owned(o) = crate::output::secret::redact(s) {
             *s = o;
         }
     };
@@ -364,15 +385,15 @@ fn redact_parts(head: &mut String, after_head: &mut String, sections: &mut [Sect
 fn footer(meta: &Meta) -> String {
     let short: String = meta.head_sha.chars().take(12).collect();
     let mut out = format!(
-        "---\n\nPlanned for commit `{short}` (the head of #{})",
-        meta.pull_request
+        "---\n\nPlanned for commit `{short}` (the head of {})",
+        meta.reference
     );
     match (&meta.run_id, &meta.run_url) {
         (Some(id), Some(url)) => {
-            let _ = write!(out, " in [run {id}]({url})");
+            let _ = write!(out, " in [{} {id}]({url})", meta.run_word);
         }
         (Some(id), None) => {
-            let _ = write!(out, " in run {id}");
+            let _ = write!(out, " in {} {id}", meta.run_word);
         }
         _ => {}
     }
@@ -548,7 +569,8 @@ mod tests {
 
     fn meta() -> Meta {
         Meta {
-            pull_request: 7,
+            reference: "#7".into(),
+            run_word: "run",
             head_sha: "a".repeat(40),
             run_id: Some("99".into()),
             run_url: Some("https://github.com/o/r/actions/runs/99".into()),

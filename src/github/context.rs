@@ -6,8 +6,8 @@
 //! Reads variables through a lookup function and files from disk; sends nothing. The token is
 //! wrapped in a [`Secret`] (registered for redaction) the moment it is read, and never shown.
 
-use super::GithubError;
-use crate::secret::Secret;
+use super::error::GithubError;
+use crate::output::secret::Secret;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -99,7 +99,7 @@ impl Actions {
                 _ => {
                     return Err(GithubError::Context(format!(
                         "GITHUB_SERVER_URL {:?} is not an http(s) URL",
-                        crate::escape::inert(&s)
+                        crate::output::escape::inert(&s)
                     )))
                 }
             },
@@ -113,7 +113,7 @@ impl Actions {
             Some(r) => RepoName::parse(r.trim()).ok_or_else(|| {
                 GithubError::Context(format!(
                     "GITHUB_REPOSITORY {:?} is not `owner/name`",
-                    crate::escape::inert(&r)
+                    crate::output::escape::inert(&r)
                 ))
             })?,
         };
@@ -123,7 +123,7 @@ impl Actions {
             Some(id) => {
                 return Err(GithubError::Context(format!(
                     "GITHUB_RUN_ID {:?} is not a run id (digits)",
-                    crate::escape::inert(&id)
+                    crate::output::escape::inert(&id)
                 )))
             }
         };
@@ -132,7 +132,7 @@ impl Actions {
             Some(s) => Some(check_sha(s.trim()).ok_or_else(|| {
                 GithubError::Context(format!(
                     "GITHUB_SHA {:?} is not a commit SHA",
-                    crate::escape::inert(&s)
+                    crate::output::escape::inert(&s)
                 ))
             })?),
         };

@@ -1,5 +1,5 @@
 //! The desired side: reads the connector files of a repository, checks them, and turns each
-//! into a [`Desired`]. This is the only code that knows YAML (for connector files).
+//! into a [`Desired`]. It reads YAML through `yaml` and checks keys against `vocabulary`.
 //!
 //! Loading is offline and read-only: it never touches the network, never writes a file, and
 //! never panics on bad input. Every problem of every file is reported at once, each with its
@@ -82,27 +82,23 @@
 //! it parsed a second time, by yaml-rust2's marked event parser (`index`), to turn field paths
 //! into lines and columns; valid files without warnings are parsed once.
 
-pub(crate) mod index;
 mod parse;
 mod per_env;
-pub(crate) mod read;
-mod syntax;
 pub(crate) mod validate;
-mod vocab;
 
-use crate::error::Diagnostic;
+use crate::base::error::Diagnostic;
 use crate::model::{Desired, FileWarning, FileWarningKind, Origin};
 use crate::settings::EnvLookup;
-use index::Index;
+use crate::vocabulary::connector as vocab;
+use crate::yaml::cap::{cap_by_file, cap_per_file_counting, MAX_DIAGNOSTICS_PER_FILE};
+use crate::yaml::index::{self, Index};
+use crate::yaml::MAX_FILE_BYTES;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use validate::{At, Names, Problem, Warned};
-
-/// The largest connector file skconn reads, in bytes (1 MiB).
-pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
 /// What loading needs to know beyond the files.
 #[derive(Clone, Copy)]
@@ -116,7 +112,7 @@ pub struct LoadOptions<'a> {
     /// [`Loaded::masked`].
     pub show_vars: &'a [String],
     /// Variables skconn.yaml takes credentials from: a connector file may not use them, nor
-    /// any variable named like a secret ([`crate::secret::is_secret_name`]).
+    /// any variable named like a secret ([`crate::output::secret::is_secret_name`]).
     pub credential_vars: &'a [String],
     /// Environments in which a variable that is not set makes the value *unknown* instead of
     /// an error (environments planned against a snapshot, and those not planned at all): the
@@ -145,8 +141,8 @@ impl LoadOptions<'static> {
 }
 
 /// Values shorter than this (in characters) are not masked: masking them would mangle ordinary
-/// text. The same bound as every secret's ([`crate::secret::MIN_SECRET_CHARS`]).
-pub const MIN_MASKED_CHARS: usize = crate::secret::MIN_SECRET_CHARS;
+/// text. The same bound as every secret's ([`crate::output::secret::MIN_SECRET_CHARS`]).
+pub const MIN_MASKED_CHARS: usize = crate::output::secret::MIN_SECRET_CHARS;
 
 /// The outcome of loading a connectors directory.
 #[derive(Debug, Clone, Default)]
@@ -268,7 +264,7 @@ pub fn load_dir_reporting(root: &Path, dir: &Path, opts: &LoadOptions) -> Report
     // Registered for the one redaction that guards every output, in every derived form, from
     // here on: diagnostics, plans, logs.
     for value in &masked {
-        crate::secret::register(value);
+        crate::output::secret::register(value);
     }
 
     let mut connectors = Vec::with_capacity(entries.len());
@@ -303,11 +299,11 @@ pub fn load_dir_reporting(root: &Path, dir: &Path, opts: &LoadOptions) -> Report
     });
     let mut warnings = cap_warnings(warnings);
     let redact = |d: &mut Diagnostic| {
-        d.message = crate::secret::redact(&d.message).into_owned();
+        d.message = crate::output::secret::redact(&d.message).into_owned();
         d.help = d
             .help
             .as_deref()
-            .map(|h| crate::secret::redact(h).into_owned());
+            .map(|h| crate::output::secret::redact(h).into_owned());
     };
     if !masked.is_empty() {
         warnings.iter_mut().for_each(|w| redact(&mut w.diagnostic));
@@ -388,68 +384,6 @@ fn into_result(c: FileCheck) -> Result<Desired, Vec<Diagnostic>> {
             Err(cap_per_file_counting(diags, |_| c.left_out))
         }
     }
-}
-
-/// The most problems reported for one file; the rest are counted ("and N more").
-pub const MAX_DIAGNOSTICS_PER_FILE: usize = 50;
-
-/// Keeps the first [`MAX_DIAGNOSTICS_PER_FILE`] diagnostics of each file (the list is sorted
-/// by file) and says how many more there were, so that a hostile file cannot flood the output.
-pub(crate) fn cap_per_file(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    cap_per_file_counting(diags, |_| 0)
-}
-
-/// Like [`cap_per_file`]; `left_out(file)` more problems of that file were found but not
-/// kept, and are counted with the rest.
-pub(crate) fn cap_per_file_counting(
-    diags: Vec<Diagnostic>,
-    left_out: impl Fn(&Path) -> usize,
-) -> Vec<Diagnostic> {
-    cap_by_file(
-        diags,
-        |d| &d.file,
-        left_out,
-        |first, more| {
-            Diagnostic::new(
-                &first.file,
-                format!("and {more} more problem(s) in this file, not shown"),
-            )
-            .help(format!(
-                "fix the {MAX_DIAGNOSTICS_PER_FILE} problems above and run again to see the rest"
-            ))
-        },
-    )
-}
-
-/// Keeps the first [`MAX_DIAGNOSTICS_PER_FILE`] items of each file of a list sorted by file,
-/// and adds `more(first of the file, how many were left out)` after a file that had more
-/// (counting the `extra(file)` that were never in the list).
-fn cap_by_file<T>(
-    items: Vec<T>,
-    file_of: impl Fn(&T) -> &Path,
-    extra: impl Fn(&Path) -> usize,
-    more: impl Fn(&T, usize) -> T,
-) -> Vec<T> {
-    let mut out: Vec<T> = Vec::with_capacity(items.len().min(1024));
-    let mut iter = items.into_iter().peekable();
-    while let Some(first) = iter.next() {
-        let file = file_of(&first).to_path_buf();
-        let start = out.len();
-        out.push(first);
-        let mut left_out = extra(&file);
-        while let Some(item) = iter.next_if(|i| file_of(i) == file) {
-            if out.len() - start < MAX_DIAGNOSTICS_PER_FILE {
-                out.push(item);
-            } else {
-                left_out += 1;
-            }
-        }
-        if left_out > 0 {
-            let note = more(&out[start], left_out);
-            out.push(note);
-        }
-    }
-    out
 }
 
 /// `path` relative to `root` when it lies under it (also after resolving symlinks).
@@ -1102,14 +1036,6 @@ fn check_files(files: Vec<(PathBuf, PathBuf)>, opts: &LoadOptions) -> Vec<Entry>
             .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     })
-}
-
-/// Reads a YAML text that is not a connector file (`skconn.yaml`) with the connector files'
-/// guards: nesting depth, alias expansion, several documents, syntax. Duplicate keys and tabs
-/// in indentation are problems of the [`read::Read`] that still leave its document to check.
-/// At most [`MAX_DIAGNOSTICS_PER_FILE`] diagnostics.
-pub(crate) fn read_yaml<'t>(file: &Path, text: &'t str) -> Result<read::Read<'t>, Vec<Diagnostic>> {
-    parse::guard(file, text).map_err(cap_per_file)
 }
 
 /// Reads a file of at most [`MAX_FILE_BYTES`], refusing larger ones before reading them.

@@ -2,10 +2,9 @@
 //! duplicate keys, tabs, several documents and alias bombs), then the YAML value is moved into
 //! `serde_json` form. What JSON cannot hold (non-string keys, tags, NaN) becomes a problem.
 
-use super::read::MAX_DEPTH;
-use super::read::{Read, Source};
 use super::validate::{At, Problem};
-use crate::error::Diagnostic;
+use crate::base::error::Diagnostic;
+use crate::yaml::read::{Read, Source};
 use serde_json::{Map, Number, Value};
 use std::path::Path;
 
@@ -18,16 +17,9 @@ pub(crate) struct Parsed<'t> {
     /// The text positions are looked up in.
     pub source: Source<'t>,
     /// Its index, when reading built it already.
-    pub index: Option<super::index::Index>,
+    pub index: Option<crate::yaml::index::Index>,
     /// Problems found while reading but not kept (see [`Read::left_out`]).
     pub left_out: usize,
-}
-
-/// Reads a YAML text that is not a connector file (`skconn.yaml`) with the connector files'
-/// guards: nesting depth, alias expansion, several documents, syntax; duplicate keys and tabs
-/// are problems that leave the document to check.
-pub(crate) fn guard<'t>(file: &Path, text: &'t str) -> Result<Read<'t>, Vec<Diagnostic>> {
-    super::read::read(file, text)
 }
 
 /// Parses one YAML text (UTF-8, byte-order mark already removed).
@@ -38,7 +30,7 @@ pub(crate) fn parse<'t>(file: &Path, text: &'t str) -> Result<Parsed<'t>, Vec<Di
         problems: read_problems,
         index,
         left_out,
-    } = super::read::read(file, text)?;
+    } = crate::yaml::read::read(file, text)?;
     let found = match &value {
         serde_yaml::Value::Mapping(_) => None,
         serde_yaml::Value::Null => {
@@ -110,83 +102,6 @@ fn no_connector(file: &Path, text: &str) -> Diagnostic {
     Diagnostic::new(file, format!("{what}: no connector is defined")).help(
         "write one connector (a map with `display_name`, `proxy_url` and `auth_patterns`), or delete the file",
     )
-}
-
-/// A syntax error (or a guard that refused the text) as diagnostics, in skconn's words.
-pub(crate) fn syntax_error(file: &Path, source: &Source, e: &serde_yaml::Error) -> Vec<Diagnostic> {
-    let msg = e.to_string();
-    let text: &str = &source.text;
-    if msg.starts_with("deserializing from YAML containing more than one document") {
-        let index = source.index();
-        let d = Diagnostic::new(
-            file,
-            format!(
-                "the file holds {} YAML documents; a connector file holds exactly one",
-                index.documents.len().max(2)
-            ),
-        )
-        .help(
-            "one connector per file: move each document after a `---` line into a file of its own",
-        );
-        return vec![match index.documents.get(1) {
-            Some(p) => d.at(p.line, p.column),
-            None => d,
-        }];
-    }
-    if msg.contains("repetition limit exceeded") {
-        return vec![Diagnostic::new(
-            file,
-            "aliases expand to too many values (a \"billion laughs\" YAML bomb?); the file was not loaded",
-        )
-        .help("write the values out, or use fewer `*alias` references")];
-    }
-    let at = |line: usize, column: usize| (line, source.original_column(line, column));
-    if msg.contains("recursion limit exceeded") {
-        let d = Diagnostic::new(
-            file,
-            format!("the YAML is nested too deeply (more than {MAX_DEPTH} levels)"),
-        )
-        .help("a connector needs only a few levels: flatten the structure");
-        return vec![match e.location() {
-            Some(l) => {
-                let (line, column) = at(l.line(), l.column());
-                d.at(line, column)
-            }
-            None => d,
-        }];
-    }
-    let reported = super::syntax::split(&msg);
-    if reported.context == Some("while scanning a quoted scalar")
-        && reported.problem.contains("end of stream")
-    {
-        let d = Diagnostic::new(
-            file,
-            "a quoted string is never closed: the file ends inside it",
-        )
-        .help("add the closing quote where the value ends");
-        let place = reported
-            .context_at
-            .or_else(|| e.location().map(|l| (l.line(), l.column())));
-        return vec![match place {
-            Some((line, column)) => {
-                let (line, column) = at(line, column);
-                d.at(line, column)
-            }
-            None => d,
-        }];
-    }
-    let Some(loc) = e.location() else {
-        return vec![
-            Diagnostic::new(file, format!("the YAML cannot be read: {msg}"))
-                .help("check the indentation, the colons, the quotes and the brackets"),
-        ];
-    };
-    let explained = super::syntax::explain(&msg, text, loc.line(), loc.column());
-    let (line, column) = explained.at.unwrap_or((loc.line(), loc.column()));
-    let (line, column) = at(line, column);
-    vec![Diagnostic::new(file, explained.message)
-        .at(line, column)
-        .help(explained.help)]
 }
 
 fn push_key(path: &mut String, key: &str) {

@@ -97,8 +97,8 @@ fn forbidden(var: &str, opts: &LoadOptions<'_>) -> Option<String> {
             "`{var}` holds a credential (skconn.yaml takes one from it): a connector file may not use it"
         ));
     }
-    crate::secret::is_secret_name(var).then(|| {
-        let end = crate::secret::SECRET_NAME_ENDINGS
+    crate::output::secret::is_secret_name(var).then(|| {
+        let end = crate::output::secret::SECRET_NAME_ENDINGS
             .iter()
             .find(|e| var.to_ascii_uppercase().ends_with(*e))
             .copied()
@@ -230,7 +230,7 @@ pub(crate) fn mask_problems(
 
 /// Takes `skconn.overrides` out of the base: the overrides that are maps, by environment.
 pub(crate) fn take_overrides(map: &mut Map<String, Value>) -> Vec<(String, Map<String, Value>)> {
-    let Some(Value::Object(skconn)) = map.get_mut(super::vocab::SKCONN_KEY) else {
+    let Some(Value::Object(skconn)) = map.get_mut(crate::vocabulary::connector::SKCONN_KEY) else {
         return Vec::new();
     };
     let Some(Value::Object(o)) = skconn.shift_remove(OVERRIDES_KEY) else {
@@ -246,7 +246,10 @@ pub(crate) fn take_overrides(map: &mut Map<String, Value>) -> Vec<(String, Map<S
 
 /// The path of the override of `env` for a field path of the merged connector.
 pub(crate) fn override_path(env: &str, field: &str) -> String {
-    let mut p = format!("{}.{OVERRIDES_KEY}.{env}", super::vocab::SKCONN_KEY);
+    let mut p = format!(
+        "{}.{OVERRIDES_KEY}.{env}",
+        crate::vocabulary::connector::SKCONN_KEY
+    );
     if !field.is_empty() {
         p.push('.');
         p.push_str(field);
@@ -277,7 +280,7 @@ pub(crate) fn locate_in_override(
     }
     if at == At::Parent {
         // A key missing from a map that only the override writes.
-        let parent = super::index::parent(field)?;
+        let parent = crate::yaml::index::parent(field)?;
         if !parent.is_empty()
             && from_override(partial, parent).is_some()
             && get(base, parent).is_none()
@@ -391,7 +394,7 @@ mod tests {
 
     #[test]
     fn masking_covers_shortened_values() {
-        use crate::secret::{redact, register};
+        use crate::output::secret::{redact, register};
         register("s3cr3t-value-0123456789");
         assert_eq!(redact("a s3cr3t-value-0123456789 b"), "a *** b");
         assert_eq!(redact("`https://x/s3cr3t-val…`"), "`https://x/***…`");

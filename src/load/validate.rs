@@ -6,17 +6,15 @@
 //! limits) and the documented rules the server does not enforce (auth types, OAuth, MCP,
 //! placeholders, fields).
 
-use super::vocab::{self, Obj, Ty, SKCONN_KEY};
 use crate::model::{
     FileWarningKind, AUTH_TYPES, INPUT_TYPES, MAX_USER_METADATA_PAIRS, RESERVED_METADATA_KEYS,
 };
+use crate::model::{MAX_DISPLAY_NAME, MAX_URL};
+use crate::vocabulary::connector::{self as vocab, Obj, Ty, SKCONN_KEY};
+use crate::vocabulary::suggest::suggest;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
-/// Longest display name the server accepts, in characters.
-pub(crate) const MAX_DISPLAY_NAME: usize = 200;
-/// Longest URL the server accepts (`proxy_url`, `icon_src`), in characters.
-pub(crate) const MAX_URL: usize = 2048;
 const METADATA_KEY_LEN: (usize, usize) = (3, 25);
 const METADATA_VALUE_LEN: (usize, usize) = (1, 256);
 /// Placeholders that may be filled by a field of that name even without `is_path_param`.
@@ -204,7 +202,7 @@ impl Checker<'_> {
     }
 
     /// Records a problem. The walker and the rules each find their problems in (about) the
-    /// file's order, and only the first [`MAX_DIAGNOSTICS_PER_FILE`](super::MAX_DIAGNOSTICS_PER_FILE)
+    /// file's order, and only the first [`MAX_DIAGNOSTICS_PER_FILE`](crate::yaml::cap::MAX_DIAGNOSTICS_PER_FILE)
     /// of a file are shown: past that many from one of them, a problem is only counted, so that
     /// a hostile file of many mistakes costs little.
     fn keep(&mut self, p: Problem) {
@@ -219,7 +217,7 @@ impl Checker<'_> {
     /// Whether the current finder (walker or rules) keeps no more problems: a problem is then
     /// counted without composing its message.
     fn full(&self) -> bool {
-        self.kept[usize::from(!self.walking)] >= super::MAX_DIAGNOSTICS_PER_FILE
+        self.kept[usize::from(!self.walking)] >= crate::yaml::cap::MAX_DIAGNOSTICS_PER_FILE
     }
 
     fn warn(
@@ -1290,53 +1288,6 @@ fn places_of(key: &str) -> Option<String> {
     }
 }
 
-/// The closest known word to `word`, if it is close enough to be a likely typo.
-pub(crate) fn suggest<'k>(word: &str, known: impl Iterator<Item = &'k str>) -> Option<&'k str> {
-    let norm = |s: &str| s.to_ascii_lowercase().replace('-', "_");
-    let w = norm(word);
-    let limit = match w.chars().count() {
-        0..=4 => 1,
-        5..=10 => 2,
-        _ => 3,
-    };
-    let len = w.chars().count();
-    known
-        // The lengths alone can rule a word out (the distance is at least their difference):
-        // cheap, for files of many unknown keys.
-        .filter(|k| k.chars().count().abs_diff(len) <= limit)
-        .map(|k| (distance(&w, &norm(k)), k))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k)
-}
-
-/// Edit distance counting a swap of two neighbours as one edit (optimal string alignment).
-fn distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let w = b.len() + 1;
-    let mut d = vec![0usize; (a.len() + 1) * w];
-    for i in 0..=a.len() {
-        d[i * w] = i;
-    }
-    for (j, cell) in d.iter_mut().enumerate().take(w) {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[(i - 1) * w + j] + 1)
-                .min(d[i * w + j - 1] + 1)
-                .min(d[(i - 1) * w + j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[(i - 2) * w + j - 2] + 1);
-            }
-            d[i * w + j] = v;
-        }
-    }
-    d[a.len() * w + b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1435,7 +1386,5 @@ mod tests {
         );
         assert_eq!(suggest("zzz", vocab::CONNECTOR.key_names()), None);
         assert_eq!(suggest("oauth", AUTH_TYPES.iter().copied()), Some("OAUTH"));
-        assert_eq!(distance("abc", "acb"), 1);
-        assert_eq!(distance("", "abc"), 3);
     }
 }

@@ -12,7 +12,7 @@
 
 pub mod tools;
 
-use crate::error::Error;
+use crate::base::error::Error;
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ContentBlock, ErrorData, Implementation, JsonObject,
     ListResourcesResult, ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams,
@@ -80,8 +80,8 @@ const SCHEMAS: [(&str, &str); 2] = [
 /// The JSON Schema text of `which` (`connector`, `config` or `snapshot`).
 pub fn schema_text(which: &str) -> Option<String> {
     match which {
-        "connector" => Some(crate::schema::schema_text()),
-        "config" => Some(crate::schema::config_schema_text()),
+        "connector" => Some(crate::vocabulary::schema::schema_text()),
+        "config" => Some(crate::vocabulary::schema::config_schema_text()),
         "snapshot" => Some(crate::snapshot::schema::text()),
         _ => None,
     }
@@ -172,7 +172,7 @@ impl Server {
                 } else {
                     format!(
                         "no tool named `{}`; the tools are: {}",
-                        crate::escape::inert(&params.name),
+                        crate::output::escape::inert(&params.name),
                         self.offered().iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
                     )
                 };
@@ -218,7 +218,7 @@ fn check_arguments(tool: Tool, args: &JsonObject) -> Result<(), String> {
         let Some(p) = props.get(k) else {
             problems.push(format!(
                 "unknown argument `{}` (the arguments of `{}` are: {})",
-                crate::escape::inert(k),
+                crate::output::escape::inert(k),
                 tool.name(),
                 props.keys().cloned().collect::<Vec<_>>().join(", ")
             ));
@@ -373,7 +373,7 @@ impl rmcp::ServerHandler for Server {
             None => Err(guarded(ErrorData::resource_not_found(
                 format!(
                     "no resource {}: the resources are the connector files (skconn://files/…) and the schemas",
-                    crate::escape::inert(&uri)
+                    crate::output::escape::inert(&uri)
                 ),
                 None,
             ))?),

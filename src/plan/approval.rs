@@ -32,21 +32,21 @@ pub fn parse(values: &[String]) -> Result<Vec<Approved>, Vec<String>> {
         let Some((env, d)) = item.split_once('=') else {
             problems.push(format!(
                 "`{}` is not ENV=DIGEST (e.g. prod=3f2a…, the 64-digit plan digest)",
-                crate::escape::inert(item)
+                crate::output::escape::inert(item)
             ));
             continue;
         };
         if !digest::is_digest(d) {
             problems.push(format!(
                 "the approved digest of `{}` is not a plan digest (64 lowercase hex digits)",
-                crate::escape::inert(env)
+                crate::output::escape::inert(env)
             ));
             continue;
         }
         match out.iter().find(|a| a.environment == env) {
             Some(a) if a.digest != d => problems.push(format!(
                 "environment `{}` is approved twice with different digests",
-                crate::escape::inert(env)
+                crate::output::escape::inert(env)
             )),
             Some(_) => {}
             None => out.push(Approved {
@@ -70,7 +70,7 @@ pub fn merge(into: &mut Vec<Approved>, more: Vec<Approved>, problems: &mut Vec<S
         match into.iter_mut().find(|b| b.environment == a.environment) {
             Some(b) if b.digest != a.digest => problems.push(format!(
                 "environment `{}` is approved twice with different digests",
-                crate::escape::inert(&a.environment)
+                crate::output::escape::inert(&a.environment)
             )),
             Some(b) => {
                 if b.input.is_none() {
@@ -90,7 +90,7 @@ pub fn from_document(document: &Value) -> Result<Vec<Approved>, String> {
     if let Some(error) = document.get("error").and_then(Value::as_str) {
         return Err(format!(
             "it is a plan that failed, so it approves nothing (its error: {})",
-            crate::escape::inert(error)
+            crate::output::escape::inert(error)
         ));
     }
     let Some(envs) = document.get("environments").and_then(Value::as_array) else {
@@ -111,14 +111,14 @@ pub fn from_document(document: &Value) -> Result<Vec<Approved>, String> {
         let Some(d) = e.get("plan_digest").and_then(Value::as_str) else {
             problems.push(format!(
                 "environment `{}` has no `plan_digest` (a plan made by a skconn without digests?)",
-                crate::escape::inert(name)
+                crate::output::escape::inert(name)
             ));
             continue;
         };
         if !digest::is_digest(d) {
             problems.push(format!(
                 "the plan_digest of `{}` is not a plan digest (64 lowercase hex digits)",
-                crate::escape::inert(name)
+                crate::output::escape::inert(name)
             ));
             continue;
         }
@@ -233,7 +233,7 @@ fn label(c: &Value) -> String {
     format!(
         "{} \"{}\"",
         c.get("action").and_then(Value::as_str).unwrap_or("?"),
-        crate::escape::inert(c.get("connector").and_then(Value::as_str).unwrap_or("?"))
+        crate::output::escape::inert(c.get("connector").and_then(Value::as_str).unwrap_or("?"))
     )
 }
 
@@ -316,7 +316,7 @@ pub fn check(env: &EnvPlan, approved: Option<&Approved>) -> Check {
                 connector: Some(c.display_name.clone()),
                 message: format!(
                     "\"{}\" was edited outside skconn since skconn last wrote it (drift)",
-                    crate::escape::inert(&c.display_name)
+                    crate::output::escape::inert(&c.display_name)
                 ),
             })
             .collect();
@@ -353,7 +353,7 @@ pub fn check(env: &EnvPlan, approved: Option<&Approved>) -> Check {
     };
     let mut reasons = Vec::new();
     for (name, ac) in &approved_by {
-        let shown = crate::escape::inert(name);
+        let shown = crate::output::escape::inert(name);
         let Some(fc) = fresh_by.get(name) else {
             reasons.push(reason(
                 Cause::AlreadyApplied,

@@ -52,7 +52,7 @@ impl MaskKey {
     pub fn keyed(&self, value: &str) -> String {
         format!(
             "{MASKED_PREFIX}{}",
-            super::saved::hex(super::saved::hmac_sha256(&self.0, value.as_bytes()))
+            crate::base::hex::hex(super::saved::hmac_sha256(&self.0, value.as_bytes()))
         )
     }
 
@@ -82,7 +82,7 @@ impl MaskKey {
 
 /// Whether a string holds a secret or a masked variable's value.
 fn is_masked(s: &str) -> bool {
-    crate::secret::contains_secret(s)
+    crate::output::secret::contains_secret(s)
 }
 
 /// The value at a JSON Pointer, if there is one.
@@ -160,7 +160,7 @@ pub fn canonical(v: &Value) -> String {
 
 /// The digest of a digest input: lowercase hex SHA-256 of its canonical serialisation.
 pub fn of(input: &Value) -> String {
-    super::saved::hex(Sha256::digest(canonical(input).as_bytes()))
+    crate::base::hex::hex(Sha256::digest(canonical(input).as_bytes()))
 }
 
 /// The plan digest of an environment's plan.
@@ -269,7 +269,7 @@ pub(crate) mod tests {
     #[test]
     fn masked_values_are_keyed_and_never_text() {
         let secret = "tenant-secret-value-4711";
-        crate::secret::register(secret);
+        crate::output::secret::register(secret);
         let k = MaskKey::new("dev", b"key");
         let masked = k.mask(&json!({"a": [format!("https://{secret}.x")], "b": "plain"}));
         assert!(!masked.to_string().contains(secret));

@@ -218,6 +218,11 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
     let mut unchanged = 0;
 
     for d in desired {
+        // The desired body's one normalisation on its way through the plan: the readable form
+        // (`after`), the diff and the content hash of the body to send all start from it.
+        let canonical = model::normalize::normalize(&d.body);
+        let after = view::ordered(&canonical);
+        let to_send = || model::body_to_send_hashed(&d.body, model::canonical_hash(&canonical));
         // A live connector of the same name; failing that, one under a previous name that no
         // file claims as its current name (a rename keeps the identifier and its connections).
         let matched = by_name
@@ -242,9 +247,9 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
                 display_name: d.display_name.clone(),
                 identifier: None,
                 file: Some(d.origin.file.clone()),
-                body: Some(model::body_to_send(&d.body)),
+                body: Some(to_send()),
                 before: None,
-                after: Some(view::readable(&d.body)),
+                after: Some(after),
                 diff: Vec::new(),
                 drift: false,
                 warnings: d.warnings.iter().map(Warning::from_file).collect(),
@@ -259,11 +264,11 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
         let respaced = l.display_name != d.display_name
             && model::collapse_spaces(&l.display_name) == model::collapse_spaces(&d.display_name);
         let field_changes = if respaced {
-            let mut compared = d.body.clone();
+            let mut compared = after.clone();
             compared["display_name"] = Value::String(l.display_name.clone());
-            field_diff(&l.body, &compared)
+            readable_diff(&l.body, &compared)
         } else {
-            field_diff(&l.body, &d.body)
+            readable_diff(&l.body, &after)
         };
         let adopt = !l.is_managed();
         if field_changes.is_empty() && !adopt {
@@ -304,9 +309,9 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
             display_name: d.display_name.clone(),
             identifier: Some(l.identifier.clone()),
             file: Some(d.origin.file.clone()),
-            body: Some(model::body_to_send(&d.body)),
+            body: Some(to_send()),
             before: Some(view::readable(&l.body)),
-            after: Some(view::readable(&d.body)),
+            after: Some(after),
             diff: field_changes,
             drift: has_drifted(l),
             warnings,
@@ -396,8 +401,12 @@ pub fn compared(live: &Value, sent: &Value) -> Value {
 /// reading order (changes are listed in the order a person reads the file); the live side read
 /// by [`compared`].
 pub fn field_diff(live: &Value, desired: &Value) -> Vec<FieldChange> {
-    let desired_n = view::readable(desired);
-    diff::diff(&compared(live, &desired_n), &desired_n)
+    readable_diff(live, &view::readable(desired))
+}
+
+/// [`field_diff`] with the desired side already in its readable form.
+fn readable_diff(live: &Value, desired_n: &Value) -> Vec<FieldChange> {
+    diff::diff(&compared(live, desired_n), desired_n)
 }
 
 /// Field-level changes from one live connector to another (`compare`), each read by

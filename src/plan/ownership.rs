@@ -8,9 +8,9 @@
 //! error in that environment. Pure: no I/O.
 
 use super::EnvPlan;
-use crate::error::Diagnostic;
-use crate::escape::inert;
+use crate::base::error::Diagnostic;
 use crate::model::{Desired, Live};
+use crate::output::escape::inert;
 
 /// Splits an environment's live connectors into those this owner plans for (its own and
 /// unmarked ones) and those marked by other owners.

@@ -11,8 +11,9 @@
 //! key kept in `.skconn/`). Whoever holds a plan file but not those keys cannot test guesses of
 //! a masked value against it.
 
+use crate::base::hex::hex;
+use crate::model::normalize::normalize;
 use crate::model::{sort_keys, Desired, Live};
-use crate::normalize::normalize;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -46,13 +47,9 @@ pub struct SavedEnv {
     pub live: String,
 }
 
-pub(crate) fn hex(d: impl AsRef<[u8]>) -> String {
-    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// A new random salt, as hex.
 pub fn new_salt() -> std::io::Result<String> {
-    crate::local_dir::random_bytes::<16>().map(hex)
+    crate::settings::local_dir::random_bytes::<16>().map(hex)
 }
 
 /// Keyed fingerprint of the desired connectors of each environment (order-independent within

@@ -3,7 +3,7 @@
 //! identity key first). Used for the `before` and `after` of a change and by `import`. Pure.
 
 use crate::model;
-use crate::normalize::normalize;
+use crate::model::normalize::normalize;
 use serde_json::Value;
 
 /// Top-level keys in the order a person reads a connector.
@@ -30,9 +30,14 @@ const LEADING: &[&str] = &[
 
 /// The readable form of a connector body: normalised, marker removed, keys in reading order.
 pub fn readable(body: &Value) -> Value {
-    let body = normalize(&model::without_marker(body));
+    ordered(&normalize(&model::without_marker(body)))
+}
+
+/// The readable form of a body already normalised (`normalize` drops the marker too): keys in
+/// reading order.
+pub fn ordered(body: &Value) -> Value {
     let Some(obj) = body.as_object() else {
-        return body;
+        return body.clone();
     };
     let mut keys: Vec<&String> = obj.keys().collect();
     keys.sort_by_key(|k| {

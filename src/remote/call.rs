@@ -26,8 +26,7 @@ use super::error::{
     ThrottledError, TransportError, TransportKind,
 };
 use super::retry::{backoff, rate_limit_reset, wait_hint};
-use super::token::TOKEN_PATH;
-use super::Client;
+use super::{Client, TOKEN_PATH};
 use reqwest::header::{HeaderMap, ACCEPT};
 use reqwest::Method;
 use serde_json::Value;
@@ -286,7 +285,7 @@ pub(crate) fn classify_transport(e: &reqwest::Error, timeout: Duration) -> (Tran
     });
     let detail = root.unwrap_or_else(|| {
         let e = reqwest::Error::to_string(e);
-        crate::secret::redact(&e).into_owned()
+        crate::output::secret::redact(&e).into_owned()
     });
     let kind = if dropped {
         TransportKind::Dropped

@@ -6,7 +6,7 @@
 //! client secret or an access token: the token request's form is never kept, and the token
 //! endpoint's successful answer is never part of an error.
 
-use crate::escape::inert;
+use crate::output::escape::inert;
 use serde_json::Value;
 use std::fmt;
 use std::time::Duration;
@@ -447,6 +447,12 @@ pub enum RemoteError {
     Throttled(Box<ThrottledError>),
 }
 
+impl From<RemoteError> for crate::base::error::Error {
+    fn from(e: RemoteError) -> Self {
+        crate::base::error::Error::Remote(Box::new(e))
+    }
+}
+
 impl RemoteError {
     /// The environment's name.
     pub fn env(&self) -> &str {
@@ -641,7 +647,7 @@ fn plain_text(bytes: &[u8]) -> Option<String> {
     const MAX: usize = 300;
     let text = String::from_utf8_lossy(bytes);
     let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut line = crate::secret::redact(&line).into_owned();
+    let mut line = crate::output::secret::redact(&line).into_owned();
     if line.is_empty() {
         return None;
     }
@@ -653,7 +659,7 @@ fn plain_text(bytes: &[u8]) -> Option<String> {
         line.truncate(cut);
         line.push('…');
     }
-    Some(crate::secret::redact(&line).into_owned())
+    Some(crate::output::secret::redact(&line).into_owned())
 }
 
 /// `409 Conflict`

@@ -36,10 +36,11 @@ pub use error::{
 pub use pages::MAX_PAGES;
 pub use probe::{
     probe_network, refuses_page_size, route, Dns, NetworkProbe, PageSeen, RawAnswer, Reached,
-    Route, TokenAnswer, VerifiedBy, ASSUMED_TOKEN_LIFETIME,
+    Route, VerifiedBy, ASSUMED_TOKEN_LIFETIME,
 };
 pub use retry::parse_http_date;
 pub use tls::count_ca_certificates;
+pub use token::TokenAnswer;
 pub use usage::{AccountTally, Connection as AppConnection, PROVIDER_FILTER_MAX};
 pub use usage::{
     ACCOUNTS_PAGE_SIZE, APP_CONNECTIONS_PAGE_SIZE, APP_CONNECTIONS_PATH, CONNECTED_ACCOUNTS_PATH,
@@ -53,13 +54,15 @@ pub(crate) use error::seconds as error_seconds;
 pub(crate) use tls::extra_roots;
 
 use crate::model::Live;
-use crate::secret::Secret;
+use crate::output::secret::Secret;
 use call::{Answer, Kind, Request};
 use reqwest::Method;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::time::Duration;
 
+/// The path of the token endpoint, below the environment's URL.
+pub(crate) const TOKEN_PATH: &str = "/oauth/token";
 /// The list endpoint.
 pub const LIST_PATH: &str = "/api/v1/providers";
 /// The create endpoint; update and delete add `/{identifier}`.

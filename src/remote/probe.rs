@@ -11,51 +11,16 @@
 use super::call::{classify_transport, Answer, Kind, Request};
 use super::error::TransportKind;
 use super::pages::Pages;
+use super::token::{rate_headers, TokenAnswer, DEFAULT_LIFETIME};
 use super::{is_loopback, tls, Client, RemoteError};
-use reqwest::header::HeaderMap;
 use reqwest::Method;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
-/// Whether a header is of the rate-limit family: `X-RateLimit-*` (and `X-Rate-Limit-*`), the
-/// IETF draft's `RateLimit` and `RateLimit-*`, and `Retry-After`.
-fn is_rate_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n.starts_with("x-ratelimit")
-        || n.starts_with("x-rate-limit")
-        || n.starts_with("ratelimit")
-        || n == "retry-after"
-}
-
-/// The rate-limit headers of an answer, as `(lowercase name, value)`; a value that is not text
-/// is left out.
-pub(crate) fn rate_headers(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .filter(|(n, _)| is_rate_header(n.as_str()))
-        .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.trim().to_string())))
-        .collect()
-}
-
-/// What the token endpoint's last successful answer said about itself (never the token).
-#[derive(Debug, Clone)]
-pub struct TokenAnswer {
-    /// `expires_in`, when the answer gives one.
-    pub lifetime: Option<Duration>,
-    /// The `Date` header, as sent.
-    pub date: Option<String>,
-    /// When the answer arrived, by this machine's clock.
-    pub received: SystemTime,
-    /// How long the token request took.
-    pub elapsed: Duration,
-    /// Its rate-limit headers.
-    pub rate_headers: Vec<(String, String)>,
-}
-
 /// The lifetime skconn assumes for a token whose answer names none.
-pub const ASSUMED_TOKEN_LIFETIME: Duration = super::token::DEFAULT_LIFETIME;
+pub const ASSUMED_TOKEN_LIFETIME: Duration = DEFAULT_LIFETIME;
 
 /// A success answer as it came.
 #[derive(Debug, Clone)]

@@ -148,7 +148,7 @@ pub fn parse_http_date(s: &str) -> Option<SystemTime> {
     if !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 || year < 1970 {
         return None;
     }
-    let days = crate::time::days_from_civil(year, month as i64, day as i64);
+    let days = crate::base::time::days_from_civil(year, month as i64, day as i64);
     let secs = u64::try_from(days).ok()? * 86_400 + h * 3600 + m * 60 + sec;
     Some(UNIX_EPOCH + Duration::from_secs(secs))
 }

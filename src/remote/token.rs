@@ -11,17 +11,51 @@
 
 use super::call::{classify_transport, Failure};
 use super::error::{AuthProblem, ErrorBody};
-use super::probe::TokenAnswer;
 use super::retry::wait_hint;
-use crate::secret::Secret;
+use super::TOKEN_PATH;
+use crate::output::secret::Secret;
+use reqwest::header::HeaderMap;
 use reqwest::header::ACCEPT;
 use serde_json::Value;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use std::time::SystemTime;
 use tokio::time::Instant;
 
-/// The path of the token endpoint, below the environment's URL.
-pub(crate) const TOKEN_PATH: &str = "/oauth/token";
+/// Whether a header is of the rate-limit family: `X-RateLimit-*` (and `X-Rate-Limit-*`), the
+/// IETF draft's `RateLimit` and `RateLimit-*`, and `Retry-After`.
+fn is_rate_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.starts_with("x-ratelimit")
+        || n.starts_with("x-rate-limit")
+        || n.starts_with("ratelimit")
+        || n == "retry-after"
+}
+
+/// The rate-limit headers of an answer, as `(lowercase name, value)`; a value that is not text
+/// is left out.
+pub(crate) fn rate_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter(|(n, _)| is_rate_header(n.as_str()))
+        .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.trim().to_string())))
+        .collect()
+}
+
+/// What the token endpoint's last successful answer said about itself (never the token).
+#[derive(Debug, Clone)]
+pub struct TokenAnswer {
+    /// `expires_in`, when the answer gives one.
+    pub lifetime: Option<Duration>,
+    /// The `Date` header, as sent.
+    pub date: Option<String>,
+    /// When the answer arrived, by this machine's clock.
+    pub received: SystemTime,
+    /// How long the token request took.
+    pub elapsed: Duration,
+    /// Its rate-limit headers.
+    pub rate_headers: Vec<(String, String)>,
+}
 
 /// Lifetime assumed when the token answer names none. (`expires_in: 0` is taken at its word:
 /// such a token is fetched anew for every request.)
@@ -224,7 +258,7 @@ impl Tokens {
                     .map(str::to_string),
                 received: std::time::SystemTime::now(),
                 elapsed: started.elapsed(),
-                rate_headers: super::probe::rate_headers(&headers),
+                rate_headers: rate_headers(&headers),
             });
             return Ok((token, lifetime));
         }

@@ -57,7 +57,7 @@ pub fn text(c: &Check) -> String {
 
 /// The Markdown block of a check that did not match.
 pub fn markdown(c: &Check) -> String {
-    let e = crate::escape::markdown;
+    let e = crate::output::escape::markdown;
     let mut s = format!(
         "> [!CAUTION]\n> **Environment `{}`: the plan differs from the approved plan.** Nothing was sent to it or to any later environment.\n>\n",
         e(&c.environment)

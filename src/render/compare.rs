@@ -2,7 +2,7 @@
 //! workflow never mistakes it for a plan comment) and its own JSON document. Display names,
 //! identifiers and the keys in diffs come from servers: inert in the text, escaped in Markdown.
 
-use crate::escape::{html, inert, markdown as escape};
+use crate::output::escape::{html, inert, markdown as escape};
 use crate::output::Style;
 use crate::plan::compare::{Comparison, OnlyIn};
 use crate::render::text::{diff_lines, object_lines};

@@ -10,10 +10,10 @@
 //! Nothing from a file, a server or skconn.yaml can run as shell: every value placed in a
 //! command is quoted (the body single-quoted, the path double-quoted with `"`, `\`, `$` and
 //! `` ` `` escaped, after percent-encoding), and every comment line is made inert
-//! ([`crate::escape::shell_comment`]: no CR, LF or control character survives, they are shown
+//! ([`crate::output::escape::shell_comment`]: no CR, LF or control character survives, they are shown
 //! escaped), so a display name or file name cannot end its comment and start a command.
 
-use crate::escape::{shell_comment, shell_double, shell_word};
+use crate::output::escape::{shell_comment, shell_double, shell_word};
 use crate::plan::{Action, Change, EnvPlan, Plan};
 use crate::render::text::summary_line;
 use std::fmt::Write;
@@ -99,8 +99,8 @@ fn command(s: &mut String, c: &Change) {
             // characters JSON leaves raw (DEL, C1 controls, bidirectional overrides) escaped as
             // JSON escapes, the same value.
             let json = serde_json::to_string_pretty(body).unwrap_or_default();
-            let json = crate::escape::inert_lines(&json);
-            let json = crate::secret::redact(&json);
+            let json = crate::output::escape::inert_lines(&json);
+            let json = crate::output::secret::redact(&json);
             let _ = writeln!(
                 s,
                 " \\\n  --header \"Content-Type: application/json\" \\\n  --data {}",

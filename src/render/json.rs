@@ -5,7 +5,7 @@
 //! pull-request comment is rendered from the plans of other jobs by the same renderers as
 //! `plan`); rendering what it read gives the same document again.
 
-use crate::error::Diagnostic;
+use crate::base::error::Diagnostic;
 use crate::model::FileWarningKind;
 use crate::plan::usage::{ConnectionCounts, StatusCounts};
 use crate::plan::{

@@ -2,7 +2,7 @@
 //! summary and a table, field diffs in collapsible blocks. It stays under GitHub's comment limit,
 //! cutting whole entries and saying so.
 
-use crate::escape::inert;
+use crate::output::escape::inert;
 use crate::plan::{Action, Change, EnvPlan, Plan, Refusal};
 use crate::render::text::{diff_lines, object_lines, summary_line};
 use std::fmt::Write;
@@ -75,7 +75,7 @@ fn bounded(message: &str) -> String {
 /// the fence escaping could otherwise split a secret that the output's redaction would catch).
 fn error_block(message: &str) -> String {
     let mut out = String::from("```text\n");
-    out.push_str(&crate::secret::redact(message).replace("```", "` ` `"));
+    out.push_str(&crate::output::secret::redact(message).replace("```", "` ` `"));
     if !message.ends_with('\n') {
         out.push('\n');
     }
@@ -382,4 +382,4 @@ fn detail(c: &Change) -> String {
     s
 }
 
-pub(crate) use crate::escape::{html, markdown as escape};
+pub(crate) use crate::output::escape::{html, markdown as escape};

@@ -2,8 +2,8 @@
 //! environment: "planned against the snapshot of prod taken 2026-12-03 09:12 UTC, 3 h ago".
 //! A live plan says nothing. The age is counted from the time the plan is shown.
 
+use crate::base::time;
 use crate::plan::{EnvPlan, Source};
-use crate::time;
 
 /// What usage lines add in an environment planned against a snapshot.
 pub const USAGE_NOTE: &str = " (counts from the snapshot)";
@@ -25,7 +25,7 @@ pub fn phrase(env: &EnvPlan) -> Option<String> {
         None => format!(
             "planned against the snapshot of {} taken {}",
             env.name,
-            crate::escape::inert(taken_at)
+            crate::output::escape::inert(taken_at)
         ),
     })
 }

@@ -1,8 +1,8 @@
 //! The Terraform-like text form of a plan and of an apply's outcome.
 
 use crate::apply::{ChangeOutcome, EnvOutcome, Status};
-use crate::error::Diagnostic;
-use crate::escape::inert;
+use crate::base::error::Diagnostic;
+use crate::output::escape::inert;
 use crate::output::Style;
 use crate::plan::{Action, Change, EnvPlan, FieldChange, Op, Plan, Summary};
 use serde_json::Value;
@@ -278,7 +278,7 @@ fn names(v: Option<&Value>) -> String {
                 .map_or_else(|| i.to_string(), |s| inert(s).into_owned())
         })
         .collect();
-    crate::secret::redact(&format!("[{}]", list.join(", "))).into_owned()
+    crate::output::secret::redact(&format!("[{}]", list.join(", "))).into_owned()
 }
 
 /// A whole connector object, Terraform-style: one `key = value` line per value, nested objects
@@ -334,14 +334,14 @@ fn object_into(
                         other => out.push((
                             format!("{indent}    "),
                             true,
-                            crate::secret::redact(&other.to_string()).into_owned(),
+                            crate::output::secret::redact(&other.to_string()).into_owned(),
                         )),
                     }
                 }
             }
             leaf => {
                 let key = format!("{:width$} = ", inert(k));
-                let text = crate::secret::redact(&leaf.to_string()).into_owned();
+                let text = crate::output::secret::redact(&leaf.to_string()).into_owned();
                 let pad = " ".repeat(key.chars().count());
                 for (i, piece) in wrap(&text, WRAP_COLUMN).into_iter().enumerate() {
                     let rest = if i == 0 {
@@ -399,7 +399,8 @@ fn value_up_to(v: Option<&Value>, limit: usize) -> String {
     let Some(v) = v else { return "(none)".into() };
     // Masked values are removed before cutting, so a cut can never leave a secret's start.
     // JSON escapes every control character, so the value is inert.
-    let s = crate::secret::redact(&serde_json::to_string(v).unwrap_or_default()).into_owned();
+    let s =
+        crate::output::secret::redact(&serde_json::to_string(v).unwrap_or_default()).into_owned();
     if s.chars().count() > limit {
         let cut: String = s.chars().take(limit).collect();
         format!("{cut}…")

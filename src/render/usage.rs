@@ -3,7 +3,7 @@
 //! Markdown cell and the JSON object. Counts only: a usage holds no identifiers to show. The
 //! statuses and the reason a usage is unknown come from a server: the phrase holds them inert.
 
-use crate::escape::inert;
+use crate::output::escape::inert;
 use crate::output::Style;
 use crate::plan::usage::{StatusCounts, ACCOUNT_STATUSES, CONNECTION_STATUSES};
 use crate::plan::{Change, Usage};

@@ -5,8 +5,8 @@ use super::prepare::{prepare, Connection};
 mod report;
 use super::{forced, interrupt, overrides, refuse, saved, step_summary, Context};
 use crate::apply::{self, EnvOutcome, Status};
+use crate::base::error::{exit, Error, Result};
 use crate::cli::ApplyArgs;
-use crate::error::{exit, Error, Result};
 use crate::model::Desired;
 use crate::output::{self, Style};
 use crate::plan::{self, Action, EnvPlan};
@@ -259,13 +259,13 @@ async fn apply(
         output::err(&format!(
             "{} {}\n",
             ctx.err_style.yellow("warning:"),
-            crate::escape::inert_lines(&msg)
+            crate::output::escape::inert_lines(&msg)
         ));
     }
     let applied: usize = outcomes.iter().map(|o| o.counts().0).sum();
     let failed = outcomes.iter().any(|o| !o.all_applied());
     if let Some(code) = interrupt::received() {
-        crate::log::message("warn", None, &format!(
+        crate::output::log::message("warn", None, &format!(
             "skconn was {}: {applied} change(s) applied, the rest not attempted; run apply again to finish\n",
             if code == interrupt::SIGTERM_EXIT { "terminated" } else { "interrupted" }
         ));
@@ -440,7 +440,7 @@ fn unsettled(
             let masked = [&f.old, &f.new]
                 .into_iter()
                 .flatten()
-                .any(|v| crate::secret::contains_secret(&v.to_string()));
+                .any(|v| crate::output::secret::contains_secret(&v.to_string()));
             let hint = match &f.old {
                 _ if masked => format!(
                     "the value comes from a masked variable and the server changed it (its letter case, for example): set the variable to the value as the server keeps it, for {} in {file}",
@@ -491,7 +491,7 @@ async fn apply_one(
     let on_progress: apply::OnProgress = Arc::new(move |done, total, outcome| match mode {
         ProgressMode::Off => {}
         ProgressMode::Line => p.update(&format!("{name}: applied {done}/{total}")),
-        ProgressMode::Lines => crate::log::message(
+        ProgressMode::Lines => crate::output::log::message(
             match outcome.status {
                 Status::Applied { .. } => "info",
                 Status::Failed(_) => "error",

@@ -1,8 +1,8 @@
 //! `--approved` on `plan` and `apply`: the approvals from the command line, the approved plans
 //! read from files, and the checks of a fresh plan against them.
 
+use crate::base::error::{Error, Result};
 use crate::cli::ApprovalArgs;
-use crate::error::{Error, Result};
 use crate::plan::approval::{self, Approved, Check};
 use crate::plan::Plan;
 

@@ -2,8 +2,8 @@
 //! in its own text, Markdown and JSON forms (see `render::compare`).
 
 use super::{connect_all, list_all, Context};
+use crate::base::error::{exit, Error, Result};
 use crate::cli::{CompareArgs, Format};
-use crate::error::{exit, Error, Result};
 use crate::output;
 use crate::plan::compare::compare;
 use crate::render;

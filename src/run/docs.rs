@@ -1,9 +1,9 @@
 //! `skconn completions SHELL` and `skconn man`: shell completions and the man page, generated
 //! from the command-line definition and printed to stdout. Need no settings and no credentials.
 
-use crate::build_info;
+use crate::base::build_info;
+use crate::base::error::{exit, Error, Result};
 use crate::cli::Cli;
-use crate::error::{exit, Error, Result};
 use crate::output;
 use clap::CommandFactory;
 use clap_mangen::Man;

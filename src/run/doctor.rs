@@ -4,9 +4,9 @@
 
 use super::prepare::{connect_all, prepare};
 use super::{client_options, relative, Context};
+use crate::base::error::{Error, Result};
 use crate::cli::{DoctorArgs, Format};
 use crate::doctor::{self, report, ApiInput, Check, ConfigInput, EnvReport, Folder, PlanOutcome};
-use crate::error::{Error, Result};
 use crate::output;
 use crate::plan::safety::Overrides;
 use crate::plan::{usage, Plan, Usage};
@@ -78,7 +78,9 @@ async fn check_env(
     let lookup = |k: &str| std::env::var(k).ok();
     let mut report = EnvReport::new(&env.name);
     let resolved = match &env.target {
-        Target::Remote(spec) => Some(crate::credentials::resolve(&env.name, spec, &lookup)),
+        Target::Remote(spec) => Some(crate::settings::credentials::resolve(
+            &env.name, spec, &lookup,
+        )),
         Target::Local { .. } => None,
     };
     let (checks, not_run) = doctor::configuration(&ConfigInput {
@@ -156,7 +158,9 @@ async fn check_env(
         {
             Ok(p) => counts(&p.plan),
             Err(Error::Input(problems)) => PlanOutcome::InvalidInput(problems.len()),
-            Err(e) => PlanOutcome::Failed(crate::escape::inert(&e.to_string()).into_owned()),
+            Err(e) => {
+                PlanOutcome::Failed(crate::output::escape::inert(&e.to_string()).into_owned())
+            }
         }
     };
     report.checks.push(doctor::plan_check(&outcome));

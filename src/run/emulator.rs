@@ -1,8 +1,8 @@
 //! `skconn emulator`: the Scalekit-compatible emulator in the foreground.
 
+use crate::base::error::{exit, Error, Result};
 use crate::cli::EmulatorArgs;
 use crate::emulator;
-use crate::error::{exit, Error, Result};
 
 pub(super) async fn run(args: EmulatorArgs) -> Result<i32> {
     let generated = args.client_secret.is_none();
@@ -52,7 +52,7 @@ pub(super) async fn run(args: EmulatorArgs) -> Result<i32> {
         // point skconn at it. A generated secret is new on every start.
         // `export` lines, values shell-quoted, so that they can be pasted into a shell as
         // they are.
-        use crate::escape::shell_word;
+        use crate::output::escape::shell_word;
         let secret_line = if generated {
             format!("  export SCALEKIT_CLIENT_SECRET={}", shell_word(&secret))
         } else {

@@ -12,7 +12,7 @@
 //! What it must never do: relax the threshold from a file it did not write on this machine.
 
 use crate::apply::{EnvOutcome, Status};
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use crate::plan::Action;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -129,13 +129,13 @@ pub(super) fn read(root: &Path) -> Result<Approved> {
     if std::fs::symlink_metadata(&dir).is_err() {
         return Ok(Approved::new());
     }
-    crate::local_dir::check(&dir)
+    crate::settings::local_dir::check(&dir)
         .map_err(|e| Error::io(format!("cannot use {}", dir.display()), e))?;
     Ok(read_unchecked(root))
 }
 
 fn read_unchecked(root: &Path) -> Approved {
-    let Ok(bytes) = crate::local_dir::read_private(&path(root)) else {
+    let Ok(bytes) = crate::settings::local_dir::read_private(&path(root)) else {
         return Approved::new();
     };
     let Ok(record) = serde_json::from_slice::<Record>(&bytes) else {
@@ -196,8 +196,11 @@ pub(super) fn update(root: &Path, force: bool, plan: &crate::plan::Plan, outcome
     let text = serde_json::to_string_pretty(&record).unwrap_or_default();
     // `.skconn/` as every file of it is kept: checked, private, ignored by git, redacted like
     // all output.
-    let written = crate::local_dir::ensure(&dir(root)).and_then(|()| {
-        crate::local_dir::write_private(&file, crate::secret::redact(&text).as_bytes())
+    let written = crate::settings::local_dir::ensure(&dir(root)).and_then(|()| {
+        crate::settings::local_dir::write_private(
+            &file,
+            crate::output::secret::redact(&text).as_bytes(),
+        )
     });
     if let Err(e) = written {
         tracing::warn!(
@@ -226,7 +229,7 @@ mod tests {
             format: FORMAT,
             environments: [("dev".to_string(), record_of(&left))].into(),
         };
-        crate::local_dir::ensure(&root.join(".skconn")).unwrap();
+        crate::settings::local_dir::ensure(&root.join(".skconn")).unwrap();
         let text = serde_json::to_string(&record).unwrap();
         std::fs::write(path(root), &text).unwrap();
         assert_eq!(read(root).unwrap()["dev"], left);

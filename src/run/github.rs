@@ -3,10 +3,10 @@
 //! file and the downloaded snapshot.
 
 use super::{client_options, step_summary, Context};
+use crate::base::error::{exit, Diagnostic, Error, Result};
 use crate::cli::{
     GithubApprovedArgs, GithubArgs, GithubCommand, GithubCommentArgs, GithubSnapshotArgs,
 };
-use crate::error::{exit, Diagnostic, Error, Result};
 use crate::github::comment::{self, Input, Limit, Meta};
 use crate::github::{self, Actions, Github, GithubError, Written};
 use crate::output;
@@ -32,7 +32,7 @@ fn actions() -> Result<Actions> {
 }
 
 /// Reads every plan; all problems at once, and nothing is sent while any input is invalid.
-fn read_plans(files: &[std::path::PathBuf]) -> Result<Vec<Input>> {
+pub(super) fn read_plans(files: &[std::path::PathBuf]) -> Result<Vec<Input>> {
     let mut inputs = Vec::new();
     let mut problems = Vec::new();
     for file in files {
@@ -81,7 +81,7 @@ fn read_plans(files: &[std::path::PathBuf]) -> Result<Vec<Input>> {
 }
 
 /// A message on stderr unless `-q`.
-fn say(ctx: &Context, text: &str) {
+pub(super) fn say(ctx: &Context, text: &str) {
     if !ctx.quiet {
         output::err(&format!("{text}\n"));
     }
@@ -95,7 +95,8 @@ async fn comment(ctx: &Context, args: GithubCommentArgs) -> Result<i32> {
     }
     let event = actions.pull_event().map_err(gh)?;
     let meta = Meta {
-        pull_request: event.number,
+        reference: format!("#{}", event.number),
+        run_word: "run",
         head_sha: event.head_sha.clone(),
         run_id: actions.run_id.clone(),
         run_url: actions.run_url(),
@@ -119,7 +120,7 @@ async fn comment(ctx: &Context, args: GithubCommentArgs) -> Result<i32> {
         Some(head) if repo.is(head) => None,
         Some(head) => Some(format!(
             "comes from the fork {}",
-            crate::escape::inert(head)
+            crate::output::escape::inert(head)
         )),
         None => Some("comes from a fork that no longer exists".to_string()),
     };
@@ -161,7 +162,7 @@ async fn comment(ctx: &Context, args: GithubCommentArgs) -> Result<i32> {
             };
             let url = c
                 .html_url
-                .map(|u| format!(": {}", crate::escape::inert(&u)))
+                .map(|u| format!(": {}", crate::output::escape::inert(&u)))
                 .unwrap_or_default();
             say(
                 ctx,
@@ -297,7 +298,7 @@ async fn comment_push(
 
 /// The exit of `github comment` once the comment is written: a failed plan is an error (1), a
 /// refused one is refused (3), so that the comment job fails the check and says why.
-fn finish(o: &comment::Outcome) -> Result<i32> {
+pub(super) fn finish(o: &comment::Outcome) -> Result<i32> {
     if !o.failed.is_empty() {
         let names: Vec<String> = o
             .failed
@@ -352,7 +353,8 @@ async fn approved(ctx: &Context, args: GithubApprovedArgs) -> Result<i32> {
             .await
             .map_err(gh)?;
     if let Some(file) = &args.save {
-        let doc = github::approved::saved_document(&approval, &actions.repository, &sha);
+        let doc =
+            github::approved::saved_document(&approval, &actions.repository.to_string(), &sha);
         let text = format!(
             "{}\n",
             serde_json::to_string_pretty(&doc).unwrap_or_default()
@@ -456,7 +458,7 @@ async fn snapshot(ctx: &Context, args: GithubSnapshotArgs) -> Result<i32> {
                 "{what}it is the snapshot of {}, not of {env}",
                 named.map_or("no environment".to_string(), |n| format!(
                     "`{}`",
-                    crate::escape::inert(n)
+                    crate::output::escape::inert(n)
                 ))
             ))));
         }
@@ -483,7 +485,7 @@ async fn snapshot(ctx: &Context, args: GithubSnapshotArgs) -> Result<i32> {
                 file.display(),
                 doc.get("taken_at")
                     .and_then(|t| t.as_str())
-                    .map(|t| crate::escape::inert(t).into_owned())
+                    .map(|t| crate::output::escape::inert(t).into_owned())
                     .unwrap_or_else(|| "at an unknown time".into()),
                 a.id,
                 a.run_id.map(|r| format!(", run {r}")).unwrap_or_default(),
@@ -491,7 +493,7 @@ async fn snapshot(ctx: &Context, args: GithubSnapshotArgs) -> Result<i32> {
                     .as_deref()
                     .map(|s| format!(
                         ", commit {}",
-                        crate::escape::inert(&s.chars().take(12).collect::<String>())
+                        crate::output::escape::inert(&s.chars().take(12).collect::<String>())
                     ))
                     .unwrap_or_default(),
             ),

@@ -4,11 +4,11 @@
 //! marker, after which the connector is managed like any other.
 
 use super::{connect_all, relative, Context};
+use crate::base::error::{exit, Error, Result};
 use crate::cli::ImportArgs;
-use crate::error::{exit, Error, Result};
-use crate::escape::inert;
 use crate::model::Live;
 use crate::output;
+use crate::output::escape::inert;
 use crate::plan::view;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
@@ -100,7 +100,7 @@ pub(super) async fn run(ctx: &Context, config: Option<&Path>, args: ImportArgs) 
                 continue;
             }
         };
-        if !crate::escape::is_inert_text(&text) {
+        if !crate::output::escape::is_inert_text(&text) {
             // A control character, bidirectional override or line separator in a value would
             // be written raw by the YAML emitter (or escaped, changing the value): no file.
             skipped.push(format!(
@@ -159,7 +159,10 @@ pub fn file_stem(display_name: &str) -> String {
 /// `skconn.pass_through_keys`, so that the file validates and round-trips instead of making
 /// every later plan fail. When even that does not load (a value the vocabulary refuses), the
 /// problems.
-pub fn to_yaml_that_loads(l: &Live, env: &str) -> Result<String, Vec<crate::error::Diagnostic>> {
+pub fn to_yaml_that_loads(
+    l: &Live,
+    env: &str,
+) -> Result<String, Vec<crate::base::error::Diagnostic>> {
     let check = |text: &str| crate::load::load_str(std::path::Path::new("imported.yaml"), text);
     let mut pass: Vec<String> = Vec::new();
     let mut text = to_yaml_with(l, env, &pass);
@@ -223,7 +226,7 @@ fn to_yaml_with(l: &Live, env: &str, pass_through: &[String]) -> String {
     let yaml = serde_yaml::to_string(&Value::Object(out)).unwrap_or_default();
     format!(
         "# yaml-language-server: $schema={}\n# Imported from environment {env} by skconn import.\n{yaml}",
-        crate::SCHEMA_URL
+        crate::vocabulary::SCHEMA_URL
     )
 }
 

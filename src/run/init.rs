@@ -1,8 +1,8 @@
 //! `skconn init`: starts a connectors repository with the files `scaffold` renders. Needs no
 //! settings and no credentials, and never overwrites a file.
 
+use crate::base::error::{exit, Error, Result};
 use crate::cli::{CiChoice, InitArgs};
-use crate::error::{exit, Error, Result};
 use crate::output;
 use crate::scaffold::{self, Ci, Options};
 

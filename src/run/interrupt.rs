@@ -68,13 +68,13 @@ fn on_signal(code: i32, stop: &Stop) {
         "interrupted"
     };
     if RECEIVED.swap(code, Ordering::SeqCst) != 0 {
-        crate::log::message("error", None, &format!(
+        crate::output::log::message("error", None, &format!(
             "\nskconn: {name} again: exiting at once; changes in flight may or may not have been applied, plan again to see\n"
         ));
         std::process::exit(code);
     }
     if !APPLYING.load(Ordering::SeqCst) {
-        crate::log::message(
+        crate::output::log::message(
             "error",
             None,
             &format!("\nskconn: {name}; nothing was applied\n"),
@@ -82,7 +82,7 @@ fn on_signal(code: i32, stop: &Stop) {
         std::process::exit(code);
     }
     stop.store(true, Ordering::SeqCst);
-    crate::log::message("warn", None, &format!(
+    crate::output::log::message("warn", None, &format!(
         "\nskconn: {name}: no further change is started; waiting for the requests in flight to finish (interrupt again to exit at once)\n"
     ));
 }

@@ -10,8 +10,8 @@
 
 use super::prepare::{connect_all, prepare_with, Against};
 use super::{client_options, new, relative, Context};
+use crate::base::error::{Diagnostic, Error, Result};
 use crate::cli::{ApplyArgs, ApprovalArgs, AuthType, HttpArgs, McpArgs, NewArgs, SafetyArgs};
-use crate::error::{Diagnostic, Error, Result};
 use crate::mcp::{self, Answer, Backend as _, Failure, Tool, ToolFuture};
 use crate::output::Style;
 use crate::render;
@@ -31,7 +31,7 @@ pub(super) async fn run(ctx: Context, config: Option<PathBuf>, args: McpArgs) ->
         config,
     };
     mcp::serve(mcp::Server::new(Arc::new(backend), args.allow_apply)).await?;
-    Ok(crate::error::exit::OK)
+    Ok(crate::base::error::exit::OK)
 }
 
 struct Backend {
@@ -145,7 +145,7 @@ impl mcp::Backend for Backend {
     fn read_connector_file(&self, rel: &str) -> Option<String> {
         let settings = self.ctx.settings(self.config.as_deref()).ok()?;
         let path = settings.root.join(rel);
-        let too_large = std::fs::metadata(&path).ok()?.len() > crate::load::MAX_FILE_BYTES;
+        let too_large = std::fs::metadata(&path).ok()?.len() > crate::yaml::MAX_FILE_BYTES;
         if too_large {
             return None;
         }
@@ -201,7 +201,7 @@ impl Backend {
         if !plain || !yaml || !path.starts_with(&settings.connectors_dir) {
             return Err(usage(format!(
                 "out: `{}` is not a new file under {dir}: name a .yaml file there, relative to the repository root (e.g. {dir}/acme.yaml)",
-                crate::escape::inert(out)
+                crate::output::escape::inert(out)
             )));
         }
         Ok(path)
@@ -248,7 +248,7 @@ impl Backend {
             .map(PathBuf::from)
             .collect();
         let max_age = string(args, "max_snapshot_age").unwrap_or_else(|| "7d".into());
-        let max_age = crate::time::parse_duration(&max_age)
+        let max_age = crate::base::time::parse_duration(&max_age)
             .map_err(|m| usage(format!("max_snapshot_age: {m}")))?;
         let against = Against {
             files: &files,
@@ -356,7 +356,7 @@ impl Backend {
                     crate::authoring::NoteKind::Heuristic => "heuristic",
                     crate::authoring::NoteKind::Warning => "warning",
                 };
-                json!({"kind": kind, "text": crate::escape::inert(&n.text)})
+                json!({"kind": kind, "text": crate::output::escape::inert(&n.text)})
             })
             .collect();
         let fill_in = file.text.matches("FILL IN").count();
@@ -437,7 +437,7 @@ impl Backend {
                     text.push_str(&format!(
                         "{}  {} ({})\n",
                         d.origin.file.display(),
-                        crate::escape::inert(&d.display_name),
+                        crate::output::escape::inert(&d.display_name),
                         types.join(", ")
                     ));
                     json!({"file": d.origin.file.display().to_string(), "display_name": d.display_name, "types": types})
@@ -477,7 +477,10 @@ impl Backend {
             } else {
                 Default::default()
             };
-            text.push_str(&format!("\nLive in {}:\n", crate::escape::inert(&env)));
+            text.push_str(&format!(
+                "\nLive in {}:\n",
+                crate::output::escape::inert(&env)
+            ));
             let live: Vec<Value> = live
                 .iter()
                 .map(|l| {
@@ -485,10 +488,13 @@ impl Backend {
                     let u = usage.get(&l.identifier);
                     text.push_str(&format!(
                         "{} ({}){}{}\n",
-                        crate::escape::inert(&l.display_name),
+                        crate::output::escape::inert(&l.display_name),
                         types.join(", "),
                         l.owner()
-                            .map(|o| format!(", managed by skconn ({})", crate::escape::inert(o)))
+                            .map(|o| format!(
+                                ", managed by skconn ({})",
+                                crate::output::escape::inert(o)
+                            ))
                             .unwrap_or_default(),
                         u.map(|u| format!(", {}", render::usage::phrase(u)))
                             .unwrap_or_default()
@@ -550,7 +556,7 @@ fn explanation(rel: &str, body: &Value, problems: Vec<Value>, warnings: Vec<Valu
     let s = |v: &Value| v.as_str().map(str::to_string);
     let mut text = format!(
         "{rel}: {}\n",
-        crate::escape::inert(body["display_name"].as_str().unwrap_or("(no display_name)"))
+        crate::output::escape::inert(body["display_name"].as_str().unwrap_or("(no display_name)"))
     );
     let proxy = s(&body["proxy_url"]);
     let is_mcp = body["is_mcp"].as_bool().unwrap_or(false);
@@ -559,7 +565,7 @@ fn explanation(rel: &str, body: &Value, problems: Vec<Value>, warnings: Vec<Valu
         if is_mcp { "An MCP server:" } else { "An API:" },
         proxy
             .as_deref()
-            .map(crate::escape::url)
+            .map(crate::output::escape::url)
             .unwrap_or_else(|| "(no proxy_url)".into())
     ));
     let patterns: Vec<Value> = body["auth_patterns"]
@@ -588,17 +594,17 @@ fn explanation(rel: &str, body: &Value, problems: Vec<Value>, warnings: Vec<Valu
                 .map(|sc| json!({"scope": sc["scope"], "display_name": sc["display_name"], "required": sc["required"]}))
                 .collect();
             let kind = p["type"].as_str().unwrap_or("(no type)");
-            text.push_str(&format!("- {}: ", crate::escape::inert(kind)));
+            text.push_str(&format!("- {}: ", crate::output::escape::inert(kind)));
             let what = match kind {
                 "OAUTH" => format!(
                     "people sign in at {} and grant {}",
-                    oauth["authorize_uri"].as_str().map(crate::escape::url).unwrap_or_else(|| "(no authorize_uri)".into()),
+                    oauth["authorize_uri"].as_str().map(crate::output::escape::url).unwrap_or_else(|| "(no authorize_uri)".into()),
                     if scopes.is_empty() {
                         "no scopes listed".to_string()
                     } else {
                         scopes
                             .iter()
-                            .map(|sc| crate::escape::inert(sc["scope"].as_str().unwrap_or("?")).into_owned())
+                            .map(|sc| crate::output::escape::inert(sc["scope"].as_str().unwrap_or("?")).into_owned())
                             .collect::<Vec<_>>()
                             .join(", ")
                     }
@@ -609,7 +615,7 @@ fn explanation(rel: &str, body: &Value, problems: Vec<Value>, warnings: Vec<Valu
                     "people enter {}",
                     fields
                         .iter()
-                        .map(|f| crate::escape::inert(f["label"].as_str().or(f["field_name"].as_str()).unwrap_or("?")).into_owned())
+                        .map(|f| crate::output::escape::inert(f["label"].as_str().or(f["field_name"].as_str()).unwrap_or("?")).into_owned())
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),

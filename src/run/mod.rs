@@ -3,8 +3,8 @@
 //! only layer that sees all the others. Each command's wiring lives in a file of its own; this
 //! file holds only the dispatch and what every command shares.
 
+use crate::base::error::{exit, Error, Result};
 use crate::cli::{Cli, Command, HttpArgs, SafetyArgs, SchemaKind};
-use crate::error::{exit, Error, Result};
 use crate::model::Desired;
 use crate::output::{self, Style};
 use crate::plan::safety::Overrides;
@@ -20,6 +20,7 @@ mod doctor;
 mod emulator;
 mod forced;
 mod github;
+mod gitlab;
 mod import;
 mod init;
 mod interrupt;
@@ -78,14 +79,15 @@ pub async fn run(cli: Cli) -> Result<i32> {
         Command::Snapshot(args) => snapshot::run(&ctx, cli.config.as_deref(), args).await,
         Command::Schema(args) => {
             output::out(&match args.which {
-                SchemaKind::Connector => crate::schema::schema_text(),
-                SchemaKind::Config => crate::schema::config_schema_text(),
+                SchemaKind::Connector => crate::vocabulary::schema::schema_text(),
+                SchemaKind::Config => crate::vocabulary::schema::config_schema_text(),
                 SchemaKind::Snapshot => crate::snapshot::schema::text(),
             });
             Ok(exit::OK)
         }
         Command::Apply(args) => apply::run(&ctx, cli.config.as_deref(), args).await,
         Command::Github(args) => github::run(&ctx, args).await,
+        Command::Gitlab(args) => gitlab::run(&ctx, args).await,
         Command::Mcp(args) => mcp::run(ctx, cli.config, args).await,
     }
 }
@@ -114,7 +116,7 @@ impl Context {
     /// like a secret are registered for redaction (skconn.yaml's credentials are registered
     /// while it is read), whether or not any environment of this command uses them.
     fn settings(&self, config: Option<&std::path::Path>) -> Result<Settings> {
-        crate::credentials::register_secret_variables(
+        crate::settings::credentials::register_secret_variables(
             std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
         );
@@ -129,7 +131,7 @@ impl Context {
         if settings.config_file.is_some() || settings.connectors_dir.exists() {
             return Ok(settings);
         }
-        let searched = crate::config_file::searched(&settings.root);
+        let searched = crate::settings::file::searched(&settings.root);
         Err(Error::Usage(format!(
             "no skconn.yaml here: none in {searched}, and no connectors folder in {}; \
              run `skconn init` to start a repository of connectors here, or run skconn where \
@@ -243,13 +245,13 @@ fn relative(root: &std::path::Path, path: &std::path::Path) -> String {
 /// An error's message followed by its causes (`caused by: …`, one a line), server-supplied text
 /// made inert.
 fn with_causes(e: &Error) -> String {
-    let mut msg = crate::escape::inert_lines(&e.to_string()).into_owned();
+    let mut msg = crate::output::escape::inert_lines(&e.to_string()).into_owned();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         let text = s.to_string();
         msg.push_str(&format!(
             "\n  caused by: {}",
-            crate::escape::inert_lines(&text)
+            crate::output::escape::inert_lines(&text)
         ));
         source = s.source();
     }

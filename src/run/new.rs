@@ -7,10 +7,10 @@ use super::{relative, Context};
 use crate::authoring::{
     self, fetch, mcp, openapi, template, writer, Draft, Kind, NoteKind, Slot, Stop,
 };
+use crate::base::error::{exit, Error, Result};
 use crate::cli::{AuthType, NewArgs};
-use crate::error::{exit, Error, Result};
-use crate::escape;
 use crate::output;
+use crate::output::escape;
 use std::path::Path;
 
 /// The answers a draft needs; flags first, then the terminal.
@@ -106,7 +106,7 @@ pub(super) async fn make(
     } else if let Some(url) = &args.from_mcp {
         // Everything that refuses the URL does so before anything is sent.
         let parsed = fetch::check_url(url).map_err(Error::Usage)?;
-        let shown = crate::escape::url(url);
+        let shown = crate::output::escape::url(url);
         if args.proxy_url.is_none() {
             if let Some(refusal) = mcp::needs_proxy_url(&shown, &fetch::bare(&parsed)) {
                 return Err(Error::Usage(refusal));
@@ -333,7 +333,7 @@ fn prompt_error(e: dialoguer::Error) -> Error {
 fn defined_elsewhere(root: &Path, dir: &Path, name: &str) -> Option<String> {
     connector_files(dir).into_iter().find_map(|p| {
         let meta = std::fs::metadata(&p).ok()?;
-        if meta.len() > crate::load::MAX_FILE_BYTES {
+        if meta.len() > crate::yaml::MAX_FILE_BYTES {
             return None;
         }
         let v: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(&p).ok()?).ok()?;
@@ -416,6 +416,6 @@ fn write_new(path: &Path, text: &str, shown: &str) -> Result<()> {
         }
         Err(e) => return Err(Error::io(format!("cannot write {shown}"), e)),
     };
-    f.write_all(crate::secret::redact(text).as_bytes())
+    f.write_all(crate::output::secret::redact(text).as_bytes())
         .map_err(|e| Error::io(format!("cannot write {shown}"), e))
 }

@@ -4,8 +4,8 @@
 
 use super::prepare::{prepare_with, Against};
 use super::{client_options, overrides, refuse, saved, step_summary, Context};
+use crate::base::error::{exit, Error, Result};
 use crate::cli::{PlanArgs, PlanFormat};
-use crate::error::{exit, Error, Result};
 use crate::output::{self, Style};
 use crate::plan::Plan;
 use crate::render;
@@ -103,8 +103,12 @@ pub(super) async fn run(
             "--against cannot be combined with --out: a plan made against a snapshot is for review, not to apply (apply plans every environment live again, and --approved checks that it is the plan reviewed)".into(),
         ));
     }
-    let max_age = crate::time::parse_duration(&args.max_snapshot_age)
-        .map_err(|m| Error::Usage(format!("--max-snapshot-age: {m}")))?;
+    let max_age = crate::base::time::parse_duration(&args.max_snapshot_age).map_err(|m| {
+        Error::Usage(format!(
+            "--max-snapshot-age: {}",
+            crate::output::escape::inert(&m)
+        ))
+    })?;
     let against = Against {
         files: &args.against,
         max_age,

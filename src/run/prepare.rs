@@ -7,15 +7,15 @@
 //! — the diff, ownership, the digest, the safety checks — is the same code path.
 
 use super::Context;
-use crate::credentials::{self, Credentials};
+use crate::base::error::{Diagnostic, Error, Result};
 use crate::emulator::{self, Emulator};
-use crate::error::{Diagnostic, Error, Result};
 use crate::model::{Desired, Live};
 use crate::output;
+use crate::output::secret::{self, Secret};
 use crate::plan::safety::{self, Overrides, Policy};
 use crate::plan::{self, ownership, EnvPlan, Plan};
 use crate::remote::{Client, ClientOptions, Endpoint};
-use crate::secret::{self, Secret};
+use crate::settings::credentials::{self, Credentials};
 use crate::settings::{Environment, Settings, Target};
 use crate::snapshot::{self, Snapshot};
 use std::sync::Arc;
@@ -103,12 +103,12 @@ fn connect(
                 ..emulator::Config::default()
             };
             let dir = state_file.parent().unwrap_or(std::path::Path::new("."));
-            crate::local_dir::ensure(dir)
+            crate::settings::local_dir::ensure(dir)
                 .map_err(|e| Error::io(format!("cannot use {}", dir.display()), e))?;
-            let key = crate::local_dir::plan_key(dir).map_err(|e| {
+            let key = crate::settings::local_dir::plan_key(dir).map_err(|e| {
                 Error::io(format!("cannot use the plan key in {}", dir.display()), e)
             })?;
-            let key: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            let key = crate::base::hex::hex(key);
             let emu = Emulator::spawn(config).map_err(|e| Error::Local(e.to_string()))?;
             let url = url::Url::parse(&emu.url()).map_err(|e| Error::Local(e.to_string()))?;
             (
@@ -156,7 +156,10 @@ pub(super) async fn list_all(connections: &[Connection]) -> Result<Vec<Vec<Live>
             Err(e) => {
                 if first_error.is_some() {
                     let text = e.to_string();
-                    output::err(&format!("error: {}\n", crate::escape::inert_lines(&text)));
+                    output::err(&format!(
+                        "error: {}\n",
+                        crate::output::escape::inert_lines(&text)
+                    ));
                 } else {
                     first_error = Some(e);
                 }
@@ -231,7 +234,7 @@ pub(super) async fn prepare_with(
         }
         if let (true, Target::Local { state_file }) = (e.implicit, &e.target) {
             if !ctx.quiet {
-                crate::log::message("warn", Some(&e.name), &format!(
+                crate::output::log::message("warn", Some(&e.name), &format!(
                     "{} no skconn.yaml and no SCALEKIT_* variables: using the local environment, an emulator on this machine that keeps its connectors in {} (not Scalekit)\n",
                     ctx.err_style.yellow("notice:"),
                     super::relative(&settings.root, state_file)
@@ -334,10 +337,10 @@ pub(super) async fn prepare_with(
     let mut plan = Plan::new(environments);
     // After the pure diff: who uses what the plan deletes or changes in an auth-relevant way
     // (from the snapshot for an environment planned against one).
-    let reached: Vec<Option<&Connection>> = sides
+    let reached: Vec<Option<(&Environment, &Arc<Client>)>> = sides
         .iter()
         .map(|s| match s {
-            Side::Live(i) => Some(&connections[*i]),
+            Side::Live(i) => Some((&connections[*i].env, &connections[*i].client)),
             Side::Snapshot(_) => None,
         })
         .collect();
@@ -421,7 +424,7 @@ fn read_snapshots(
     against: &Against<'_>,
 ) -> (Vec<Snapshot>, Vec<Diagnostic>) {
     let lookup = |k: &str| std::env::var(k).ok();
-    let now = crate::time::unix_secs(std::time::SystemTime::now());
+    let now = crate::base::time::unix_secs(std::time::SystemTime::now());
     let mut out: Vec<Snapshot> = Vec::new();
     let mut problems = Vec::new();
     let configured: Vec<&str> = settings
@@ -455,7 +458,7 @@ fn read_snapshots(
                 .field(field)
                 .help(help)
         };
-        let name = crate::escape::inert(&s.environment).into_owned();
+        let name = crate::output::escape::inert(&s.environment).into_owned();
         let Some(env) = settings
             .environments
             .iter()
@@ -487,12 +490,12 @@ fn read_snapshots(
         seen.push((s.environment.clone(), shown.clone()));
         let host = match &env.target {
             Target::Remote(_) if !against.check_host => {
-                crate::log::message(
+                crate::output::log::message(
                     "warn",
                     Some(&env.name),
                     &format!(
                         "warning: the snapshot of {name} is of host `{}`, which was not checked against the environment's URL (--no-host-check)\n",
-                        crate::escape::inert(&s.host)
+                        crate::output::escape::inert(&s.host)
                     ),
                 );
                 None
@@ -511,7 +514,7 @@ fn read_snapshots(
                 "host",
                 format!(
                     "the snapshot is of host `{}`, but environment `{name}` is configured at `{host}`",
-                    crate::escape::inert(&s.host)
+                    crate::output::escape::inert(&s.host)
                 ),
                 format!("take a snapshot of {name} as configured here (`skconn snapshot --env {name}`)"),
             ));
@@ -524,7 +527,7 @@ fn read_snapshots(
                 "taken_at",
                 format!(
                     "the snapshot was taken at {}, in the future: a clock is wrong here or where it was taken",
-                    crate::time::readable(taken)
+                    crate::base::time::readable(taken)
                 ),
                 "check the clocks, and take the snapshot again".into(),
             ));
@@ -533,9 +536,9 @@ fn read_snapshots(
                 "taken_at",
                 format!(
                     "the snapshot of {name} was taken {}, {}: older than --max-snapshot-age ({})",
-                    crate::time::readable(taken),
-                    crate::time::ago(now - taken),
-                    crate::time::duration_text(against.max_age)
+                    crate::base::time::readable(taken),
+                    crate::base::time::ago(now - taken),
+                    crate::base::time::duration_text(against.max_age)
                 ),
                 format!("take a fresh one (`skconn snapshot --env {name}`), or allow an older one with --max-snapshot-age"),
             ));

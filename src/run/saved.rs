@@ -1,11 +1,11 @@
 //! Saved plans as `plan --out` writes them and `apply FILE` checks them.
 
 use super::prepare::Prepared;
-use crate::error::{Error, Result};
+use crate::base::error::{Error, Result};
 use crate::model::Desired;
+use crate::output::secret;
 use crate::plan::saved::{self, SavedPlan};
 use crate::render;
-use crate::secret;
 
 /// The keyed fingerprint of what the selected environments want.
 pub(super) fn inputs_fingerprint(salt: &str, p: &Prepared) -> String {

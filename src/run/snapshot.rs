@@ -8,8 +8,8 @@
 
 use super::prepare::{connect_all, list_all};
 use super::{client_options, relative, Context};
+use crate::base::error::{exit, Error, Result};
 use crate::cli::SnapshotArgs;
-use crate::error::{exit, Error, Result};
 use crate::output;
 use crate::settings::Target;
 use crate::snapshot::{self, Snapshot};
@@ -33,7 +33,7 @@ pub(super) async fn run(
     let mut loaded = ctx.load_all(&settings)?;
     let connections = connect_all(&selected, &client_options(&args.http))?;
     // When the listing began: the snapshot shows the state at least this recent.
-    let taken_at = crate::time::unix_secs(std::time::SystemTime::now());
+    let taken_at = crate::base::time::unix_secs(std::time::SystemTime::now());
     let lives = list_all(&connections).await?;
     let mut set = tokio::task::JoinSet::new();
     for (i, (c, live)) in connections.iter().zip(&lives).enumerate() {
@@ -84,7 +84,7 @@ pub(super) async fn run(
             output::err(&format!(
                 "{} Wrote the snapshot of {env} ({count} connector(s), taken {}) to {}.\n",
                 ctx.err_style.green("✓"),
-                crate::time::readable(taken_at),
+                crate::base::time::readable(taken_at),
                 to.as_deref().unwrap_or("standard output")
             ));
         }

@@ -11,26 +11,27 @@
 //! A look-up that fails makes that connector's usage unknown, with the reason: never "unused".
 //! It never writes, and what it keeps are counts (see `plan::usage`).
 
-use super::prepare::Connection;
 use crate::plan::usage::{ConnectionCounts, StatusCounts};
 use crate::plan::{needs_usage, Plan, Usage};
 use crate::remote::{AccountTally, AppConnection, Client, RemoteError, PROVIDER_FILTER_MAX};
+use crate::settings::Environment;
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::{Mutex, Semaphore};
 
 /// Fills in `usage` on every change of `plan` that needs it, in the environments whose usage
-/// look-ups are on. `connections` and `plan.environments` are in the same order; an
-/// environment planned against a snapshot has no connection (its usage is the snapshot's).
+/// look-ups are on. `connections` (each environment with its client) and `plan.environments`
+/// are in the same order; an environment planned against a snapshot has no connection (its
+/// usage is the snapshot's).
 pub(super) async fn look_up(
-    connections: &[Option<&Connection>],
+    connections: &[Option<(&Environment, &Arc<Client>)>],
     plan: &mut Plan,
     default_budget: usize,
 ) {
     let mut set = tokio::task::JoinSet::new();
     for (e, (conn, env_plan)) in connections.iter().zip(&plan.environments).enumerate() {
-        let Some(conn) = conn.filter(|c| c.env.usage) else {
+        let Some((env, client)) = conn.filter(|(env, _)| env.usage) else {
             continue;
         };
         let targets: Vec<(usize, String)> = env_plan
@@ -43,8 +44,8 @@ pub(super) async fn look_up(
         if targets.is_empty() {
             continue;
         }
-        let client = conn.client.clone();
-        let budget = conn.env.parallelism.unwrap_or(default_budget).max(1);
+        let client = Arc::clone(client);
+        let budget = env.parallelism.unwrap_or(default_budget).max(1);
         set.spawn(async move { (e, look_up_env(client, targets, budget).await) });
     }
     while let Some(joined) = set.join_next().await {

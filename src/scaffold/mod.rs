@@ -5,8 +5,8 @@
 //! This module only renders text and creates files that do not exist yet. It must never
 //! overwrite a file, read credentials or settings, or talk to any environment.
 
-use crate::build_info;
-use crate::schema::{self, Describes};
+use crate::base::build_info;
+use crate::vocabulary::schema::{self, Describes};
 use std::path::{Path, PathBuf};
 
 /// Which CI system to write files for.
@@ -116,6 +116,7 @@ const GH_URL: &str = include_str!("templates/github/url.yml");
 const GITLAB_CI: &str = include_str!("templates/gitlab/gitlab-ci.yml");
 const GITLAB_PLAN_LIVE_JOB: &str = include_str!("templates/gitlab/plan-live-job.yml");
 const GITLAB_PLAN_SNAPSHOT_JOB: &str = include_str!("templates/gitlab/plan-snapshot-job.yml");
+const GITLAB_NOTE_JOB: &str = include_str!("templates/gitlab/note-job.yml");
 const GITLAB_APPLY_JOB: &str = include_str!("templates/gitlab/apply-job.yml");
 const GITLAB_DRIFT_JOB: &str = include_str!("templates/gitlab/drift-job.yml");
 const GITLAB_SNAPSHOT_JOB: &str = include_str!("templates/gitlab/snapshot-job.yml");
@@ -407,11 +408,30 @@ fn gitlab(opts: &Options, version: &str) -> File {
         vec![(
             "needs",
             match i {
-                0 => String::new(),
-                _ => format!("apply-{}", envs[i - 1]),
+                0 => " []".to_string(),
+                // The previous environment's apply, whichever of its two jobs runs.
+                _ => format!(
+                    "\n    - job: apply-{0}\n      optional: true\n    - job: apply-{0}-unreviewed\n      optional: true",
+                    envs[i - 1]
+                ),
             },
         )]
     });
+    let plan_needs: Vec<String> = envs
+        .iter()
+        .map(|name| format!("    - job: plan-{name}\n      artifacts: true"))
+        .collect();
+    let plan_files: Vec<String> = envs
+        .iter()
+        .map(|name| format!("plan-{name}.json"))
+        .collect();
+    let note_job = render(
+        GITLAB_NOTE_JOB,
+        &[
+            ("plan_needs", &plan_needs.join("\n")),
+            ("plan_files", &plan_files.join(" ")),
+        ],
+    );
     let names = |live: bool| {
         let list: Vec<&str> = envs
             .iter()
@@ -430,6 +450,7 @@ fn gitlab(opts: &Options, version: &str) -> File {
             GITLAB_CI,
             &[
                 ("plan_jobs", &plan_jobs.join("\n\n")),
+                ("note_job", note_job.trim_end()),
                 ("apply_jobs", &apply_jobs),
                 ("drift_jobs", &each(GITLAB_DRIFT_JOB, &|_| Vec::new())),
                 ("snapshot_jobs", &each(GITLAB_SNAPSHOT_JOB, &|_| Vec::new())),
@@ -534,6 +555,38 @@ pub fn github_setup(opts: &Options) -> Vec<String> {
     vec![repo, environments, first]
 }
 
+/// The GitLab side of `init`'s next steps: exactly which CI/CD variables to create, with which
+/// flags, and why.
+fn gitlab_setup(opts: &Options) -> Vec<String> {
+    let mut vars = String::from(
+        "in GitLab, Settings → CI/CD → Variables, create (Visibility \"Masked\" for secrets; \"Protected\" gives a variable to pipelines of protected branches only):",
+    );
+    for name in &opts.environments {
+        let stem = variable_stem(name);
+        let protected = if opts.live.contains(name) {
+            "not protected (merge requests plan it live, from unprotected branches)"
+        } else {
+            "protected (only the default branch applies it; merge requests plan it against its snapshot)"
+        };
+        vars.push_str(&format!(
+            "\n       SCALEKIT_{stem}_URL: all environments (*), not protected, not masked (snapshot plans check the host)\
+             \n       SCALEKIT_{stem}_CLIENT_ID and SCALEKIT_{stem}_CLIENT_SECRET (masked): environment scope `{name}`, {protected}"
+        ));
+    }
+    vars.push_str(
+        "\n       SKCONN_GITLAB_TOKEN (masked, not protected): a project access token (Settings → Access tokens) with the role Reporter and the scope `api`, \
+         which the note job writes the plan note with and the apply jobs read it back with; without it, notes go to the job log and applies are not held to a reviewed plan",
+    );
+    vec![
+        vars,
+        format!(
+            "protect the default branch, and add a pipeline schedule on it (Build → Pipeline schedules) for the drift check; run a pipeline on it once (Build → Pipelines → Run pipeline) to keep the first snapshots. The jobs run {}:{}",
+            build_info::IMAGE,
+            build_info::VERSION
+        ),
+    ]
+}
+
 /// What to do after `init`: the variables and secrets to set, per environment.
 pub fn next_steps(opts: &Options, dir: &str) -> String {
     let mut out = String::from("Next steps:\n");
@@ -561,30 +614,15 @@ pub fn next_steps(opts: &Options, dir: &str) -> String {
             }
         }
         Ci::Gitlab => {
-            let mut text = String::from("in GitLab, Settings → CI/CD → Variables:");
-            for name in &opts.environments {
-                let stem = variable_stem(name);
-                let protected = if opts.live.contains(name) {
-                    "not protected (merge requests plan it live)"
-                } else {
-                    "protected"
-                };
-                text.push_str(&format!(
-                    "\n       SCALEKIT_{stem}_URL for all environments; SCALEKIT_{stem}_CLIENT_ID and the masked SCALEKIT_{stem}_CLIENT_SECRET scoped to the environment `{name}`, {protected}"
-                ));
+            for text in gitlab_setup(opts) {
+                step(text);
             }
-            step(text);
-            step(format!(
-                "protect the default branch, and add a pipeline schedule on it (CI/CD → Schedules) for the drift check; run a pipeline on it once to keep the first snapshots. The jobs run {}:{}",
-                build_info::IMAGE,
-                build_info::VERSION
-            ));
         }
         Ci::None => {}
     }
     step(match opts.ci {
         Ci::Github => "commit, open a pull request and read the plan comment; merge to apply exactly what it showed".into(),
-        Ci::Gitlab => "commit, open a merge request and read each plan job's log (the plan and its digest); merge to apply".into(),
+        Ci::Gitlab => "commit, open a merge request and read skconn's plan note; merge to apply exactly what it showed".into(),
         Ci::None => "commit, open a pull request and read the plan; merge to apply".into(),
     });
     out

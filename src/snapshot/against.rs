@@ -41,7 +41,7 @@ pub fn resolve(snapshot: &Snapshot, live: &[Live], desired: &mut [Desired]) {
         let known: Vec<(String, Value)> = places
             .into_iter()
             .filter(|(pointer, _, expanded)| {
-                d.unknown.contains(pointer) || crate::secret::contains_secret(expanded)
+                d.unknown.contains(pointer) || crate::output::secret::contains_secret(expanded)
             })
             .filter_map(|(pointer, written, _)| {
                 let at = templates.get(&(l.identifier.as_str(), pointer.as_str()))?;
@@ -155,7 +155,7 @@ mod tests {
     #[test]
     fn an_unknown_value_the_snapshot_matched_is_unchanged_and_one_it_did_not_is_shown() {
         let secret = "qz-against-tenant-5521";
-        crate::secret::register(secret);
+        crate::output::secret::register(secret);
         let url = format!("https://{secret}.vq4z.net");
         let b =
             |u: &str, d: &str| json!({"display_name": "Alpha", "proxy_url": u, "description": d});

@@ -12,7 +12,7 @@
 //! reporting every problem with its place; `schema` is its JSON Schema.
 //!
 //! Pure (no I/O, no clock); it depends on `model`, `plan` (the digest's [`MaskKey`], usage
-//! counts, drift) and `secret` only, never on `run`, `remote` or `render`. What it must never
+//! counts, drift) and `output::secret` only, never on `run`, `remote` or `render`. What it must never
 //! do: put a secret, a token, a masked value's text or an end user's identifier into a
 //! snapshot. Strings that hold a masked value are written as keyed digests
 //! (`hmac-sha256:…`, [`MaskKey::mask`]) with, beside them, the text as every output shows it
@@ -21,7 +21,7 @@
 pub mod against;
 pub mod schema;
 
-use crate::error::Diagnostic;
+use crate::base::error::Diagnostic;
 use crate::model::{Desired, Live};
 use crate::plan::digest::{MaskKey, MASKED_PREFIX};
 use crate::plan::Usage;
@@ -124,7 +124,10 @@ pub fn take(t: Taken) -> Snapshot {
             let mut body = l.body;
             let mut masked = BTreeMap::new();
             t.mask.mask_in_place(&mut body, &mut |text, keyed| {
-                masked.insert(keyed.to_string(), crate::secret::redact(text).into_owned());
+                masked.insert(
+                    keyed.to_string(),
+                    crate::output::secret::redact(text).into_owned(),
+                );
             });
             Connector {
                 usage: t.usage.map(|u| {
@@ -144,7 +147,7 @@ pub fn take(t: Taken) -> Snapshot {
         format_version: FORMAT_VERSION.into(),
         environment: t.environment.into(),
         host: t.host.clone(),
-        taken_at: crate::time::rfc3339(t.taken_at),
+        taken_at: crate::base::time::rfc3339(t.taken_at),
         skconn_version: env!("CARGO_PKG_VERSION").into(),
         owner: Some(t.owner.into()),
         usage: if t.usage.is_some() {
@@ -192,7 +195,7 @@ fn templates(t: &Taken) -> Vec<Template> {
         let mut places = Vec::new();
         crate::model::string_places(&l.body, &l.body, String::new(), &mut places);
         for (pointer, s, _) in places {
-            if s.contains("${") || !crate::secret::contains_secret(s) {
+            if s.contains("${") || !crate::output::secret::contains_secret(s) {
                 continue;
             }
             let mut written = s.to_string();
@@ -216,7 +219,7 @@ fn templates(t: &Taken) -> Vec<Template> {
         let mut places = Vec::new();
         crate::model::string_places(&d.written, &d.body, String::new(), &mut places);
         for (pointer, written, expanded) in places {
-            let templated = written != expanded || crate::secret::contains_secret(expanded);
+            let templated = written != expanded || crate::output::secret::contains_secret(expanded);
             let live_value = l.body.pointer(&pointer);
             let known = out.iter().any(|t| {
                 t.identifier == l.identifier && t.pointer == pointer && t.written == written
@@ -244,7 +247,7 @@ impl Snapshot {
 
     /// The Unix seconds of `taken_at` (checked when read).
     pub fn taken_at_secs(&self) -> u64 {
-        crate::time::parse_rfc3339(&self.taken_at).unwrap_or(0)
+        crate::base::time::parse_rfc3339(&self.taken_at).unwrap_or(0)
     }
 
     /// The live connectors, as a listing would have returned them (masked strings keyed).
@@ -370,7 +373,7 @@ impl Reader<'_> {
                 &path,
                 format!(
                     "unknown key `{}` (this skconn reads snapshot format {FORMAT_VERSION})",
-                    crate::escape::inert(k)
+                    crate::output::escape::inert(k)
                 ),
                 REWRITE,
             );
@@ -399,7 +402,7 @@ impl Reader<'_> {
             Some(Value::String(v)) if v == FORMAT_VERSION => {}
             other => {
                 let was = other.map_or("missing".to_string(), |v| {
-                    format!("`{}`", crate::escape::inert(&v.to_string()))
+                    format!("`{}`", crate::output::escape::inert(&v.to_string()))
                 });
                 self.problem(
                     "format_version",
@@ -420,10 +423,13 @@ impl Reader<'_> {
         }
         let taken_at = self.string(&obj, "taken_at", "taken_at");
         if let Some(t) = &taken_at {
-            if crate::time::parse_rfc3339(t).is_none() {
+            if crate::base::time::parse_rfc3339(t).is_none() {
                 self.problem(
                     "taken_at",
-                    format!("`{}` is not an RFC 3339 time", crate::escape::inert(t)),
+                    format!(
+                        "`{}` is not an RFC 3339 time",
+                        crate::output::escape::inert(t)
+                    ),
                     "skconn writes it as 2026-12-03T09:12:00Z",
                 );
             }
@@ -456,7 +462,7 @@ impl Reader<'_> {
                                 &format!("connectors[{i}].identifier"),
                                 format!(
                                     "the identifier `{}` is listed twice",
-                                    crate::escape::inert(id)
+                                    crate::output::escape::inert(id)
                                 ),
                                 REWRITE,
                             );
@@ -636,7 +642,7 @@ impl Reader<'_> {
                 &format!("{at}.identifier"),
                 format!(
                     "no connector of the snapshot has the identifier `{}`",
-                    crate::escape::inert(&identifier)
+                    crate::output::escape::inert(&identifier)
                 ),
                 REWRITE,
             );
@@ -705,7 +711,7 @@ mod tests {
     #[test]
     fn masked_strings_are_keyed_and_shown_as_outputs_show_them() {
         let secret = "qz-snapshot-masked-7731";
-        crate::secret::register(secret);
+        crate::output::secret::register(secret);
         let mask = MaskKey::new("prod", b"k");
         let l = [live(
             "Alpha",

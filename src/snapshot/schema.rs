@@ -20,7 +20,7 @@ pub fn schema() -> Value {
     connections["properties"]["disabled"] = json!({"type": "integer", "minimum": 0});
     connections["required"] = json!(["total", "by_status", "disabled"]);
     json!({
-        "$schema": crate::schema::DRAFT,
+        "$schema": crate::vocabulary::schema::DRAFT,
         "$id": ID,
         "title": "skconn snapshot",
         "description": "One environment's live custom connectors as `skconn snapshot` writes them, for `skconn plan --against`. It holds no secret and no token: a string that holds a masked value is a keyed digest (hmac-sha256:…), with the text outputs show for it under `masked`.",

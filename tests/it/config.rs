@@ -128,7 +128,7 @@ fn schema_config_prints_a_json_schema_of_skconn_yaml() {
     let plain = repo.skconn(["schema"]);
     let connector = repo.skconn(["schema", "connector"]);
     assert_eq!(plain.stdout, connector.stdout);
-    assert_eq!(plain.stdout, skconn::schema::schema_text());
+    assert_eq!(plain.stdout, skconn::vocabulary::schema::schema_text());
 }
 
 #[test]
@@ -218,7 +218,7 @@ fn committed_config_schema_is_current() {
     let committed =
         std::fs::read_to_string(crate_root().join("schema/config.schema.json")).unwrap_or_default();
     assert!(
-        committed == skconn::schema::config_schema_text(),
+        committed == skconn::vocabulary::schema::config_schema_text(),
         "schema/config.schema.json is not what `skconn schema config` prints; regenerate it with\n    \
          cargo run -q -- schema config > schema/config.schema.json"
     );

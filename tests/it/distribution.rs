@@ -416,7 +416,7 @@ fn init_starts_a_repository_that_validates_with_no_variables() {
     // The schema written is skconn's own.
     assert_eq!(
         std::fs::read_to_string(repo.path().join("schema/connector.schema.json")).unwrap(),
-        skconn::schema::schema_text()
+        skconn::vocabulary::schema::schema_text()
     );
     // `Repo` runs skconn with a cleared environment: no SCALEKIT_* variable is set.
     repo.skconn(["validate"])
@@ -512,14 +512,17 @@ fn init_writes_github_workflows_that_install_skconn_pinned_by_sha() {
             if uses.starts_with("skconn/skconn@") {
                 installs += 1;
                 // Pinned by the commit this skconn was built from, when the build knew it.
-                match skconn::build_info::full_commit() {
+                match skconn::base::build_info::full_commit() {
                     Some(sha) => assert_eq!(
                         uses,
-                        format!("skconn/skconn@{sha} # v{}", skconn::build_info::VERSION)
+                        format!(
+                            "skconn/skconn@{sha} # v{}",
+                            skconn::base::build_info::VERSION
+                        )
                     ),
                     None => assert_eq!(
                         uses,
-                        format!("skconn/skconn@v{}", skconn::build_info::VERSION)
+                        format!("skconn/skconn@v{}", skconn::base::build_info::VERSION)
                     ),
                 }
                 continue;
@@ -577,14 +580,27 @@ fn init_with_gitlab_uses_the_container_image() {
     let ci = std::fs::read_to_string(repo.path().join(".gitlab-ci.yml")).unwrap();
     assert!(ci.contains(&format!(
         "name: ghcr.io/skconn/skconn:{}",
-        skconn::build_info::VERSION
+        skconn::base::build_info::VERSION
     )));
     assert!(!ci.contains("cargo "));
     assert!(ci.contains("resource_group: skconn-apply-prod"));
-    assert!(ci.contains("needs: [apply-dev]"));
-    // Well-formed YAML, with the jobs in skconn.yaml's order.
+    // Well-formed YAML, with the jobs in skconn.yaml's order: prod's apply (either of its two
+    // jobs) needs dev's, whichever of dev's two ran.
     let doc: serde_yaml::Value = serde_yaml::from_str(&ci).unwrap();
-    assert_eq!(doc["apply-prod"]["needs"][0].as_str(), Some("apply-dev"));
+    for job in ["apply-prod", "apply-prod-unreviewed"] {
+        let needs = &doc[job]["needs"];
+        assert_eq!(needs[0]["job"].as_str(), Some("apply-dev"), "{job}");
+        assert_eq!(
+            needs[1]["job"].as_str(),
+            Some("apply-dev-unreviewed"),
+            "{job}"
+        );
+        assert_eq!(needs[0]["optional"].as_bool(), Some(true), "{job}");
+    }
+    assert_eq!(
+        doc["apply-dev"]["needs"].as_sequence().map(Vec::len),
+        Some(0)
+    );
     assert_eq!(
         doc["apply-dev"]["environment"]["name"].as_str(),
         Some("dev")
@@ -599,10 +615,13 @@ fn init_with_gitlab_uses_the_container_image() {
     assert!(doc["plan-prod"]["environment"].is_null());
     let prod_plan = serde_yaml::to_string(&doc["plan-prod"]["script"]).unwrap();
     assert!(
-        prod_plan.contains("skconn plan --env prod --against \"$SNAPSHOT\""),
+        prod_plan.contains("skconn plan --env prod --against snapshots/prod.snapshot.json"),
         "{prod_plan}"
     );
-    assert!(prod_plan.contains("job=snapshot-prod"), "{prod_plan}");
+    assert!(
+        prod_plan.contains("skconn gitlab snapshot --env prod --out-dir snapshots"),
+        "{prod_plan}"
+    );
     assert!(!prod_plan.contains("CLIENT"), "{prod_plan}");
     assert_eq!(
         doc["snapshot-prod"]["script"][0].as_str(),
@@ -677,7 +696,7 @@ fn man_page_is_roff_that_describes_every_command() {
         .stdout_has(".SH \"EXIT STATUS AND ENVIRONMENT\"")
         .stdout_has(&format!(
             ".TH skconn 1  \"skconn {}\"",
-            skconn::build_info::VERSION
+            skconn::base::build_info::VERSION
         ));
     // One page: one title, one set of string definitions.
     assert_eq!(out.stdout.matches(".TH ").count(), 1);
@@ -706,21 +725,21 @@ fn version_names_the_commit_and_target() {
     let out = Repo::new().skconn(["--version"]);
     out.code(0);
     let line = out.stdout.trim_end();
-    let expected = match skconn::build_info::COMMIT {
+    let expected = match skconn::base::build_info::COMMIT {
         Some(c) => format!(
             "skconn {} ({} {})",
-            skconn::build_info::VERSION,
+            skconn::base::build_info::VERSION,
             &c[..7],
-            skconn::build_info::TARGET
+            skconn::base::build_info::TARGET
         ),
         None => format!(
             "skconn {} ({})",
-            skconn::build_info::VERSION,
-            skconn::build_info::TARGET
+            skconn::base::build_info::VERSION,
+            skconn::base::build_info::TARGET
         ),
     };
     assert_eq!(line, expected);
-    assert!(!skconn::build_info::TARGET.is_empty());
+    assert!(!skconn::base::build_info::TARGET.is_empty());
 }
 
 // ---- packaging ----
@@ -729,7 +748,10 @@ fn version_names_the_commit_and_target() {
 fn the_action_installs_the_version_of_its_own_release() {
     let action = std::fs::read_to_string(crate_root().join("action.yml")).unwrap();
     assert!(
-        action.contains(&format!("default: \"{}\"", skconn::build_info::VERSION)),
+        action.contains(&format!(
+            "default: \"{}\"",
+            skconn::base::build_info::VERSION
+        )),
         "action.yml's version default must be Cargo.toml's version"
     );
 }

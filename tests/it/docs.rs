@@ -704,9 +704,9 @@ fn documented_config_keys(text: &str) -> Vec<String> {
 fn the_configuration_page_lists_every_key_of_skconn_yaml_and_no_other() {
     let text = std::fs::read_to_string(crate_root().join("docs/configuration.md")).unwrap();
     let documented: HashSet<String> = documented_config_keys(&text).into_iter().collect();
-    let known: HashSet<String> = skconn::config::TOP
+    let known: HashSet<String> = skconn::vocabulary::config::TOP
         .iter()
-        .chain(skconn::config::ENVIRONMENT)
+        .chain(skconn::vocabulary::config::ENVIRONMENT)
         .map(|k| k.name.to_string())
         .collect();
     let mut missing: Vec<_> = known.difference(&documented).collect();
@@ -722,7 +722,7 @@ fn the_configuration_page_lists_every_key_of_skconn_yaml_and_no_other() {
         .lines()
         .find(|l| l.starts_with("| `change_threshold`"))
         .unwrap();
-    for key in skconn::config::THRESHOLD {
+    for key in skconn::vocabulary::config::THRESHOLD {
         assert!(
             row.contains(key.name),
             "the change_threshold row lacks {}",

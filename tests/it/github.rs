@@ -8,9 +8,9 @@ use crate::support::*;
 use serde_json::{json, Value};
 use sha2::Digest;
 
-const HEAD: &str = "1111111111111111111111111111111111111111";
-const HEAD2: &str = "2222222222222222222222222222222222222222";
-const MERGE: &str = "9999999999999999999999999999999999999999";
+pub(crate) const HEAD: &str = "1111111111111111111111111111111111111111";
+pub(crate) const HEAD2: &str = "2222222222222222222222222222222222222222";
+pub(crate) const MERGE: &str = "9999999999999999999999999999999999999999";
 
 /// A GitHub Actions job around a repository: its variables, its event file, its summary.
 #[derive(Clone)]
@@ -100,7 +100,7 @@ impl<'a> Job<'a> {
 }
 
 /// Writes a JSON document into the repository and returns its path (relative to it).
-fn write(repo: &Repo, name: &str, doc: &Value) -> String {
+pub(crate) fn write(repo: &Repo, name: &str, doc: &Value) -> String {
     std::fs::write(
         repo.path().join(name),
         serde_json::to_string_pretty(doc).unwrap(),
@@ -110,7 +110,7 @@ fn write(repo: &Repo, name: &str, doc: &Value) -> String {
 }
 
 /// The SHA-256 of a digest input written with its keys in order already (its canonical form).
-fn digest_of(input: &Value) -> String {
+pub(crate) fn digest_of(input: &Value) -> String {
     let text = serde_json::to_string(input).unwrap();
     sha2::Sha256::digest(text.as_bytes())
         .iter()
@@ -119,7 +119,7 @@ fn digest_of(input: &Value) -> String {
 }
 
 /// A digest input, its keys sorted.
-fn input_of(env: &str, names: &[&str]) -> Value {
+pub(crate) fn input_of(env: &str, names: &[&str]) -> Value {
     let changes: Vec<Value> = names
         .iter()
         .map(|n| json!({"action": "create", "blocked": false, "connector": n,
@@ -128,7 +128,7 @@ fn input_of(env: &str, names: &[&str]) -> Value {
     json!({"changes": changes, "digest_version": "1", "environment": env})
 }
 
-fn create(name: &str, description: &str) -> Value {
+pub(crate) fn create(name: &str, description: &str) -> Value {
     json!({"action": "create", "display_name": name, "identifier": null,
            "file": format!("connectors/{}.yaml", name.to_lowercase().replace(' ', "_")), "drift": false,
            "before": null,
@@ -138,7 +138,7 @@ fn create(name: &str, description: &str) -> Value {
 }
 
 /// A JSON plan of one environment creating `names`, with a digest and its input.
-fn plan_doc(env: &str, names: &[&str]) -> (Value, String) {
+pub(crate) fn plan_doc(env: &str, names: &[&str]) -> (Value, String) {
     let input = input_of(env, names);
     let digest = digest_of(&input);
     let changes: Vec<Value> = names
@@ -153,7 +153,7 @@ fn plan_doc(env: &str, names: &[&str]) -> (Value, String) {
     (doc, digest)
 }
 
-fn failed_doc(env: &str, message: &str) -> Value {
+pub(crate) fn failed_doc(env: &str, message: &str) -> Value {
     json!({"format_version": "2", "digest_version": "1", "error": message, "selected": [env],
            "refused": [], "environments": []})
 }
@@ -171,7 +171,7 @@ fn the_comment(gh: &FakeGithub, number: u64) -> String {
 }
 
 #[track_caller]
-fn assert_balanced(text: &str) {
+pub(crate) fn assert_balanced(text: &str) {
     assert_eq!(
         text.matches("<details>").count(),
         text.matches("</details>").count(),

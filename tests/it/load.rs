@@ -2,12 +2,12 @@
 //! `# expect:` lines at the top of each fixture), checks across files, and hostile input.
 
 use serde_json::json;
-use skconn::error::Diagnostic;
+use skconn::base::error::Diagnostic;
 use skconn::load::{
     load_bytes, load_dir, load_dir_report, load_dir_reporting, load_str, LoadOptions,
-    MAX_FILE_BYTES,
 };
 use skconn::model::FileWarningKind;
+use skconn::yaml::MAX_FILE_BYTES;
 use std::fs;
 use std::path::{Path, PathBuf};
 

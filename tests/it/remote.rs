@@ -6,10 +6,10 @@
 
 use serde_json::{json, Value};
 use skconn::emulator::{Config, Emulator, Fault, FaultKind, Recorded};
+use skconn::output::secret::Secret;
 use skconn::remote::{
     Client, ClientOptions, Endpoint, RemoteError, TransportKind, CUSTOM_PROVIDERS_PATH, LIST_PATH,
 };
-use skconn::secret::Secret;
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -22,10 +22,13 @@ impl Checker {
         let mut schemas = boon::Schemas::new();
         let mut compiler = boon::Compiler::new();
         compiler
-            .add_resource(skconn::schema::ID, skconn::schema::schema())
+            .add_resource(
+                skconn::vocabulary::schema::ID,
+                skconn::vocabulary::schema::schema(),
+            )
             .expect("schema resource");
         let index = compiler
-            .compile(skconn::schema::ID, &mut schemas)
+            .compile(skconn::vocabulary::schema::ID, &mut schemas)
             .unwrap_or_else(|e| panic!("the schema does not compile: {e:#}"));
         Checker { schemas, index }
     }
@@ -67,7 +70,7 @@ fn committed_schema_is_current() {
     let path = repo().join(COMMITTED);
     let committed = fs::read_to_string(&path).unwrap_or_default();
     assert!(
-        committed == skconn::schema::schema_text(),
+        committed == skconn::vocabulary::schema::schema_text(),
         "{COMMITTED} is not what `skconn schema` prints; regenerate it with\n    \
          cargo run -q -- schema > {COMMITTED}"
     );
@@ -75,7 +78,7 @@ fn committed_schema_is_current() {
 
 #[test]
 fn schema_is_valid_2020_12() {
-    let schema = skconn::schema::schema();
+    let schema = skconn::vocabulary::schema::schema();
     assert_eq!(
         schema["$schema"],
         "https://json-schema.org/draft/2020-12/schema"
@@ -98,7 +101,10 @@ fn examples_start_with_the_modeline_and_validate() {
     assert!(files.len() >= 8, "examples: {files:?}");
     assert_eq!(
         MODELINE,
-        format!("# yaml-language-server: $schema={}", skconn::SCHEMA_URL)
+        format!(
+            "# yaml-language-server: $schema={}",
+            skconn::vocabulary::SCHEMA_URL
+        )
     );
     for path in files {
         let text = fs::read_to_string(&path).expect("example");

@@ -133,8 +133,8 @@ fn a_snapshot_holds_the_live_connectors_drift_usage_and_templates() {
     assert_eq!(s["skconn_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(s["owner"], "default");
     assert_eq!(s["usage"], "recorded");
-    let taken = skconn::time::parse_rfc3339(s["taken_at"].as_str().unwrap()).unwrap();
-    let now = skconn::time::unix_secs(before);
+    let taken = skconn::base::time::parse_rfc3339(s["taken_at"].as_str().unwrap()).unwrap();
+    let now = skconn::base::time::unix_secs(before);
     assert!(
         (now.saturating_sub(1)..=now + 60).contains(&taken),
         "{}",
@@ -525,12 +525,12 @@ fn each_refusal_names_its_cause_and_nothing_is_sent() {
         p.to_str().unwrap().to_string()
     };
     let day = 86_400;
-    let taken = skconn::time::parse_rfc3339(s["taken_at"].as_str().unwrap()).unwrap();
+    let taken = skconn::base::time::parse_rfc3339(s["taken_at"].as_str().unwrap()).unwrap();
     let old = write("old.json", &|d| {
-        d["taken_at"] = skconn::time::rfc3339(taken - 10 * day).into()
+        d["taken_at"] = skconn::base::time::rfc3339(taken - 10 * day).into()
     });
     let future = write("future.json", &|d| {
-        d["taken_at"] = skconn::time::rfc3339(taken + day).into()
+        d["taken_at"] = skconn::base::time::rfc3339(taken + day).into()
     });
     let other_env = write("staging.json", &|d| d["environment"] = "staging".into());
     let other_host = write("host.json", &|d| d["host"] = "prod.scalekit.example".into());

@@ -7,7 +7,7 @@
 
 use super::Recorded;
 use crate::apply::{EnvOutcome, Status};
-use crate::error::Result;
+use crate::base::error::Result;
 use serde_json::{json, Value};
 
 /// The report for an apply that recorded `rec` and ended with `result`; `selected` names the

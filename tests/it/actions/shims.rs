@@ -62,7 +62,7 @@ pub fn run(
         "actions/checkout" => checkout(with, cx),
         "actions/upload-artifact" => upload(with, cx),
         "actions/download-artifact" => download(with, cx),
-        a if a == skconn::build_info::REPOSITORY => install_skconn(with, cx),
+        a if a == skconn::base::build_info::REPOSITORY => install_skconn(with, cx),
         other => panic!("{place}: the test runner has no shim for the action {other}"),
     }
 }
@@ -110,7 +110,7 @@ fn install_skconn(
     Ok(Outputs::from([
         (
             "version".to_string(),
-            skconn::build_info::VERSION.to_string(),
+            skconn::base::build_info::VERSION.to_string(),
         ),
         ("path".to_string(), dir.display().to_string()),
     ]))

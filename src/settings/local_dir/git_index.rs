@@ -177,7 +177,7 @@ fn parse_with(b: &[u8], hash: usize) -> Result<Parsed, String> {
                 .get(..hash)
                 .ok_or("the split-index extension is cut short")?;
             if name.iter().any(|&x| x != 0) {
-                shared = Some(name.iter().map(|x| format!("{x:02x}")).collect());
+                shared = Some(crate::base::hex::hex(name));
             }
         }
     }

@@ -12,8 +12,7 @@
 //! (seconds since skconn started), and when the event carries them `environment`,
 //! `request: {method, path}`, `attempt`, plus any other field of the event under its own name.
 
-use crate::cli::LogFormat;
-use crate::escape::inert;
+use crate::output::escape::inert;
 use crate::output::Style;
 use serde_json::{Map, Value};
 use std::time::Instant;
@@ -24,6 +23,15 @@ use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
+
+/// How log lines are written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Plain lines for people.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
 
 static JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 static STARTED: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
@@ -47,7 +55,7 @@ pub fn message(level: &str, environment: Option<&str>, text: &str) {
 
 /// Sets up logging for the process: the level from `-v`/`-q` (or `RUST_LOG`), the format from
 /// `--log-format`.
-pub fn init(verbose: u8, quiet: bool, format: LogFormat, color: crate::cli::ColorChoice) {
+pub fn init(verbose: u8, quiet: bool, format: LogFormat, color: crate::output::ColorChoice) {
     let default = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -169,7 +177,7 @@ fn json_line(level: &str, target: &str, elapsed: f64, mut fields: Map<String, Va
     let mut obj = Map::new();
     obj.insert(
         "timestamp".into(),
-        Value::String(crate::log::rfc3339(std::time::SystemTime::now())),
+        Value::String(crate::output::log::rfc3339(std::time::SystemTime::now())),
     );
     obj.insert("level".into(), Value::String(level.to_ascii_lowercase()));
     obj.insert("target".into(), Value::String(target.to_string()));
@@ -231,7 +239,7 @@ impl Visit for Fields {
 /// `2024-05-01T12:00:00.123Z`.
 pub(crate) fn rfc3339(t: std::time::SystemTime) -> String {
     let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let (year, month, day, hour, minute, second) = crate::time::civil(d.as_secs());
+    let (year, month, day, hour, minute, second) = crate::base::time::civil(d.as_secs());
     format!(
         "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{:03}Z",
         d.subsec_millis()

@@ -11,52 +11,10 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-/// Top-level fields of the connector object that a client sends (create and update body).
-pub const API_FIELDS: &[&str] = &[
-    "display_name",
-    "description",
-    "auth_patterns",
-    "proxy_url",
-    "proxy_enabled",
-    "icon_src",
-    "metadata",
-];
+pub mod fields;
+pub mod normalize;
 
-/// Fields that exist only on returned objects and are owned by the server. They are dropped
-/// from live objects before comparison and never sent.
-pub const SERVER_OWNED: &[&str] = &[
-    "id",
-    "identifier",
-    "categories",
-    "display_priority",
-    "coming_soon",
-    "is_custom",
-    "is_custom_mcp",
-];
-
-/// Known `auth_patterns[].type` values.
-pub const AUTH_TYPES: &[&str] = &["OAUTH", "BASIC", "BEARER", "API_KEY", "NO_AUTH"];
-
-/// Known `input_type` values of a field object.
-pub const INPUT_TYPES: &[&str] = &["text", "password", "select", "textarea"];
-
-/// The metadata key that marks a connector as written (and so owned) by skconn.
-pub const MARKER_KEY: &str = "managed_by";
-/// The value of [`MARKER_KEY`] on connectors skconn owns for the owner `default`; another
-/// owner `NAME` writes `skconn/NAME` (see [`owner_marker`]).
-pub const MARKER_VALUE: &str = "skconn";
-/// The owner of a repository whose skconn.yaml names none.
-pub const DEFAULT_OWNER: &str = "default";
-/// Longest owner name (the marker value stays far below the server's 256 characters).
-pub const MAX_OWNER_CHARS: usize = 40;
-/// The metadata key holding a short hash of the body skconn last wrote (drift detection).
-pub const HASH_KEY: &str = "skconn_hash";
-/// Metadata keys reserved for skconn; users never write them.
-pub const RESERVED_METADATA_KEYS: &[&str] = &[MARKER_KEY, HASH_KEY];
-/// The server's limit on metadata pairs.
-pub const MAX_METADATA_PAIRS: usize = 20;
-/// How many metadata pairs a connector file may use: the server's limit less skconn's own.
-pub const MAX_USER_METADATA_PAIRS: usize = MAX_METADATA_PAIRS - RESERVED_METADATA_KEYS.len();
+pub use fields::*;
 
 /// Where a desired connector came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,7 +50,7 @@ pub struct Desired {
 pub struct FileWarning {
     pub kind: FileWarningKind,
     /// Where it is, what it is and what to do about it.
-    pub diagnostic: crate::error::Diagnostic,
+    pub diagnostic: crate::base::error::Diagnostic,
 }
 
 /// The kind of a [`FileWarning`]; programs match on it (in JSON plans, as the warning's `kind`).
@@ -181,7 +139,7 @@ pub fn check_owner(owner: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "`{}` is not a valid owner name",
-            crate::escape::inert(owner)
+            crate::output::escape::inert(owner)
         ))
     }
 }
@@ -272,8 +230,13 @@ pub fn without_marker(body: &Value) -> Value {
 /// The body skconn sends for a desired connector: the whole object (update replaces), every
 /// API field present, and skconn's marker and hash in `metadata`.
 pub fn body_to_send(desired: &Value) -> Value {
+    body_to_send_hashed(desired, content_hash(desired))
+}
+
+/// [`body_to_send`] with the content hash already computed (see [`canonical_hash`]), for a
+/// caller that holds the body's canonical form.
+pub fn body_to_send_hashed(desired: &Value, hash: String) -> Value {
     let mut obj = desired.as_object().cloned().unwrap_or_default();
-    let hash = content_hash(desired);
     for field in API_FIELDS {
         if !obj.contains_key(*field) {
             let zero = match *field {
@@ -317,22 +280,33 @@ pub fn with_kept_hash(body: &Value, kept: &str) -> Value {
 /// spaces trimmed and collapsed), recorded in the marker so that a later plan can tell an edit
 /// made outside skconn from a git change.
 pub fn content_hash(body: &Value) -> String {
+    canonical_hash(&crate::model::normalize::normalize(body))
+}
+
+/// [`content_hash`] of a body from its canonical form (`normalize`'s output).
+pub fn canonical_hash(canonical: &Value) -> String {
     use sha2::{Digest, Sha256};
     // The spacing of the name is not content: a server may trim and collapse it.
     let respaced;
-    let body = match body.get("display_name").and_then(Value::as_str) {
+    let canonical = match canonical.get("display_name").and_then(Value::as_str) {
         Some(name) if collapse_spaces(name) != name => {
-            let mut b = body.clone();
-            b["display_name"] = Value::String(collapse_spaces(name));
+            let mut b = canonical.clone();
+            let collapsed = collapse_spaces(name);
+            match b.as_object_mut() {
+                // An empty name is a zero value: the canonical form has no such key.
+                Some(m) if collapsed.is_empty() => {
+                    m.remove("display_name");
+                }
+                _ => b["display_name"] = Value::String(collapsed),
+            }
             respaced = b;
             &respaced
         }
-        _ => body,
+        _ => canonical,
     };
-    let canonical = crate::normalize::normalize(body);
-    let bytes = serde_json::to_vec(&sort_keys(&canonical)).unwrap_or_default();
+    let bytes = serde_json::to_vec(&sort_keys(canonical)).unwrap_or_default();
     let digest = Sha256::digest(&bytes);
-    digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+    crate::base::hex::hex(&digest[..6])
 }
 
 /// A copy of a JSON value with every object's keys in sorted order.

@@ -102,9 +102,10 @@ pub enum Error {
     /// A wrong combination of arguments or settings.
     #[error("{0}")]
     Usage(String),
-    /// Talking to an environment failed.
+    /// Talking to an environment failed (a `remote::RemoteError`, boxed so that this module
+    /// needs nothing of `remote`).
     #[error(transparent)]
-    Remote(#[from] crate::remote::RemoteError),
+    Remote(Box<dyn std::error::Error + Send + Sync>),
     /// The user (or a missing terminal) did not approve an apply.
     #[error("{0}")]
     NotApproved(String),

@@ -2,14 +2,14 @@
 //! imported connector files). On its way out, every byte passes through the same three steps,
 //! last and in this order, whatever the caller did:
 //!
-//! 1. the inert-text rule ([`crate::escape::inert_lines`]): no control character, escape
+//! 1. the inert-text rule ([`crate::output::escape::inert_lines`]): no control character, escape
 //!    sequence, bidirectional override or lone CR from any text reaches a terminal, a log or a
 //!    file as itself. The only escape sequences written are skconn's own styling (below);
 //! 2. in GitHub Actions (`GITHUB_ACTIONS=true`), no line can start a workflow command
 //!    (`::warning ...`) unless it was written by [`annotation`]: any other line that starts
 //!    with `::` is written as `: :`. Once standard output carries a document a program reads
 //!    ([`stdout_is_a_document`]), workflow commands go to standard error;
-//! 3. [`crate::secret::redact`], so a secret that slipped into a message is still never shown.
+//! 3. [`crate::output::secret::redact`], so a secret that slipped into a message is still never shown.
 //!
 //! # Why server text cannot style or move the terminal
 //!
@@ -20,7 +20,7 @@
 //! Text from anywhere else cannot make a token (it does not know the nonce, which is never
 //! written), so the class "server text reaches the terminal as a control sequence" is closed
 //! here, for every caller, rather than by each renderer remembering to escape each field.
-//! Renderers still make single-line fields [`crate::escape::inert`], so that a line break in a
+//! Renderers still make single-line fields [`crate::output::escape::inert`], so that a line break in a
 //! display name cannot start a line of its own.
 //!
 //! What it must never do: write a byte that has not gone through [`finish`], or turn text that
@@ -28,9 +28,20 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use crate::cli::ColorChoice;
-use crate::secret::redact;
+pub mod escape;
+pub mod log;
+pub mod secret;
+
+use crate::output::secret::redact;
 use std::io::{IsTerminal, Write};
+
+/// When to colour what skconn writes (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
 
 /// Colours and emphasis, or plain text.
 #[derive(Debug, Clone, Copy)]
@@ -118,7 +129,7 @@ fn nonce() -> &'static str {
             );
             bytes = h.finish().to_le_bytes();
         }
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
+        crate::base::hex::hex(bytes)
     })
 }
 
@@ -150,7 +161,7 @@ fn parse_token(s: &str) -> Option<(String, usize)> {
 /// The first step of every write: skconn's own styling tokens become their escape sequences,
 /// and all other text goes through the inert-text rule.
 pub fn finish(text: &str) -> std::borrow::Cow<'_, str> {
-    use crate::escape::inert_lines;
+    use crate::output::escape::inert_lines;
     if !text.contains(MARK) {
         return inert_lines(text);
     }
@@ -213,7 +224,7 @@ pub fn styled_ansi(text: &str) -> String {
 /// server's results, serialised onto standard output by its protocol. The same steps, except
 /// that a document carries no styling: a styling token is text here, escaped like any other.
 pub fn as_written(text: &str) -> String {
-    let text = crate::escape::inert_lines(text);
+    let text = crate::output::escape::inert_lines(text);
     let text = inert_commands(&text);
     redact(&text).into_owned()
 }
@@ -284,10 +295,10 @@ pub fn annotation(command: &str, properties: &[(&str, &str)], message: &str) {
         line.push(if i == 0 { ' ' } else { ',' });
         line.push_str(k);
         line.push('=');
-        line.push_str(&crate::escape::github_property(v));
+        line.push_str(&crate::output::escape::github_property(v));
     }
     line.push_str("::");
-    line.push_str(&crate::escape::github_message(message));
+    line.push_str(&crate::output::escape::github_message(message));
     line.push('\n');
     // Its properties and message hold no line break (escaped above): only the inert-text rule
     // and the redaction apply.
@@ -329,7 +340,7 @@ fn inert_commands(text: &str) -> std::borrow::Cow<'_, str> {
     if !in_github_actions() {
         return std::borrow::Cow::Borrowed(text);
     }
-    crate::escape::defuse_workflow_commands(text)
+    crate::output::escape::defuse_workflow_commands(text)
 }
 
 /// Reads one line from stdin (for confirmation prompts).
@@ -355,7 +366,7 @@ impl Progress {
             err(&format!(
                 "{}{}",
                 token(CLEAR_LINE),
-                crate::escape::inert(text)
+                crate::output::escape::inert(text)
             ));
         }
     }

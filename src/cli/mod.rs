@@ -1,5 +1,6 @@
 //! Command-line arguments: plain clap types, nothing else. `settings` resolves them.
 
+pub use crate::output::{log::LogFormat, ColorChoice};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,7 +41,7 @@ Environment:
 const GLOBAL: &str = "Global options";
 
 #[derive(Debug, Parser)]
-#[command(name = "skconn", max_term_width = 100, version = crate::build_info::VERSION_LINE, about = "GitOps for Scalekit custom connectors: validate, plan and apply connectors/ to every environment", long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+#[command(name = "skconn", max_term_width = 100, version = crate::base::build_info::VERSION_LINE, about = "GitOps for Scalekit custom connectors: validate, plan and apply connectors/ to every environment", long_about = LONG_ABOUT, after_help = AFTER_HELP)]
 pub struct Cli {
     /// The configuration file (default: the nearest skconn.yaml upward); its folder is the root.
     #[arg(long, global = true, value_name = "PATH", env = "SKCONN_CONFIG", help_heading = GLOBAL)]
@@ -64,21 +65,6 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// Plain lines for people.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,6 +97,9 @@ pub enum Command {
     /// The pull-request comment, what a merge approved, snapshots kept by runs.
     #[command(long_about = GITHUB_LONG_ABOUT)]
     Github(GithubArgs),
+    /// The merge-request note and what a merge approved, on GitLab.
+    #[command(long_about = GITLAB_LONG_ABOUT)]
+    Gitlab(GitlabArgs),
     /// An MCP server on stdio for assistants; read-only unless --allow-apply.
     #[command(long_about = MCP_LONG_ABOUT)]
     Mcp(McpArgs),
@@ -313,6 +302,146 @@ pub struct GithubApprovedArgs {
     /// The bot login whose comment is trusted (an App token writes as `<app>[bot]`).
     #[arg(long, value_name = "LOGIN", default_value = "github-actions[bot]")]
     pub author: String,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+const GITLAB_LONG_ABOUT: &str = "\
+The review loop on GitLab. In a merge-request pipeline, `skconn gitlab note` shows every \
+environment's plan in one note on the merge request that each pipeline updates (the body of \
+`skconn github comment`); on the default branch after the merge, `skconn gitlab approved` reads \
+that note back and prints the plan digests it approved, for `skconn apply --approved`; `skconn \
+gitlab snapshot` downloads the snapshot a plan job plans against.
+
+Both read the variables of a GitLab CI job: CI_API_V4_URL, CI_PROJECT_ID (or \
+CI_MERGE_REQUEST_PROJECT_ID), CI_MERGE_REQUEST_IID, CI_MERGE_REQUEST_SOURCE_BRANCH_SHA, \
+CI_COMMIT_SHA, CI_PIPELINE_ID, CI_PIPELINE_URL, and the token from SKCONN_GITLAB_TOKEN (a \
+project access token with the `api` scope), which is sent as PRIVATE-TOKEN and never printed.";
+
+#[derive(Debug, Args)]
+pub struct GitlabArgs {
+    #[command(subcommand)]
+    pub command: GitlabCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GitlabCommand {
+    /// Create or update the one plan note on the merge request.
+    #[command(long_about = GITLAB_NOTE_LONG_ABOUT, after_help = GITLAB_NOTE_AFTER_HELP)]
+    Note(GitlabNoteArgs),
+    /// Print ENV=DIGEST lines of what the merged merge request approved.
+    #[command(long_about = GITLAB_APPROVED_LONG_ABOUT, after_help = GITLAB_APPROVED_AFTER_HELP)]
+    Approved(GitlabApprovedArgs),
+    /// Download the latest snapshot an environment's default-branch pipeline kept.
+    #[command(long_about = GITLAB_SNAPSHOT_LONG_ABOUT, after_help = GITLAB_SNAPSHOT_AFTER_HELP)]
+    Snapshot(GitlabSnapshotArgs),
+}
+
+const GITLAB_SNAPSHOT_LONG_ABOUT: &str = "\
+Download the file snapshots/<env>.snapshot.json of the artifacts of the job snapshot-<env> (as \
+`skconn init --ci gitlab` writes it) in the latest successful pipeline of the default branch \
+(CI_DEFAULT_BRANCH, or --branch), with the job's own CI_JOB_TOKEN, and write it to \
+DIR/<env>.snapshot.json, for `skconn plan --against`. The file must be the snapshot of the \
+environment asked for.
+
+When there is none yet, it writes nothing, says so and how to make one, and exits 0: the plan \
+that needs the file then fails, in that environment's section of the merge-request note.";
+
+const GITLAB_SNAPSHOT_AFTER_HELP: &str = "\
+Exit status: 0 when the snapshot was written, or when there is none yet (nothing is written \
+then); 1 on an error.
+
+Example, in a merge request's plan job of an environment planned from its snapshot:
+  skconn gitlab snapshot --env prod --out-dir snapshots
+  skconn plan --env prod --against snapshots/prod.snapshot.json --format json";
+
+#[derive(Debug, Args)]
+pub struct GitlabSnapshotArgs {
+    /// The environment whose snapshot to download.
+    #[arg(long = "env", value_name = "NAME")]
+    pub env: String,
+
+    /// Write DIR/<env>.snapshot.json, making DIR if need be.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+
+    /// Trust only snapshots of pipelines of this branch (default: CI_DEFAULT_BRANCH, else
+    /// `main`).
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+const GITLAB_NOTE_LONG_ABOUT: &str = "\
+Create or update skconn's one note on the merge request of the pipeline (CI_MERGE_REQUEST_IID), \
+from the JSON plans (`skconn plan --format json`) of one or more jobs, one per environment, in \
+the order given. Failed and refused plans are read too: their sections say why.
+
+The note has the body of `skconn github comment`: every environment's plan, its plan digest \
+(a footer line and a hidden marker line), the head commit it was planned for and a link to the \
+pipeline. It is found again by its first line `<!-- skconn-plan -->` and its author, the user of \
+SKCONN_GITLAB_TOKEN (or --author), so every pipeline updates the same note. Over GitLab's limit \
+of 1,000,000 characters it leaves out the least important parts first, and says so.
+
+Without SKCONN_GITLAB_TOKEN it says so and writes the plans to standard output (the job log) \
+instead. A pipeline for a commit that is no longer the merge request's head leaves the note \
+alone.";
+
+const GITLAB_NOTE_AFTER_HELP: &str = "\
+Exit status: 0 when the note (or, without a token, the job log) was written and every plan \
+succeeded; 1 when a plan failed or on any error; 3 when a plan was refused as unsafe.
+
+Example:
+  SKCONN_GITLAB_TOKEN=… skconn gitlab note plan-dev.json plan-prod.json";
+
+const GITLAB_APPROVED_LONG_ABOUT: &str = "\
+On the default branch after a merge, find the merge request the pushed commit (CI_COMMIT_SHA) \
+merged (its merge, squash or fast-forwarded head commit), read skconn's note on it (written by \
+the user of SKCONN_GITLAB_TOKEN, or --author; notes by anyone else are never trusted), check \
+that it was planned for the merge request's merged head, and print one ENV=DIGEST line per \
+environment on standard output, and nothing else there.
+
+It fails, printing nothing on standard output, when the commit was not merged by a merge \
+request, the merge request has no skconn note, the note was planned for an older head, an asked \
+environment is not in it, or an environment's plan failed or was refused.";
+
+const GITLAB_APPROVED_AFTER_HELP: &str = "\
+Exit status: 0 when every asked environment is approved; 1 otherwise (the message says why).
+
+Example, in the apply job of the default branch:
+  skconn gitlab approved --env prod --save approved.json
+  skconn apply --env prod --auto-approve --approved @approved.json";
+
+#[derive(Debug, Args)]
+pub struct GitlabNoteArgs {
+    /// The JSON plans (`skconn plan --format json`), one per job, in the order to show them.
+    #[arg(value_name = "PLAN_JSON", required = true)]
+    pub plans: Vec<PathBuf>,
+
+    /// The username the token writes as (default: the token's user, as GitLab says).
+    #[arg(long, value_name = "USERNAME")]
+    pub author: Option<String>,
+
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GitlabApprovedArgs {
+    /// Only this environment (repeatable; default: every environment in the note).
+    #[arg(long = "env", value_name = "NAME")]
+    pub envs: Vec<String>,
+
+    /// Also write the approved digests and digest inputs to FILE, for `apply --approved`.
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+
+    /// The username whose note is trusted (default: the token's user, as GitLab says).
+    #[arg(long, value_name = "USERNAME")]
+    pub author: Option<String>,
 
     #[command(flatten)]
     pub http: HttpArgs,

@@ -35,7 +35,12 @@
 //! `connectors_dir` must stay inside the configuration file's folder once `..` and links are
 //! resolved ([`confined`]); it is never read outside it.
 
-use crate::error::{Diagnostic, Error, Result};
+pub mod credentials;
+pub mod file;
+pub mod local_dir;
+pub mod safety;
+
+use crate::base::error::{Diagnostic, Error, Result};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -63,7 +68,7 @@ enum UsageSwitch {
 #[derive(Debug, Clone)]
 pub enum Target {
     /// A Scalekit environment reached over HTTP; its credentials as written, resolved only when
-    /// a command talks to it (see [`crate::credentials`]).
+    /// a command talks to it (see [`crate::settings::credentials`]).
     Remote(Box<RemoteSpec>),
     /// The embedded emulator, started in this process, state kept in `state_file`.
     Local { state_file: PathBuf },
@@ -112,7 +117,7 @@ pub struct Environment {
     /// The page size asked for when listing, when set in skconn.yaml.
     pub page_size: Option<usize>,
     /// The change threshold, when set in skconn.yaml (`None`: the defaults).
-    pub change_threshold: Option<crate::plan::safety::Threshold>,
+    pub change_threshold: Option<crate::settings::safety::Threshold>,
     /// The local environment chosen for lack of any configuration, not named by the user.
     pub implicit: bool,
 }
@@ -186,24 +191,26 @@ impl Settings {
     pub fn resolve(config: Option<&Path>, lookup: EnvLookup<'_>) -> Result<Settings> {
         let (path, explicit) = match config {
             Some(p) => (p.to_path_buf(), true),
-            None => match crate::config_file::discover()? {
+            None => match crate::settings::file::discover()? {
                 Some(found) => (found, true),
                 None => (PathBuf::from("skconn.yaml"), false),
             },
         };
-        match crate::config_file::read(&path) {
+        match crate::settings::file::read(&path) {
             Ok(text) => Self::from_file(&path, &text, lookup),
-            Err(crate::config_file::ReadError::Refused(d)) => Err(Error::Input(vec![d])),
-            Err(crate::config_file::ReadError::Io(e))
+            Err(crate::settings::file::ReadError::Refused(d)) => Err(Error::Input(vec![d])),
+            Err(crate::settings::file::ReadError::Io(e))
                 if e.kind() == std::io::ErrorKind::NotFound && !explicit =>
             {
                 Self::without_file(lookup)
             }
-            Err(crate::config_file::ReadError::Io(e)) => Err(Error::Input(vec![Diagnostic::new(
-                &path,
-                format!("cannot read the configuration file: {e}"),
-            )
-            .help("check the path given to --config (or SKCONN_CONFIG)")])),
+            Err(crate::settings::file::ReadError::Io(e)) => {
+                Err(Error::Input(vec![Diagnostic::new(
+                    &path,
+                    format!("cannot read the configuration file: {e}"),
+                )
+                .help("check the path given to --config (or SKCONN_CONFIG)")]))
+            }
         }
     }
 
@@ -278,7 +285,7 @@ impl Settings {
         let display = path.to_path_buf();
         // The guards of connector files (size, depth, aliases) first; a duplicate key or a tab
         // is a problem that still leaves the document to check.
-        let read = crate::config_file::parse(&display, text).map_err(Error::Input)?;
+        let read = crate::settings::file::parse(&display, text).map_err(Error::Input)?;
         // Credentials are registered for redaction before any message can quote them: those
         // written in the file, and the values of the variables they are taken from, in every
         // environment, whether or not this command talks to it.
@@ -290,13 +297,14 @@ impl Settings {
         }
         for var in &credential_vars {
             if let Some(value) = lookup(var) {
-                crate::secret::register(&value);
+                crate::output::secret::register(&value);
             }
         }
         // Then the vocabulary: every unknown key, misspelt word and wrong type at once, each at
         // its line and column. The rules below read what the vocabulary left, so that their
         // problems come in the same run.
-        let vocabulary = crate::config::check(&display, &read.value, read.source.index());
+        let vocabulary =
+            crate::vocabulary::config::check(&display, &read.value, read.source.index());
         let left_out = read.left_out;
         let mut found: Vec<Diagnostic> = read.problems;
         found.extend(vocabulary.problems.iter().cloned());
@@ -449,7 +457,7 @@ impl Settings {
             }
             let change_threshold = match &env.change_threshold {
                 None => None,
-                Some(v) => match crate::plan::safety::Threshold::from_yaml(v) {
+                Some(v) => match crate::settings::safety::Threshold::from_yaml(v) {
                     Ok(t) => Some(t),
                     Err(m) => {
                         let (l, c) = at("change_threshold:");
@@ -498,7 +506,7 @@ impl Settings {
         found.extend(problems);
         if !found.is_empty() {
             found.sort_by_key(|d| (d.line, d.column));
-            return Err(Error::Input(crate::load::cap_per_file_counting(
+            return Err(Error::Input(crate::yaml::cap::cap_per_file_counting(
                 found,
                 |_| left_out,
             )));
@@ -555,7 +563,7 @@ fn register_credentials(env: &serde_yaml::Value, vars: &mut Vec<String>) {
             serde_yaml::Value::Bool(b) => b.to_string(),
             _ => continue,
         };
-        let credential = crate::config::looks_like_credential(&key);
+        let credential = crate::vocabulary::config::looks_like_credential(&key);
         if credential && value.contains("${") {
             for var in expand_all(&value, &|_| None).named {
                 if !vars.contains(&var) {
@@ -563,7 +571,7 @@ fn register_credentials(env: &serde_yaml::Value, vars: &mut Vec<String>) {
                 }
             }
         } else if credential {
-            crate::secret::register(&value);
+            crate::output::secret::register(&value);
         }
         if key == "url" {
             register_userinfo(&value);
@@ -628,7 +636,7 @@ pub fn register_userinfo(raw: &str) {
         let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
         if let Some((userinfo, _)) = authority.rsplit_once('@') {
             if let Some((_, password)) = userinfo.split_once(':') {
-                crate::secret::register(password);
+                crate::output::secret::register(password);
             }
         }
     }
@@ -874,7 +882,7 @@ pub(crate) mod tests {
     /// added to one must be added to the other.
     #[test]
     fn the_config_vocabulary_names_exactly_the_keys_read_here() {
-        let names = |keys: &[crate::config::Key]| {
+        let names = |keys: &[crate::vocabulary::config::Key]| {
             let mut v: Vec<&str> = keys.iter().map(|k| k.name).collect();
             v.sort_unstable();
             v
@@ -885,11 +893,11 @@ pub(crate) mod tests {
             v
         };
         assert_eq!(
-            names(crate::config::TOP),
+            names(crate::vocabulary::config::TOP),
             sorted(serde_fields::<FileConfig>())
         );
         assert_eq!(
-            names(crate::config::ENVIRONMENT),
+            names(crate::vocabulary::config::ENVIRONMENT),
             sorted(serde_fields::<FileEnvironment>())
         );
     }
@@ -922,7 +930,7 @@ pub(crate) mod tests {
         assert!(!d[0].to_string().contains("98765432101"));
         assert!(!format!("{:?}", d[0].help).contains("98765432101"));
         assert_eq!(d[0].line, 5);
-        assert_eq!(crate::secret::redact("98765432101"), "***");
+        assert_eq!(crate::output::secret::redact("98765432101"), "***");
     }
 
     #[test]

@@ -6,9 +6,9 @@
 //! (`schema::config_schema`) and the table in `docs/configuration.md` follow them. Adding a key
 //! is one line here (and reading it in `settings`, and a row in that table). Pure: no I/O.
 
-use crate::error::Diagnostic;
-use crate::load::index::Index;
-use crate::load::validate::suggest;
+use crate::base::error::Diagnostic;
+use crate::vocabulary::suggest::suggest;
+use crate::yaml::index::Index;
 use serde_yaml::Value;
 use std::path::Path;
 
@@ -135,7 +135,7 @@ impl Checked {
     }
 }
 
-/// Checks a configuration document (read with `crate::load::read_yaml`) against the
+/// Checks a configuration document (read with `crate::yaml::read_yaml`) against the
 /// vocabulary; `index` places the problems.
 pub(crate) fn check(file: &Path, doc: &Value, index: Index) -> Checked {
     let mut c = Checker {
@@ -199,7 +199,7 @@ impl Checker<'_> {
 
     fn push(
         &mut self,
-        pos: Option<crate::load::index::Pos>,
+        pos: Option<crate::yaml::index::Pos>,
         path: &str,
         message: String,
         help: String,
@@ -418,7 +418,7 @@ mod tests {
 
     fn check_text(text: &str) -> Vec<Diagnostic> {
         let file = Path::new("skconn.yaml");
-        let read = crate::load::read_yaml(file, text).unwrap();
+        let read = crate::yaml::read_yaml(file, text).unwrap();
         check(file, &read.value, read.source.index()).problems
     }
 

@@ -16,10 +16,10 @@
 //! skconn.yaml cannot point an environment's secret at a server of its own.
 //!
 //! What it must never do: read `SKCONN_TRUSTED_HOSTS` from a file, or let a secret's variable
-//! be used anywhere but in skconn.yaml's credentials (see [`crate::secret::is_secret_name`]).
+//! be used anywhere but in skconn.yaml's credentials (see [`crate::output::secret::is_secret_name`]).
 
-use crate::error::Diagnostic;
-use crate::secret::{Secret, MIN_SECRET_CHARS};
+use crate::base::error::Diagnostic;
+use crate::output::secret::{Secret, MIN_SECRET_CHARS};
 use crate::settings::{expand_all, parse_url, EnvLookup, RemoteSpec, Written};
 use std::path::PathBuf;
 
@@ -34,12 +34,12 @@ fn ends_with_ignore_case(name: &str, end: &str) -> bool {
 }
 
 /// Registers for redaction the value of every variable whose name says it is a secret
-/// ([`crate::secret::is_secret_name`]), from these `(name, value)` pairs (the process
+/// ([`crate::output::secret::is_secret_name`]), from these `(name, value)` pairs (the process
 /// environment).
 pub fn register_secret_variables(vars: impl IntoIterator<Item = (String, String)>) {
     for (name, value) in vars {
-        if crate::secret::is_secret_name(&name) {
-            crate::secret::register(&value);
+        if crate::output::secret::is_secret_name(&name) {
+            crate::output::secret::register(&value);
         }
     }
 }
@@ -144,9 +144,9 @@ pub fn resolve(
         let e = expand_all(&w.text, lookup);
         if secret {
             for (_, v) in &e.used {
-                crate::secret::register(v);
+                crate::output::secret::register(v);
             }
-            crate::secret::register(&e.value);
+            crate::output::secret::register(&e.value);
             secret_vars.clone_from(&e.named);
         }
         for var in &e.missing {
@@ -157,7 +157,10 @@ pub fn resolve(
     let url = expand("url", &spec.url, false);
     let client_id = expand("client_id", &spec.client_id, false);
     let client_secret = expand("client_secret", &spec.client_secret, true);
-    let ca_file = spec.ca_file.as_ref().map(|w| expand("ca_file", w, false));
+    let ca_file = spec
+        .ca_file
+        .as_ref()
+        .map(|w| (w, expand("ca_file", w, false)));
     if let Some(u) = &url {
         crate::settings::register_userinfo(u);
     }
@@ -213,13 +216,13 @@ pub fn resolve(
         _ => {}
     }
     let ca_file = match ca_file {
-        Some(Some(p)) if p.trim().is_empty() => None,
-        Some(Some(p)) => {
+        Some((_, Some(p))) if p.trim().is_empty() => None,
+        Some((written, Some(p))) => {
             let path = spec.root.join(p.trim());
             if !path.is_file() {
                 at(
                     "ca_file",
-                    spec.ca_file.as_ref().expect("present"),
+                    written,
                     format!("the CA file {} does not exist", path.display()),
                     "point ca_file at a PEM file holding the CA certificate(s) to trust",
                 );
@@ -236,15 +239,19 @@ pub fn resolve(
             d.column = 0;
         }
     }
-    if !problems.is_empty() {
-        return Err(problems);
+    // Each value is missing only with a problem said about it, so credentials exist exactly
+    // when nothing was said.
+    match (parsed, client_id, client_secret) {
+        (Some(url), Some(client_id), Some(client_secret)) if problems.is_empty() => {
+            Ok(Credentials {
+                url,
+                client_id,
+                client_secret: Secret::new(client_secret),
+                ca_file,
+            })
+        }
+        _ => Err(problems),
     }
-    Ok(Credentials {
-        url: parsed.expect("checked"),
-        client_id: client_id.expect("checked"),
-        client_secret: Secret::new(client_secret.expect("checked")),
-        ca_file,
-    })
 }
 
 /// The URL of environment `env` alone, for a plan against a snapshot of it: only the URL's

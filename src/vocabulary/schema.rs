@@ -197,7 +197,7 @@ pub const CONFIG_ID: &str = "urn:skconn:config-file";
 /// The JSON Schema of `skconn.yaml`, generated from its vocabulary (`config::TOP` and
 /// `config::ENVIRONMENT`), for `skconn schema config`, editors and `skconn init`.
 pub fn config_schema() -> Value {
-    use crate::config::{Key, Ty, ENVIRONMENT, TOP};
+    use crate::vocabulary::config::{Key, Ty, ENVIRONMENT, TOP};
     fn properties(keys: &[Key]) -> (Map<String, Value>, Vec<&'static str>) {
         let mut props = Map::new();
         for k in keys {
@@ -207,7 +207,7 @@ pub fn config_schema() -> Value {
                 Ty::Integer { min } => json!({"type": "integer", "minimum": min}),
                 Ty::TextList => json!({"type": "array", "items": {"type": "string"}}),
                 Ty::ThresholdOrOff => {
-                    let (props, _) = properties(crate::config::THRESHOLD);
+                    let (props, _) = properties(crate::vocabulary::config::THRESHOLD);
                     json!({"oneOf": [
                         {"const": "off"},
                         {"type": "object", "properties": props, "additionalProperties": false},

@@ -2,7 +2,7 @@
 //! repository root, and the same guards as connector files (size, depth, aliases). It only
 //! reads; `settings` interprets what it finds.
 
-use crate::error::{Diagnostic, Error, Result};
+use crate::base::error::{Diagnostic, Error, Result};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 pub const NAMES: &[&str] = &["skconn.yaml", "skconn.yml"];
 
 /// The largest configuration file read (as for connector files).
-pub const MAX_BYTES: u64 = crate::load::MAX_FILE_BYTES;
+pub const MAX_BYTES: u64 = crate::yaml::MAX_FILE_BYTES;
 
 /// The configuration file for the working directory: `skconn.yaml` (or `skconn.yml`) in it or
 /// in a folder above it, up to the repository root (the nearest folder holding `.git`).
@@ -125,8 +125,8 @@ pub fn read(path: &Path) -> std::result::Result<String, ReadError> {
 pub(crate) fn parse<'t>(
     path: &Path,
     text: &'t str,
-) -> std::result::Result<crate::load::read::Read<'t>, Vec<Diagnostic>> {
-    crate::load::read_yaml(path, text)
+) -> std::result::Result<crate::yaml::read::Read<'t>, Vec<Diagnostic>> {
+    crate::yaml::read_yaml(path, text)
 }
 
 #[cfg(test)]

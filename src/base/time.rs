@@ -142,12 +142,13 @@ pub fn ago(age_secs: u64) -> String {
 }
 
 /// Parses a duration as `--max-snapshot-age` takes it: one or more whole numbers each followed
-/// by a unit, `s`, `m`, `h` or `d` (`90m`, `36h`, `7d`, `1d12h`).
+/// by a unit, `s`, `m`, `h` or `d` (`90m`, `36h`, `7d`, `1d12h`). The message quotes the text
+/// as given: the caller makes it inert.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let bad = || {
         format!(
             "`{}` is not a duration: write a whole number and a unit, s, m, h or d (e.g. 90m, 36h, 7d)",
-            crate::escape::inert(text)
+            text
         )
     };
     let t = text.trim();

@@ -189,9 +189,9 @@ pub(crate) fn is_api_key(key: &str) -> bool {
 
 // ---- the JSON Schema (`skconn schema`) ----------------------------------------------------
 
-use super::validate::{MAX_DISPLAY_NAME, MAX_URL};
 use crate::model::{AUTH_TYPES, INPUT_TYPES, MAX_USER_METADATA_PAIRS, RESERVED_METADATA_KEYS};
-use crate::schema::{Kind, Loader, Note, Row, Shape, Vocabulary};
+use crate::model::{MAX_DISPLAY_NAME, MAX_URL};
+use crate::vocabulary::schema::{Kind, Loader, Note, Row, Shape, Vocabulary};
 
 /// The server's display-name rule (also for `skconn.previous_names`).
 const NAME_PATTERN: &str = "^[a-zA-Z0-9 ]*[a-zA-Z0-9][a-zA-Z0-9 ]*$";

@@ -11,7 +11,7 @@
 //! positions found in it are mapped back to the file's own columns ([`Source`]).
 
 use super::index::Index;
-use crate::error::Diagnostic;
+use crate::base::error::Diagnostic;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_yaml::value::{Tag, TaggedValue};
 use serde_yaml::{Mapping, Value};
@@ -42,7 +42,7 @@ pub(crate) struct Read<'t> {
     /// The index of [`Read::source`], when placing the problems needed it (built once).
     pub index: Option<Index>,
     /// Problems found but not kept: duplicate keys past the first
-    /// [`MAX_DIAGNOSTICS_PER_FILE`](super::MAX_DIAGNOSTICS_PER_FILE), which are never shown.
+    /// [`MAX_DIAGNOSTICS_PER_FILE`](super::cap::MAX_DIAGNOSTICS_PER_FILE), which are never shown.
     pub left_out: usize,
 }
 
@@ -112,7 +112,7 @@ pub(crate) fn read<'t>(file: &Path, text: &'t str) -> Result<Read<'t>, Vec<Diagn
             Err(e) => e,
         };
         let Some(loc) = e.location() else {
-            problems.extend(super::parse::syntax_error(file, &source, &e));
+            problems.extend(syntax_error(file, &source, &e));
             return Err(problems);
         };
         let line_text = source
@@ -121,7 +121,7 @@ pub(crate) fn read<'t>(file: &Path, text: &'t str) -> Result<Read<'t>, Vec<Diagn
             .nth(loc.line().saturating_sub(1))
             .unwrap_or_default();
         let Some(tab) = tab_in_indentation(line_text) else {
-            problems.extend(super::parse::syntax_error(file, &source, &e));
+            problems.extend(syntax_error(file, &source, &e));
             return Err(problems);
         };
         let line = loc.line();
@@ -238,7 +238,7 @@ fn reads_past(text: &str, line: usize) -> bool {
 }
 
 /// The duplicate keys, at their second place, naming the first: the first
-/// [`MAX_DIAGNOSTICS_PER_FILE`](super::MAX_DIAGNOSTICS_PER_FILE) in the file's order, and how
+/// [`MAX_DIAGNOSTICS_PER_FILE`](super::cap::MAX_DIAGNOSTICS_PER_FILE) in the file's order, and how
 /// many more there are (never shown: the file has that many problems before them).
 fn duplicate_problems(file: &Path, index: &Index, count: usize) -> (Vec<Diagnostic>, usize) {
     if index.duplicates.is_empty() {
@@ -253,7 +253,7 @@ fn duplicate_problems(file: &Path, index: &Index, count: usize) -> (Vec<Diagnost
     let shown = index
         .duplicates
         .iter()
-        .take(super::MAX_DIAGNOSTICS_PER_FILE)
+        .take(super::cap::MAX_DIAGNOSTICS_PER_FILE)
         .map(|dup| {
             let name = match dup.path.rfind('.') {
                 Some(i) => &dup.path[i + 1..],
@@ -276,7 +276,7 @@ fn duplicate_problems(file: &Path, index: &Index, count: usize) -> (Vec<Diagnost
     let more = index
         .duplicates
         .len()
-        .saturating_sub(super::MAX_DIAGNOSTICS_PER_FILE);
+        .saturating_sub(super::cap::MAX_DIAGNOSTICS_PER_FILE);
     (shown, more)
 }
 
@@ -405,6 +405,83 @@ impl<'de> Visitor<'de> for Lenient<'_> {
             value,
         })))
     }
+}
+
+/// A syntax error (or a guard that refused the text) as diagnostics, in skconn's words.
+pub(crate) fn syntax_error(file: &Path, source: &Source, e: &serde_yaml::Error) -> Vec<Diagnostic> {
+    let msg = e.to_string();
+    let text: &str = &source.text;
+    if msg.starts_with("deserializing from YAML containing more than one document") {
+        let index = source.index();
+        let d = Diagnostic::new(
+            file,
+            format!(
+                "the file holds {} YAML documents; a connector file holds exactly one",
+                index.documents.len().max(2)
+            ),
+        )
+        .help(
+            "one connector per file: move each document after a `---` line into a file of its own",
+        );
+        return vec![match index.documents.get(1) {
+            Some(p) => d.at(p.line, p.column),
+            None => d,
+        }];
+    }
+    if msg.contains("repetition limit exceeded") {
+        return vec![Diagnostic::new(
+            file,
+            "aliases expand to too many values (a \"billion laughs\" YAML bomb?); the file was not loaded",
+        )
+        .help("write the values out, or use fewer `*alias` references")];
+    }
+    let at = |line: usize, column: usize| (line, source.original_column(line, column));
+    if msg.contains("recursion limit exceeded") {
+        let d = Diagnostic::new(
+            file,
+            format!("the YAML is nested too deeply (more than {MAX_DEPTH} levels)"),
+        )
+        .help("a connector needs only a few levels: flatten the structure");
+        return vec![match e.location() {
+            Some(l) => {
+                let (line, column) = at(l.line(), l.column());
+                d.at(line, column)
+            }
+            None => d,
+        }];
+    }
+    let reported = super::syntax::split(&msg);
+    if reported.context == Some("while scanning a quoted scalar")
+        && reported.problem.contains("end of stream")
+    {
+        let d = Diagnostic::new(
+            file,
+            "a quoted string is never closed: the file ends inside it",
+        )
+        .help("add the closing quote where the value ends");
+        let place = reported
+            .context_at
+            .or_else(|| e.location().map(|l| (l.line(), l.column())));
+        return vec![match place {
+            Some((line, column)) => {
+                let (line, column) = at(line, column);
+                d.at(line, column)
+            }
+            None => d,
+        }];
+    }
+    let Some(loc) = e.location() else {
+        return vec![
+            Diagnostic::new(file, format!("the YAML cannot be read: {msg}"))
+                .help("check the indentation, the colons, the quotes and the brackets"),
+        ];
+    };
+    let explained = super::syntax::explain(&msg, text, loc.line(), loc.column());
+    let (line, column) = explained.at.unwrap_or((loc.line(), loc.column()));
+    let (line, column) = at(line, column);
+    vec![Diagnostic::new(file, explained.message)
+        .at(line, column)
+        .help(explained.help)]
 }
 
 #[cfg(test)]

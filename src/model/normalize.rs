@@ -7,7 +7,7 @@
 //!
 //! Pure: no I/O.
 
-use crate::model::{RESERVED_METADATA_KEYS, SERVER_OWNED};
+use crate::model::fields::{RESERVED_METADATA_KEYS, SERVER_OWNED};
 use serde_json::{Map, Value};
 
 /// The canonical form of a connector body.
