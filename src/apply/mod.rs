@@ -12,7 +12,7 @@
 //! reported as not attempted.
 
 use crate::model::Live;
-use crate::plan::{Action, Change, EnvPlan};
+use crate::plan::{Action, Change, EnvPlan, What};
 use crate::remote::{Client, RemoteError};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -94,7 +94,7 @@ impl EnvOutcome {
                 .changes
                 .iter()
                 .map(|c| ChangeOutcome {
-                    action: c.action,
+                    action: c.action(),
                     display_name: c.display_name.clone(),
                     status: Status::NotAttempted(why.to_string()),
                     written: None,
@@ -140,7 +140,7 @@ pub async fn apply_env(
         let sem = Arc::new(Semaphore::new(parallelism.max(1)));
         let mut set = tokio::task::JoinSet::new();
         for (i, change) in plan.changes.iter().enumerate() {
-            if !actions.contains(&change.action) {
+            if !actions.contains(&change.action()) {
                 continue;
             }
             let (client, sem, change, done, on_progress, stop) = (
@@ -175,7 +175,7 @@ pub async fn apply_env(
         .zip(results)
         .map(|(c, r)| {
             r.unwrap_or_else(|| ChangeOutcome {
-                action: c.action,
+                action: c.action(),
                 display_name: c.display_name.clone(),
                 status: if stop.load(Ordering::SeqCst) {
                     Status::NotAttempted(STOPPED.into())
@@ -197,61 +197,55 @@ pub async fn apply_env(
 async fn apply_change(client: &Client, change: &Change) -> ChangeOutcome {
     let mut written = None;
     let mut conflict = false;
-    let status = match change.action {
-        Action::Create => {
-            let body = change.body.as_ref().expect("a create carries its body");
-            match create_once(client, &change.display_name, body).await {
-                Ok((live, note)) => {
-                    written = Some(live);
-                    Status::Applied { note }
-                }
-                Err(CreateError::Conflict(msg)) => {
-                    conflict = true;
-                    Status::Failed(msg)
-                }
-                Err(CreateError::Failed(msg)) => Status::Failed(msg),
+    let status = match &change.what {
+        What::Create { body, .. } => match create_once(client, &change.display_name, body).await
+        {
+            Ok((live, note)) => {
+                written = Some(live);
+                Status::Applied { note }
             }
-        }
+            Err(CreateError::Conflict(msg)) => {
+                conflict = true;
+                Status::Failed(msg)
+            }
+            Err(CreateError::Failed(msg)) => Status::Failed(msg),
+        },
         // Adopting is an update with the same content: it writes the marker.
-        Action::Update | Action::Adopt => {
-            let body = change.body.as_ref().expect("an update carries its body");
-            let id = change
-                .identifier
-                .as_deref()
-                .expect("an update has an identifier");
-            match client.update(id, body).await {
-                Ok(live) => {
-                    written = Some(live);
-                    Status::Applied { note: None }
-                }
-                // A success status means it was carried out, whatever the body holds.
-                Err(e) if e.is_unusable_success() => match find_by_identifier(client, id).await {
-                    Ok(Some(live)) => {
-                        written = Some(live);
-                        Status::Applied {
-                            note: Some(
-                                "the server's answer was unusable; listing confirmed it".into(),
-                            ),
-                        }
-                    }
-                    Ok(None) => Status::Failed(format!(
-                        "{e}; listing afterwards does not show identifier {id}"
-                    )),
-                    Err(list_err) => Status::Failed(format!(
-                        "{e}; the server said it succeeded, but listing to confirm failed: {list_err}"
-                    )),
-                },
-                Err(e) => Status::Failed(e.to_string()),
-            }
+        What::Update {
+            identifier: id,
+            body,
+            ..
         }
-        Action::Delete if crate::plan::usage::blocked(change) => {
+        | What::Adopt {
+            identifier: id,
+            body,
+            ..
+        } => match client.update(id, body).await {
+            Ok(live) => {
+                written = Some(live);
+                Status::Applied { note: None }
+            }
+            // A success status means it was carried out, whatever the body holds.
+            Err(e) if e.is_unusable_success() => match find_by_identifier(client, id).await {
+                Ok(Some(live)) => {
+                    written = Some(live);
+                    Status::Applied {
+                        note: Some("the server's answer was unusable; listing confirmed it".into()),
+                    }
+                }
+                Ok(None) => Status::Failed(format!(
+                    "{e}; listing afterwards does not show identifier {id}"
+                )),
+                Err(list_err) => Status::Failed(format!(
+                    "{e}; the server said it succeeded, but listing to confirm failed: {list_err}"
+                )),
+            },
+            Err(e) => Status::Failed(e.to_string()),
+        },
+        What::Delete { .. } if crate::plan::usage::blocked(change) => {
             Status::Blocked(unblock_steps(change))
         }
-        Action::Delete => {
-            let id = change
-                .identifier
-                .as_deref()
-                .expect("a delete has an identifier");
+        What::Delete { identifier: id } => {
             match client.delete(id).await {
                 Ok(()) => Status::Applied { note: None },
                 Err(e) if e.is_unusable_success() => Status::Applied {
@@ -270,7 +264,7 @@ async fn apply_change(client: &Client, change: &Change) -> ChangeOutcome {
         }
     };
     ChangeOutcome {
-        action: change.action,
+        action: change.action(),
         display_name: change.display_name.clone(),
         status,
         written,

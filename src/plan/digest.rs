@@ -101,7 +101,7 @@ fn at<'v>(v: &'v Value, pointer: &str) -> Option<&'v Value> {
 pub fn fields(change: &Change, mask: &MaskKey) -> Vec<Value> {
     let entry = |pointer: &str, before: Option<Value>, after: Option<Value>| json!({"pointer": pointer, "before": before, "after": after});
     let written = change.written.as_ref();
-    match change.action {
+    match change.action() {
         Action::Create => vec![entry("", None, written.or(change.after.as_ref()).cloned())],
         Action::Delete => vec![entry(
             "",
@@ -143,9 +143,9 @@ pub fn input(env: &EnvPlan) -> Value {
         "digest_version": DIGEST_VERSION,
         "environment": env.name,
         "changes": env.changes.iter().map(|c| json!({
-            "action": c.action.verb(),
+            "action": c.action().verb(),
             "connector": c.display_name,
-            "identifier": c.identifier,
+            "identifier": c.identifier(),
             "blocked": super::usage::blocked(c),
             "fields": c.digest_fields,
         })).collect::<Vec<_>>(),

@@ -6,6 +6,10 @@
 //! warned about, and which changes are auth-relevant, is [`warnings`]; `view` is the readable
 //! form of a whole connector (a change's `before` and `after`); `compare` is the same diff
 //! between two environments.
+//!
+//! A [`Change`] carries what its action needs and nothing its action lacks ([`What`]): a
+//! create its file and body, an adoption or update its identifier, file and body, a delete its
+//! identifier. Never add an optional field that one action must have.
 
 pub mod approval;
 pub mod compare;
@@ -28,9 +32,10 @@ use crate::settings::Prune;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// What happens to one connector.
+/// What happens to one connector, without the data (see [`What`] for that): for sorting,
+/// counting and outcomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
@@ -50,27 +55,95 @@ impl Action {
             Action::Delete => "delete",
         }
     }
+}
 
-    /// Whether applying it writes a body (create, adopt, update).
-    pub fn writes_body(self) -> bool {
-        self != Action::Delete
+/// What one change does, holding exactly what doing it needs: a create its file and the body
+/// to send, an adoption or an update the live identifier as well, a delete the identifier
+/// only. A change cannot lack what its action needs, so `apply` has nothing to check.
+///
+/// `body` is the complete body to send (update replaces the whole object), marker included.
+/// A plan read back from its JSON form (`render::json::Document`) is only ever shown: the JSON
+/// plan does not carry bodies, so its bodies are `null`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum What {
+    Create {
+        file: PathBuf,
+        body: Value,
+    },
+    /// A live connector skconn did not write, equal to its file: written once with the marker.
+    Adopt {
+        identifier: String,
+        file: PathBuf,
+        body: Value,
+    },
+    Update {
+        identifier: String,
+        file: PathBuf,
+        body: Value,
+    },
+    Delete {
+        identifier: String,
+    },
+}
+
+impl What {
+    pub fn action(&self) -> Action {
+        match self {
+            What::Create { .. } => Action::Create,
+            What::Adopt { .. } => Action::Adopt,
+            What::Update { .. } => Action::Update,
+            What::Delete { .. } => Action::Delete,
+        }
+    }
+
+    /// The live identifier (adopts, updates and deletes).
+    pub fn identifier(&self) -> Option<&str> {
+        match self {
+            What::Create { .. } => None,
+            What::Adopt { identifier, .. }
+            | What::Update { identifier, .. }
+            | What::Delete { identifier } => Some(identifier),
+        }
+    }
+
+    /// The file the connector comes from (creates, adopts and updates).
+    pub fn file(&self) -> Option<&Path> {
+        match self {
+            What::Create { file, .. } | What::Adopt { file, .. } | What::Update { file, .. } => {
+                Some(file)
+            }
+            What::Delete { .. } => None,
+        }
+    }
+
+    /// The body to send (creates, adopts and updates).
+    pub fn body(&self) -> Option<&Value> {
+        match self {
+            What::Create { body, .. } | What::Adopt { body, .. } | What::Update { body, .. } => {
+                Some(body)
+            }
+            What::Delete { .. } => None,
+        }
+    }
+
+    /// The body to send, to complete it (the owner's marker, a snapshot's shown values).
+    pub fn body_mut(&mut self) -> Option<&mut Value> {
+        match self {
+            What::Create { body, .. } | What::Adopt { body, .. } | What::Update { body, .. } => {
+                Some(body)
+            }
+            What::Delete { .. } => None,
+        }
     }
 }
 
 /// One change to one connector.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Change {
-    pub action: Action,
+    /// What happens, with what doing it needs (identifier, file, body).
+    pub what: What,
     /// The connector's display name after the change (before it, for deletes).
     pub display_name: String,
-    /// The live identifier (adopts, updates and deletes).
-    pub identifier: Option<String>,
-    /// The file the connector comes from (creates, adopts and updates).
-    pub file: Option<PathBuf>,
-    /// The complete body to send (creates, adopts and updates): update replaces the whole
-    /// object. Marker included.
-    #[serde(skip)]
-    pub body: Option<Value>,
     /// The live connector as people read it (`view::readable`); `None` for a create.
     pub before: Option<Value>,
     /// The connector the files want, as people read it; `None` for a delete.
@@ -86,12 +159,53 @@ pub struct Change {
     pub usage: Option<Usage>,
     /// The connector as the files write it (`${VAR}` unexpanded), readable form; `None` for a
     /// delete. What the plan digest records as the value after the change.
-    #[serde(skip)]
     pub written: Option<Value>,
     /// This change's entries in the plan digest (see [`digest::fields`]), computed once after
     /// the diff, before values are masked for display.
-    #[serde(skip)]
     pub digest_fields: Vec<Value>,
+}
+
+impl Change {
+    pub fn action(&self) -> Action {
+        self.what.action()
+    }
+
+    /// The live identifier (adopts, updates and deletes).
+    pub fn identifier(&self) -> Option<&str> {
+        self.what.identifier()
+    }
+
+    /// The file the connector comes from (creates, adopts and updates).
+    pub fn file(&self) -> Option<&Path> {
+        self.what.file()
+    }
+
+    /// The complete body to send (creates, adopts and updates), marker included.
+    pub fn body(&self) -> Option<&Value> {
+        self.what.body()
+    }
+}
+
+/// The serialised form of a change, as it has always been: `action`, `display_name`,
+/// `identifier` and `file` (`null` where the action has none), then the readable objects, the
+/// diff, drift, warnings and usage. The body to send, the written form and the digest entries
+/// are not part of it.
+impl Serialize for Change {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Change", 10)?;
+        s.serialize_field("action", &self.action())?;
+        s.serialize_field("display_name", &self.display_name)?;
+        s.serialize_field("identifier", &self.identifier())?;
+        s.serialize_field("file", &self.file())?;
+        s.serialize_field("before", &self.before)?;
+        s.serialize_field("after", &self.after)?;
+        s.serialize_field("diff", &self.diff)?;
+        s.serialize_field("drift", &self.drift)?;
+        s.serialize_field("warnings", &self.warnings)?;
+        s.serialize_field("usage", &self.usage)?;
+        s.end()
+    }
 }
 
 /// Where an environment's live side came from.
@@ -155,7 +269,7 @@ impl EnvPlan {
             ..Summary::default()
         };
         for c in &self.changes {
-            match c.action {
+            match c.action() {
                 Action::Create => s.create += 1,
                 Action::Adopt => s.adopt += 1,
                 Action::Update => s.update += 1,
@@ -243,11 +357,11 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
             });
         let Some(l) = matched.filter(|l| !claimed.contains(l.display_name.as_str())) else {
             changes.push(Change {
-                action: Action::Create,
+                what: What::Create {
+                    file: d.origin.file.clone(),
+                    body: to_send(),
+                },
                 display_name: d.display_name.clone(),
-                identifier: None,
-                file: Some(d.origin.file.clone()),
-                body: Some(to_send()),
                 before: None,
                 after: Some(after),
                 diff: Vec::new(),
@@ -285,14 +399,18 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
                 ),
             ));
         }
-        let action = if field_changes.is_empty() {
+        let what = if field_changes.is_empty() {
             // Matches its file but skconn did not write it: written once with the marker (the
             // same body, so nothing else changes), managed like any other from then on.
             warnings.push(Warning::new(
                 WarningKind::Adopt,
                 "not yet managed by skconn: applying adopts it (writes the same body with skconn's marker); from then on a `prune: managed` environment deletes it when its file goes",
             ));
-            Action::Adopt
+            What::Adopt {
+                identifier: l.identifier.clone(),
+                file: d.origin.file.clone(),
+                body: to_send(),
+            }
         } else {
             if adopt {
                 warnings.push(Warning::new(
@@ -301,15 +419,16 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
                 ));
             }
             warnings.extend(warnings::update_warnings(&l.body, &d.body, &field_changes));
-            Action::Update
+            What::Update {
+                identifier: l.identifier.clone(),
+                file: d.origin.file.clone(),
+                body: to_send(),
+            }
         };
         warnings.extend(d.warnings.iter().map(Warning::from_file));
         changes.push(Change {
-            action,
+            what,
             display_name: d.display_name.clone(),
-            identifier: Some(l.identifier.clone()),
-            file: Some(d.origin.file.clone()),
-            body: Some(to_send()),
             before: Some(view::readable(&l.body)),
             after: Some(after),
             diff: field_changes,
@@ -340,11 +459,10 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
                 ));
             }
             changes.push(Change {
-                action: Action::Delete,
+                what: What::Delete {
+                    identifier: l.identifier.clone(),
+                },
                 display_name: l.display_name.clone(),
-                identifier: Some(l.identifier.clone()),
-                file: None,
-                body: None,
                 before: Some(view::readable(&l.body)),
                 after: None,
                 diff: Vec::new(),
@@ -358,7 +476,7 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
             not_managed.push(l.display_name.clone());
         }
     }
-    changes.sort_by(|a, b| (a.action, &a.display_name).cmp(&(b.action, &b.display_name)));
+    changes.sort_by(|a, b| (a.action(), &a.display_name).cmp(&(b.action(), &b.display_name)));
     not_managed.sort();
     EnvPlan {
         name: name.to_string(),
@@ -474,8 +592,8 @@ mod tests {
             Prune::Off,
         );
         let c = &p.changes[0];
-        assert_eq!(c.action, Action::Update);
-        assert_eq!(c.identifier.as_deref(), Some("a:1"));
+        assert_eq!(c.action(), Action::Update);
+        assert_eq!(c.identifier(), Some("a:1"));
         assert!(c
             .diff
             .iter()
@@ -543,13 +661,13 @@ mod tests {
         let p = diff_env("dev", &[sent], &[kept], Prune::Managed);
         assert_eq!(p.changes.len(), 1);
         let c = &p.changes[0];
-        assert_eq!(c.action, Action::Update);
+        assert_eq!(c.action(), Action::Update);
         assert_eq!(c.diff.len(), 1, "{:#?}", c.diff);
         assert!(c.warnings.iter().all(|w| w.kind != WarningKind::Rename));
         // Two live names that read the same: neither is taken for the file's.
         let twins = [live("A B", b.clone(), true), live("A  B", b.clone(), true)];
         let p = diff_env("dev", &[desired("A   B", b)], &twins, Prune::Off);
-        assert_eq!(p.changes[0].action, Action::Create);
+        assert_eq!(p.changes[0].action(), Action::Create);
     }
 
     #[test]
@@ -559,8 +677,8 @@ mod tests {
         d.previous_names = vec!["Old".into()];
         let p = diff_env("dev", &[d], &[live("Old", b, true)], Prune::Managed);
         assert_eq!(p.changes.len(), 1);
-        assert_eq!(p.changes[0].action, Action::Update);
-        assert_eq!(p.changes[0].identifier.as_deref(), Some("old:1"));
+        assert_eq!(p.changes[0].action(), Action::Update);
+        assert_eq!(p.changes[0].identifier(), Some("old:1"));
     }
 
     #[test]
@@ -573,11 +691,11 @@ mod tests {
             Prune::Off,
         );
         assert_eq!(p.changes.len(), 1);
-        assert_eq!(p.changes[0].action, Action::Adopt);
+        assert_eq!(p.changes[0].action(), Action::Adopt);
         assert!(p.changes[0].diff.is_empty());
         assert_eq!(p.summary().adopt, 1);
         assert_eq!(p.unchanged, 0);
-        let body = p.changes[0].body.as_ref().unwrap();
+        let body = p.changes[0].body().unwrap();
         assert_eq!(body["metadata"][model::MARKER_KEY], model::MARKER_VALUE);
         let changed = json!({"proxy_url": "https://b"});
         let p = diff_env(
@@ -586,10 +704,51 @@ mod tests {
             &[live("A", b, false)],
             Prune::Off,
         );
-        assert_eq!(p.changes[0].action, Action::Update);
+        assert_eq!(p.changes[0].action(), Action::Update);
         assert!(p.changes[0]
             .warnings
             .iter()
             .any(|w| w.kind == WarningKind::Adopt));
+    }
+
+    /// The serialised form of a plan is what it was before a change's action and its data were
+    /// one value: the same keys, in the same order, `null` where an action has no identifier or
+    /// file.
+    #[test]
+    fn a_change_serialises_as_it_always_has() {
+        let d = Desired {
+            display_name: "A".into(),
+            written: json!({"display_name": "A", "proxy_url": "https://a"}),
+            body: json!({"display_name": "A", "proxy_url": "https://a"}),
+            previous_names: vec![],
+            origin: Origin {
+                file: "connectors/a.yaml".into(),
+            },
+            unknown: Vec::new(),
+            warnings: vec![],
+        };
+        let mut managed =
+            model::body_to_send(&json!({"display_name": "B", "proxy_url": "https://b"}));
+        managed["identifier"] = json!("b:1");
+        managed["is_custom"] = json!(true);
+        let managed = Live::from_provider(&managed).unwrap();
+        let hand = json!({"display_name": "A", "proxy_url": "https://old",
+            "identifier": "a:1", "is_custom": true});
+        let hand = Live::from_provider(&hand).unwrap();
+        let p = diff_env(
+            "dev",
+            std::slice::from_ref(&d),
+            std::slice::from_ref(&managed),
+            Prune::Managed,
+        );
+        assert_eq!(
+            serde_json::to_string(&p).unwrap(),
+            r#"{"name":"dev","source":{"kind":"live"},"changes":[{"action":"create","display_name":"A","identifier":null,"file":"connectors/a.yaml","before":null,"after":{"display_name":"A","proxy_url":"https://a"},"diff":[],"drift":false,"warnings":[],"usage":null},{"action":"delete","display_name":"B","identifier":"b:1","file":null,"before":{"display_name":"B","proxy_url":"https://b"},"after":null,"diff":[],"drift":false,"warnings":[],"usage":null}],"unchanged":0,"not_managed":[],"other_owners":[]}"#
+        );
+        let p = diff_env("dev", &[d], &[managed, hand], Prune::All);
+        assert_eq!(
+            serde_json::to_string(&p).unwrap(),
+            r#"{"name":"dev","source":{"kind":"live"},"changes":[{"action":"update","display_name":"A","identifier":"a:1","file":"connectors/a.yaml","before":{"display_name":"A","proxy_url":"https://old"},"after":{"display_name":"A","proxy_url":"https://a"},"diff":[{"op":"replace","path":"proxy_url","pointer":"/proxy_url","old":"https://old","new":"https://a"}],"drift":false,"warnings":[{"kind":"adopt","message":"not yet managed by skconn: this update also adopts it (adds skconn's marker to its metadata)"},{"kind":"reauthorize","message":"changes how connections authenticate (proxy_url): existing connections and connected accounts may need to re-authorize after this update"}],"usage":null},{"action":"delete","display_name":"B","identifier":"b:1","file":null,"before":{"display_name":"B","proxy_url":"https://b"},"after":null,"diff":[],"drift":false,"warnings":[],"usage":null}],"unchanged":0,"not_managed":[],"other_owners":[]}"#
+        );
     }
 }

@@ -51,7 +51,7 @@ pub fn conflicts(env: &str, owner: &str, desired: &[Desired], others: &[Live]) -
 /// of other owners.
 pub fn mark(plan: &mut EnvPlan, owner: &str, others: &[Live]) {
     for c in &mut plan.changes {
-        if let Some(body) = &mut c.body {
+        if let Some(body) = c.what.body_mut() {
             Live::set_owner(body, owner);
         }
     }

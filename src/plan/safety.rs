@@ -62,24 +62,24 @@ pub fn check_with(
     let counted = |c: &&crate::plan::Change| {
         !approved
             .iter()
-            .any(|(a, n)| *a == c.action && *n == c.display_name)
+            .any(|(a, n)| *a == c.action() && *n == c.display_name)
     };
     let deletes: Vec<&str> = env
         .changes
         .iter()
-        .filter(|c| c.action == Action::Delete)
+        .filter(|c| c.action() == Action::Delete)
         .map(|c| c.display_name.as_str())
         .collect();
     let counted_deletes = env
         .changes
         .iter()
-        .filter(|c| c.action == Action::Delete)
+        .filter(|c| c.action() == Action::Delete)
         .filter(counted)
         .count();
     let updates = env
         .changes
         .iter()
-        .filter(|c| c.action == Action::Update)
+        .filter(|c| c.action() == Action::Update)
         .filter(counted)
         .count();
 

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 /// every update with an auth-relevant field change (as [`is_auth_relevant`] defines it).
 /// Creates and adoptions change nothing existing connections rely on.
 pub fn needs_usage(change: &Change) -> bool {
-    match change.action {
+    match change.action() {
         Action::Delete => true,
         Action::Update => change.diff.iter().any(is_auth_relevant),
         Action::Create | Action::Adopt => false,
@@ -106,7 +106,7 @@ pub const ACCOUNT_STATUSES: &[&str] = &[
 /// Whether `apply` holds this change back: a delete of a connector that still has
 /// connections, which the server refuses. A delete whose usage is unknown is not blocked.
 pub fn blocked(change: &Change) -> bool {
-    change.action == Action::Delete
+    change.action() == Action::Delete
         && change
             .usage
             .as_ref()

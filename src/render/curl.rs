@@ -14,7 +14,7 @@
 //! escaped), so a display name or file name cannot end its comment and start a command.
 
 use crate::output::escape::{shell_comment, shell_double, shell_word};
-use crate::plan::{Action, Change, EnvPlan, Plan};
+use crate::plan::{Change, EnvPlan, Plan, What};
 use crate::render::text::summary_line;
 use std::fmt::Write;
 
@@ -76,14 +76,15 @@ fn env_commands(s: &mut String, env: &EnvPlan) {
 }
 
 fn command(s: &mut String, c: &Change) {
-    let (method, url) = match (c.action, &c.identifier) {
-        (Action::Create, _) => ("POST", PATH.to_string()),
-        (Action::Delete, Some(id)) => ("DELETE", format!("{PATH}/{}", encode_segment(id))),
-        (_, Some(id)) => ("PUT", format!("{PATH}/{}", encode_segment(id))),
-        (_, None) => ("PUT", format!("{PATH}/IDENTIFIER")),
+    let (method, url) = match &c.what {
+        What::Create { .. } => ("POST", PATH.to_string()),
+        What::Delete { identifier } => ("DELETE", format!("{PATH}/{}", encode_segment(identifier))),
+        What::Adopt { identifier, .. } | What::Update { identifier, .. } => {
+            ("PUT", format!("{PATH}/{}", encode_segment(identifier)))
+        }
     };
-    let mut what = format!("{} \"{}\"", c.action.verb(), c.display_name);
-    if let Some(f) = &c.file {
+    let mut what = format!("{} \"{}\"", c.action().verb(), c.display_name);
+    if let Some(f) = c.file() {
         let _ = write!(what, " ({})", f.display());
     }
     s.push('\n');
@@ -93,7 +94,7 @@ fn command(s: &mut String, c: &Change) {
         "curl --location --request {method} \"$SCALEKIT_ENVIRONMENT_URL{}\" \\\n  --header \"Authorization: Bearer $env_access_token\"",
         shell_double(&url)
     );
-    match c.body.as_ref().filter(|_| c.action.writes_body()) {
+    match c.body() {
         Some(body) => {
             // Masked before quoting, so that quoting cannot hide a secret from the masking;
             // characters JSON leaves raw (DEL, C1 controls, bidirectional overrides) escaped as

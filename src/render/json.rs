@@ -11,7 +11,7 @@ use crate::plan::usage::{ConnectionCounts, StatusCounts};
 use crate::plan::{
     digest, Action, Change, EnvPlan, FieldChange, Op, Plan, Refusal, Summary, Usage,
 };
-use crate::plan::{Warning, WarningKind};
+use crate::plan::{Warning, WarningKind, What};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -56,10 +56,10 @@ fn env(e: &EnvPlan) -> Value {
 /// where absent), the field diff by meaning and the typed warnings.
 pub fn change(c: &Change) -> Value {
     json!({
-        "action": c.action.verb(),
+        "action": c.action().verb(),
         "display_name": c.display_name,
-        "identifier": c.identifier,
-        "file": c.file.as_ref().map(|f| f.display().to_string()),
+        "identifier": c.identifier(),
+        "file": c.file().map(|f| f.display().to_string()),
         "drift": c.drift,
         "before": c.before,
         "after": c.after,
@@ -503,12 +503,10 @@ impl JChange {
             None => None,
             Some(u) => Some(read_usage(&u).map_err(|m| ("usage".to_string(), m))?),
         };
+        let what = what(action, self.identifier, self.file)?;
         let change = Change {
-            action,
+            what,
             display_name: self.display_name,
-            identifier: self.identifier,
-            file: self.file.map(PathBuf::from),
-            body: None,
             before: self.before,
             after: self.after,
             diff,
@@ -536,6 +534,63 @@ impl JChange {
         }
         Ok(change)
     }
+}
+
+/// What a change read back does, from its action, `identifier` and `file`: each action names
+/// exactly what it needs (a create its file and no identifier, an adoption or an update both,
+/// a delete its identifier and no file), as skconn writes them. The JSON plan carries no
+/// bodies: a plan read back is shown, never applied, and its bodies are `null`.
+fn what(
+    action: Action,
+    identifier: Option<String>,
+    file: Option<String>,
+) -> Result<What, (String, String)> {
+    let wrong = |field: &str, why: &str| {
+        (
+            field.to_string(),
+            format!("a change with action `{}` {why}", action.verb()),
+        )
+    };
+    let needed = |v: Option<String>, field: &str| {
+        v.ok_or_else(|| {
+            wrong(
+                field,
+                &format!("needs its `{field}` (it is null or missing)"),
+            )
+        })
+    };
+    Ok(match action {
+        Action::Create => {
+            if identifier.is_some() {
+                return Err(wrong(
+                    "identifier",
+                    "has no identifier yet (it must be null)",
+                ));
+            }
+            What::Create {
+                file: PathBuf::from(needed(file, "file")?),
+                body: Value::Null,
+            }
+        }
+        Action::Adopt => What::Adopt {
+            identifier: needed(identifier, "identifier")?,
+            file: PathBuf::from(needed(file, "file")?),
+            body: Value::Null,
+        },
+        Action::Update => What::Update {
+            identifier: needed(identifier, "identifier")?,
+            file: PathBuf::from(needed(file, "file")?),
+            body: Value::Null,
+        },
+        Action::Delete => {
+            if file.is_some() {
+                return Err(wrong("file", "comes from no file (it must be null)"));
+            }
+            What::Delete {
+                identifier: needed(identifier, "identifier")?,
+            }
+        }
+    })
 }
 
 const ACTIONS: &[Action] = &[
@@ -623,12 +678,26 @@ mod tests {
     use crate::plan::usage::ConnectionCounts;
 
     fn change(action: Action, name: &str) -> Change {
+        let identifier = format!("{}:1", name.to_lowercase());
+        let file = PathBuf::from(format!("connectors/{name}.yaml"));
+        let body = Value::Null;
+        let what = match action {
+            Action::Create => What::Create { file, body },
+            Action::Adopt => What::Adopt {
+                identifier,
+                file,
+                body,
+            },
+            Action::Update => What::Update {
+                identifier,
+                file,
+                body,
+            },
+            Action::Delete => What::Delete { identifier },
+        };
         Change {
-            action,
+            what,
             display_name: name.into(),
-            identifier: (action != Action::Create).then(|| format!("{}:1", name.to_lowercase())),
-            file: (action != Action::Delete).then(|| format!("connectors/{name}.yaml").into()),
-            body: None,
             before: (action != Action::Create)
                 .then(|| json!({"display_name": name, "proxy_url": "https://a"})),
             after: (action != Action::Delete)
@@ -833,5 +902,63 @@ mod tests {
         assert!(e
             .iter()
             .any(|m| m.contains("environments[0].changes[3].blocked: disagrees with usage")));
+    }
+
+    /// A change read back carries what its action needs: a document that leaves out an update's
+    /// identifier, gives a create one, or gives a delete a file is refused, naming the field.
+    #[test]
+    fn a_change_read_back_names_what_its_action_needs() {
+        let err = |v: &Value| -> Vec<String> {
+            parse(Path::new("p.json"), &v.to_string())
+                .unwrap_err()
+                .iter()
+                .map(|d| d.to_string())
+                .collect()
+        };
+        let good = plan(&sample());
+        let read = parse(Path::new("p.json"), &good.to_string()).unwrap();
+        let dev = &read.plan.environments[0];
+        assert_eq!(
+            dev.changes[2].what,
+            What::Update {
+                identifier: "billing:1".into(),
+                file: "connectors/Billing.yaml".into(),
+                body: Value::Null,
+            }
+        );
+        assert_eq!(
+            dev.changes[3].what,
+            What::Delete {
+                identifier: "busy:1".into()
+            }
+        );
+        let mut v = good.clone();
+        v["environments"][0]["changes"][0]["identifier"] = json!("asana:1");
+        v["environments"][0]["changes"][1]["file"] = json!(null);
+        v["environments"][0]["changes"][2]["identifier"] = json!(null);
+        v["environments"][0]["changes"][3]["file"] = json!("connectors/busy.yaml");
+        // Each at once, and then the counts, which the changes that could be read no longer
+        // make up.
+        let e = err(&v);
+        assert_eq!(e.len(), 5, "{e:#?}");
+        assert!(
+            e[4].contains("environments[0].summary: the counts"),
+            "{e:#?}"
+        );
+        assert!(e[0].contains(
+            "environments[0].changes[0].identifier: a change with action `create` has no identifier yet (it must be null)"
+        ), "{e:#?}");
+        assert!(e[1].contains(
+            "environments[0].changes[1].file: a change with action `adopt` needs its `file` (it is null or missing)"
+        ), "{e:#?}");
+        assert!(e[2].contains(
+            "environments[0].changes[2].identifier: a change with action `update` needs its `identifier`"
+        ), "{e:#?}");
+        assert!(
+            e[3].contains(
+                "environments[0].changes[3].file: a change with action `delete` comes from no file"
+            ),
+            "{e:#?}"
+        );
     }
 }

@@ -265,13 +265,13 @@ fn push(out: &mut String, s: &str, budget: usize) -> bool {
 }
 
 fn row(c: &Change, from_snapshot: bool) -> String {
-    let (icon, action) = match c.action {
+    let (icon, action) = match c.action() {
         Action::Create => ("🟢", "create"),
         Action::Adopt => ("🔵", "adopt"),
         Action::Update => ("🟡", "update"),
         Action::Delete => ("🔴", "delete"),
     };
-    let mut what = match c.action {
+    let mut what = match c.action() {
         Action::Create => format!("new connector{}", facts(c.after.as_ref())),
         Action::Delete => format!("removed{}", facts(c.before.as_ref())),
         Action::Adopt => "skconn's marker added; nothing else changes".to_string(),
@@ -337,11 +337,11 @@ fn facts(connector: Option<&serde_json::Value>) -> String {
 fn detail(c: &Change) -> String {
     let mut s = format!(
         "<details><summary>{} <code>{}</code></summary>\n\n",
-        c.action.verb(),
+        c.action().verb(),
         html(&c.display_name)
     );
     let mut lines: Vec<String> = Vec::new();
-    let whole = match c.action {
+    let whole = match c.action() {
         Action::Create => c.after.as_ref().map(|v| ('+', v)),
         Action::Delete => c.before.as_ref().map(|v| ('-', v)),
         _ => None,

@@ -150,7 +150,7 @@ pub fn sign(action: Action) -> &'static str {
 }
 
 fn change(s: &mut String, c: &Change, from_snapshot: bool, style: &Style) {
-    let paint: fn(&Style, &str) -> String = match c.action {
+    let paint: fn(&Style, &str) -> String = match c.action() {
         Action::Create => Style::green,
         Action::Adopt => Style::cyan,
         Action::Update => Style::yellow,
@@ -158,14 +158,14 @@ fn change(s: &mut String, c: &Change, from_snapshot: bool, style: &Style) {
     };
     let mut head = format!(
         "  {} {} \"{}\"",
-        paint(style, sign(c.action)),
-        c.action.verb(),
+        paint(style, sign(c.action())),
+        c.action().verb(),
         inert(&c.display_name)
     );
-    if let Some(id) = &c.identifier {
+    if let Some(id) = c.identifier() {
         let _ = write!(head, " {}", style.dim(&format!("[{}]", inert(id))));
     }
-    if let Some(f) = &c.file {
+    if let Some(f) = c.file() {
         let _ = write!(
             head,
             " {}",
@@ -182,7 +182,7 @@ fn change(s: &mut String, c: &Change, from_snapshot: bool, style: &Style) {
     if let Some(u) = &c.usage {
         let _ = writeln!(s, "{}", super::usage::text(u, from_snapshot, style));
     }
-    let whole = match c.action {
+    let whole = match c.action() {
         Action::Create => c.after.as_ref().map(|v| ('+', v)),
         Action::Delete => c.before.as_ref().map(|v| ('-', v)),
         _ => None,

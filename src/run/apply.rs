@@ -407,7 +407,7 @@ fn unsettled(
             (Some(a), Some(l)) if a.body == l.body => {}
             _ => lagging = true,
         }
-        if c.action == Action::Create {
+        if c.action() == Action::Create {
             let kept = listed.map(|l| l.display_name.as_str());
             out.push(match kept {
                 Some(kept) => format!(
@@ -421,18 +421,17 @@ fn unsettled(
             });
             continue;
         }
-        if let (Some(id), Some(body)) = (&c.identifier, &c.body) {
-            if let Some(l) = live.iter().find(|l| &l.identifier == id) {
+        if let (Some(id), Some(body)) = (c.identifier(), c.body()) {
+            if let Some(l) = live.iter().find(|l| l.identifier == id) {
                 let kept = crate::model::content_hash(&l.body);
                 if l.kept_hash() != Some(kept.as_str()) {
-                    rewritten.push((id.clone(), crate::model::with_kept_hash(body, &kept)));
+                    rewritten.push((id.to_string(), crate::model::with_kept_hash(body, &kept)));
                 }
             }
         }
         for f in &c.diff {
             let file = c
-                .file
-                .as_ref()
+                .file()
                 .map(|f| f.display().to_string())
                 .unwrap_or_default();
             // A masked value cannot be shown, so neither can a hint that writes it: the server

@@ -173,7 +173,7 @@ pub(super) fn update(root: &Path, force: bool, plan: &crate::plan::Plan, outcome
             // The plan a rerun will make once the applied changes are gone: the rest.
             let mut rest = env_plan.clone();
             rest.changes
-                .retain(|c| changes.contains(&(c.action, c.display_name.clone())));
+                .retain(|c| changes.contains(&(c.action(), c.display_name.clone())));
             let digest = crate::plan::digest::env_digest(&rest);
             approved.insert(o.name.clone(), Left { digest, changes });
         }

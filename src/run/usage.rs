@@ -39,7 +39,7 @@ pub(super) async fn look_up(
             .iter()
             .enumerate()
             .filter(|(_, c)| needs_usage(c))
-            .filter_map(|(i, c)| Some((i, c.identifier.clone()?)))
+            .filter_map(|(i, c)| Some((i, c.identifier()?.to_string())))
             .collect();
         if targets.is_empty() {
             continue;

@@ -72,7 +72,7 @@ pub fn finish(snapshot: &Snapshot, env: &mut EnvPlan, usage: bool) {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     for c in &mut env.changes {
-        if let Some(s) = c.identifier.as_deref().and_then(|i| snapshot.connector(i)) {
+        if let Some(s) = c.identifier().and_then(|i| snapshot.connector(i)) {
             c.drift = s.drift;
             if usage && needs_usage(c) {
                 c.usage = Some(s.usage.clone().unwrap_or(Usage::Unknown {
@@ -87,7 +87,7 @@ pub fn finish(snapshot: &Snapshot, env: &mut EnvPlan, usage: bool) {
             .before
             .iter_mut()
             .chain(c.after.iter_mut())
-            .chain(c.body.iter_mut())
+            .chain(c.what.body_mut())
             .chain(
                 c.diff
                     .iter_mut()

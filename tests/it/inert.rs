@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 use serde_json::{json, Value};
 use skconn::emulator::Emulator;
-use skconn::plan::{Action, Change, EnvPlan, FieldChange, Op, Plan, Refusal};
+use skconn::plan::{Action, Change, EnvPlan, FieldChange, Op, Plan, Refusal, What};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -204,12 +204,24 @@ fn change(action: Action, name: &str, id: &str, file: &str, value: &str) -> Chan
         Action::Delete => (Some(body.clone()), None),
         _ => (Some(body.clone()), Some(body.clone())),
     };
+    let (identifier, file, sent) = (id.to_string(), PathBuf::from(file), body.clone());
+    let what = match action {
+        Action::Create => What::Create { file, body: sent },
+        Action::Adopt => What::Adopt {
+            identifier,
+            file,
+            body: sent,
+        },
+        Action::Update => What::Update {
+            identifier,
+            file,
+            body: sent,
+        },
+        Action::Delete => What::Delete { identifier },
+    };
     Change {
-        action,
+        what,
         display_name: name.to_string(),
-        identifier: (action != Action::Create).then(|| id.to_string()),
-        file: (action != Action::Delete).then(|| PathBuf::from(file)),
-        body: action.writes_body().then(|| body.clone()),
         before,
         after,
         diff: vec![FieldChange {
