@@ -690,6 +690,7 @@ fn build(
     } else {
         Vec::new()
     };
+    let written = (written != body).then_some(written);
     Some(Desired {
         display_name,
         body,
@@ -1515,7 +1516,7 @@ mod tests {
             "(from team ${TEAM} at ${PROD_ONLY}, known at apply)"
         );
         assert_eq!(prod.unknown, ["/proxy_url", "/description"]);
-        assert_eq!(prod.written["proxy_url"], "${TENANT}");
+        assert_eq!(prod.written()["proxy_url"], "${TENANT}");
         assert_eq!(l.per_env["dev"][0].unknown, ["/proxy_url"]);
         // Dev is planned live: the base's variable must be set, the prod override's need not.
         let only_prod = vec!["prod".to_string()];

@@ -29,9 +29,11 @@ pub struct Desired {
     pub display_name: String,
     /// The complete API object to send (defaults applied, no marker). Not normalised.
     pub body: Value,
-    /// The same object as the files write it: every string that holds a `${VAR}` expression
-    /// left unexpanded (what a plan digest records as the value after a change).
-    pub written: Value,
+    /// The same object as the files write it, every string that holds a `${VAR}` expression
+    /// left unexpanded (what a plan digest records as the value after a change); `None` when
+    /// that is `body` itself (no expression), so that most connectors hold one copy. Read it
+    /// with [`Desired::written`].
+    pub written: Option<Value>,
     /// Earlier display names: a live connector with one of these is renamed in place.
     pub previous_names: Vec<String>,
     pub origin: Origin,
@@ -42,6 +44,13 @@ pub struct Desired {
     /// What the file holds that is valid but likely a mistake, for this environment's
     /// connector: shown beside its change in a plan.
     pub warnings: Vec<FileWarning>,
+}
+
+impl Desired {
+    /// The object as the files write it (`${VAR}` unexpanded): see [`Desired::written`]'s field.
+    pub fn written(&self) -> &Value {
+        self.written.as_ref().unwrap_or(&self.body)
+    }
 }
 
 /// Something a connector file holds that is valid but likely a mistake: `validate` warns about

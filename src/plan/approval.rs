@@ -491,7 +491,7 @@ mod tests {
         body["display_name"] = json!(name);
         Desired {
             display_name: name.into(),
-            written: body.clone(),
+            written: None,
             body,
             previous_names: vec![],
             origin: Origin {

@@ -194,7 +194,7 @@ pub(crate) mod tests {
         Desired {
             display_name: name.into(),
             body,
-            written,
+            written: Some(written),
             previous_names: vec![],
             origin: Origin {
                 file: format!("connectors/{name}.yaml").into(),

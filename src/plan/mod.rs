@@ -368,7 +368,7 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
                 drift: false,
                 warnings: d.warnings.iter().map(Warning::from_file).collect(),
                 usage: None,
-                written: Some(view::readable(&d.written)),
+                written: Some(view::readable(d.written())),
                 digest_fields: Vec::new(),
             });
             continue;
@@ -435,7 +435,7 @@ pub fn diff_env(name: &str, desired: &[Desired], live: &[Live], prune: Prune) ->
             drift: has_drifted(l),
             warnings,
             usage: None,
-            written: Some(view::readable(&d.written)),
+            written: Some(view::readable(d.written())),
             digest_fields: Vec::new(),
         });
     }
@@ -544,7 +544,7 @@ mod tests {
         body["display_name"] = json!(name);
         Desired {
             display_name: name.into(),
-            written: body.clone(),
+            written: None,
             body,
             previous_names: vec![],
             origin: Origin {
@@ -718,7 +718,7 @@ mod tests {
     fn a_change_serialises_as_it_always_has() {
         let d = Desired {
             display_name: "A".into(),
-            written: json!({"display_name": "A", "proxy_url": "https://a"}),
+            written: None,
             body: json!({"display_name": "A", "proxy_url": "https://a"}),
             previous_names: vec![],
             origin: Origin {

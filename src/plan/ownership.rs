@@ -106,7 +106,7 @@ mod tests {
         let d = Desired {
             display_name: "Theirs".into(),
             body: json!({}),
-            written: json!({}),
+            written: None,
             previous_names: vec![],
             origin: Origin {
                 file: "connectors/theirs.yaml".into(),

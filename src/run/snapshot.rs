@@ -126,7 +126,7 @@ fn masked_variables(desired: &[crate::model::Desired], masked: &[String]) -> Vec
     }
     for d in desired {
         let mut places = Vec::new();
-        crate::model::string_places(&d.written, &d.body, String::new(), &mut places);
+        crate::model::string_places(d.written(), &d.body, String::new(), &mut places);
         for (_, written, _) in places.into_iter().filter(|(_, w, _)| w.contains("${")) {
             for pair in crate::settings::expand_all(written, &lookup).used {
                 if masked.contains(&pair.1) && !out.contains(&pair) {

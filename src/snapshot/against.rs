@@ -37,7 +37,7 @@ pub fn resolve(snapshot: &Snapshot, live: &[Live], desired: &mut [Desired]) {
             continue;
         };
         let mut places = Vec::new();
-        crate::model::string_places(&d.written, &d.body, String::new(), &mut places);
+        crate::model::string_places(d.written(), &d.body, String::new(), &mut places);
         let known: Vec<(String, Value)> = places
             .into_iter()
             .filter(|(pointer, _, expanded)| {

@@ -217,7 +217,7 @@ fn templates(t: &Taken) -> Vec<Template> {
             continue;
         };
         let mut places = Vec::new();
-        crate::model::string_places(&d.written, &d.body, String::new(), &mut places);
+        crate::model::string_places(d.written(), &d.body, String::new(), &mut places);
         for (pointer, written, expanded) in places {
             let templated = written != expanded || crate::output::secret::contains_secret(expanded);
             let live_value = l.body.pointer(&pointer);
