@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use std::fmt::Write;
 
 /// What to do after a stop, in every format.
-pub const HOW_TO_PROCEED: &str = "nothing was sent to this environment or any later one. Plan again, have the fresh plan reviewed, and apply it with its digest (`--approved ENV=DIGEST`); in CI, the manual run of the apply workflow applies an environment's current plan after showing it";
+pub const HOW_TO_PROCEED: &str = "nothing was sent to this environment or any later one. Plan again, have the fresh plan reviewed, and apply it with its digest (`--approved ENV=DIGEST`); in CI, the manual run of the apply workflow (GitHub) or a pipeline run by hand on the default branch (GitLab) applies an environment's current plan after showing it";
 
 fn list(changes: &[String]) -> String {
     if changes.is_empty() {
