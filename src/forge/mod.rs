@@ -19,6 +19,7 @@
 //! What it must never do: know a service's URLs or credentials, log anything itself (a room's
 //! log lines keep the room's name), or put a token into an error.
 
+use crate::output::secret::Secret;
 use crate::remote::retry::backoff;
 use crate::remote::{ClientOptions, TransportKind};
 use reqwest::header::HeaderMap;
@@ -178,6 +179,37 @@ pub trait Service {
     fn giving_up(failure: &Failure<Self::Said>, call: &CallInfo, out_of_attempts: bool);
     /// The log line before a retry, after `delay`.
     fn retrying(failure: &Failure<Self::Said>, call: &CallInfo, delay: Duration);
+}
+
+/// What a client of either service holds: the HTTP client, the API's base URL (without a
+/// trailing slash), the token and the options.
+pub struct Conn {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: Secret,
+    pub options: ClientOptions,
+}
+
+impl Conn {
+    /// The connection to the API at `api` (checked by the room's `context`). Sends nothing.
+    pub fn new(api: &url::Url, token: Secret, options: ClientOptions) -> Result<Conn, String> {
+        Ok(Conn {
+            http: http_client(api, &options)?,
+            base: api.as_str().trim_end_matches('/').to_string(),
+            token,
+            options,
+        })
+    }
+
+    /// How many times a caller may repeat a create it checks itself (`--max-attempts`).
+    pub fn max_attempts(&self) -> u32 {
+        self.options.max_attempts.max(1)
+    }
+
+    /// The wait before try number `retry + 1` of a request the caller repeats itself.
+    pub fn backoff(&self, retry: u32) -> Duration {
+        backoff(retry, self.options.base_backoff, self.options.max_backoff)
+    }
 }
 
 /// The client both rooms build for the API at `api`; the error is said as the rooms say it.

@@ -22,7 +22,7 @@
 
 use super::context::RepoName;
 use super::error::{CallInfo, GithubError, StatusError, TransportFailure};
-use crate::forge::{path_of, Kind, Service, PER_PAGE};
+use crate::forge::{path_of, Conn, Kind, Service, PER_PAGE};
 use crate::output::secret::Secret;
 use crate::remote::retry::{backoff, wait_hint};
 use crate::remote::ClientOptions;
@@ -209,18 +209,14 @@ impl Service for Api {
 
 /// A client for one GitHub API (github.com or a GitHub Enterprise Server).
 pub struct Github {
-    http: reqwest::Client,
-    /// The API's base URL without a trailing slash.
-    base: String,
+    conn: Conn,
     api: url::Url,
-    token: Secret,
-    options: ClientOptions,
 }
 
 impl std::fmt::Debug for Github {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Github")
-            .field("api", &self.base)
+            .field("api", &self.conn.base)
             .finish_non_exhaustive()
     }
 }
@@ -310,24 +306,20 @@ impl Github {
         token: Secret,
         options: ClientOptions,
     ) -> Result<Github, GithubError> {
-        let http = crate::forge::http_client(api, &options).map_err(GithubError::Context)?;
         Ok(Github {
-            http,
-            base: api.as_str().trim_end_matches('/').to_string(),
+            conn: Conn::new(api, token, options).map_err(GithubError::Context)?,
             api: api.clone(),
-            token,
-            options,
         })
     }
 
     /// How many times a caller may repeat a create it checks itself (`--max-attempts`).
     pub fn max_attempts(&self) -> u32 {
-        self.options.max_attempts.max(1)
+        self.conn.max_attempts()
     }
 
     /// The wait before try number `retry + 1` of a request the caller repeats itself.
     pub fn backoff(&self, retry: u32) -> Duration {
-        backoff(retry, self.options.base_backoff, self.options.max_backoff)
+        self.conn.backoff(retry)
     }
 
     /// `GET /repos/{owner}/{repo}/pulls/{number}`.
@@ -336,7 +328,7 @@ impl Github {
         repo: &RepoName,
         number: u64,
     ) -> Result<PullRequest, GithubError> {
-        let url = format!("{}{}/pulls/{number}", self.base, repo.api_path());
+        let url = format!("{}{}/pulls/{number}", self.conn.base, repo.api_path());
         let answer = self.send(Method::GET, &url, None, Kind::Read).await?;
         decode::<RawPull>(&answer).map(PullRequest::from)
     }
@@ -373,7 +365,11 @@ impl Github {
         number: u64,
         body: &str,
     ) -> Result<Comment, GithubError> {
-        let url = format!("{}{}/issues/{number}/comments", self.base, repo.api_path());
+        let url = format!(
+            "{}{}/issues/{number}/comments",
+            self.conn.base,
+            repo.api_path()
+        );
         let payload = serde_json::json!({ "body": crate::output::secret::redact(body) });
         let answer = self
             .send(Method::POST, &url, Some(&payload), Kind::Create)
@@ -388,7 +384,7 @@ impl Github {
         id: u64,
         body: &str,
     ) -> Result<Comment, GithubError> {
-        let url = format!("{}{}/issues/comments/{id}", self.base, repo.api_path());
+        let url = format!("{}{}/issues/comments/{id}", self.conn.base, repo.api_path());
         let payload = serde_json::json!({ "body": crate::output::secret::redact(body) });
         let answer = self
             .send(Method::PATCH, &url, Some(&payload), Kind::Change)
@@ -420,7 +416,7 @@ impl Github {
     ) -> Result<Vec<u8>, GithubError> {
         let url = format!(
             "{}{}/actions/artifacts/{id}/zip",
-            self.base,
+            self.conn.base,
             repo.api_path()
         );
         let answer = self.send(Method::GET, &url, None, Kind::Redirect).await?;
@@ -448,7 +444,7 @@ impl Github {
     /// Reads a blob-storage URL, without the token, retrying 5xx and lost connections.
     async fn blob(&self, target: &url::Url) -> Result<Vec<u8>, GithubError> {
         let started = Instant::now();
-        let deadline = started + self.options.deadline;
+        let deadline = started + self.conn.options.deadline;
         let info = |attempts| CallInfo {
             method: "GET",
             path: format!("{} (the artifact's storage)", target.path()),
@@ -458,9 +454,10 @@ impl Github {
         let mut attempts = 0u32;
         loop {
             attempts += 1;
-            let timeout = crate::forge::attempt_timeout(&self.options, deadline);
+            let timeout = crate::forge::attempt_timeout(&self.conn.options, deadline);
             // No Authorization header: the token stays with the API.
             let sent = self
+                .conn
                 .http
                 .get(target.clone())
                 .timeout(timeout)
@@ -484,8 +481,8 @@ impl Github {
             };
             let delay = backoff(
                 attempts,
-                self.options.base_backoff,
-                self.options.max_backoff,
+                self.conn.options.base_backoff,
+                self.conn.options.max_backoff,
             );
             let left = deadline.saturating_duration_since(Instant::now());
             if !failure.retryable(Kind::Read, Api::retries)
@@ -521,7 +518,7 @@ impl Github {
         } else {
             format!("{query}&")
         };
-        let mut url = format!("{}{path}?{query}per_page={PER_PAGE}", self.base);
+        let mut url = format!("{}{path}?{query}per_page={PER_PAGE}", self.conn.base);
         let mut seen = std::collections::HashSet::new();
         let mut out = Vec::new();
         for page in 1..=MAX_PAGES {
@@ -592,7 +589,7 @@ impl Github {
         kind: Kind,
     ) -> Result<Answer, GithubError> {
         let ((body, next, location), call) = crate::forge::send::<Api, _, _, _>(
-            &self.options,
+            &self.conn.options,
             method_name(&method),
             url,
             kind,
@@ -617,11 +614,12 @@ impl Github {
         deadline: Instant,
         kind: Kind,
     ) -> Result<Attempted, Failure> {
-        let timeout = crate::forge::attempt_timeout(&self.options, deadline);
+        let timeout = crate::forge::attempt_timeout(&self.conn.options, deadline);
         let request = self
+            .conn
             .http
             .request(method.clone(), url)
-            .bearer_auth(self.token.expose())
+            .bearer_auth(self.conn.token.expose())
             .header(ACCEPT, "application/vnd.github+json")
             .header("X-GitHub-Api-Version", "2022-11-28")
             .timeout(timeout);

@@ -15,9 +15,9 @@
 //! API's own origin.
 
 use super::GitlabError;
-use crate::forge::{CallInfo, Kind, Service, PER_PAGE};
+use crate::forge::{CallInfo, Conn, Kind, Service, PER_PAGE};
 use crate::output::secret::Secret;
-use crate::remote::retry::{backoff, wait_hint};
+use crate::remote::retry::wait_hint;
 use crate::remote::ClientOptions;
 use reqwest::Method;
 use serde::Deserialize;
@@ -164,19 +164,15 @@ impl Service for Api {
 
 /// A client for one GitLab API (gitlab.com or a self-managed GitLab).
 pub struct Gitlab {
-    http: reqwest::Client,
-    /// The API's base URL without a trailing slash.
-    base: String,
-    token: Secret,
+    conn: Conn,
     /// `PRIVATE-TOKEN`, or `JOB-TOKEN` for the job's own token.
     header: &'static str,
-    options: ClientOptions,
 }
 
 impl std::fmt::Debug for Gitlab {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gitlab")
-            .field("base", &self.base)
+            .field("base", &self.conn.base)
             .finish_non_exhaustive()
     }
 }
@@ -194,13 +190,9 @@ impl Gitlab {
         token: Secret,
         options: ClientOptions,
     ) -> Result<Gitlab, GitlabError> {
-        let http = crate::forge::http_client(api, &options).map_err(GitlabError::Context)?;
         Ok(Gitlab {
-            http,
-            base: api.as_str().trim_end_matches('/').to_string(),
-            token,
+            conn: Conn::new(api, token, options).map_err(GitlabError::Context)?,
             header: "PRIVATE-TOKEN",
-            options,
         })
     }
 
@@ -228,7 +220,7 @@ impl Gitlab {
         let file: Vec<String> = path.split('/').map(crate::remote::encode_segment).collect();
         let url = format!(
             "{}{}/jobs/artifacts/{}/raw/{}?job={}",
-            self.base,
+            self.conn.base,
             Self::project_path(project),
             crate::remote::encode_segment(git_ref),
             file.join("/"),
@@ -243,12 +235,12 @@ impl Gitlab {
 
     /// How many times a caller may repeat a create it checks itself (`--max-attempts`).
     pub fn max_attempts(&self) -> u32 {
-        self.options.max_attempts.max(1)
+        self.conn.max_attempts()
     }
 
     /// The wait before try number `retry + 1` of a request the caller repeats itself.
     pub fn backoff(&self, retry: u32) -> Duration {
-        backoff(retry, self.options.base_backoff, self.options.max_backoff)
+        self.conn.backoff(retry)
     }
 
     fn project_path(project: &str) -> String {
@@ -260,7 +252,7 @@ impl Gitlab {
         let answer = self
             .send(
                 Method::GET,
-                &format!("{}/user", self.base),
+                &format!("{}/user", self.conn.base),
                 None,
                 Kind::Read,
             )
@@ -277,7 +269,7 @@ impl Gitlab {
     ) -> Result<MergeRequest, GitlabError> {
         let url = format!(
             "{}{}/merge_requests/{iid}",
-            self.base,
+            self.conn.base,
             Self::project_path(project)
         );
         let answer = self.send(Method::GET, &url, None, Kind::Read).await?;
@@ -315,7 +307,7 @@ impl Gitlab {
     ) -> Result<Note, GitlabError> {
         let url = format!(
             "{}{}/merge_requests/{iid}/notes",
-            self.base,
+            self.conn.base,
             Self::project_path(project)
         );
         let body = json!({"body": crate::output::secret::redact(body)});
@@ -335,7 +327,7 @@ impl Gitlab {
     ) -> Result<Note, GitlabError> {
         let url = format!(
             "{}{}/merge_requests/{iid}/notes/{id}",
-            self.base,
+            self.conn.base,
             Self::project_path(project)
         );
         let body = json!({"body": crate::output::secret::redact(body)});
@@ -359,7 +351,10 @@ impl Gitlab {
         let mut out = Vec::new();
         let mut page = 1u64;
         for read in 1..=MAX_PAGES {
-            let url = format!("{}{path}?{query}per_page={PER_PAGE}&page={page}", self.base);
+            let url = format!(
+                "{}{path}?{query}per_page={PER_PAGE}&page={page}",
+                self.conn.base
+            );
             let answer = self.send(Method::GET, &url, None, Kind::Read).await?;
             let items: Vec<T> = decode(&answer)?;
             out.extend(items);
@@ -396,11 +391,14 @@ impl Gitlab {
             Method::PUT => "PUT",
             _ => "GET",
         };
-        let ((body, next_page), call) =
-            crate::forge::send::<Api, _, _, _>(&self.options, method_name, url, kind, |deadline| {
-                self.attempt(&method, url, body, deadline)
-            })
-            .await?;
+        let ((body, next_page), call) = crate::forge::send::<Api, _, _, _>(
+            &self.conn.options,
+            method_name,
+            url,
+            kind,
+            |deadline| self.attempt(&method, url, body, deadline),
+        )
+        .await?;
         Ok(Answer {
             body,
             call,
@@ -415,11 +413,12 @@ impl Gitlab {
         body: Option<&Value>,
         deadline: Instant,
     ) -> Result<(Vec<u8>, Option<u64>), Failure> {
-        let timeout = crate::forge::attempt_timeout(&self.options, deadline);
+        let timeout = crate::forge::attempt_timeout(&self.conn.options, deadline);
         let request = self
+            .conn
             .http
             .request(method.clone(), url)
-            .header(self.header, self.token.expose())
+            .header(self.header, self.conn.token.expose())
             .header(reqwest::header::ACCEPT, "application/json")
             .timeout(timeout);
         let (status, headers, bytes) = crate::forge::exchange(request, body, timeout).await?;
