@@ -25,6 +25,7 @@
 
 #![allow(dead_code)]
 
+use super::fake_server::{self, Running};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
@@ -176,8 +177,7 @@ pub struct FakeGithub {
     addr: SocketAddr,
     token: String,
     shared: Shared,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: Running,
 }
 
 impl FakeGithub {
@@ -207,46 +207,22 @@ impl FakeGithub {
             blob_origin: String::new(),
             blob_requests: Vec::new(),
         }));
-        let bind = || {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-            listener.set_nonblocking(true).unwrap();
-            listener
-        };
-        let (listener, blob_listener) = (bind(), bind());
-        let addr = listener.local_addr().unwrap();
-        shared.lock().unwrap().blob_origin =
-            format!("http://{}", blob_listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = shared.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let blobs = tokio::net::TcpListener::from_std(blob_listener).unwrap();
-                let blob_app = axum::Router::new()
-                    .fallback(handle_blob)
-                    .with_state(state.clone());
-                // Stops with the runtime, when the API stops.
-                tokio::spawn(async move {
-                    let _ = axum::serve(blobs, blob_app).await;
-                });
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                let app = axum::Router::new().fallback(handle).with_state(state);
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = rx.await;
-                    })
-                    .await;
-            });
-        });
+        let (listener, addr) = fake_server::bind();
+        let (blob_listener, blob_addr) = fake_server::bind();
+        shared.lock().unwrap().blob_origin = format!("http://{blob_addr}");
+        let blob_app = axum::Router::new()
+            .fallback(handle_blob)
+            .with_state(shared.clone());
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(shared.clone());
+        // The blob origin stops with the API.
+        let server = Running::serve(listener, app, vec![(blob_listener, blob_app)]);
         FakeGithub {
             addr,
             token,
             shared,
-            shutdown: Some(tx),
-            thread: Some(thread),
+            _server: server,
         }
     }
 
@@ -482,17 +458,6 @@ impl FakeGithub {
     /// Every request the blob origin received, in order.
     pub fn blob_requests(&self) -> Vec<BlobRequest> {
         self.lock().blob_requests.clone()
-    }
-}
-
-impl Drop for FakeGithub {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

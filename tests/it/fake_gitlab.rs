@@ -21,6 +21,7 @@
 
 #![allow(dead_code)]
 
+use super::fake_server::{self, Running};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
@@ -104,8 +105,7 @@ pub struct FakeGitlab {
     addr: SocketAddr,
     token: String,
     shared: Shared,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: Running,
 }
 
 impl FakeGitlab {
@@ -123,32 +123,15 @@ impl FakeGitlab {
             artifacts: HashMap::new(),
             job_token: format!("glcbt-{:020x}", fastrand::u128(..)),
         }));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = shared.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                let app = axum::Router::new().fallback(handle).with_state(state);
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = rx.await;
-                    })
-                    .await;
-            });
-        });
+        let (listener, addr) = fake_server::bind();
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(shared.clone());
         FakeGitlab {
             addr,
             token,
             shared,
-            shutdown: Some(tx),
-            thread: Some(thread),
+            _server: Running::serve(listener, app, Vec::new()),
         }
     }
 
@@ -300,17 +283,6 @@ impl FakeGitlab {
             .into_iter()
             .filter(|r| r.method != "GET")
             .collect()
-    }
-}
-
-impl Drop for FakeGitlab {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
