@@ -25,7 +25,7 @@
 
 #![allow(dead_code)]
 
-use super::fake_server::{self, Running};
+use super::fake_server::{self, Faults, Running};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
@@ -50,13 +50,6 @@ pub enum Fault {
     Status(u16),
     /// Carries the request out, then answers this status (a proxy that lost the answer).
     AfterApplying(u16),
-}
-
-struct PendingFault {
-    method: String,
-    path_prefix: String,
-    fault: Fault,
-    left: usize,
 }
 
 /// A pull request of the repository.
@@ -161,7 +154,7 @@ struct Inner {
     commit_pulls: HashMap<String, Vec<u64>>,
     comments: Vec<StoredComment>,
     next_id: u64,
-    faults: Vec<PendingFault>,
+    faults: Faults<Fault>,
     requests: Vec<Recorded>,
     artifacts: Vec<StoredArtifact>,
     next_run_id: u64,
@@ -200,7 +193,7 @@ impl FakeGithub {
             commit_pulls: HashMap::new(),
             comments: Vec::new(),
             next_id: 1_000,
-            faults: Vec::new(),
+            faults: Faults::default(),
             requests: Vec::new(),
             artifacts: Vec::new(),
             next_run_id: 7_000,
@@ -372,12 +365,7 @@ impl FakeGithub {
     /// Answers the next `times` requests whose method is `method` and whose path starts with
     /// `path_prefix` with `fault`.
     pub fn fault(&self, method: &str, path_prefix: &str, fault: Fault, times: usize) {
-        self.lock().faults.push(PendingFault {
-            method: method.into(),
-            path_prefix: path_prefix.into(),
-            fault,
-            left: times,
-        });
+        self.lock().faults.add(method, path_prefix, fault, times);
     }
 
     /// Every request received, in order.
@@ -599,15 +587,7 @@ fn route(
         return message(401, "Bad credentials");
     };
     // Faults, in the order they were added.
-    let mut fault = None;
-    if let Some(f) = inner
-        .faults
-        .iter_mut()
-        .find(|f| f.left > 0 && f.method == method.as_str() && path.starts_with(&f.path_prefix))
-    {
-        f.left -= 1;
-        fault = Some(f.fault.clone());
-    }
+    let fault = inner.faults.take(method.as_str(), path);
     match &fault {
         Some(Fault::SecondaryRateLimit { retry_after }) => {
             return answer(

@@ -64,3 +64,45 @@ impl Drop for Running {
         }
     }
 }
+
+/// Faults injected into the next matching requests, taken in the order they were added.
+pub struct Faults<F> {
+    pending: Vec<Pending<F>>,
+}
+
+struct Pending<F> {
+    method: String,
+    path_prefix: String,
+    fault: F,
+    left: usize,
+}
+
+impl<F> Default for Faults<F> {
+    fn default() -> Faults<F> {
+        Faults {
+            pending: Vec::new(),
+        }
+    }
+}
+
+impl<F: Clone> Faults<F> {
+    /// `fault` for the next `times` requests of `method` whose path starts with `path_prefix`.
+    pub fn add(&mut self, method: &str, path_prefix: &str, fault: F, times: usize) {
+        self.pending.push(Pending {
+            method: method.into(),
+            path_prefix: path_prefix.into(),
+            fault,
+            left: times,
+        });
+    }
+
+    /// The fault for a request of `method` on `path`, counted as used; `None` when none waits.
+    pub fn take(&mut self, method: &str, path: &str) -> Option<F> {
+        let f = self
+            .pending
+            .iter_mut()
+            .find(|f| f.left > 0 && f.method == method && path.starts_with(&f.path_prefix))?;
+        f.left -= 1;
+        Some(f.fault.clone())
+    }
+}
