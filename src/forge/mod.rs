@@ -75,6 +75,16 @@ pub fn transport_words(kind: TransportKind) -> &'static str {
     }
 }
 
+/// A listing's own query (URL-encoded, possibly empty) as the start of a page's query, before
+/// the paging parameters: `name=x&`, or nothing.
+pub fn query_prefix(query: &str) -> String {
+    if query.is_empty() {
+        String::new()
+    } else {
+        format!("{query}&")
+    }
+}
+
 /// The detail of a listing that has more than [`MAX_PAGES`] pages.
 pub fn too_many_pages() -> String {
     format!("it has more than {MAX_PAGES} pages of {PER_PAGE}; skconn reads no further")

@@ -513,11 +513,7 @@ impl Github {
         query: &str,
         field: Option<&str>,
     ) -> Result<Vec<T>, GithubError> {
-        let query = if query.is_empty() {
-            String::new()
-        } else {
-            format!("{query}&")
-        };
+        let query = crate::forge::query_prefix(query);
         let mut url = format!("{}{path}?{query}per_page={PER_PAGE}", self.conn.base);
         let mut seen = std::collections::HashSet::new();
         let mut out = Vec::new();

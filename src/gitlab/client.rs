@@ -343,11 +343,7 @@ impl Gitlab {
         path: &str,
         query: &str,
     ) -> Result<Vec<T>, GitlabError> {
-        let query = if query.is_empty() {
-            String::new()
-        } else {
-            format!("{query}&")
-        };
+        let query = crate::forge::query_prefix(query);
         let mut out = Vec::new();
         let mut page = 1u64;
         for read in 1..=MAX_PAGES {
