@@ -1,7 +1,8 @@
 //! What the GitHub and GitLab rooms share: an HTTP client with retries, rate limits, bounded
 //! pagination and the errors of a call.
 //!
-//! - [`http_client`]: the client both build — the per-request timeout, a connect timeout of at
+//! - [`Conn`]: what a client of either service holds (the token, kept as a `Secret`);
+//!   [`http_client`]: the client both build — the per-request timeout, a connect timeout of at
 //!   most 10 s, no redirects followed, `User-Agent: skconn/<version>`, no proxy on the way to a
 //!   loopback server, and the extra CA roots of `--ca-file`.
 //! - [`exchange`]: one attempt's round trip — the body sent, the answer read up to
@@ -10,14 +11,17 @@
 //!   is waited out as the service asks (at most `--max-wait`), other failures are retried with
 //!   backoff until `--max-attempts` or the deadline, and a create whose outcome is unknown is
 //!   never repeated (the caller lists again instead: [`Failure::may_have_applied`]).
+//! - [`MAX_PAGES`] and [`PER_PAGE`]: the bounds of every listing, which each room pages through
+//!   in its own way.
 //! - [`CallInfo`] and the words of an error that every service says the same way.
 //!
 //! Each room keeps what differs: its authentication header, how it pages (GitHub's `Link`
 //! headers, GitLab's `X-Next-Page`), how it recognises a rate limit, its log lines and the
 //! wording that names the service ([`Service`]).
 //!
-//! What it must never do: know a service's URLs or credentials, log anything itself (a room's
-//! log lines keep the room's name), or put a token into an error.
+//! What it must never do: know a service's URLs or the header its token goes in (it never puts
+//! the token on a request: the room does), log anything itself (a room's log lines keep the
+//! room's name), or put a token into an error or a `Debug` output.
 
 use crate::output::secret::Secret;
 use crate::remote::retry::backoff;
