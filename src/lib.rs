@@ -27,6 +27,7 @@ pub mod base;
 pub mod cli;
 pub mod doctor;
 pub mod emulator;
+pub mod forge;
 pub mod github;
 pub mod gitlab;
 pub mod load;

@@ -22,9 +22,10 @@
 
 use super::context::RepoName;
 use super::error::{CallInfo, GithubError, StatusError, TransportFailure};
+use crate::forge::{path_of, Conn, Kind, Service, PER_PAGE};
 use crate::output::secret::Secret;
 use crate::remote::retry::{backoff, wait_hint};
-use crate::remote::{ClientOptions, TransportKind};
+use crate::remote::ClientOptions;
 use reqwest::header::{HeaderMap, ACCEPT, LINK, LOCATION};
 use reqwest::Method;
 use serde::Deserialize;
@@ -32,24 +33,9 @@ use serde_json::Value;
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// The most pages one listing reads (100 items a page).
-pub const MAX_PAGES: usize = 100;
-/// Items asked for per page (GitHub's maximum).
-const PER_PAGE: usize = 100;
+pub use crate::forge::MAX_PAGES;
 /// GitHub's advice when a secondary rate limit names no wait: at least a minute.
 const SECONDARY_WAIT: Duration = Duration::from_secs(60);
-
-/// What a request does, for the retry policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Read,
-    /// Idempotent (an update of a comment).
-    Change,
-    /// Not idempotent: repeating it after an ambiguous failure could write a second comment.
-    Create,
-    /// A read whose answer is a redirect (an artifact's download).
-    Redirect,
-}
 
 /// A pull request, as skconn reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,79 +129,55 @@ impl From<RawComment> for Comment {
     }
 }
 
-/// One attempt's failure.
-enum Failure {
-    Status {
-        status: u16,
-        message: Option<String>,
-        documentation_url: Option<String>,
-        request_id: Option<String>,
-        /// How long GitHub asked to wait (a rate limit), when it did.
-        rate_limit: Option<Duration>,
-    },
-    Transport {
-        kind: TransportKind,
-        detail: String,
-    },
+/// What GitHub said beside an error status.
+#[derive(Default)]
+struct Said {
+    message: Option<String>,
+    documentation_url: Option<String>,
+    request_id: Option<String>,
 }
 
-impl Failure {
-    fn retryable(&self, kind: Kind) -> bool {
-        match self {
-            Failure::Status {
-                rate_limit: Some(_),
-                ..
-            } => true,
-            Failure::Status { status, .. } => {
-                kind != Kind::Create && matches!(status, 500 | 502 | 503 | 504)
-            }
-            Failure::Transport {
-                kind: TransportKind::Connect,
-                ..
-            } => true,
-            Failure::Transport {
-                kind: TransportKind::Tls | TransportKind::Proxy | TransportKind::TooLarge,
-                ..
-            } => false,
-            Failure::Transport { .. } => kind != Kind::Create,
+type Failure = crate::forge::Failure<Said>;
+
+/// GitHub's retry decisions and their words.
+enum Api {}
+
+impl Service for Api {
+    type Said = Said;
+    type Error = GithubError;
+
+    fn retries(status: u16) -> bool {
+        matches!(status, 500 | 502 | 503 | 504)
+    }
+
+    fn applied(status: u16) -> bool {
+        (500..=599).contains(&status)
+    }
+
+    fn throttled(
+        failure: &Failure,
+        call: CallInfo,
+        wait: Duration,
+        max_wait: Duration,
+    ) -> GithubError {
+        tracing::warn!(method = call.method, path = %call.path, status = %failure.label(), attempt = call.attempts,
+            wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+            "giving up: GitHub asked for a wait longer than --max-wait");
+        GithubError::Throttled {
+            call,
+            wait,
+            max_wait,
         }
     }
 
-    /// Whether a write may have been carried out although it failed.
-    fn maybe_applied(&self) -> bool {
-        match self {
-            Failure::Status {
-                status, rate_limit, ..
-            } => rate_limit.is_none() && (500..=599).contains(status),
-            Failure::Transport { kind, .. } => !matches!(
-                kind,
-                TransportKind::Connect | TransportKind::Tls | TransportKind::Proxy
-            ),
-        }
-    }
-
-    fn label(&self) -> String {
-        match self {
-            Failure::Status { status, .. } => status.to_string(),
-            Failure::Transport { detail, .. } => detail.clone(),
-        }
-    }
-
-    fn into_error(self, call: CallInfo, kind: Kind) -> GithubError {
-        let maybe_applied = matches!(kind, Kind::Change | Kind::Create) && self.maybe_applied();
-        match self {
-            Failure::Status {
-                status,
-                message,
-                documentation_url,
-                request_id,
-                ..
-            } => GithubError::Status(Box::new(StatusError {
+    fn failed(failure: Failure, call: CallInfo, maybe_applied: bool) -> GithubError {
+        match failure {
+            Failure::Status { status, said, .. } => GithubError::Status(Box::new(StatusError {
                 call,
                 status,
-                message,
-                documentation_url,
-                request_id,
+                message: said.message,
+                documentation_url: said.documentation_url,
+                request_id: said.request_id,
                 maybe_applied,
             })),
             Failure::Transport { kind, detail } => {
@@ -228,22 +190,33 @@ impl Failure {
             }
         }
     }
+
+    fn giving_up(failure: &Failure, call: &CallInfo, out_of_attempts: bool) {
+        tracing::warn!(method = call.method, path = %call.path, error = %failure.label(), attempt = call.attempts,
+            "giving up: {}", if out_of_attempts { "no attempts left" } else { "the deadline would pass" });
+    }
+
+    fn retrying(failure: &Failure, call: &CallInfo, delay: Duration) {
+        if failure.wait().is_some() {
+            tracing::warn!(method = call.method, path = %call.path, status = %failure.label(), attempt = call.attempts,
+                wait_ms = delay.as_millis() as u64, "rate limited by GitHub; retrying after the wait it asked for");
+        } else {
+            tracing::warn!(method = call.method, path = %call.path, error = %failure.label(), attempt = call.attempts,
+                wait_ms = delay.as_millis() as u64, "request failed; retrying");
+        }
+    }
 }
 
 /// A client for one GitHub API (github.com or a GitHub Enterprise Server).
 pub struct Github {
-    http: reqwest::Client,
-    /// The API's base URL without a trailing slash.
-    base: String,
+    conn: Conn,
     api: url::Url,
-    token: Secret,
-    options: ClientOptions,
 }
 
 impl std::fmt::Debug for Github {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Github")
-            .field("api", &self.base)
+            .field("api", &self.conn.base)
             .finish_non_exhaustive()
     }
 }
@@ -333,38 +306,20 @@ impl Github {
         token: Secret,
         options: ClientOptions,
     ) -> Result<Github, GithubError> {
-        let mut builder = reqwest::Client::builder()
-            .timeout(options.timeout)
-            .connect_timeout(options.timeout.min(Duration::from_secs(10)))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("skconn/", env!("CARGO_PKG_VERSION")));
-        // The token never goes through a proxy to a loopback test server.
-        if crate::remote::is_loopback(api) {
-            builder = builder.no_proxy();
-        }
-        for cert in crate::remote::extra_roots(&options.ca_files).map_err(GithubError::Context)? {
-            builder = builder.add_root_certificate(cert);
-        }
-        let http = builder.build().map_err(|e| {
-            GithubError::Context(format!("the HTTP client could not be set up: {e}"))
-        })?;
         Ok(Github {
-            http,
-            base: api.as_str().trim_end_matches('/').to_string(),
+            conn: Conn::new(api, token, options).map_err(GithubError::Context)?,
             api: api.clone(),
-            token,
-            options,
         })
     }
 
     /// How many times a caller may repeat a create it checks itself (`--max-attempts`).
     pub fn max_attempts(&self) -> u32 {
-        self.options.max_attempts.max(1)
+        self.conn.max_attempts()
     }
 
     /// The wait before try number `retry + 1` of a request the caller repeats itself.
     pub fn backoff(&self, retry: u32) -> Duration {
-        backoff(retry, self.options.base_backoff, self.options.max_backoff)
+        self.conn.backoff(retry)
     }
 
     /// `GET /repos/{owner}/{repo}/pulls/{number}`.
@@ -373,7 +328,7 @@ impl Github {
         repo: &RepoName,
         number: u64,
     ) -> Result<PullRequest, GithubError> {
-        let url = format!("{}{}/pulls/{number}", self.base, repo.api_path());
+        let url = format!("{}{}/pulls/{number}", self.conn.base, repo.api_path());
         let answer = self.send(Method::GET, &url, None, Kind::Read).await?;
         decode::<RawPull>(&answer).map(PullRequest::from)
     }
@@ -410,7 +365,11 @@ impl Github {
         number: u64,
         body: &str,
     ) -> Result<Comment, GithubError> {
-        let url = format!("{}{}/issues/{number}/comments", self.base, repo.api_path());
+        let url = format!(
+            "{}{}/issues/{number}/comments",
+            self.conn.base,
+            repo.api_path()
+        );
         let payload = serde_json::json!({ "body": crate::output::secret::redact(body) });
         let answer = self
             .send(Method::POST, &url, Some(&payload), Kind::Create)
@@ -425,7 +384,7 @@ impl Github {
         id: u64,
         body: &str,
     ) -> Result<Comment, GithubError> {
-        let url = format!("{}{}/issues/comments/{id}", self.base, repo.api_path());
+        let url = format!("{}{}/issues/comments/{id}", self.conn.base, repo.api_path());
         let payload = serde_json::json!({ "body": crate::output::secret::redact(body) });
         let answer = self
             .send(Method::PATCH, &url, Some(&payload), Kind::Change)
@@ -457,7 +416,7 @@ impl Github {
     ) -> Result<Vec<u8>, GithubError> {
         let url = format!(
             "{}{}/actions/artifacts/{id}/zip",
-            self.base,
+            self.conn.base,
             repo.api_path()
         );
         let answer = self.send(Method::GET, &url, None, Kind::Redirect).await?;
@@ -485,7 +444,7 @@ impl Github {
     /// Reads a blob-storage URL, without the token, retrying 5xx and lost connections.
     async fn blob(&self, target: &url::Url) -> Result<Vec<u8>, GithubError> {
         let started = Instant::now();
-        let deadline = started + self.options.deadline;
+        let deadline = started + self.conn.options.deadline;
         let info = |attempts| CallInfo {
             method: "GET",
             path: format!("{} (the artifact's storage)", target.path()),
@@ -495,10 +454,10 @@ impl Github {
         let mut attempts = 0u32;
         loop {
             attempts += 1;
-            let left = deadline.saturating_duration_since(Instant::now());
-            let timeout = self.options.timeout.min(left).max(Duration::from_millis(1));
+            let timeout = crate::forge::attempt_timeout(&self.conn.options, deadline);
             // No Authorization header: the token stays with the API.
             let sent = self
+                .conn
                 .http
                 .get(target.clone())
                 .timeout(timeout)
@@ -512,10 +471,8 @@ impl Github {
                         Ok(bytes) if (200..300).contains(&status) => return Ok(bytes),
                         Ok(_) => Failure::Status {
                             status,
-                            message: None,
-                            documentation_url: None,
-                            request_id: None,
-                            rate_limit: None,
+                            wait: None,
+                            said: Said::default(),
                         },
                         Err((kind, detail)) => Failure::Transport { kind, detail },
                     }
@@ -524,12 +481,15 @@ impl Github {
             };
             let delay = backoff(
                 attempts,
-                self.options.base_backoff,
-                self.options.max_backoff,
+                self.conn.options.base_backoff,
+                self.conn.options.max_backoff,
             );
             let left = deadline.saturating_duration_since(Instant::now());
-            if !failure.retryable(Kind::Read) || attempts >= self.max_attempts() || delay >= left {
-                return Err(failure.into_error(info(attempts), Kind::Read));
+            if !failure.retryable(Kind::Read, Api::retries)
+                || attempts >= self.max_attempts()
+                || delay >= left
+            {
+                return Err(Api::failed(failure, info(attempts), false));
             }
             tracing::warn!(error = %failure.label(), attempt = attempts, wait_ms = delay.as_millis() as u64,
                 "reading the artifact failed; retrying");
@@ -553,12 +513,8 @@ impl Github {
         query: &str,
         field: Option<&str>,
     ) -> Result<Vec<T>, GithubError> {
-        let query = if query.is_empty() {
-            String::new()
-        } else {
-            format!("{query}&")
-        };
-        let mut url = format!("{}{path}?{query}per_page={PER_PAGE}", self.base);
+        let query = crate::forge::query_prefix(query);
+        let mut url = format!("{}{path}?{query}per_page={PER_PAGE}", self.conn.base);
         let mut seen = std::collections::HashSet::new();
         let mut out = Vec::new();
         for page in 1..=MAX_PAGES {
@@ -598,9 +554,7 @@ impl Github {
         }
         Err(GithubError::Unusable {
             call: format!("GET {path}"),
-            detail: format!(
-                "it has more than {MAX_PAGES} pages of {PER_PAGE}; skconn reads no further"
-            ),
+            detail: crate::forge::too_many_pages(),
         })
     }
 
@@ -630,69 +584,20 @@ impl Github {
         body: Option<&Value>,
         kind: Kind,
     ) -> Result<Answer, GithubError> {
-        let started = Instant::now();
-        let deadline = started + self.options.deadline;
-        let path = path_of(url);
-        let method_name = method_name(&method);
-        let info = |attempts| CallInfo {
-            method: method_name,
-            path: path.clone(),
-            attempts,
-            elapsed: started.elapsed(),
-        };
-        let mut attempts = 0u32;
-        loop {
-            attempts += 1;
-            let failure = match self.attempt(&method, url, body, deadline, kind).await {
-                Ok((body, next, location)) => {
-                    return Ok(Answer {
-                        body,
-                        call: info(attempts),
-                        next,
-                        location,
-                    })
-                }
-                Err(f) => f,
-            };
-            let hint = match &failure {
-                Failure::Status { rate_limit, .. } => *rate_limit,
-                Failure::Transport { .. } => None,
-            };
-            if let Some(wait) = hint.filter(|h| *h > self.options.max_wait) {
-                tracing::warn!(method = method_name, path = %path, status = %failure.label(), attempt = attempts,
-                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                    "giving up: GitHub asked for a wait longer than --max-wait");
-                return Err(GithubError::Throttled {
-                    call: info(attempts),
-                    wait,
-                    max_wait: self.options.max_wait,
-                });
-            }
-            let delay = hint.filter(|h| !h.is_zero()).unwrap_or_else(|| {
-                backoff(
-                    attempts,
-                    self.options.base_backoff,
-                    self.options.max_backoff,
-                )
-            });
-            let left = deadline.saturating_duration_since(Instant::now());
-            let retryable = failure.retryable(kind);
-            if !retryable || attempts >= self.max_attempts() || delay >= left {
-                if retryable {
-                    tracing::warn!(method = method_name, path = %path, error = %failure.label(), attempt = attempts,
-                        "giving up: {}", if attempts >= self.max_attempts() { "no attempts left" } else { "the deadline would pass" });
-                }
-                return Err(failure.into_error(info(attempts), kind));
-            }
-            if hint.is_some() {
-                tracing::warn!(method = method_name, path = %path, status = %failure.label(), attempt = attempts,
-                    wait_ms = delay.as_millis() as u64, "rate limited by GitHub; retrying after the wait it asked for");
-            } else {
-                tracing::warn!(method = method_name, path = %path, error = %failure.label(), attempt = attempts,
-                    wait_ms = delay.as_millis() as u64, "request failed; retrying");
-            }
-            tokio::time::sleep(delay).await;
-        }
+        let ((body, next, location), call) = crate::forge::send::<Api, _, _, _>(
+            &self.conn.options,
+            method_name(&method),
+            url,
+            kind,
+            |deadline| self.attempt(&method, url, body, deadline, kind),
+        )
+        .await?;
+        Ok(Answer {
+            body,
+            call,
+            next,
+            location,
+        })
     }
 
     /// One attempt: the answer's body, next-page link and (for a [`Kind::Redirect`] request)
@@ -705,29 +610,16 @@ impl Github {
         deadline: Instant,
         kind: Kind,
     ) -> Result<Attempted, Failure> {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let timeout = self.options.timeout.min(left).max(Duration::from_millis(1));
-        let mut builder = self
+        let timeout = crate::forge::attempt_timeout(&self.conn.options, deadline);
+        let request = self
+            .conn
             .http
             .request(method.clone(), url)
-            .bearer_auth(self.token.expose())
+            .bearer_auth(self.conn.token.expose())
             .header(ACCEPT, "application/vnd.github+json")
             .header("X-GitHub-Api-Version", "2022-11-28")
             .timeout(timeout);
-        if let Some(b) = body {
-            builder = builder.json(b);
-        }
-        let transport =
-            |(kind, detail): (TransportKind, String)| Failure::Transport { kind, detail };
-        let response = builder
-            .send()
-            .await
-            .map_err(|e| transport(crate::remote::classify_transport(&e, timeout)))?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let bytes = crate::remote::read_capped(response, timeout)
-            .await
-            .map_err(transport)?;
+        let (status, headers, bytes) = crate::forge::exchange(request, body, timeout).await?;
         tracing::debug!(method = %method, path = %path_of(url), status, "github request");
         if (200..300).contains(&status) {
             return Ok((bytes, next_link(&headers), None));
@@ -748,13 +640,15 @@ impl Github {
         let message = text("message");
         Err(Failure::Status {
             status,
-            rate_limit: rate_limit_wait(status, &headers, message.as_deref()),
-            documentation_url: text("documentation_url"),
-            request_id: headers
-                .get("x-github-request-id")
-                .and_then(|v| v.to_str().ok())
-                .map(|s| crate::output::escape::inert(s.trim()).into_owned()),
-            message,
+            wait: rate_limit_wait(status, &headers, message.as_deref()),
+            said: Said {
+                documentation_url: text("documentation_url"),
+                request_id: headers
+                    .get("x-github-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(|s| crate::output::escape::inert(s.trim()).into_owned()),
+                message,
+            },
         })
     }
 }
@@ -820,13 +714,6 @@ fn unusable(answer: &Answer, detail: String) -> GithubError {
         call: answer.call.to_string(),
         detail,
     }
-}
-
-/// The path of a URL, for messages and logs (no query: page numbers only add noise).
-fn path_of(url: &str) -> String {
-    url::Url::parse(url)
-        .map(|u| u.path().to_string())
-        .unwrap_or_default()
 }
 
 fn method_name(m: &Method) -> &'static str {

@@ -1,6 +1,8 @@
 //! What can go wrong talking to GitHub: the error of every call, the request it is about, and
 //! how it is said to a user. It never makes a request and never holds a token.
 
+pub use crate::forge::CallInfo;
+use crate::forge::{attempts, transport_words};
 use crate::remote::TransportKind;
 use std::time::Duration;
 
@@ -49,18 +51,6 @@ impl GithubError {
     }
 }
 
-fn attempts(call: &CallInfo) -> String {
-    if call.attempts <= 1 {
-        String::new()
-    } else {
-        format!(
-            " (after {} attempts in {})",
-            call.attempts,
-            crate::remote::error_seconds(call.elapsed)
-        )
-    }
-}
-
 fn describe_status(s: &StatusError) -> String {
     let said = s
         .message
@@ -95,15 +85,7 @@ fn describe_status(s: &StatusError) -> String {
 }
 
 fn describe_transport(t: &TransportFailure) -> String {
-    let what = match t.kind {
-        TransportKind::Connect => "could not connect",
-        TransportKind::Timeout => "timed out",
-        TransportKind::Dropped => "lost the connection",
-        TransportKind::Tls => "failed the TLS handshake (is the CA trusted? see --ca-file)",
-        TransportKind::Proxy => "failed at the proxy",
-        TransportKind::TooLarge => "got an answer too large to read",
-        TransportKind::Other => "failed",
-    };
+    let what = transport_words(t.kind);
     format!(
         "{} to GitHub {what}: {}{}{}",
         t.call,
@@ -115,22 +97,6 @@ fn describe_transport(t: &TransportFailure) -> String {
             ""
         }
     )
-}
-
-/// The request an error is about: method and path (never the query, never the host's
-/// credentials).
-#[derive(Debug, Clone)]
-pub struct CallInfo {
-    pub method: &'static str,
-    pub path: String,
-    pub attempts: u32,
-    pub elapsed: Duration,
-}
-
-impl std::fmt::Display for CallInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.method, self.path)
-    }
 }
 
 /// An answer with an error status.

@@ -12,7 +12,8 @@
 //! - `artifacts`: the snapshot artifacts of the default branch, found, downloaded, unzipped.
 //!
 //! This room depends downward only: on `render` (the plan's Markdown, the JSON plan reader),
-//! `plan` types, `output` (secrets, inert text) and the retry timing of `remote`. It never writes to the
+//! `plan` types, `output` (secrets, inert text), the HTTP client and retry loop it shares with
+//! `gitlab` (`forge`) and the retry timing of `remote`. It never writes to the
 //! terminal or to files (`run::github` does), and never trusts a comment it did not write.
 
 pub mod apply_comment;

@@ -15,28 +15,17 @@
 //! API's own origin.
 
 use super::GitlabError;
+use crate::forge::{CallInfo, Conn, Kind, Service, PER_PAGE};
 use crate::output::secret::Secret;
-use crate::remote::retry::{backoff, wait_hint};
-use crate::remote::{ClientOptions, TransportKind};
+use crate::remote::retry::wait_hint;
+use crate::remote::ClientOptions;
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// The most pages one listing reads (100 items a page).
-pub const MAX_PAGES: u64 = 100;
-const PER_PAGE: u64 = 100;
-
-/// What a request does, for the retry policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Read,
-    /// Idempotent (an update of a note).
-    Change,
-    /// Not idempotent: repeating it after an ambiguous failure could write a second note.
-    Create,
-}
+pub use crate::forge::MAX_PAGES;
 
 /// A merge request, as skconn reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,66 +107,38 @@ impl From<RawNote> for Note {
     }
 }
 
-/// One call, for messages: `GET /projects/12/merge_requests/7/notes`.
-#[derive(Debug, Clone)]
-pub struct CallInfo {
-    pub method: &'static str,
-    pub path: String,
-    pub attempts: u32,
-    pub elapsed: Duration,
-}
+/// How one attempt failed; beside its status, GitLab's `message` (made inert).
+type Failure = crate::forge::Failure<Option<String>>;
 
-impl std::fmt::Display for CallInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.method, self.path)
+/// GitLab's retry decisions and their words.
+enum Api {}
+
+impl Service for Api {
+    type Said = Option<String>;
+    type Error = GitlabError;
+
+    fn retries(status: u16) -> bool {
+        status >= 500
     }
-}
 
-/// How one attempt failed.
-enum Failure {
-    Status {
-        status: u16,
-        message: Option<String>,
-        wait: Option<Duration>,
-    },
-    Transport {
-        kind: TransportKind,
-        detail: String,
-    },
-}
+    fn applied(status: u16) -> bool {
+        status >= 500
+    }
 
-impl Failure {
-    fn retryable(&self, kind: Kind) -> bool {
-        match self {
-            Failure::Status { status, .. } => {
-                *status == 429 || (*status >= 500 && kind != Kind::Create)
-            }
-            Failure::Transport { kind: t, .. } => match t {
-                TransportKind::Connect => true,
-                TransportKind::Timeout | TransportKind::Dropped | TransportKind::Other => {
-                    kind != Kind::Create
-                }
-                _ => false,
-            },
+    fn throttled(_: &Failure, call: CallInfo, wait: Duration, max_wait: Duration) -> GitlabError {
+        GitlabError::Throttled {
+            call,
+            wait,
+            max_wait,
         }
     }
 
-    fn maybe_applied(&self, kind: Kind) -> bool {
-        kind != Kind::Read
-            && match self {
-                Failure::Status { status, .. } => *status >= 500,
-                Failure::Transport { kind: t, .. } => !matches!(
-                    t,
-                    TransportKind::Connect | TransportKind::Tls | TransportKind::Proxy
-                ),
-            }
-    }
-
-    fn into_error(self, call: CallInfo, kind: Kind) -> GitlabError {
-        let maybe_applied = self.maybe_applied(kind);
-        match self {
+    fn failed(failure: Failure, call: CallInfo, maybe_applied: bool) -> GitlabError {
+        match failure {
             Failure::Status {
-                status, message, ..
+                status,
+                said: message,
+                ..
             } => GitlabError::Status {
                 call,
                 status,
@@ -192,23 +153,26 @@ impl Failure {
             },
         }
     }
+
+    fn giving_up(_: &Failure, _: &CallInfo, _: bool) {}
+
+    fn retrying(_: &Failure, call: &CallInfo, delay: Duration) {
+        tracing::warn!(method = call.method, path = %call.path, attempt = call.attempts,
+            wait_ms = delay.as_millis() as u64, "GitLab request failed; retrying");
+    }
 }
 
 /// A client for one GitLab API (gitlab.com or a self-managed GitLab).
 pub struct Gitlab {
-    http: reqwest::Client,
-    /// The API's base URL without a trailing slash.
-    base: String,
-    token: Secret,
+    conn: Conn,
     /// `PRIVATE-TOKEN`, or `JOB-TOKEN` for the job's own token.
     header: &'static str,
-    options: ClientOptions,
 }
 
 impl std::fmt::Debug for Gitlab {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gitlab")
-            .field("base", &self.base)
+            .field("base", &self.conn.base)
             .finish_non_exhaustive()
     }
 }
@@ -226,27 +190,9 @@ impl Gitlab {
         token: Secret,
         options: ClientOptions,
     ) -> Result<Gitlab, GitlabError> {
-        let mut builder = reqwest::Client::builder()
-            .timeout(options.timeout)
-            .connect_timeout(options.timeout.min(Duration::from_secs(10)))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("skconn/", env!("CARGO_PKG_VERSION")));
-        // The token never goes through a proxy to a loopback test server.
-        if crate::remote::is_loopback(api) {
-            builder = builder.no_proxy();
-        }
-        for cert in crate::remote::extra_roots(&options.ca_files).map_err(GitlabError::Context)? {
-            builder = builder.add_root_certificate(cert);
-        }
-        let http = builder.build().map_err(|e| {
-            GitlabError::Context(format!("the HTTP client could not be set up: {e}"))
-        })?;
         Ok(Gitlab {
-            http,
-            base: api.as_str().trim_end_matches('/').to_string(),
-            token,
+            conn: Conn::new(api, token, options).map_err(GitlabError::Context)?,
             header: "PRIVATE-TOKEN",
-            options,
         })
     }
 
@@ -274,7 +220,7 @@ impl Gitlab {
         let file: Vec<String> = path.split('/').map(crate::remote::encode_segment).collect();
         let url = format!(
             "{}{}/jobs/artifacts/{}/raw/{}?job={}",
-            self.base,
+            self.conn.base,
             Self::project_path(project),
             crate::remote::encode_segment(git_ref),
             file.join("/"),
@@ -289,12 +235,12 @@ impl Gitlab {
 
     /// How many times a caller may repeat a create it checks itself (`--max-attempts`).
     pub fn max_attempts(&self) -> u32 {
-        self.options.max_attempts.max(1)
+        self.conn.max_attempts()
     }
 
     /// The wait before try number `retry + 1` of a request the caller repeats itself.
     pub fn backoff(&self, retry: u32) -> Duration {
-        backoff(retry, self.options.base_backoff, self.options.max_backoff)
+        self.conn.backoff(retry)
     }
 
     fn project_path(project: &str) -> String {
@@ -306,7 +252,7 @@ impl Gitlab {
         let answer = self
             .send(
                 Method::GET,
-                &format!("{}/user", self.base),
+                &format!("{}/user", self.conn.base),
                 None,
                 Kind::Read,
             )
@@ -323,7 +269,7 @@ impl Gitlab {
     ) -> Result<MergeRequest, GitlabError> {
         let url = format!(
             "{}{}/merge_requests/{iid}",
-            self.base,
+            self.conn.base,
             Self::project_path(project)
         );
         let answer = self.send(Method::GET, &url, None, Kind::Read).await?;
@@ -361,7 +307,7 @@ impl Gitlab {
     ) -> Result<Note, GitlabError> {
         let url = format!(
             "{}{}/merge_requests/{iid}/notes",
-            self.base,
+            self.conn.base,
             Self::project_path(project)
         );
         let body = json!({"body": crate::output::secret::redact(body)});
@@ -381,7 +327,7 @@ impl Gitlab {
     ) -> Result<Note, GitlabError> {
         let url = format!(
             "{}{}/merge_requests/{iid}/notes/{id}",
-            self.base,
+            self.conn.base,
             Self::project_path(project)
         );
         let body = json!({"body": crate::output::secret::redact(body)});
@@ -397,15 +343,14 @@ impl Gitlab {
         path: &str,
         query: &str,
     ) -> Result<Vec<T>, GitlabError> {
-        let query = if query.is_empty() {
-            String::new()
-        } else {
-            format!("{query}&")
-        };
+        let query = crate::forge::query_prefix(query);
         let mut out = Vec::new();
         let mut page = 1u64;
         for read in 1..=MAX_PAGES {
-            let url = format!("{}{path}?{query}per_page={PER_PAGE}&page={page}", self.base);
+            let url = format!(
+                "{}{path}?{query}per_page={PER_PAGE}&page={page}",
+                self.conn.base
+            );
             let answer = self.send(Method::GET, &url, None, Kind::Read).await?;
             let items: Vec<T> = decode(&answer)?;
             out.extend(items);
@@ -425,9 +370,7 @@ impl Gitlab {
         }
         Err(GitlabError::Unusable {
             call: format!("GET {path}"),
-            detail: format!(
-                "it has more than {MAX_PAGES} pages of {PER_PAGE}; skconn reads no further"
-            ),
+            detail: crate::forge::too_many_pages(),
         })
     }
 
@@ -439,61 +382,24 @@ impl Gitlab {
         body: Option<&Value>,
         kind: Kind,
     ) -> Result<Answer, GitlabError> {
-        let started = Instant::now();
-        let deadline = started + self.options.deadline;
-        let path = url::Url::parse(url)
-            .map(|u| u.path().to_string())
-            .unwrap_or_default();
         let method_name = match method {
             Method::POST => "POST",
             Method::PUT => "PUT",
             _ => "GET",
         };
-        let info = |attempts| CallInfo {
-            method: method_name,
-            path: path.clone(),
-            attempts,
-            elapsed: started.elapsed(),
-        };
-        let mut attempts = 0u32;
-        loop {
-            attempts += 1;
-            let failure = match self.attempt(&method, url, body, deadline).await {
-                Ok((body, next_page)) => {
-                    return Ok(Answer {
-                        body,
-                        call: info(attempts),
-                        next_page,
-                    })
-                }
-                Err(f) => f,
-            };
-            let hint = match &failure {
-                Failure::Status { wait, .. } => *wait,
-                Failure::Transport { .. } => None,
-            };
-            if let Some(wait) = hint.filter(|h| *h > self.options.max_wait) {
-                return Err(GitlabError::Throttled {
-                    call: info(attempts),
-                    wait,
-                    max_wait: self.options.max_wait,
-                });
-            }
-            let delay = hint.filter(|h| !h.is_zero()).unwrap_or_else(|| {
-                backoff(
-                    attempts,
-                    self.options.base_backoff,
-                    self.options.max_backoff,
-                )
-            });
-            let left = deadline.saturating_duration_since(Instant::now());
-            if !failure.retryable(kind) || attempts >= self.max_attempts() || delay >= left {
-                return Err(failure.into_error(info(attempts), kind));
-            }
-            tracing::warn!(method = method_name, path = %path, attempt = attempts,
-                wait_ms = delay.as_millis() as u64, "GitLab request failed; retrying");
-            tokio::time::sleep(delay).await;
-        }
+        let ((body, next_page), call) = crate::forge::send::<Api, _, _, _>(
+            &self.conn.options,
+            method_name,
+            url,
+            kind,
+            |deadline| self.attempt(&method, url, body, deadline),
+        )
+        .await?;
+        Ok(Answer {
+            body,
+            call,
+            next_page,
+        })
     }
 
     async fn attempt(
@@ -503,28 +409,15 @@ impl Gitlab {
         body: Option<&Value>,
         deadline: Instant,
     ) -> Result<(Vec<u8>, Option<u64>), Failure> {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let timeout = self.options.timeout.min(left).max(Duration::from_millis(1));
-        let mut builder = self
+        let timeout = crate::forge::attempt_timeout(&self.conn.options, deadline);
+        let request = self
+            .conn
             .http
             .request(method.clone(), url)
-            .header(self.header, self.token.expose())
+            .header(self.header, self.conn.token.expose())
             .header(reqwest::header::ACCEPT, "application/json")
             .timeout(timeout);
-        if let Some(b) = body {
-            builder = builder.json(b);
-        }
-        let transport =
-            |(kind, detail): (TransportKind, String)| Failure::Transport { kind, detail };
-        let response = builder
-            .send()
-            .await
-            .map_err(|e| transport(crate::remote::classify_transport(&e, timeout)))?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let bytes = crate::remote::read_capped(response, timeout)
-            .await
-            .map_err(transport)?;
+        let (status, headers, bytes) = crate::forge::exchange(request, body, timeout).await?;
         tracing::debug!(method = %method, status, "gitlab request");
         if (200..300).contains(&status) {
             let next = headers
@@ -550,8 +443,8 @@ impl Gitlab {
             (status == 429).then(|| wait_hint(&headers, None).unwrap_or(Duration::from_secs(60)));
         Err(Failure::Status {
             status,
-            message,
             wait,
+            said: message,
         })
     }
 }

@@ -10,16 +10,19 @@
 //! - `context`: the job's CI variables and the token (no I/O beyond reading them).
 //! - `client`: GitLab's REST API (v4), with retries and bounded pagination.
 //!
-//! This room depends downward only: on the pure parts of `github` named above, `secret`,
-//! `escape` and the retry timing of `remote`. It never writes to the terminal or to files
+//! This room depends downward only: on the pure parts of `github` named above, the HTTP client
+//! and retry loop it shares with `github` (`forge`), `secret`, `escape` and `remote`'s
+//! transport helpers. It never writes to the terminal or to files
 //! (`run::gitlab` does), and never trusts a note its token's user did not write.
 
 pub mod client;
 pub mod context;
 
-pub use client::{CallInfo, Gitlab, MergeRequest, Note};
+pub use crate::forge::CallInfo;
+pub use client::{Gitlab, MergeRequest, Note};
 pub use context::{Pipeline, TOKEN_VARIABLE};
 
+use crate::forge::{attempts, transport_words};
 use crate::github::approved::{self, Approval, Review};
 use crate::github::Written;
 use crate::remote::TransportKind;
@@ -75,30 +78,6 @@ impl GitlabError {
             | GitlabError::Transport { maybe_applied, .. } => *maybe_applied,
             _ => false,
         }
-    }
-}
-
-fn attempts(call: &CallInfo) -> String {
-    if call.attempts <= 1 {
-        String::new()
-    } else {
-        format!(
-            " (after {} attempts in {})",
-            call.attempts,
-            crate::remote::error_seconds(call.elapsed)
-        )
-    }
-}
-
-fn transport_words(kind: TransportKind) -> &'static str {
-    match kind {
-        TransportKind::Connect => "could not connect",
-        TransportKind::Timeout => "timed out",
-        TransportKind::Dropped => "lost the connection",
-        TransportKind::Tls => "failed the TLS handshake (is the CA trusted? see --ca-file)",
-        TransportKind::Proxy => "failed at the proxy",
-        TransportKind::TooLarge => "got an answer too large to read",
-        TransportKind::Other => "failed",
     }
 }
 

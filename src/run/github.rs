@@ -330,11 +330,7 @@ async fn approved(ctx: &Context, args: GithubApprovedArgs) -> Result<i32> {
     // Its standard output is `ENV=DIGEST` lines and nothing else.
     output::stdout_is_a_document();
     for env in &args.envs {
-        if !render::json::valid_env_name(env) {
-            return Err(Error::Usage(format!(
-                "--env {env:?} is not an environment name"
-            )));
-        }
+        env_name(env)?;
     }
     let actions = actions()?;
     let sha = actions.sha.clone().ok_or_else(|| {
@@ -355,16 +351,7 @@ async fn approved(ctx: &Context, args: GithubApprovedArgs) -> Result<i32> {
     if let Some(file) = &args.save {
         let doc =
             github::approved::saved_document(&approval, &actions.repository.to_string(), &sha);
-        let text = format!(
-            "{}\n",
-            serde_json::to_string_pretty(&doc).unwrap_or_default()
-        );
-        output::write_file(file, &text).map_err(|e| {
-            Error::io(
-                format!("cannot write the approved plan to {}", file.display()),
-                e,
-            )
-        })?;
+        save_approved(file, &doc)?;
         for e in approval.environments.iter().filter(|e| e.input.is_none()) {
             say(ctx, &format!(
                 "notice: the comment holds no digest input for `{}` (it was shortened): {} records its digest only",
@@ -373,6 +360,43 @@ async fn approved(ctx: &Context, args: GithubApprovedArgs) -> Result<i32> {
             ));
         }
     }
+    say_approved(ctx, &approval, "comment on pull request #", "run");
+    Ok(exit::OK)
+}
+
+/// `--env NAME` must be an environment's name.
+pub(super) fn env_name(env: &str) -> Result<()> {
+    if render::json::valid_env_name(env) {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!(
+            "--env {env:?} is not an environment name"
+        )))
+    }
+}
+
+/// `--save`'s file: the approved plan's document.
+pub(super) fn save_approved(file: &std::path::Path, doc: &serde_json::Value) -> Result<()> {
+    let text = format!(
+        "{}\n",
+        serde_json::to_string_pretty(doc).unwrap_or_default()
+    );
+    output::write_file(file, &text).map_err(|e| {
+        Error::io(
+            format!("cannot write the approved plan to {}", file.display()),
+            e,
+        )
+    })
+}
+
+/// What `approved` says (`by`: `comment on pull request #`; `run`: `run`) and its standard
+/// output, an `ENV=DIGEST` line an environment.
+pub(super) fn say_approved(
+    ctx: &Context,
+    approval: &github::approved::Approval,
+    by: &str,
+    run: &str,
+) {
     let mut lines = String::new();
     for e in &approval.environments {
         lines.push_str(&format!("{}={}\n", e.env, e.digest));
@@ -380,13 +404,13 @@ async fn approved(ctx: &Context, args: GithubApprovedArgs) -> Result<i32> {
     say(
         ctx,
         &format!(
-            "Approved by skconn's comment on pull request #{} (planned for {}{}): {}",
+            "Approved by skconn's {by}{} (planned for {}{}): {}",
             approval.pull_request,
             approval.head_sha,
             approval
                 .run_id
                 .as_deref()
-                .map(|r| format!(", run {r}"))
+                .map(|r| format!(", {run} {r}"))
                 .unwrap_or_default(),
             approval
                 .environments
@@ -397,7 +421,53 @@ async fn approved(ctx: &Context, args: GithubApprovedArgs) -> Result<i32> {
         ),
     );
     output::out(&lines);
-    Ok(exit::OK)
+}
+
+/// A downloaded snapshot's document and text, when it is JSON naming `env`; else why not.
+pub(super) fn check_snapshot(
+    bytes: Vec<u8>,
+    env: &str,
+) -> std::result::Result<(serde_json::Value, String), String> {
+    let doc: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| format!("it is not JSON ({e})"))?;
+    let named = doc.get("environment").and_then(|v| v.as_str());
+    if named != Some(env) {
+        return Err(format!(
+            "it is the snapshot of {}, not of {env}",
+            named.map_or("no environment".to_string(), |n| format!(
+                "`{}`",
+                crate::output::escape::inert(n)
+            ))
+        ));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| "it is not UTF-8".to_string())?;
+    Ok((doc, text))
+}
+
+/// Writes `env`'s snapshot into `out_dir` (created when missing); the file written.
+pub(super) fn write_snapshot(
+    out_dir: &std::path::Path,
+    env: &str,
+    text: &str,
+) -> Result<std::path::PathBuf> {
+    std::fs::create_dir_all(out_dir)
+        .map_err(|e| Error::io(format!("cannot create the folder {}", out_dir.display()), e))?;
+    let file = out_dir.join(format!("{env}.snapshot.json"));
+    output::write_file(&file, text).map_err(|e| {
+        Error::io(
+            format!("cannot write the snapshot to {}", file.display()),
+            e,
+        )
+    })?;
+    Ok(file)
+}
+
+/// When a snapshot was taken, for messages: its `taken_at`, or `at an unknown time`.
+pub(super) fn taken_at(doc: &serde_json::Value) -> String {
+    doc.get("taken_at")
+        .and_then(|t| t.as_str())
+        .map(|t| crate::output::escape::inert(t).into_owned())
+        .unwrap_or_else(|| "at an unknown time".into())
 }
 
 /// What to say when an environment has no snapshot to plan against yet.
@@ -409,11 +479,7 @@ pub(super) fn no_snapshot_advice(env: &str) -> String {
 
 async fn snapshot(ctx: &Context, args: GithubSnapshotArgs) -> Result<i32> {
     let env = &args.env;
-    if !render::json::valid_env_name(env) {
-        return Err(Error::Usage(format!(
-            "--env {env:?} is not an environment name"
-        )));
-    }
+    env_name(env)?;
     let actions = actions()?;
     let branch = args
         .branch
@@ -445,48 +511,17 @@ async fn snapshot(ctx: &Context, args: GithubSnapshotArgs) -> Result<i32> {
             a.id,
             a.run_id.map(|r| format!(", run {r}")).unwrap_or_default()
         );
-        let bytes = github::artifacts::unzip_one(&archive)
-            .map_err(|why| gh(GithubError::NotApproved(format!("{what}{why}"))))?;
-        let doc: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-            gh(GithubError::NotApproved(format!(
-                "{what}it is not JSON ({e})"
-            )))
-        })?;
-        let named = doc.get("environment").and_then(|v| v.as_str());
-        if named != Some(env.as_str()) {
-            return Err(gh(GithubError::NotApproved(format!(
-                "{what}it is the snapshot of {}, not of {env}",
-                named.map_or("no environment".to_string(), |n| format!(
-                    "`{}`",
-                    crate::output::escape::inert(n)
-                ))
-            ))));
-        }
-        std::fs::create_dir_all(&args.out_dir).map_err(|e| {
-            Error::io(
-                format!("cannot create the folder {}", args.out_dir.display()),
-                e,
-            )
-        })?;
-        let file = args.out_dir.join(format!("{env}.snapshot.json"));
-        let text = String::from_utf8(bytes)
-            .map_err(|_| gh(GithubError::NotApproved(format!("{what}it is not UTF-8"))))?;
-        output::write_file(&file, &text).map_err(|e| {
-            Error::io(
-                format!("cannot write the snapshot to {}", file.display()),
-                e,
-            )
-        })?;
+        let not = |why: String| gh(GithubError::NotApproved(format!("{what}{why}")));
+        let bytes = github::artifacts::unzip_one(&archive).map_err(not)?;
+        let (doc, text) = check_snapshot(bytes, env).map_err(not)?;
+        let file = write_snapshot(&args.out_dir, env, &text)?;
         say(
             ctx,
             &format!(
                 "{} Wrote {}: the snapshot of {env} taken {} (artifact {}{}{} on {branch})",
                 ctx.err_style.green("✓"),
                 file.display(),
-                doc.get("taken_at")
-                    .and_then(|t| t.as_str())
-                    .map(|t| crate::output::escape::inert(t).into_owned())
-                    .unwrap_or_else(|| "at an unknown time".into()),
+                taken_at(&doc),
                 a.id,
                 a.run_id.map(|r| format!(", run {r}")).unwrap_or_default(),
                 a.head_sha

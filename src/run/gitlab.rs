@@ -2,7 +2,10 @@
 //! and the job's CI variables, call `gitlab`, write the messages, the job log's copy of the
 //! plans, `--save`'s file and the downloaded snapshot.
 
-use super::github::{finish, read_plans, say};
+use super::github::{
+    check_snapshot, env_name, finish, read_plans, save_approved, say, say_approved, taken_at,
+    write_snapshot,
+};
 use super::{client_options, Context};
 use crate::base::error::{exit, Error, Result};
 use crate::cli::{
@@ -12,7 +15,6 @@ use crate::github::comment::{self, Limit, Meta};
 use crate::github::Written;
 use crate::gitlab::{self, Gitlab, GitlabError, Pipeline, TOKEN_VARIABLE};
 use crate::output;
-use crate::render;
 
 pub(super) async fn run(ctx: &Context, args: GitlabArgs) -> Result<i32> {
     match args.command {
@@ -119,11 +121,7 @@ async fn approved(ctx: &Context, args: GitlabApprovedArgs) -> Result<i32> {
     // Its standard output is `ENV=DIGEST` lines and nothing else.
     output::stdout_is_a_document();
     for env in &args.envs {
-        if !render::json::valid_env_name(env) {
-            return Err(Error::Usage(format!(
-                "--env {env:?} is not an environment name"
-            )));
-        }
+        env_name(env)?;
     }
     let p = pipeline()?;
     let sha = p.sha.clone().ok_or_else(|| {
@@ -142,51 +140,15 @@ async fn approved(ctx: &Context, args: GitlabApprovedArgs) -> Result<i32> {
         .map_err(gl)?;
     if let Some(file) = &args.save {
         let doc = crate::github::approved::saved_document(&approval, &p.project_name(), &sha);
-        let text = format!(
-            "{}\n",
-            serde_json::to_string_pretty(&doc).unwrap_or_default()
-        );
-        output::write_file(file, &text).map_err(|e| {
-            Error::io(
-                format!("cannot write the approved plan to {}", file.display()),
-                e,
-            )
-        })?;
+        save_approved(file, &doc)?;
     }
-    let mut lines = String::new();
-    for e in &approval.environments {
-        lines.push_str(&format!("{}={}\n", e.env, e.digest));
-    }
-    say(
-        ctx,
-        &format!(
-            "Approved by skconn's note on merge request !{} (planned for {}{}): {}",
-            approval.pull_request,
-            approval.head_sha,
-            approval
-                .run_id
-                .as_deref()
-                .map(|r| format!(", pipeline {r}"))
-                .unwrap_or_default(),
-            approval
-                .environments
-                .iter()
-                .map(|e| format!("`{}`", e.env))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    );
-    output::out(&lines);
+    say_approved(ctx, &approval, "note on merge request !", "pipeline");
     Ok(exit::OK)
 }
 
 async fn snapshot(ctx: &Context, args: GitlabSnapshotArgs) -> Result<i32> {
     let env = &args.env;
-    if !render::json::valid_env_name(env) {
-        return Err(Error::Usage(format!(
-            "--env {env:?} is not an environment name"
-        )));
-    }
+    env_name(env)?;
     let p = pipeline()?;
     let branch = args
         .branch
@@ -229,42 +191,15 @@ async fn snapshot(ctx: &Context, args: GitlabSnapshotArgs) -> Result<i32> {
     };
     let what = format!("{path} of job {job} is not a snapshot: ");
     let not = |why: String| gl(GitlabError::NotApproved(format!("{what}{why}")));
-    let doc: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| not(format!("it is not JSON ({e})")))?;
-    let named = doc.get("environment").and_then(|v| v.as_str());
-    if named != Some(env.as_str()) {
-        return Err(not(format!(
-            "it is the snapshot of {}, not of {env}",
-            named.map_or("no environment".to_string(), |n| format!(
-                "`{}`",
-                crate::output::escape::inert(n)
-            ))
-        )));
-    }
-    let text = String::from_utf8(bytes).map_err(|_| not("it is not UTF-8".into()))?;
-    std::fs::create_dir_all(&args.out_dir).map_err(|e| {
-        Error::io(
-            format!("cannot create the folder {}", args.out_dir.display()),
-            e,
-        )
-    })?;
-    let file = args.out_dir.join(format!("{env}.snapshot.json"));
-    output::write_file(&file, &text).map_err(|e| {
-        Error::io(
-            format!("cannot write the snapshot to {}", file.display()),
-            e,
-        )
-    })?;
+    let (doc, text) = check_snapshot(bytes, env).map_err(not)?;
+    let file = write_snapshot(&args.out_dir, env, &text)?;
     say(
         ctx,
         &format!(
             "{} Wrote {}: the snapshot of {env} taken {} (job {job}, the latest successful pipeline of {})",
             ctx.err_style.green("✓"),
             file.display(),
-            doc.get("taken_at")
-                .and_then(|t| t.as_str())
-                .map(|t| crate::output::escape::inert(t).into_owned())
-                .unwrap_or_else(|| "at an unknown time".into()),
+            taken_at(&doc),
             crate::output::escape::inert(&branch)
         ),
     );

@@ -25,6 +25,7 @@
 
 #![allow(dead_code)]
 
+use super::fake_server::{self, Faults, Running};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
@@ -49,13 +50,6 @@ pub enum Fault {
     Status(u16),
     /// Carries the request out, then answers this status (a proxy that lost the answer).
     AfterApplying(u16),
-}
-
-struct PendingFault {
-    method: String,
-    path_prefix: String,
-    fault: Fault,
-    left: usize,
 }
 
 /// A pull request of the repository.
@@ -160,7 +154,7 @@ struct Inner {
     commit_pulls: HashMap<String, Vec<u64>>,
     comments: Vec<StoredComment>,
     next_id: u64,
-    faults: Vec<PendingFault>,
+    faults: Faults<Fault>,
     requests: Vec<Recorded>,
     artifacts: Vec<StoredArtifact>,
     next_run_id: u64,
@@ -176,8 +170,7 @@ pub struct FakeGithub {
     addr: SocketAddr,
     token: String,
     shared: Shared,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: Running,
 }
 
 impl FakeGithub {
@@ -200,53 +193,29 @@ impl FakeGithub {
             commit_pulls: HashMap::new(),
             comments: Vec::new(),
             next_id: 1_000,
-            faults: Vec::new(),
+            faults: Faults::default(),
             requests: Vec::new(),
             artifacts: Vec::new(),
             next_run_id: 7_000,
             blob_origin: String::new(),
             blob_requests: Vec::new(),
         }));
-        let bind = || {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-            listener.set_nonblocking(true).unwrap();
-            listener
-        };
-        let (listener, blob_listener) = (bind(), bind());
-        let addr = listener.local_addr().unwrap();
-        shared.lock().unwrap().blob_origin =
-            format!("http://{}", blob_listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = shared.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let blobs = tokio::net::TcpListener::from_std(blob_listener).unwrap();
-                let blob_app = axum::Router::new()
-                    .fallback(handle_blob)
-                    .with_state(state.clone());
-                // Stops with the runtime, when the API stops.
-                tokio::spawn(async move {
-                    let _ = axum::serve(blobs, blob_app).await;
-                });
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                let app = axum::Router::new().fallback(handle).with_state(state);
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = rx.await;
-                    })
-                    .await;
-            });
-        });
+        let (listener, addr) = fake_server::bind();
+        let (blob_listener, blob_addr) = fake_server::bind();
+        shared.lock().unwrap().blob_origin = format!("http://{blob_addr}");
+        let blob_app = axum::Router::new()
+            .fallback(handle_blob)
+            .with_state(shared.clone());
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(shared.clone());
+        // The blob origin stops with the API.
+        let server = Running::serve(listener, app, vec![(blob_listener, blob_app)]);
         FakeGithub {
             addr,
             token,
             shared,
-            shutdown: Some(tx),
-            thread: Some(thread),
+            _server: server,
         }
     }
 
@@ -396,12 +365,7 @@ impl FakeGithub {
     /// Answers the next `times` requests whose method is `method` and whose path starts with
     /// `path_prefix` with `fault`.
     pub fn fault(&self, method: &str, path_prefix: &str, fault: Fault, times: usize) {
-        self.lock().faults.push(PendingFault {
-            method: method.into(),
-            path_prefix: path_prefix.into(),
-            fault,
-            left: times,
-        });
+        self.lock().faults.add(method, path_prefix, fault, times);
     }
 
     /// Every request received, in order.
@@ -482,17 +446,6 @@ impl FakeGithub {
     /// Every request the blob origin received, in order.
     pub fn blob_requests(&self) -> Vec<BlobRequest> {
         self.lock().blob_requests.clone()
-    }
-}
-
-impl Drop for FakeGithub {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
@@ -634,15 +587,7 @@ fn route(
         return message(401, "Bad credentials");
     };
     // Faults, in the order they were added.
-    let mut fault = None;
-    if let Some(f) = inner
-        .faults
-        .iter_mut()
-        .find(|f| f.left > 0 && f.method == method.as_str() && path.starts_with(&f.path_prefix))
-    {
-        f.left -= 1;
-        fault = Some(f.fault.clone());
-    }
+    let fault = inner.faults.take(method.as_str(), path);
     match &fault {
         Some(Fault::SecondaryRateLimit { retry_after }) => {
             return answer(

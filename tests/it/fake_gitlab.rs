@@ -21,6 +21,7 @@
 
 #![allow(dead_code)]
 
+use super::fake_server::{self, Faults, Running};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
@@ -43,13 +44,6 @@ pub enum Fault {
     Status(u16),
     /// Carries the request out, then answers this status (a proxy that lost the answer).
     AfterApplying(u16),
-}
-
-struct PendingFault {
-    method: String,
-    path_prefix: String,
-    fault: Fault,
-    left: usize,
 }
 
 /// A merge request of the project.
@@ -90,7 +84,7 @@ struct Inner {
     commit_mrs: HashMap<String, Vec<u64>>,
     notes: Vec<StoredNote>,
     next_id: u64,
-    faults: Vec<PendingFault>,
+    faults: Faults<Fault>,
     requests: Vec<Recorded>,
     /// (ref, job, path) → the file, from the latest successful pipeline of the ref.
     artifacts: HashMap<(String, String, String), Vec<u8>>,
@@ -104,8 +98,7 @@ pub struct FakeGitlab {
     addr: SocketAddr,
     token: String,
     shared: Shared,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: Running,
 }
 
 impl FakeGitlab {
@@ -118,37 +111,20 @@ impl FakeGitlab {
             commit_mrs: HashMap::new(),
             notes: Vec::new(),
             next_id: 5_000,
-            faults: Vec::new(),
+            faults: Faults::default(),
             requests: Vec::new(),
             artifacts: HashMap::new(),
             job_token: format!("glcbt-{:020x}", fastrand::u128(..)),
         }));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = shared.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                let app = axum::Router::new().fallback(handle).with_state(state);
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = rx.await;
-                    })
-                    .await;
-            });
-        });
+        let (listener, addr) = fake_server::bind();
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(shared.clone());
         FakeGitlab {
             addr,
             token,
             shared,
-            shutdown: Some(tx),
-            thread: Some(thread),
+            _server: Running::serve(listener, app, Vec::new()),
         }
     }
 
@@ -282,12 +258,7 @@ impl FakeGitlab {
     /// Answers `fault` to the next `times` requests of `method` whose path starts with
     /// `path_prefix` (after `/api/v4`).
     pub fn fault(&self, method: &str, path_prefix: &str, fault: Fault, times: usize) {
-        self.lock().faults.push(PendingFault {
-            method: method.into(),
-            path_prefix: path_prefix.into(),
-            fault,
-            left: times,
-        });
+        self.lock().faults.add(method, path_prefix, fault, times);
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -300,17 +271,6 @@ impl FakeGitlab {
             .into_iter()
             .filter(|r| r.method != "GET")
             .collect()
-    }
-}
-
-impl Drop for FakeGitlab {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
@@ -421,14 +381,7 @@ fn route(
     let Some(user) = user else {
         return message(401, "401 Unauthorized");
     };
-    let fault = inner
-        .faults
-        .iter_mut()
-        .find(|f| f.left > 0 && f.method == method.as_str() && rest.starts_with(&f.path_prefix))
-        .map(|f| {
-            f.left -= 1;
-            f.fault.clone()
-        });
+    let fault = inner.faults.take(method.as_str(), rest);
     if let Some(Fault::Status(s)) = fault {
         return message(s, "fault");
     }

@@ -15,6 +15,7 @@ mod emulator;
 mod environments;
 mod fake_github;
 mod fake_gitlab;
+mod fake_server;
 mod github;
 mod gitlab;
 mod gitlab_ci;
