@@ -1,7 +1,10 @@
 //! skconn on GitLab: the merge-request note that shows every environment's plan and its
 //! digest (`skconn gitlab note`), and reading back, on the default branch after a merge, what
 //! the merged merge request's note approved (`skconn gitlab approved`); the client also reads
-//! the snapshot a merge request's plan job plans against (`skconn gitlab snapshot`).
+//! the snapshot a merge request's plan job plans against (`skconn gitlab snapshot`). When an
+//! apply on the default branch stops, `skconn gitlab note` keeps one note per environment on
+//! the merged merge request saying why (`write_marked_note`; the body is
+//! `github::apply_comment`'s, in GitLab's words).
 //!
 //! The note is GitHub's comment, byte for byte: the same body, marker and hidden lines, built
 //! by `github::comment` and read back by `github::markers` and `github::approved::approve_body`

@@ -718,6 +718,9 @@ fn a_stop_with_no_merged_merge_request_or_no_token_is_in_the_log() {
     assert_eq!(gl.requests().len(), before);
     assert!(apply_notes(&gl, 7).is_empty());
     assert_eq!(gl.writes().len(), writes, "GitLab was written to");
+    repo.skconn(["gitlab", "note", "--help"])
+        .code(0)
+        .stdout_has("skconn-apply");
 }
 
 #[test]
