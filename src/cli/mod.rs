@@ -311,8 +311,9 @@ const GITLAB_LONG_ABOUT: &str = "\
 The review loop on GitLab. In a merge-request pipeline, `skconn gitlab note` shows every \
 environment's plan in one note on the merge request that each pipeline updates (the body of \
 `skconn github comment`); on the default branch after the merge, `skconn gitlab approved` reads \
-that note back and prints the plan digests it approved, for `skconn apply --approved`; `skconn \
-gitlab snapshot` downloads the snapshot a plan job plans against.
+that note back and prints the plan digests it approved, for `skconn apply --approved`, and when \
+an apply stops, `skconn gitlab note apply-<env>.json` says why on the merged merge request. \
+`skconn gitlab snapshot` downloads the snapshot that a merge request's plan job plans against.
 
 Both read the variables of a GitLab CI job: CI_API_V4_URL, CI_PROJECT_ID (or \
 CI_MERGE_REQUEST_PROJECT_ID), CI_MERGE_REQUEST_IID, CI_MERGE_REQUEST_SOURCE_BRANCH_SHA, \
@@ -388,14 +389,27 @@ of 1,000,000 characters it leaves out the least important parts first, and says 
 
 Without SKCONN_GITLAB_TOKEN it says so and writes the plans to standard output (the job log) \
 instead. A pipeline for a commit that is no longer the merge request's head leaves the note \
-alone.";
+alone.
+
+In a pipeline of the default branch (CI_COMMIT_BRANCH is CI_DEFAULT_BRANCH, no merge request), \
+the inputs are apply reports (`skconn apply --report FILE`): for each environment that was not \
+applied cleanly, it creates or updates one note of its own (first line \
+`<!-- skconn-apply env=NAME -->`) on the merge request the commit (CI_COMMIT_SHA) merged, found \
+as `skconn gitlab approved` finds it, saying that the apply stopped or failed and why, with the \
+fresh plan and how to proceed (a pipeline run by hand on the default branch). It never edits \
+the plan note. A clean apply notes nothing; a file that is not an apply report is an input \
+error; without SKCONN_GITLAB_TOKEN, or when no merge request merged the commit, it says so and \
+writes the body to standard output (the job log).";
 
 const GITLAB_NOTE_AFTER_HELP: &str = "\
 Exit status: 0 when the note (or, without a token, the job log) was written and every plan \
-succeeded; 1 when a plan failed or on any error; 3 when a plan was refused as unsafe.
+succeeded; 1 when a plan failed or on any error; 3 when a plan was refused as unsafe. On the \
+default branch: 0 once the apply notes (or the job log) are written, the apply's own exit \
+failing the job; 1 on an error.
 
-Example:
-  SKCONN_GITLAB_TOKEN=… skconn gitlab note plan-dev.json plan-prod.json";
+Examples:
+  SKCONN_GITLAB_TOKEN=… skconn gitlab note plan-dev.json plan-prod.json
+  SKCONN_GITLAB_TOKEN=… skconn gitlab note apply-prod.json   # default branch, after a stop";
 
 const GITLAB_APPROVED_LONG_ABOUT: &str = "\
 On the default branch after a merge, find the merge request the pushed commit (CI_COMMIT_SHA) \

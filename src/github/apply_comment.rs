@@ -4,6 +4,9 @@
 //! reasons, or what failed), the fresh plan, and how to proceed (the manual run of the apply
 //! workflow). It is never the plan comment: that one stays the record of what was approved.
 //!
+//! GitLab's note on a stopped apply is the same body: only the forge's words ([`Words`]: the
+//! merge request, the pipeline, the way forward) differ.
+//!
 //! Pure: builds the body from an apply report (`skconn apply --report`); sends nothing.
 
 use crate::plan::approval::{Check, Reason};
@@ -18,9 +21,53 @@ pub fn marker(env: &str) -> String {
     format!("<!-- skconn-apply env={env} -->")
 }
 
+/// The words of the forge the body is written for: what the reviewed change is called, what
+/// a run is, where more is kept, and the way forward (the manual run).
+#[derive(Debug)]
+pub struct Words {
+    /// `pull request #` / `merge request !`: the reviewed change, before its number.
+    pub request: &'static str,
+    /// `pull request` / `merge request`.
+    pub request_kind: &'static str,
+    /// `comment` / `note`: what holds the reviewed plan.
+    pub plan_holder: &'static str,
+    /// `run` / `pipeline`.
+    pub run_word: &'static str,
+    /// Where the whole report is kept: `job summary` / `job log`.
+    pub more: &'static str,
+    /// `GitHub` / `GitLab`.
+    pub forge: &'static str,
+    /// How to apply an environment's current plan by hand, after showing it.
+    pub manual_run: fn(&str) -> String,
+}
+
+/// GitHub's words.
+pub const GITHUB: Words = Words {
+    request: "pull request #",
+    request_kind: "pull request",
+    plan_holder: "comment",
+    run_word: "run",
+    more: "job summary",
+    forge: "GitHub",
+    manual_run,
+};
+
+/// GitLab's words.
+pub const GITLAB: Words = Words {
+    request: "merge request !",
+    request_kind: "merge request",
+    plan_holder: "note",
+    run_word: "pipeline",
+    more: "job log",
+    forge: "GitLab",
+    manual_run: gitlab_manual_run,
+};
+
 /// Where and for what the apply ran.
 #[derive(Debug, Clone)]
 pub struct ApplyMeta {
+    /// The forge's words.
+    pub words: &'static Words,
     pub pull_request: u64,
     /// The pushed (merge) commit.
     pub merge_sha: String,
@@ -103,9 +150,24 @@ pub fn manual_run(env: &str) -> String {
     )
 }
 
+/// What running a pipeline by hand is, in the words of the `.gitlab-ci.yml` `skconn init --ci
+/// gitlab` writes.
+pub fn gitlab_manual_run(env: &str) -> String {
+    format!(
+        "run a pipeline by hand on the default branch (Build → Pipelines → Run pipeline): its \
+         job `apply-{}-unreviewed` plans `{}` afresh, shows that plan in its log and applies it \
+         (behind the GitLab environment `{}`'s protection, if it has one)",
+        crate::output::escape::markdown(env),
+        crate::output::escape::markdown(env),
+        crate::output::escape::markdown(env)
+    )
+}
+
 /// The body of the apply comment for one environment, within `limit` characters (UTF-16
-/// units). Over it, the fresh plan's table and bodies are left out (the job summary holds them).
+/// units). Over it, the fresh plan's table and bodies are left out (the job summary, or on
+/// GitLab the job log, holds them).
 pub fn build(env: &EnvPlan, extras: &EnvExtras, meta: &ApplyMeta, limit: usize) -> String {
+    let w = meta.words;
     let e = crate::output::escape::markdown(&env.name);
     let mut head = format!("{}\n## skconn apply: `{e}`\n\n", marker(&env.name));
     let outcome = extras.outcome.as_ref();
@@ -124,7 +186,9 @@ pub fn build(env: &EnvPlan, extras: &EnvExtras, meta: &ApplyMeta, limit: usize) 
             Some(c) => {
                 let _ = write!(
                     head,
-                    "The apply of `{e}` **stopped**: its fresh plan is not the plan this pull request's comment showed and a reviewer approved.\n\n"
+                    "The apply of `{e}` **stopped**: its fresh plan is not the plan this {}'s {} showed and a reviewer approved.\n\n",
+                    w.request_kind,
+                    w.plan_holder
                 );
                 head.push_str(&crate::render::approval::markdown(&c));
             }
@@ -179,7 +243,7 @@ pub fn build(env: &EnvPlan, extras: &EnvExtras, meta: &ApplyMeta, limit: usize) 
     }
     let proceed = format!(
         "**How to proceed:** read the fresh plan below; to apply it, {}. Nothing that no comment showed is applied.\n\n",
-        manual_run(&env.name)
+        (w.manual_run)(&env.name)
     );
     let parts = markdown::env_section(env);
     let title = "The fresh plan, which was **not** applied:\n\n".to_string();
@@ -208,12 +272,13 @@ pub fn build(env: &EnvPlan, extras: &EnvExtras, meta: &ApplyMeta, limit: usize) 
     }
     // Too long: the summary line stays, the table and bodies go (the job summary has them).
     let where_ = match &meta.run_url {
-        Some(u) => format!("the [job summary]({u})"),
-        None => "the job summary".to_string(),
+        Some(u) => format!("the [{}]({u})", w.more),
+        None => format!("the {}", w.more),
     };
     format!(
-        "{head}{proceed}{title}{}_The fresh plan's changes are left out here to fit GitHub's limit; {where_} holds them._\n\n{footer}",
-        parts.head
+        "{head}{proceed}{title}{}_The fresh plan's changes are left out here to fit {}'s limit; {where_} holds them._\n\n{footer}",
+        parts.head,
+        w.forge
     )
 }
 
@@ -225,7 +290,7 @@ pub fn build_failed(env: &str, error: &str, meta: &ApplyMeta) -> String {
         "{}\n## skconn apply: `{e}`\n\n> [!WARNING]\n> **The apply of `{e}` failed before it had a plan**: nothing was sent to it or to any later environment.\n\n{}\n**How to proceed:** fix the cause (the job log has the details); then re-run the failed job, or {}.\n\n{}",
         marker(env),
         markdown::error_quote(error),
-        manual_run(env),
+        (meta.words.manual_run)(env),
         footer(meta)
     )
 }
@@ -233,15 +298,16 @@ pub fn build_failed(env: &str, error: &str, meta: &ApplyMeta) -> String {
 fn footer(meta: &ApplyMeta) -> String {
     let short: String = meta.merge_sha.chars().take(12).collect();
     let mut out = format!(
-        "---\n\nApply of merge commit `{short}` (pull request #{})",
-        meta.pull_request
+        "---\n\nApply of merge commit `{short}` ({}{})",
+        meta.words.request, meta.pull_request
     );
+    let run = meta.words.run_word;
     match (&meta.run_id, &meta.run_url) {
         (Some(id), Some(url)) => {
-            let _ = write!(out, " in [run {id}]({url})");
+            let _ = write!(out, " in [{run} {id}]({url})");
         }
         (Some(id), None) => {
-            let _ = write!(out, " in run {id}");
+            let _ = write!(out, " in {run} {id}");
         }
         _ => {}
     }
@@ -278,6 +344,7 @@ mod tests {
 
     fn meta() -> ApplyMeta {
         ApplyMeta {
+            words: &GITHUB,
             pull_request: 12,
             merge_sha: "m".repeat(40),
             run_id: Some("77".into()),
@@ -316,6 +383,47 @@ mod tests {
         let short = build(&d.plan.environments[0], &d.extras[0], &meta(), limit);
         assert!(short.encode_utf16().count() <= limit, "{short}");
         assert!(short.contains("left out here"), "{short}");
+    }
+
+    #[test]
+    fn on_gitlab_the_same_body_speaks_of_the_merge_request_and_the_pipeline() {
+        let d = report(
+            Some(json!({"approved_digest": "b".repeat(64), "matches": false,
+                "approved_changes": [], "fresh_changes": ["create \"Delta\""],
+                "reasons": [{"cause": "not_approved", "connector": "Delta",
+                    "message": "create \"Delta\" is not in the approved plan"}]})),
+            json!({"status": "not_attempted", "applied": 0, "failed": 0, "not_attempted": 1,
+                "reason": "x", "changes": []}),
+        );
+        let gitlab = ApplyMeta {
+            words: &GITLAB,
+            run_url: Some("https://gitlab.example/o/r/-/pipelines/77".into()),
+            ..meta()
+        };
+        let env = &d.plan.environments[0];
+        let body = build(env, &d.extras[0], &gitlab, 1_000_000);
+        let github = build(env, &d.extras[0], &meta(), 1_000_000);
+        assert!(
+            body.starts_with("<!-- skconn-apply env=prod -->\n"),
+            "{body}"
+        );
+        assert!(body.contains("this merge request's note showed"), "{body}");
+        assert!(body.contains("Build → Pipelines → Run pipeline"), "{body}");
+        assert!(body.contains("`apply-prod-unreviewed`"), "{body}");
+        assert!(
+            body.contains("(merge request !12) in [pipeline 77]("),
+            "{body}"
+        );
+        assert!(
+            !body.contains("pull request") && !body.contains("Run workflow"),
+            "{body}"
+        );
+        // Only the words differ: the reasons and the fresh plan are GitHub's, byte for byte.
+        let tail = |b: &str| {
+            b[b.find("The fresh plan, which").unwrap()..b.find("---\n").unwrap()].to_string()
+        };
+        assert_eq!(tail(&body), tail(&github));
+        assert!(github.contains("Run workflow"), "{github}");
     }
 
     #[test]

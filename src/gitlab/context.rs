@@ -36,6 +36,8 @@ pub struct Pipeline {
     pub pipeline_url: Option<String>,
     /// The project's default branch (`CI_DEFAULT_BRANCH`).
     pub default_branch: Option<String>,
+    /// CI_COMMIT_BRANCH: the branch of a branch pipeline (unset in merge-request pipelines).
+    pub branch: Option<String>,
     pub token: Option<Secret>,
     /// The job's own token (`CI_JOB_TOKEN`).
     pub job_token: Option<Secret>,
@@ -127,12 +129,19 @@ impl Pipeline {
             pipeline_id: digits("CI_PIPELINE_ID", var("CI_PIPELINE_ID"))?,
             pipeline_url,
             default_branch: var("CI_DEFAULT_BRANCH"),
+            branch: var("CI_COMMIT_BRANCH"),
             token,
             job_token,
         })
     }
 
     /// How messages and `--save` name the project.
+    /// A branch pipeline of the default branch (CI_COMMIT_BRANCH is CI_DEFAULT_BRANCH), not a
+    /// merge request's.
+    pub fn on_default_branch(&self) -> bool {
+        self.merge_request.is_none() && self.branch.is_some() && self.branch == self.default_branch
+    }
+
     pub fn project_name(&self) -> String {
         self.project_path
             .clone()

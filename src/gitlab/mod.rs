@@ -1,7 +1,10 @@
 //! skconn on GitLab: the merge-request note that shows every environment's plan and its
 //! digest (`skconn gitlab note`), and reading back, on the default branch after a merge, what
 //! the merged merge request's note approved (`skconn gitlab approved`); the client also reads
-//! the snapshot a merge request's plan job plans against (`skconn gitlab snapshot`).
+//! the snapshot a merge request's plan job plans against (`skconn gitlab snapshot`). When an
+//! apply on the default branch stops, `skconn gitlab note` keeps one note per environment on
+//! the merged merge request saying why (`write_marked_note`; the body is
+//! `github::apply_comment`'s, in GitLab's words).
 //!
 //! The note is GitHub's comment, byte for byte: the same body, marker and hidden lines, built
 //! by `github::comment` and read back by `github::markers` and `github::approved::approve_body`
@@ -105,7 +108,12 @@ fn describe_status(call: &CallInfo, status: u16, message: Option<&str>, maybe: b
 
 /// Whether a note's first line is skconn's plan marker.
 fn is_plan_note(n: &Note) -> bool {
-    !n.system && n.body.lines().next().map(str::trim_end) == Some(PLAN_MARKER)
+    is_marked(n, PLAN_MARKER)
+}
+
+/// Whether a note's first line is `marker` (the plan note's, or an environment's apply note's).
+fn is_marked(n: &Note, marker: &str) -> bool {
+    !n.system && n.body.lines().next().map(str::trim_end) == Some(marker)
 }
 
 /// skconn's note among a merge request's notes: the first that starts with the plan marker and
@@ -175,11 +183,27 @@ pub async fn write_note(
     author: &str,
     body: &str,
 ) -> Result<(Written, Note), GitlabError> {
+    write_marked_note(gl, project, iid, author, PLAN_MARKER, body).await
+}
+
+/// Creates or updates the note by `author` whose first line is `marker` (the plan note's, or
+/// an environment's apply note's, `github::apply_comment::marker`), as [`write_note`] does.
+pub async fn write_marked_note(
+    gl: &Gitlab,
+    project: &str,
+    iid: u64,
+    author: &str,
+    marker: &str,
+    body: &str,
+) -> Result<(Written, Note), GitlabError> {
     let mut tries = 0u32;
     loop {
         tries += 1;
         let notes = gl.notes(project, iid).await?;
-        if let Some(n) = trusted_note(&notes, author) {
+        let mine = notes
+            .iter()
+            .find(|n| is_marked(n, marker) && n.author.eq_ignore_ascii_case(author));
+        if let Some(n) = mine {
             if n.body == crate::output::secret::redact(body) {
                 return Ok((Written::Unchanged, n.clone()));
             }

@@ -195,26 +195,8 @@ async fn comment_push(
     inputs: &[Input],
     actions: &Actions,
 ) -> Result<i32> {
-    use crate::github::apply_comment::{self, ApplyMeta, Ended};
-    let not_reports: Vec<Diagnostic> = inputs
-        .iter()
-        .filter(|i| i.doc.error.is_none() && i.doc.extras.iter().all(|e| e.outcome.is_none()))
-        .map(|i| {
-            Diagnostic::new(&i.file, "on a push, `github comment` reports applies, and this is not an apply report (it has no environment `outcome`)")
-                .help("give the file `skconn apply --report FILE` wrote")
-        })
-        .collect();
-    if !not_reports.is_empty() {
-        return Err(Error::Input(not_reports));
-    }
-    let clean = inputs.iter().all(|i| {
-        i.doc.error.is_none()
-            && i.doc
-                .extras
-                .iter()
-                .all(|e| apply_comment::ended(e) == Ended::Clean)
-    });
-    if clean {
+    use crate::github::apply_comment::{self, ApplyMeta};
+    if reports_are_clean(inputs, "on a push, `github comment` reports applies")? {
         say(
             ctx,
             "Every environment in the reports was applied cleanly: nothing to comment on.",
@@ -236,29 +218,13 @@ async fn comment_push(
     let pulls = client.pulls_of_commit(repo, &sha).await.map_err(gh)?;
     let pull = github::approved::merged_pull(&pulls, &sha).ok();
     let meta = ApplyMeta {
+        words: &apply_comment::GITHUB,
         pull_request: pull.map_or(0, |p| p.number),
         merge_sha: sha.clone(),
         run_id: actions.run_id.clone(),
         run_url: actions.run_url(),
     };
-    let limit = render::markdown::GITHUB_COMMENT_LIMIT;
-    let mut bodies: Vec<(String, String)> = Vec::new();
-    for i in inputs {
-        if let Some(error) = &i.doc.error {
-            for env in &i.doc.selected {
-                bodies.push((env.clone(), apply_comment::build_failed(env, error, &meta)));
-            }
-            continue;
-        }
-        for (env, extras) in i.doc.plan.environments.iter().zip(&i.doc.extras) {
-            if apply_comment::ended(extras) != Ended::Clean {
-                bodies.push((
-                    env.name.clone(),
-                    apply_comment::build(env, extras, &meta, limit),
-                ));
-            }
-        }
-    }
+    let bodies = apply_bodies(inputs, &meta, render::markdown::GITHUB_COMMENT_LIMIT);
     for (_, body) in &bodies {
         step_summary(body);
     }
@@ -294,6 +260,64 @@ async fn comment_push(
         }
     }
     Ok(exit::OK)
+}
+
+/// Whether every environment of the apply reports `inputs` was applied cleanly (nothing to
+/// say); an input error at each file that is not an apply report (`what`: the command's words,
+/// e.g. ``on a push, `github comment` reports applies``).
+pub(super) fn reports_are_clean(inputs: &[Input], what: &str) -> Result<bool> {
+    use crate::github::apply_comment::{self, Ended};
+    let not_reports: Vec<Diagnostic> = inputs
+        .iter()
+        .filter(|i| i.doc.error.is_none() && i.doc.extras.iter().all(|e| e.outcome.is_none()))
+        .map(|i| {
+            Diagnostic::new(
+                &i.file,
+                format!(
+                    "{what}, and this is not an apply report (it has no environment `outcome`)"
+                ),
+            )
+            .help("give the file `skconn apply --report FILE` wrote")
+        })
+        .collect();
+    if !not_reports.is_empty() {
+        return Err(Error::Input(not_reports));
+    }
+    Ok(inputs.iter().all(|i| {
+        i.doc.error.is_none()
+            && i.doc
+                .extras
+                .iter()
+                .all(|e| apply_comment::ended(e) == Ended::Clean)
+    }))
+}
+
+/// Each environment of the apply reports not applied cleanly, with its apply comment's body
+/// (within `limit`), in the reports' order.
+pub(super) fn apply_bodies(
+    inputs: &[Input],
+    meta: &crate::github::apply_comment::ApplyMeta,
+    limit: usize,
+) -> Vec<(String, String)> {
+    use crate::github::apply_comment::{self, Ended};
+    let mut bodies: Vec<(String, String)> = Vec::new();
+    for i in inputs {
+        if let Some(error) = &i.doc.error {
+            for env in &i.doc.selected {
+                bodies.push((env.clone(), apply_comment::build_failed(env, error, meta)));
+            }
+            continue;
+        }
+        for (env, extras) in i.doc.plan.environments.iter().zip(&i.doc.extras) {
+            if apply_comment::ended(extras) != Ended::Clean {
+                bodies.push((
+                    env.name.clone(),
+                    apply_comment::build(env, extras, meta, limit),
+                ));
+            }
+        }
+    }
+    bodies
 }
 
 /// The exit of `github comment` once the comment is written: a failed plan is an error (1), a

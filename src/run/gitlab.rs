@@ -1,17 +1,17 @@
 //! `skconn gitlab note`, `skconn gitlab approved` and `skconn gitlab snapshot`: read the inputs
 //! and the job's CI variables, call `gitlab`, write the messages, the job log's copy of the
-//! plans, `--save`'s file and the downloaded snapshot.
+//! plans (or of a stopped apply's note), `--save`'s file and the downloaded snapshot.
 
 use super::github::{
-    check_snapshot, env_name, finish, read_plans, save_approved, say, say_approved, taken_at,
-    write_snapshot,
+    apply_bodies, check_snapshot, env_name, finish, read_plans, reports_are_clean, save_approved,
+    say, say_approved, taken_at, write_snapshot,
 };
 use super::{client_options, Context};
 use crate::base::error::{exit, Error, Result};
 use crate::cli::{
     GitlabApprovedArgs, GitlabArgs, GitlabCommand, GitlabNoteArgs, GitlabSnapshotArgs,
 };
-use crate::github::comment::{self, Limit, Meta};
+use crate::github::comment::{self, Input, Limit, Meta};
 use crate::github::Written;
 use crate::gitlab::{self, Gitlab, GitlabError, Pipeline, TOKEN_VARIABLE};
 use crate::output;
@@ -52,6 +52,9 @@ async fn author(client: &Gitlab, given: &Option<String>) -> Result<String> {
 async fn note(ctx: &Context, args: GitlabNoteArgs) -> Result<i32> {
     let inputs = read_plans(&args.plans)?;
     let p = pipeline()?;
+    if p.on_default_branch() {
+        return note_apply(ctx, &args, &inputs, &p).await;
+    }
     let outcome = comment::outcome(&inputs);
     let (Some(iid), Some(head)) = (p.merge_request, p.head_sha.clone()) else {
         return Err(gl(GitlabError::Context(
@@ -115,6 +118,97 @@ async fn note(ctx: &Context, args: GitlabNoteArgs) -> Result<i32> {
         ),
     );
     finish(&outcome)
+}
+
+/// `gitlab note` on the default branch: for each environment of the apply reports that was
+/// not applied cleanly, one note (GitHub's apply comment, in GitLab's words) on the merge
+/// request the commit merged, created or updated on a rerun, never the plan note. Exit 0 once
+/// written: the apply's own exit is what fails the job.
+async fn note_apply(
+    ctx: &Context,
+    args: &GitlabNoteArgs,
+    inputs: &[Input],
+    p: &Pipeline,
+) -> Result<i32> {
+    use crate::github::apply_comment::{self, ApplyMeta};
+    if reports_are_clean(inputs, "on the default branch, `gitlab note` notes applies")? {
+        say(
+            ctx,
+            "Every environment in the reports was applied cleanly: nothing to note.",
+        );
+        return Ok(exit::OK);
+    }
+    let sha = p.sha.clone().ok_or_else(|| {
+        gl(GitlabError::Context(
+            "CI_COMMIT_SHA is not set: run this in a GitLab CI job of the default branch".into(),
+        ))
+    })?;
+    let client = client(p, &args.http)?;
+    let mr = match &client {
+        Some(c) => {
+            let requests = c
+                .merge_requests_of_commit(&p.project, &sha)
+                .await
+                .map_err(gl)?;
+            gitlab::merged_request(&requests, &sha).ok().cloned()
+        }
+        None => None,
+    };
+    let meta = ApplyMeta {
+        words: &apply_comment::GITLAB,
+        pull_request: mr.as_ref().map_or(0, |m| m.iid),
+        merge_sha: sha.clone(),
+        run_id: p.pipeline_id.clone(),
+        run_url: p.pipeline_url.clone(),
+    };
+    let bodies = apply_bodies(inputs, &meta, gitlab::NOTE_LIMIT);
+    let to_log = |why: String| {
+        say(
+            ctx,
+            &format!("notice: {why}, so the report is in this job's log only, not in a note"),
+        );
+        for (_, body) in &bodies {
+            output::out(&format!("{body}\n"));
+        }
+    };
+    let Some(client) = client else {
+        to_log(format!(
+            "{TOKEN_VARIABLE} is not set (a project access token with the `api` scope, as a masked CI/CD variable)"
+        ));
+        return Ok(exit::OK);
+    };
+    let Some(mr) = mr else {
+        to_log(format!(
+            "no merge request was merged as commit {sha}, so there is none to note on"
+        ));
+        return Ok(exit::OK);
+    };
+    let author = author(&client, &args.author).await?;
+    for (env, body) in &bodies {
+        let marker = apply_comment::marker(env);
+        let (written, _) =
+            gitlab::write_marked_note(&client, &p.project, mr.iid, &author, &marker, body)
+                .await
+                .map_err(gl)?;
+        say(
+            ctx,
+            &format!(
+                "{} {} the apply note of `{env}` on merge request !{}{}",
+                ctx.err_style.green("✓"),
+                match written {
+                    Written::Created => "Created",
+                    Written::Updated => "Updated",
+                    Written::Unchanged => "Kept (already current)",
+                },
+                mr.iid,
+                mr.web_url
+                    .as_deref()
+                    .map(|u| format!(": {}", crate::output::escape::inert(u)))
+                    .unwrap_or_default()
+            ),
+        );
+    }
+    Ok(exit::OK)
 }
 
 async fn approved(ctx: &Context, args: GitlabApprovedArgs) -> Result<i32> {

@@ -60,6 +60,8 @@ impl<'a> Job<'a> {
         self.without("CI_MERGE_REQUEST_IID")
             .without("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA")
             .var("CI_COMMIT_SHA", sha)
+            .var("CI_COMMIT_BRANCH", "main")
+            .var("CI_DEFAULT_BRANCH", "main")
     }
 
     fn run<I, S>(&self, args: I) -> Out
@@ -549,6 +551,176 @@ fn apply_approved_after_a_dashboard_edit_stops_with_exit_6_and_sends_nothing() {
     .stderr_has("\"Alpha\": the live connector changed since the review (drift) at `/description`");
     assert_eq!(api_writes(&dev), 0);
     assert!(dev.connector("Gamma").is_none());
+}
+
+/// The merged review of `reviewed_and_merged`, whose apply of `dev` stopped with exit 6 after a
+/// dashboard edit, its report in `apply-dev.json`; the default branch's job.
+fn stopped_apply<'a>(
+    dev: &skconn::emulator::Emulator,
+    gl: &'a FakeGitlab,
+    repo: &'a Repo,
+) -> Job<'a> {
+    let job = Job::new(repo, gl).push(MERGE);
+    job.run([
+        "gitlab",
+        "approved",
+        "--env",
+        "dev",
+        "--save",
+        "approved.json",
+    ])
+    .code(0);
+    dev.edit("Alpha", |c| {
+        c["description"] = "edited in the dashboard".into()
+    });
+    job.run([
+        "apply",
+        "--env",
+        "dev",
+        "--auto-approve",
+        "--approved",
+        "@approved.json",
+        "--report",
+        "apply-dev.json",
+    ])
+    .code(6);
+    job
+}
+
+/// skconn's apply notes on merge request `iid`.
+fn apply_notes(gl: &FakeGitlab, iid: u64) -> Vec<String> {
+    gl.notes(iid)
+        .into_iter()
+        .filter(|n| n.author == BOT && n.body.starts_with("<!-- skconn-apply "))
+        .map(|n| n.body)
+        .collect()
+}
+
+#[test]
+fn a_stopped_apply_notes_why_on_the_merged_merge_request_once() {
+    let dev = emulator();
+    let gl = FakeGitlab::start();
+    let repo = reviewed_and_merged(&dev, &gl);
+    let plan_note = the_note(&gl, 7);
+    let job = stopped_apply(&dev, &gl, &repo);
+    job.run(["gitlab", "note", "apply-dev.json"])
+        .code(0)
+        .stderr_has("Created the apply note of `dev` on merge request !7");
+    let notes = apply_notes(&gl, 7);
+    assert_eq!(notes.len(), 1, "{notes:#?}");
+    let why = &notes[0];
+    assert!(
+        why.starts_with("<!-- skconn-apply env=dev -->\n## skconn apply: `dev`\n"),
+        "{why}"
+    );
+    assert!(
+        why.contains("its fresh plan is not the plan this merge request's note showed"),
+        "{why}"
+    );
+    assert!(
+        why.contains("the live connector changed since the review (drift) at `/description`"),
+        "{why}"
+    );
+    assert!(
+        why.contains("The fresh plan, which was **not** applied"),
+        "{why}"
+    );
+    assert!(why.contains("Gamma"), "{why}");
+    assert!(
+        why.contains("run a pipeline by hand on the default branch (Build → Pipelines → Run pipeline): its job `apply-dev-unreviewed`"),
+        "{why}"
+    );
+    assert!(
+        why.contains("(merge request !7) in [pipeline 3001](https://gitlab.example.com/"),
+        "{why}"
+    );
+    assert!(
+        !why.contains("pull request") && !why.contains("Run workflow"),
+        "{why}"
+    );
+    // The plan note stays the record of what was approved.
+    assert_eq!(the_note(&gl, 7), plan_note);
+    // A rerun keeps the one note.
+    job.run(["gitlab", "note", "apply-dev.json"])
+        .code(0)
+        .stderr_has("Kept (already current) the apply note of `dev`");
+    assert_eq!(apply_notes(&gl, 7), notes);
+}
+
+#[test]
+fn a_clean_apply_notes_nothing_and_a_plan_is_not_a_report() {
+    let dev = emulator();
+    let gl = FakeGitlab::start();
+    let repo = reviewed_and_merged(&dev, &gl);
+    let job = Job::new(&repo, &gl).push(MERGE);
+    job.run([
+        "gitlab",
+        "approved",
+        "--env",
+        "dev",
+        "--save",
+        "approved.json",
+    ])
+    .code(0);
+    job.run([
+        "apply",
+        "--env",
+        "dev",
+        "--auto-approve",
+        "--approved",
+        "@approved.json",
+        "--report",
+        "apply-dev.json",
+    ])
+    .code(0);
+    let before = gl.requests().len();
+    job.run(["gitlab", "note", "apply-dev.json"])
+        .code(0)
+        .stderr_has("applied cleanly: nothing to note");
+    assert_eq!(gl.requests().len(), before, "GitLab was called");
+    // A plan given where apply reports are expected: an input error at its file, nothing sent.
+    job.run(["gitlab", "note", "plan-dev.json"])
+        .code(1)
+        .stderr_has("plan-dev.json")
+        .stderr_has("`gitlab note` notes applies, and this is not an apply report")
+        .stderr_has("skconn apply --report FILE");
+    assert_eq!(gl.requests().len(), before, "GitLab was called");
+    assert!(apply_notes(&gl, 7).is_empty());
+}
+
+#[test]
+fn a_stop_with_no_merged_merge_request_or_no_token_is_in_the_log() {
+    let dev = emulator();
+    let gl = FakeGitlab::start();
+    let repo = reviewed_and_merged(&dev, &gl);
+    stopped_apply(&dev, &gl, &repo);
+    let writes = gl.writes().len();
+    // A push no merge request merged.
+    let out = Job::new(&repo, &gl)
+        .push(HEAD2)
+        .run(["gitlab", "note", "apply-dev.json"]);
+    out.code(0)
+        .stderr_has(&format!(
+            "no merge request was merged as commit {HEAD2}, so there is none to note on"
+        ))
+        .stderr_has("the report is in this job's log only")
+        .stdout_has("<!-- skconn-apply env=dev -->")
+        .stdout_has("The fresh plan, which was **not** applied");
+    // No token: nothing is asked of GitLab.
+    let before = gl.requests().len();
+    Job::new(&repo, &gl)
+        .push(MERGE)
+        .without("SKCONN_GITLAB_TOKEN")
+        .run(["gitlab", "note", "apply-dev.json"])
+        .code(0)
+        .stderr_has("SKCONN_GITLAB_TOKEN is not set")
+        .stdout_has("the live connector changed since the review (drift)");
+    assert_eq!(gl.requests().len(), before);
+    assert!(apply_notes(&gl, 7).is_empty());
+    assert_eq!(gl.writes().len(), writes, "GitLab was written to");
+    repo.skconn(["gitlab", "note", "--help"])
+        .code(0)
+        .stdout_has("skconn-apply");
 }
 
 #[test]

@@ -1,15 +1,17 @@
 //! The `.gitlab-ci.yml` that `skconn init --ci gitlab` writes, run as a GitLab runner would run
 //! it: a mini pipeline for the subset of GitLab CI the file uses (`stages`, `default.image`,
 //! jobs with `stage`, `rules` (`if`, `when`, `variables`), `environment`, `resource_group`,
-//! `needs` (`job`, `optional`, `artifacts`), `variables`, `script`, `artifacts` (`when`,
-//! `expire_in`, `paths`)), against the fake GitLab API and the emulators; then the stories of
+//! `needs` (`job`, `optional`, `artifacts`), `variables`, `script`, `after_script`,
+//! `artifacts` (`when`, `expire_in`, `paths`)), against the fake GitLab API and the emulators; then the stories of
 //! the review loop on GitLab.
 //!
 //! Like the GitHub runner, it is never kinder than GitLab: it panics on any key or rule
 //! expression it does not run, a job gets exactly the variables GitLab would give it (the
 //! predefined ones, the CI/CD variables its environment and branch may see, its own), each
 //! job starts in a fresh copy of the repository with only the artifacts of the jobs it needs,
-//! and its `script:` lines run in order in one `sh -e`.
+//! and its `script:` lines run in order in one `sh -e`; then, as GitLab does, its
+//! `after_script:` lines in another `sh -e` in the same directory, whatever the script did,
+//! with `CI_JOB_STATUS` (`success` or `failed`), their exit never changing the job's status.
 
 use crate::fake_gitlab::{FakeGitlab, BOT, PROJECT_ID, PROJECT_PATH};
 use crate::support::*;
@@ -108,6 +110,7 @@ const JOB_KEYS: &[&str] = &[
     "needs",
     "variables",
     "script",
+    "after_script",
     "artifacts",
 ];
 
@@ -384,23 +387,37 @@ impl Pipeline<'_> {
                 .map(text)
                 .collect();
             let home = tempfile::tempdir().unwrap();
-            let out = std::process::Command::new("sh")
-                .arg("-e")
-                .arg("-c")
-                .arg(script.join("\n"))
-                .current_dir(work.path())
-                .env_clear()
-                .envs(&env)
-                .env("PATH", format!("{}:/usr/bin:/bin", self.bin.display()))
-                .env("HOME", home.path())
-                .stdin(std::process::Stdio::null())
-                .output()
-                .expect("sh runs");
+            let sh = |lines: &[String], extra: &[(&str, &str)]| {
+                std::process::Command::new("sh")
+                    .arg("-e")
+                    .arg("-c")
+                    .arg(lines.join("\n"))
+                    .current_dir(work.path())
+                    .env_clear()
+                    .envs(&env)
+                    .envs(extra.iter().copied())
+                    .env("PATH", format!("{}:/usr/bin:/bin", self.bin.display()))
+                    .env("HOME", home.path())
+                    .stdin(std::process::Stdio::null())
+                    .output()
+                    .expect("sh runs")
+            };
+            let mut out = sh(&script, &[]);
             let status = if out.status.success() {
                 Status::Success
             } else {
                 Status::Failed
             };
+            if let Some(after) = job["after_script"].as_sequence() {
+                let lines: Vec<String> = after.iter().map(text).collect();
+                let job_status = match status {
+                    Status::Success => "success",
+                    _ => "failed",
+                };
+                let a = sh(&lines, &[("CI_JOB_STATUS", job_status)]);
+                out.stdout.extend(a.stdout);
+                out.stderr.extend(a.stderr);
+            }
             let art = &job["artifacts"];
             let upload = match art["when"].as_str().unwrap_or("on_success") {
                 "always" => true,
@@ -684,6 +701,7 @@ fn a_dashboard_edit_between_review_and_merge_stops_the_apply_and_sends_nothing()
     )
     .unwrap();
     assert!(s.plan(8).succeeded());
+    let approved_note = s.note(8);
     // …then prod's copy is edited in the dashboard before the merge.
     s.prod.edit("Zendesk", |c| {
         c["description"] = serde_json::json!("edited by hand")
@@ -708,6 +726,41 @@ fn a_dashboard_edit_between_review_and_merge_stops_the_apply_and_sends_nothing()
         s.dev.connector("Zendesk").unwrap()["description"],
         "Zendesk v2"
     );
+    // The merged merge request gets one note saying why prod was not applied: the reasons, the
+    // fresh plan, and the way forward; the plan note stays what was approved, and dev, applied
+    // cleanly, gets none.
+    assert_eq!(s.note(8), approved_note);
+    let apply_notes: Vec<_> =
+        s.gl.notes(8)
+            .into_iter()
+            .filter(|x| x.author == BOT && x.body.starts_with("<!-- skconn-apply "))
+            .collect();
+    assert_eq!(apply_notes.len(), 1, "{apply_notes:#?}\n{run}");
+    let why = &apply_notes[0].body;
+    assert!(why.starts_with("<!-- skconn-apply env=prod -->\n"), "{why}");
+    assert!(why.contains("The apply of `prod` **stopped**"), "{why}");
+    assert!(
+        why.contains("the live connector changed since the review (drift)"),
+        "{why}"
+    );
+    assert!(
+        why.contains("The fresh plan, which was **not** applied"),
+        "{why}"
+    );
+    assert!(why.contains("Zendesk"), "{why}");
+    assert!(why.contains("Build → Pipelines → Run pipeline"), "{why}");
+    assert!(why.contains("(merge request !8) in [pipeline "), "{why}");
+    assert!(
+        prod.log
+            .contains("Created the apply note of `prod` on merge request !8"),
+        "{run}"
+    );
+    assert!(!run.job("apply-dev").log.contains("apply note"), "{run}");
+    assert!(s
+        .gl
+        .notes(7)
+        .iter()
+        .all(|x| !x.body.starts_with("<!-- skconn-apply ")));
     // The way past it: a pipeline run by hand applies each environment's current plan, which
     // its log shows, and says it is not held to a reviewed plan.
     let by_hand = s.pipeline(&Source::Web {
