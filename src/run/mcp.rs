@@ -169,25 +169,6 @@ impl Backend {
         self.config.as_deref()
     }
 
-    /// The connector files loaded as `validate` loads them (`Context::load_all`'s options),
-    /// with the warnings also when there are problems: `validate` shows both in one run.
-    fn load(&self, settings: &crate::settings::Settings) -> crate::load::Report {
-        let environments: Vec<String> = settings
-            .environments
-            .iter()
-            .map(|e| e.name.clone())
-            .collect();
-        let lookup = |k: &str| std::env::var(k).ok();
-        let opts = crate::load::LoadOptions {
-            environments: &environments,
-            lookup: &lookup,
-            show_vars: &settings.show_vars,
-            credential_vars: &settings.credential_vars,
-            unknown_in: &[],
-        };
-        crate::load::load_dir_reporting(&settings.root, &settings.connectors_dir, &opts)
-    }
-
     /// Where `new_connector` may write with `out`: a new `.yaml`/`.yml` file under the
     /// connectors folder, named relative to the repository root. A tool writes nowhere else.
     fn out_path(&self, out: &str) -> std::result::Result<PathBuf, Failure> {
@@ -210,7 +191,7 @@ impl Backend {
     fn validate(&self) -> std::result::Result<Answer, Failure> {
         let settings = self.ctx.project(self.config()).map_err(failure)?;
         let dir = relative(&settings.root, &settings.connectors_dir);
-        let report = self.load(&settings);
+        let report = super::load_report(&settings, &[]);
         match report.loaded {
             Ok(loaded) => Ok(Answer {
                 structured: json!({
@@ -401,7 +382,7 @@ impl Backend {
         let text = self
             .read_connector_file(&rel)
             .ok_or_else(|| usage(format!("cannot read {rel}")))?;
-        let report = self.load(&settings);
+        let report = super::load_report(&settings, &[]);
         let (problems, warnings) = match report.loaded {
             Ok(l) => (Vec::new(), l.warnings),
             Err(list) => (list, report.warnings),

@@ -154,21 +154,7 @@ impl Context {
         settings: &Settings,
         unknown_in: &[String],
     ) -> Result<crate::load::Loaded> {
-        let environments: Vec<String> = settings
-            .environments
-            .iter()
-            .map(|e| e.name.clone())
-            .collect();
-        let lookup = |k: &str| std::env::var(k).ok();
-        let opts = crate::load::LoadOptions {
-            environments: &environments,
-            lookup: &lookup,
-            show_vars: &settings.show_vars,
-            credential_vars: &settings.credential_vars,
-            unknown_in,
-        };
-        let report =
-            crate::load::load_dir_reporting(&settings.root, &settings.connectors_dir, &opts);
+        let report = load_report(settings, unknown_in);
         // With problems, the warnings come in the same run; without, `validate` shows them and
         // plans show each beside its connector's change.
         let loaded = report
@@ -202,6 +188,26 @@ impl Context {
     fn load(&self, settings: &Settings) -> Result<Vec<Desired>> {
         self.load_all(settings).map(|l| l.connectors)
     }
+}
+
+/// Every connector file read and checked for every environment of `settings`, with the
+/// problems and the warnings (nothing printed): the one way commands load files. In the
+/// environments `unknown_in`, a variable that is not set is an unknown value.
+fn load_report(settings: &Settings, unknown_in: &[String]) -> crate::load::Report {
+    let environments: Vec<String> = settings
+        .environments
+        .iter()
+        .map(|e| e.name.clone())
+        .collect();
+    let lookup = |k: &str| std::env::var(k).ok();
+    let opts = crate::load::LoadOptions {
+        environments: &environments,
+        lookup: &lookup,
+        show_vars: &settings.show_vars,
+        credential_vars: &settings.credential_vars,
+        unknown_in,
+    };
+    crate::load::load_dir_reporting(&settings.root, &settings.connectors_dir, &opts)
 }
 
 fn overrides(a: SafetyArgs) -> Overrides {
