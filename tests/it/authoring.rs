@@ -611,48 +611,17 @@ fn not_a_document_is_an_error() {
 /// A server on 127.0.0.1 for the length of a test; `build` gets its base URL.
 pub(crate) struct Server {
     pub(crate) url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _running: super::fake_server::Running,
 }
 
 impl Server {
-    pub(crate) fn start(build: impl FnOnce(String) -> Router + Send + 'static) -> Server {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                let url = format!("http://{}", listener.local_addr().unwrap());
-                let app = build(url.clone());
-                tx.send(url).unwrap();
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await
-                    .unwrap();
-            });
-        });
-        let url = rx.recv().unwrap();
+    pub(crate) fn start(build: impl FnOnce(String) -> Router) -> Server {
+        let (listener, addr) = super::fake_server::bind();
+        let url = format!("http://{addr}");
+        let app = build(url.clone());
         Server {
             url,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            _running: super::fake_server::Running::serve(listener, app, Vec::new()),
         }
     }
 }
